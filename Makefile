@@ -1,0 +1,74 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.13; find that interpreter even where pyenv has not selected it.
+PYTHON313 := $(shell for p in python3.13 $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13 2>/dev/null); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .sam-venv
+SAM := $(SAM_VENV)/bin/sam
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/shared/requirements.txt | sha1sum | cut -c1-12)
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha1sum requirements-sam.txt | cut -c1-12)
+
+.PHONY: help
+help:
+	@echo "make run     start the whole service locally (API on 127.0.0.1:$${PORT:-3000})"
+	@echo "make test    lint, template checks and every test"
+	@echo "make token SUB=alice EMAIL=alice@example.com   a sign-in token for the local stack"
+	@echo "make openapi regenerate docs/openapi.json from the routes"
+	@echo "make bench   run the benchmarks in bench/"
+	@echo "make build   sam build (what 'sam deploy' ships)"
+
+$(STAMP): requirements-dev.txt functions/shared/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime); install it and retry." >&2; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(SAM_STAMP): requirements-sam.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime); install it and retry." >&2; exit 1; }
+	rm -rf $(SAM_VENV)
+	$(PYTHON313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP)
+
+.PHONY: lint
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: template
+template: $(STAMP) $(SAM_STAMP)
+	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+
+.PHONY: build
+build: $(SAM_STAMP)
+	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
+
+.PHONY: test
+test: lint template
+	$(PY) -m pytest
+
+.PHONY: run
+run: $(STAMP)
+	$(PY) -m infra.local
+
+.PHONY: token
+token: $(STAMP)
+	@$(PY) -m infra.token --sub "$(SUB)" --email "$(EMAIL)"
+
+.PHONY: openapi
+openapi: $(STAMP)
+	$(PY) -m infra.openapi > docs/openapi.json
+
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) bench/dynamodb_calls.py
+	$(PY) bench/import_time.py

@@ -1,0 +1,78 @@
+"""Driver API: browse and look up connections, request one, see and end one's own memberships."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from connections import drivers, views
+from connections.http import caller, idempotent, lambda_handler, make_resolver, metrics, source_ip
+
+router = Router()
+app = make_resolver()
+
+Limit = Annotated[int, Query(ge=1, le=50, description="Items per page.")]
+Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page.")]
+ConnectionId = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/connections", tags=["Drivers"], summary="Browse public connections")
+def browse(
+    name: Annotated[str | None, Query(max_length=100, description="Connection name starts with.")] = None,
+    organization: Annotated[str | None, Query(max_length=100, description="Organization name starts with.")] = None,
+    organization_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> views.Page[views.ConnectionForDriver]:
+    caller(app)
+    return drivers.browse(
+        name=name, organization=organization, organization_id=organization_id, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/connections/by-code/<code>", tags=["Drivers"], summary="Find a connection by its code")
+def look_up_code(code: Annotated[str, Path(max_length=40)]) -> views.ConnectionForDriver:
+    return drivers.look_up_code(caller(app), source_ip(app), code)
+
+
+@router.get("/connections/<connection_id>", tags=["Drivers"], summary="A connection")
+def get_connection(connection_id: ConnectionId) -> views.ConnectionForDriver:
+    return drivers.get_connection(caller(app), connection_id)
+
+
+@router.post(
+    "/connections/<connection_id>/memberships",
+    tags=["Drivers"],
+    summary="Request to join a connection",
+    responses={200: {"description": "You already have a pending or active membership."}, 201: {"description": "Requested."}},
+)
+@idempotent(app)
+def request_connection(connection_id: ConnectionId, request: views.MembershipRequest) -> views.Membership:
+    membership, status = drivers.request(caller(app), source_ip(app), connection_id, request)
+    if status == 201:
+        metrics.add_metric(name="MembershipRequested", unit=MetricUnit.Count, value=1)
+        if membership.status == "active":
+            metrics.add_metric(name="Approvals", unit=MetricUnit.Count, value=1)
+    return membership, status
+
+
+@router.get("/me/memberships", tags=["Drivers"], summary="My connections")
+def my_memberships(limit: Limit = 20, cursor: Cursor = None) -> views.Page[views.Membership]:
+    return drivers.my_memberships(caller(app), limit=limit, cursor=cursor)
+
+
+@router.get("/me/memberships/<connection_id>", tags=["Drivers"], summary="My membership in a connection")
+def my_membership(connection_id: ConnectionId) -> views.Membership:
+    return drivers.my_membership(caller(app), connection_id)
+
+
+@router.delete(
+    "/me/memberships/<connection_id>", tags=["Drivers"], summary="Withdraw my request or leave the connection"
+)
+def end_membership(connection_id: ConnectionId) -> views.Membership:
+    return drivers.end(caller(app), connection_id)
+
+
+app.include_router(router)
+handler = lambda_handler(app)

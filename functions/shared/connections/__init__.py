@@ -1,0 +1,1 @@
+"""Connections: the domain logic and data access every function of the service shares."""

@@ -1,0 +1,368 @@
+"""What an organization's admins do: organizations and admins, connections, decisions on requests.
+
+Admins are identified by their verified email address. Anything of an organization the caller does not
+administer answers 404, exactly as if it did not exist. A single decision makes at most three DynamoDB
+round-trips (bench/dynamodb_calls.py counts them).
+"""
+
+import uuid
+
+from pynamodb.exceptions import TransactWriteError
+
+from connections import limits, present, views
+from connections.domain import codes
+from connections.domain import membership as machine
+from connections.domain.approval import ApprovalMode
+from connections.domain.membership import Action, Status, TransitionRefused
+from connections.domain.questions import check_unique
+from connections.errors import Conflict, Forbidden, InvalidInput, NotFound
+from connections.http import Caller
+from connections.memberships import save_if_unchanged
+from connections.store import (
+    AdminItem,
+    CodeItem,
+    ConnectionItem,
+    Item,
+    MembershipItem,
+    OrganizationItem,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    now,
+    transaction,
+)
+
+NO_SUCH_ORGANIZATION = "There is no such organization, or you are not one of its admins."
+NO_SUCH_CONNECTION = "There is no such connection in this organization."
+NO_SUCH_REQUEST = "This driver has no request or membership in this connection."
+
+
+def _admin_key(caller: Caller, organization_id: str) -> tuple[str, str] | None:
+    # Only a verified email address can carry admin rights.
+    return AdminItem.key(organization_id, caller.email) if caller.email and caller.email_verified else None
+
+
+def _as_admin(caller: Caller, organization_id: str, *keys: tuple[str, str]) -> dict[tuple[str, str], Item]:
+    """The items at `keys`, read in the same round-trip as the check that the caller administers the
+    organization (NotFound otherwise)."""
+    admin_key = _admin_key(caller, organization_id)
+    if admin_key is None:
+        raise NotFound(NO_SUCH_ORGANIZATION)
+    found = batch_get([admin_key, *keys])
+    if admin_key not in found:
+        raise NotFound(NO_SUCH_ORGANIZATION)
+    return found
+
+
+def _connection_of(found: dict, organization_id: str, connection_id: str) -> ConnectionItem:
+    connection = found.get(ConnectionItem.key(connection_id))
+    if connection is None or connection.organization_id != organization_id:
+        raise NotFound(NO_SUCH_CONNECTION)
+    return connection
+
+
+def _organization_view(item: OrganizationItem) -> views.Organization:
+    return views.Organization(organization_id=item.organization_id, name=item.name, created_at=item.created_at)
+
+
+def _admin_view(item: AdminItem) -> views.Admin:
+    return views.Admin(email=item.email, added_at=item.added_at, added_by=item.added_by)
+
+
+def _reasons(error: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+
+
+# --- Organizations and admins
+
+
+def create_organization(caller: Caller, new: views.NewOrganization) -> views.Organization:
+    if not (caller.email and caller.email_verified):
+        raise Forbidden("Verify your email address before creating an organization: admins sign in with it.")
+    at = now()
+    organization_id = uuid.uuid4().hex
+    organization = OrganizationItem(
+        *OrganizationItem.key(organization_id),
+        organization_id=organization_id,
+        name=new.name,
+        admin_count=1,
+        created_at=at,
+        created_by=caller.email,
+    )
+    with transaction() as write:
+        write.save(organization, condition=OrganizationItem.pk.does_not_exist())
+        write.save(AdminItem.new(organization_id, caller.email, caller.email, at))
+    return _organization_view(organization)
+
+
+def my_organizations(caller: Caller) -> list[views.Organization]:
+    if not (caller.email and caller.email_verified):
+        return []
+    admin_of = [a.organization_id for a in AdminItem.gsi1.query(f"ADMIN#{caller.email}", limit=100)]
+    found = batch_get([OrganizationItem.key(o) for o in admin_of]) if admin_of else {}
+    return sorted((_organization_view(o) for o in found.values()), key=lambda o: o.name.lower())
+
+
+def get_organization(caller: Caller, organization_id: str) -> views.Organization:
+    key = OrganizationItem.key(organization_id)
+    return _organization_view(_as_admin(caller, organization_id, key)[key])
+
+
+def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
+    admin_key = _admin_key(caller, organization_id)
+    pk, _ = OrganizationItem.key(organization_id)
+    admins = list(AdminItem.query(pk, AdminItem.sk.startswith("ADMIN#"), consistent_read=True))
+    if admin_key is None or admin_key not in {(a.pk, a.sk) for a in admins}:
+        raise NotFound(NO_SUCH_ORGANIZATION)
+    return [_admin_view(a) for a in admins]
+
+
+def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> views.Admin:
+    _as_admin(caller, organization_id)
+    at = now()
+    admin = AdminItem.new(organization_id, new.email, caller.email, at)
+    organization = OrganizationItem(*OrganizationItem.key(organization_id))
+    try:
+        with transaction() as write:
+            write.save(admin, condition=AdminItem.pk.does_not_exist())
+            write.update(
+                organization, actions=[OrganizationItem.admin_count.add(1)], condition=OrganizationItem.pk.exists()
+            )
+    except TransactWriteError as error:
+        if _reasons(error)[:1] == ["ConditionalCheckFailed"]:
+            raise Conflict(f"{new.email} is already an admin of this organization.", code="already_admin") from None
+        raise NotFound(NO_SUCH_ORGANIZATION) from None
+    return _admin_view(admin)
+
+
+def remove_admin(caller: Caller, organization_id: str, email: str) -> None:
+    _as_admin(caller, organization_id)
+    organization = OrganizationItem(*OrganizationItem.key(organization_id))
+    try:
+        with transaction() as write:
+            write.delete(AdminItem(*AdminItem.key(organization_id, email)), condition=AdminItem.pk.exists())
+            write.update(
+                organization,
+                actions=[OrganizationItem.admin_count.add(-1)],
+                condition=OrganizationItem.admin_count > 1,
+            )
+    except TransactWriteError as error:
+        reasons = _reasons(error)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            raise NotFound(f"{email} is not an admin of this organization.") from None
+        raise Conflict(
+            "An organization keeps at least one admin: add another admin before removing this one.",
+            code="last_admin",
+        ) from None
+
+
+# --- Connections
+
+
+def _check_connection_rules(connection: ConnectionItem) -> None:
+    if connection.approval_mode == ApprovalMode.EMAIL_DOMAIN and not connection.email_domains:
+        raise InvalidInput(
+            "Approval by email domain needs at least one domain.",
+            fields={"email_domains": "List the domains whose verified addresses are approved, e.g. example.com."},
+        )
+
+
+def _code_taken(chosen: bool) -> Conflict:
+    message = "This connection code is already in use; choose another one or leave it out to get a generated one."
+    return Conflict(message if chosen else "Please try again.", code="code_taken", fields={"code": "already in use"})
+
+
+def create_connection(
+    caller: Caller, address: str, organization_id: str, new: views.NewConnection
+) -> views.ConnectionForAdmin:
+    check_unique(new.questions)
+    organization_key = OrganizationItem.key(organization_id)
+    # A chosen code that is taken reveals that the code exists, so choosing codes is limited like lookups.
+    limited = limits.keys(caller.user_id, address, scope="choose") if new.code else {}
+    found = _as_admin(caller, organization_id, organization_key, *limited)
+    limits.check(found, limited)
+    organization: OrganizationItem = found[organization_key]
+    at = now()
+    connection_id = uuid.uuid4().hex
+    connection = ConnectionItem(
+        *ConnectionItem.key(connection_id),
+        connection_id=connection_id,
+        organization_id=organization_id,
+        organization_name=organization.name,
+        name=new.name,
+        description=new.description,
+        public=new.public,
+        enabled=new.enabled,
+        code=codes.chosen(new.code) if new.code else codes.generate(),
+        questions=[q.model_dump(mode="json", exclude_none=True) for q in new.questions],
+        approval_mode=new.approval_mode,
+        email_domains=new.email_domains,
+        reverify_days=new.reverify_days,
+        created_at=at,
+        updated_at=at,
+    )
+    _check_connection_rules(connection)
+    connection.index()
+    for _ in range(3):  # a generated code collides with an existing one about never; retry if it does
+        try:
+            with transaction() as write:
+                write.save(connection)
+                write.save(
+                    CodeItem(*CodeItem.key(connection.code), code=connection.code, connection_id=connection_id),
+                    condition=CodeItem.pk.does_not_exist(),
+                )
+            break
+        except TransactWriteError:
+            if new.code:
+                limits.record_miss(found, limited)
+                raise _code_taken(chosen=True) from None
+            connection.code = codes.generate()
+    else:
+        raise _code_taken(chosen=False)
+    return present.connection_for_admin(connection)
+
+
+def list_connections(
+    caller: Caller, organization_id: str, *, limit: int, cursor: str | None
+) -> views.Page[views.ConnectionForAdmin]:
+    _as_admin(caller, organization_id)
+    found = ConnectionItem.gsi1.query(
+        f"ORG#{organization_id}",
+        ConnectionItem.gsi1sk.startswith("CONN#"),
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor),
+    )
+    items = [present.connection_for_admin(c) for c in found]
+    return views.Page[views.ConnectionForAdmin](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
+
+
+def get_connection(caller: Caller, organization_id: str, connection_id: str) -> views.ConnectionForAdmin:
+    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
+    return present.connection_for_admin(_connection_of(found, organization_id, connection_id))
+
+
+def update_connection(
+    caller: Caller, address: str, organization_id: str, connection_id: str, changes: views.ConnectionChanges
+) -> views.ConnectionForAdmin:
+    if changes.code and changes.regenerate_code:
+        raise InvalidInput("Either choose a code or ask for a generated one, not both.", fields={"code": "conflicts"})
+    if changes.questions is not None:
+        check_unique(changes.questions)
+    limited = limits.keys(caller.user_id, address, scope="choose") if changes.code else {}
+    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id), *limited)
+    limits.check(found, limited)
+    connection = _connection_of(found, organization_id, connection_id)
+    old_code = connection.code
+    given = changes.model_dump(exclude_unset=True, exclude={"code", "regenerate_code", "questions", "clear_reverify"})
+    for field, value in given.items():
+        if value is not None:
+            setattr(connection, field, value)
+    if changes.questions is not None:
+        connection.questions = [q.model_dump(mode="json", exclude_none=True) for q in changes.questions]
+    if changes.clear_reverify:
+        connection.reverify_days = None
+    if changes.code:
+        connection.code = codes.chosen(changes.code)
+    elif changes.regenerate_code:
+        connection.code = codes.generate()
+    _check_connection_rules(connection)
+    connection.updated_at = now()
+    connection.index()
+    try:
+        with transaction() as write:
+            write.save(connection)  # conditioned on the version read (VersionAttribute)
+            if connection.code != old_code:
+                write.delete(CodeItem(*CodeItem.key(old_code)))
+                write.save(
+                    CodeItem(*CodeItem.key(connection.code), code=connection.code, connection_id=connection_id),
+                    condition=CodeItem.pk.does_not_exist(),
+                )
+    except TransactWriteError as error:
+        reasons = _reasons(error)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            raise Conflict(
+                "Someone else changed this connection at the same time; reload it and apply your change again.",
+                code="connection_changed",
+            ) from None
+        if changes.code:
+            limits.record_miss(found, limited)
+        raise _code_taken(chosen=bool(changes.code)) from None
+    return present.connection_for_admin(connection)
+
+
+# --- Requests and members
+
+
+def list_requests(
+    caller: Caller, organization_id: str, connection_id: str, *, status: Status, limit: int, cursor: str | None
+) -> views.Page[views.MemberRequest]:
+    """Memberships of a connection in one status, oldest change first (pending requests in arrival order)."""
+    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
+    _connection_of(found, organization_id, connection_id)
+    at = now()
+    page = MembershipItem.gsi2.query(
+        MembershipItem.status_key(connection_id, status),
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor),
+    )
+    items = [present.membership_for_admin(m, at) for m in page]
+    return views.Page[views.MemberRequest](items=items, next_cursor=encode_cursor(page.last_evaluated_key))
+
+
+def _apply(
+    caller: Caller, connection: ConnectionItem, membership: MembershipItem | None, action: Action, message: str | None
+) -> MembershipItem:
+    """Decide and write one admin action on one membership. TransitionRefused, with the reason as it
+    stands after any concurrent change, when the action does not apply."""
+    at = now()
+    if membership is None:
+        raise NotFound(NO_SUCH_REQUEST)
+    membership.status = machine.transition(action, present.state(membership), at)
+    membership.decided_at, membership.decided_by, membership.updated_at = at, caller.email, at
+    if action is Action.APPROVE:
+        membership.message = None
+        membership.expires_at = machine.expiry(at, connection.reverify_days)
+    elif action is Action.DENY:
+        membership.message = message
+    if not save_if_unchanged(membership):
+        # Another admin (or the driver) changed it first: explain with the status that won.
+        winner = MembershipItem.get(membership.pk, membership.sk, consistent_read=True)
+        machine.transition(action, present.state(winner), at)  # raises with the reason
+        raise Conflict("This request changed at the same moment; look at it again.", code="membership_changed")
+    return membership
+
+
+def decide(
+    caller: Caller, organization_id: str, connection_id: str, driver_id: str, action: Action, message: str | None = None
+) -> views.MemberRequest:
+    """Approve, deny (with an optional message to the driver) or remove."""
+    membership_key = MembershipItem.key(connection_id, driver_id)
+    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id), membership_key)
+    connection = _connection_of(found, organization_id, connection_id)
+    return present.membership_for_admin(_apply(caller, connection, found.get(membership_key), action, message), now())
+
+
+def decide_many(
+    caller: Caller, organization_id: str, connection_id: str, decisions: views.Decisions
+) -> views.DecisionResults:
+    """Up to 100 approvals and denials in one call, each decided on its own, with a result per item."""
+    driver_ids = [d.driver_id for d in decisions.decisions]
+    if len(set(driver_ids)) != len(driver_ids):
+        raise InvalidInput("Each driver may appear once in a bulk decision.", fields={"decisions": "duplicate driver_id"})
+    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
+    connection = _connection_of(found, organization_id, connection_id)
+    memberships = batch_get([MembershipItem.key(connection_id, d) for d in driver_ids])
+    results = []
+    for decision in decisions.decisions:
+        action = Action.APPROVE if decision.decision == "approve" else Action.DENY
+        membership = memberships.get(MembershipItem.key(connection_id, decision.driver_id))
+        try:
+            done = _apply(caller, connection, membership, action, decision.message)
+            results.append(
+                views.DecisionResult(driver_id=decision.driver_id, ok=True, membership=present.membership_for_admin(done, now()))
+            )
+        except (TransitionRefused, Conflict, NotFound) as refused:
+            results.append(
+                views.DecisionResult(driver_id=decision.driver_id, ok=False, error=refused.code, message=refused.message)
+            )
+    return views.DecisionResults(results=results)

@@ -1,0 +1,193 @@
+"""What a driver does: find connections, ask to join, see and end their own memberships.
+
+Every function makes at most two DynamoDB round-trips (bench/dynamodb_calls.py counts them).
+"""
+
+from connections import limits, present, views
+from connections.domain import codes
+from connections.domain import membership as machine
+from connections.domain.approval import ApprovalMode, auto_approves
+from connections.domain.membership import Action, Status
+from connections.domain.questions import Question, validate_answers
+from connections.errors import Conflict, NotFound
+from connections.http import Caller
+from connections.memberships import save_if_unchanged
+from connections.store import (
+    BROWSE,
+    CodeItem,
+    ConnectionItem,
+    Item,
+    MembershipItem,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    now,
+)
+
+NO_SUCH_CODE = "No connection matches this code. Check the code with the organization that gave it to you."
+NO_SUCH_CONNECTION = "There is no such connection, or it is not open to requests."
+# Shown in the driver's list; withdrawn and left memberships are the driver's own doing and not listed.
+LISTED = [Status.PENDING, Status.ACTIVE, Status.DENIED, Status.EXPIRED, Status.REMOVED]
+
+
+def browse(
+    *, name: str | None, organization: str | None, organization_id: str | None, limit: int, cursor: str | None
+) -> views.Page[views.ConnectionForDriver]:
+    """Public, enabled connections: by connection name prefix, organization name prefix or organization."""
+    start = decode_cursor(cursor)
+    if organization_id:
+        found = ConnectionItem.gsi1.query(
+            f"ORG#{organization_id}",
+            ConnectionItem.gsi1sk.startswith("CONN#" + (name or "").lower()),
+            filter_condition=(ConnectionItem.public == True) & (ConnectionItem.enabled == True),  # noqa: E712
+            limit=limit,
+            last_evaluated_key=start,
+        )
+    elif organization:
+        found = ConnectionItem.gsi3.query(
+            BROWSE, ConnectionItem.gsi3sk.startswith(organization.lower()), limit=limit, last_evaluated_key=start
+        )
+    else:
+        found = ConnectionItem.gsi2.query(
+            BROWSE, ConnectionItem.gsi2sk.startswith((name or "").lower()), limit=limit, last_evaluated_key=start
+        )
+    items = [present.connection_for_driver(item) for item in found]
+    return views.Page[views.ConnectionForDriver](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
+
+
+def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionForDriver:
+    """The connection a code opens. Misses answer exactly like a code that never existed and count
+    towards the caller's limit, so codes cannot be found by trying."""
+    normal = codes.normalize(code)
+    limited = limits.keys(caller.user_id, address)
+    code_key = CodeItem.key(normal) if codes.is_well_formed(normal) else None
+    found = batch_get([*limited, *([code_key] if code_key else [])])
+    limits.check(found, limited)
+    connection = None
+    if code_key in found:
+        connection = ConnectionItem.get(*ConnectionItem.key(found[code_key].connection_id))
+    if connection is None or not connection.enabled or connection.code != normal:
+        limits.record_miss(found, limited)
+        raise NotFound(NO_SUCH_CODE)
+    return present.connection_for_driver(connection)
+
+
+def get_connection(caller: Caller, connection_id: str) -> views.ConnectionForDriver:
+    """A public connection, or one the driver already has a membership in; any other answers 404."""
+    connection_key, membership_key = ConnectionItem.key(connection_id), MembershipItem.key(connection_id, caller.user_id)
+    found = batch_get([connection_key, membership_key])
+    connection = found.get(connection_key)
+    if connection is None or not _may_see(connection, found.get(membership_key)):
+        raise NotFound(NO_SUCH_CONNECTION)
+    return present.connection_for_driver(connection)
+
+
+def _may_see(connection: ConnectionItem, membership: Item | None) -> bool:
+    return membership is not None or (connection.public and connection.enabled)
+
+
+def request(
+    caller: Caller, address: str, connection_id: str, asked: views.MembershipRequest
+) -> tuple[views.Membership, int]:
+    """Ask to join. Returns the membership and 201 when it was created or changed, 200 when the driver
+    already had a pending or active membership (no duplicate is made)."""
+    at = now()
+    connection_key, membership_key = ConnectionItem.key(connection_id), MembershipItem.key(connection_id, caller.user_id)
+    limited = limits.keys(caller.user_id, address)
+    found = batch_get([connection_key, membership_key, *limited])
+    connection: ConnectionItem | None = found.get(connection_key)
+    existing: MembershipItem | None = found.get(membership_key)
+    if connection is None or not (connection.enabled or existing):
+        raise NotFound(NO_SUCH_CONNECTION)
+    if not connection.public and existing is None:
+        # A private connection is reachable only with its code: a wrong code is a miss like a lookup's.
+        limits.check(found, limited)
+        if codes.normalize(asked.code or "") != connection.code:
+            limits.record_miss(found, limited)
+            raise NotFound(NO_SUCH_CONNECTION)
+
+    approves = auto_approves(
+        ApprovalMode(connection.approval_mode), list(connection.email_domains), caller.email, caller.email_verified
+    )
+    outcome = machine.request(
+        present.state(existing) if existing else None,
+        auto_approved=approves,
+        reverifies=bool(connection.reverify_days),
+        now=at,
+    )
+    if outcome.status is None:
+        return present.membership_for_driver(existing, connection, at), 200
+    if not connection.enabled and not outcome.renews:
+        # A disabled connection takes no new requests; its members keep their status and may confirm.
+        raise NotFound(NO_SUCH_CONNECTION)
+
+    questions = [Question.model_validate(q) for q in connection.questions]
+    answers = validate_answers(questions, asked.answers)
+    item = existing or MembershipItem(
+        *membership_key,
+        connection_id=connection_id,
+        organization_id=connection.organization_id,
+        driver_id=caller.user_id,
+        requested_at=at,
+    )
+    item.status = outcome.status
+    item.answers = answers
+    item.driver_email, item.driver_email_verified = caller.email, caller.email_verified
+    item.updated_at = at
+    if not outcome.renews:
+        item.requested_at = at
+        item.message = None
+        item.decided_at = at if outcome.status is Status.ACTIVE else None
+        item.decided_by = "automatic" if outcome.status is Status.ACTIVE else None
+    item.expires_at = machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
+    if not save_if_unchanged(item):
+        # Another request of the same driver (or an admin) got there first: answer with what stands now.
+        current = MembershipItem.get(*membership_key, consistent_read=True)
+        if present.state(current).effective_status(at) in (Status.PENDING, Status.ACTIVE):
+            return present.membership_for_driver(current, connection, at), 200
+        raise Conflict("Your membership changed while you were asking; please try again.", code="membership_changed")
+    return present.membership_for_driver(item, connection, at), 201
+
+
+def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> views.Page[views.Membership]:
+    at = now()
+    found = MembershipItem.gsi1.query(
+        f"DRIVER#{caller.user_id}",
+        filter_condition=MembershipItem.status.is_in(*LISTED),
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor),
+    )
+    memberships = list(found)
+    connections = batch_get([ConnectionItem.key(m.connection_id) for m in memberships]) if memberships else {}
+    items = [
+        present.membership_for_driver(m, connections.get(ConnectionItem.key(m.connection_id)), at) for m in memberships
+    ]
+    return views.Page[views.Membership](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
+
+
+def my_membership(caller: Caller, connection_id: str) -> views.Membership:
+    connection_key, membership_key = ConnectionItem.key(connection_id), MembershipItem.key(connection_id, caller.user_id)
+    found = batch_get([connection_key, membership_key])
+    membership = found.get(membership_key)
+    if membership is None or membership.status not in LISTED:
+        raise NotFound("You have no membership in this connection.")
+    return present.membership_for_driver(membership, found.get(connection_key), now())
+
+
+def end(caller: Caller, connection_id: str) -> views.Membership:
+    """Withdraw a pending request or leave an active membership."""
+    at = now()
+    try:
+        membership = MembershipItem.get(*MembershipItem.key(connection_id, caller.user_id))
+    except MembershipItem.DoesNotExist:
+        raise NotFound("You have no membership in this connection.") from None
+    current = present.state(membership)
+    action = Action.WITHDRAW if current.effective_status(at) is Status.PENDING else Action.LEAVE
+    membership.status = machine.transition(action, current, at)
+    membership.updated_at = at
+    if not save_if_unchanged(membership):
+        raise Conflict(
+            "Your membership changed at the same moment (the organization may have just decided); look again.",
+            code="membership_changed",
+        )
+    return present.membership_for_driver(membership, None, at)

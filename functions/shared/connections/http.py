@@ -1,0 +1,206 @@
+"""HTTP glue shared by the API functions: the resolver with its error mapping, the signed-in caller,
+Idempotency-Key support and the Lambda handler with logging, metrics and tracing.
+
+Errors are answered in one shape everywhere: {"error": code, "message": sentence, "fields": {...}}.
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, wraps
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel
+
+from connections.errors import Conflict, InvalidInput, NotSignedIn, ServiceError
+
+logger = Logger()
+metrics = Metrics()
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps({"error": code, "message": message, "fields": fields or {}}),
+        headers=headers,
+    )
+
+
+def _field_name(loc: tuple) -> str:
+    # Pydantic locations look like ("body", "answers", "employee_id") or ("query", "limit").
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    # An answer that does not fit its own model is our bug: 500, never a 422 blamed on the client.
+    app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR)
+
+    @app.exception_handler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return error_response(error.status, error.code, error.message, error.fields, headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        fields = {}
+        for problem in error.errors():
+            if problem.get("type") == "json_invalid":
+                return error_response(400, "invalid_json", "The request body is not valid JSON.")
+            fields[_field_name(tuple(problem.get("loc", ())))] = problem.get("msg", "invalid")
+        return error_response(422, "invalid_input", "Some fields are missing or invalid.", fields)
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response:
+        return error_response(404, "not_found", "There is no such resource.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        # A bug, never a client's fault: log it with the request and answer without internals.
+        logger.exception("unexpected error")
+        return error_response(500, "internal_error", "Something went wrong on our side; please try again.")
+
+    return app
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in user, from the claims API Gateway's JWT authorizer verified (never from the body)."""
+
+    user_id: str
+    email: str | None
+    email_verified: bool
+
+
+def caller(app: APIGatewayHttpResolver) -> Caller:
+    context = app.current_event.request_context
+    claims = (context.authorizer.jwt_claim or {}) if context.authorizer else {}
+    sub = claims.get("sub")
+    if not sub:
+        raise NotSignedIn("Sign in first: send your ID token as 'Authorization: Bearer <token>'.")
+    verified = str(claims.get("email_verified", "false")).lower() == "true"
+    email = claims.get("email")
+    return Caller(user_id=sub, email=email.lower() if email else None, email_verified=verified)
+
+
+def source_ip(app: APIGatewayHttpResolver) -> str:
+    return app.current_event.request_context.http.source_ip or "unknown"
+
+
+def _jsonable(result: Any) -> tuple[Any, int]:
+    body, status = result if isinstance(result, tuple) else (result, 200)
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
+    return body, status
+
+
+@cache
+def _persistence():
+    # Imported on first use: the idempotency layer pulls in boto3 (~150 ms), which the functions otherwise
+    # never load, so only requests that carry an Idempotency-Key pay for it.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", "connections-idempotency"))
+
+
+def idempotent(app: APIGatewayHttpResolver) -> Callable:
+    """Route decorator: a retried request with the same Idempotency-Key header (same caller, same route)
+    gets the first result; the same key with a different body is refused."""
+
+    def decorate(route: Callable) -> Callable:
+        @wraps(route)
+        def wrapper(*args, **kwargs):
+            key = app.current_event.get_header_value("idempotency-key")
+            if key is None:
+                return _as_response(_jsonable(route(*args, **kwargs)))
+            if not 1 <= len(key) <= 100:
+                raise InvalidInput("Idempotency-Key must be 1 to 100 characters.", fields={"Idempotency-Key": "length"})
+            return _as_response(_run_once(app, key, lambda: _jsonable(route(*args, **kwargs))))
+
+        return wrapper
+
+    return decorate
+
+
+def _run_once(app: APIGatewayHttpResolver, key: str, run: Callable[[], tuple[Any, int]]) -> tuple[Any, int]:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    event = app.current_event
+    body = event.body or ""
+    request = {
+        "caller": caller(app).user_id,
+        "key": key,
+        "route": f"{event.request_context.http.method} {event.raw_path}",
+        "body": hashlib.sha256(body.encode()).hexdigest(),
+    }
+    config = IdempotencyConfig(event_key_jmespath="[caller, key, route]", payload_validation_jmespath="body")
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=config)
+    def once(request: dict) -> dict:
+        body, status = run()
+        return {"body": body, "status": status}
+
+    try:
+        result = once(request=request)
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry in a moment.",
+            code="request_in_progress",
+        ) from None
+    except IdempotencyValidationError:
+        raise InvalidInput(
+            "This Idempotency-Key was already used with a different request body; use a new key.",
+            code="idempotency_key_reused",
+        ) from None
+    return result["body"], result["status"]
+
+
+def _as_response(result: tuple[Any, int]) -> Response:
+    # The body stays a dict: the resolver validates it against the route's return model and serializes it.
+    body, status = result
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+def _traced(resolve: Callable) -> Callable:
+    """Lambda's active tracing records every invocation without any SDK. Powertools Tracer (subsegments
+    for each DynamoDB call) needs the X-Ray SDK, whose import costs ~180 ms, so it is loaded only on the
+    first invocation that X-Ray samples and never on an unsampled cold start."""
+    tracer = None
+
+    @wraps(resolve)
+    def run(event, context):
+        nonlocal tracer
+        sampled = "Sampled=1" in os.environ.get("_X_AMZN_TRACE_ID", "")
+        disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() == "true"
+        if not sampled or disabled:
+            return resolve(event, context)
+        if tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            tracer = Tracer()
+        return tracer.capture_method(resolve)(event, context)
+
+    return run
+
+
+def lambda_handler(app: APIGatewayHttpResolver) -> Callable:
+    resolve = _traced(app.resolve)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @metrics.log_metrics
+    def handler(event: dict, context) -> dict:
+        return resolve(event, context)
+
+    return handler

@@ -1,0 +1,167 @@
+"""What the API accepts and answers: Pydantic models, which also make the OpenAPI document."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from connections.domain.approval import ApprovalMode
+from connections.domain.membership import Status
+from connections.domain.questions import Question
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Domain = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", max_length=253)
+]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+]
+Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+ReverifyDays = Annotated[int, Field(ge=1, le=3650)]
+
+
+# --- Organizations and admins
+
+
+class NewOrganization(BaseModel):
+    name: Name
+
+
+class Organization(BaseModel):
+    organization_id: str
+    name: str
+    created_at: datetime
+
+
+class NewAdmin(BaseModel):
+    email: Email = Field(description="The verified email address the new admin signs in with.")
+
+
+class Admin(BaseModel):
+    email: str
+    added_at: datetime
+    added_by: str
+
+
+# --- Connections
+
+
+class NewConnection(BaseModel):
+    name: Name
+    description: Description = ""
+    public: bool = Field(default=False, description="Browsable by every driver; otherwise reachable only by code.")
+    enabled: bool = True
+    code: str | None = Field(default=None, description="6-20 letters or digits; generated when omitted.")
+    questions: list[Question] = Field(default_factory=list, max_length=20)
+    approval_mode: ApprovalMode = ApprovalMode.MANUAL
+    email_domains: list[Domain] = Field(default_factory=list, max_length=50)
+    reverify_days: ReverifyDays | None = None
+
+
+class ConnectionChanges(BaseModel):
+    """Only the fields present are changed."""
+
+    name: Name | None = None
+    description: Description | None = None
+    public: bool | None = None
+    enabled: bool | None = None
+    code: str | None = Field(default=None, description="A new code; the old one stops working at once.")
+    regenerate_code: bool = Field(default=False, description="Replace the code by a newly generated one.")
+    questions: list[Question] | None = Field(default=None, max_length=20)
+    approval_mode: ApprovalMode | None = None
+    email_domains: list[Domain] | None = Field(default=None, max_length=50)
+    reverify_days: ReverifyDays | None = None
+    clear_reverify: bool = Field(default=False, description="Stop requiring re-verification.")
+
+
+class OrganizationRef(BaseModel):
+    organization_id: str
+    name: str
+
+
+class ConnectionForDriver(BaseModel):
+    connection_id: str
+    name: str
+    description: str
+    organization: OrganizationRef
+    public: bool
+    questions: list[Question]
+    approval_mode: ApprovalMode
+    email_domains: list[str]
+    reverify_days: int | None
+
+
+class ConnectionForAdmin(ConnectionForDriver):
+    code: str
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- Memberships
+
+
+class MembershipRequest(BaseModel):
+    answers: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
+    code: str | None = Field(default=None, max_length=40, description="Required for a private connection.")
+
+
+class Membership(BaseModel):
+    """A driver's membership as the driver sees it."""
+
+    connection: ConnectionForDriver | None
+    connection_id: str
+    status: Status
+    message: str | None = Field(description="The organization's message with a denial.")
+    answers: dict[str, str]
+    requested_at: datetime
+    decided_at: datetime | None
+    expires_at: datetime | None
+
+
+class MemberRequest(BaseModel):
+    """A membership as the organization's admins see it."""
+
+    driver_id: str
+    driver_email: str | None
+    driver_email_verified: bool
+    connection_id: str
+    status: Status
+    answers: dict[str, str]
+    message: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    expires_at: datetime | None
+
+
+class Denial(BaseModel):
+    message: Message | None = Field(default=None, description="Shown to the driver.")
+
+
+class Decision(BaseModel):
+    driver_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    decision: Annotated[str, StringConstraints(pattern="^(approve|deny)$")]
+    message: Message | None = None
+
+
+class Decisions(BaseModel):
+    decisions: list[Decision] = Field(min_length=1, max_length=100)
+
+
+class DecisionResult(BaseModel):
+    driver_id: str
+    ok: bool
+    membership: MemberRequest | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+class DecisionResults(BaseModel):
+    results: list[DecisionResult]
+
+
+class Page[T](BaseModel):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")

@@ -1,0 +1,50 @@
+"""moto's server, started in this process, with the template's tables: real DynamoDB semantics
+(conditions, transactions, indexes) behind a real HTTP endpoint, reached through AWS_ENDPOINT_URL."""
+
+import os
+import socket
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from infra.template import create_tables
+
+TABLES = {"ConnectionsTable": "connections", "IdempotencyTable": "connections-idempotency"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto() -> tuple[ThreadedMotoServer, str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def use_endpoint(endpoint: str) -> None:
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's dummy credentials
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        TABLE_NAME=TABLES["ConnectionsTable"],
+        IDEMPOTENCY_TABLE_NAME=TABLES["IdempotencyTable"],
+        POWERTOOLS_SERVICE_NAME="connections",
+        POWERTOOLS_METRICS_NAMESPACE="Connections",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+
+
+def reset_tables(endpoint: str) -> None:
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    existing = client.list_tables()["TableNames"]
+    for name in TABLES.values():
+        if name in existing:
+            client.delete_table(TableName=name)
+    create_tables(client, TABLES)
