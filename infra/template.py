@@ -77,6 +77,7 @@ class Route:
     path: str  # API Gateway form, e.g. /connections/{connection_id}
     code_uri: str
     handler: str
+    authorized: bool = True  # behind the API's JWT authorizer
 
     @property
     def route_key(self) -> str:
@@ -92,13 +93,25 @@ class Route:
 
 def routes() -> list[Route]:
     """Every HttpApi event of every function, literal paths first (as API Gateway prefers them)."""
+    apis = resources("AWS::Serverless::HttpApi")
     found = []
     for name, fn in resources("AWS::Serverless::Function").items():
         props = fn["Properties"]
         for event in props.get("Events", {}).values():
-            if event["Type"] == "HttpApi":
-                found.append(
-                    Route(name, event["Properties"]["Method"].upper(), event["Properties"]["Path"],
-                          props["CodeUri"], props["Handler"])
+            if event["Type"] != "HttpApi":
+                continue
+            spec = event["Properties"]
+            api = apis.get(spec.get("ApiId", {}).get("Ref", ""), {}).get("Properties", {})
+            default_authorizer = api.get("Auth", {}).get("DefaultAuthorizer")
+            authorizer = spec.get("Auth", {}).get("Authorizer", default_authorizer)
+            found.append(
+                Route(
+                    name,
+                    spec["Method"].upper(),
+                    spec["Path"],
+                    props["CodeUri"],
+                    props["Handler"],
+                    authorized=bool(authorizer) and authorizer != "NONE",
                 )
+            )
     return sorted(found, key=lambda r: (r.path.count("{"), -len(r.path)))

@@ -20,7 +20,9 @@ ConnectionId = Annotated[str, Path(max_length=64)]
 DriverId = Annotated[str, Path(max_length=128)]
 
 
-@router.post("/organizations", tags=["Organizations"], summary="Create an organization (you become its admin)")
+@router.post(
+    "/organizations", tags=["Organizations"], summary="Create an organization (you become its admin)"
+)
 @idempotent(app)
 def create_organization(organization: views.NewOrganization) -> views.Organization:
     return admins.create_organization(caller(app), organization), 201
@@ -57,9 +59,13 @@ def remove_admin(organization_id: OrganizationId, email: Annotated[str, Path(max
     return {"removed": email.lower()}
 
 
-@router.post("/organizations/<organization_id>/connections", tags=["Connections"], summary="Create a connection")
+@router.post(
+    "/organizations/<organization_id>/connections", tags=["Connections"], summary="Create a connection"
+)
 @idempotent(app)
-def create_connection(organization_id: OrganizationId, connection: views.NewConnection) -> views.ConnectionForAdmin:
+def create_connection(
+    organization_id: OrganizationId, connection: views.NewConnection
+) -> views.ConnectionForAdmin:
     return admins.create_connection(caller(app), source_ip(app), organization_id, connection), 201
 
 
@@ -71,7 +77,9 @@ def list_connections(
 
 
 @router.get(
-    "/organizations/<organization_id>/connections/<connection_id>", tags=["Connections"], summary="A connection"
+    "/organizations/<organization_id>/connections/<connection_id>",
+    tags=["Connections"],
+    summary="A connection",
 )
 def get_connection(organization_id: OrganizationId, connection_id: ConnectionId) -> views.ConnectionForAdmin:
     return admins.get_connection(caller(app), organization_id, connection_id)
@@ -106,7 +114,9 @@ def list_requests(
 
 
 @router.get(
-    "/organizations/<organization_id>/connections/<connection_id>/members", tags=["Requests"], summary="Members"
+    "/organizations/<organization_id>/connections/<connection_id>/members",
+    tags=["Requests"],
+    summary="Members",
 )
 def list_members(
     organization_id: OrganizationId, connection_id: ConnectionId, limit: Limit = 50, cursor: Cursor = None
@@ -127,7 +137,11 @@ def decide_many(
 ) -> views.DecisionResults:
     results = admins.decide_many(caller(app), organization_id, connection_id, decisions)
     for name, decision in (("Approvals", "approve"), ("Denials", "deny")):
-        done = sum(1 for r, d in zip(results.results, decisions.decisions, strict=True) if r.ok and d.decision == decision)
+        done = sum(
+            1
+            for r, d in zip(results.results, decisions.decisions, strict=True)
+            if r.ok and d.decision == decision
+        )
         if done:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=done)
     return results
@@ -139,7 +153,9 @@ def decide_many(
     summary="Approve a request",
 )
 @idempotent(app)
-def approve(organization_id: OrganizationId, connection_id: ConnectionId, driver_id: DriverId) -> views.MemberRequest:
+def approve(
+    organization_id: OrganizationId, connection_id: ConnectionId, driver_id: DriverId
+) -> views.MemberRequest:
     membership = admins.decide(caller(app), organization_id, connection_id, driver_id, Action.APPROVE)
     metrics.add_metric(name="Approvals", unit=MetricUnit.Count, value=1)
     return membership

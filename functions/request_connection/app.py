@@ -20,7 +20,9 @@ ConnectionId = Annotated[str, Path(max_length=64)]
 @router.get("/connections", tags=["Drivers"], summary="Browse public connections")
 def browse(
     name: Annotated[str | None, Query(max_length=100, description="Connection name starts with.")] = None,
-    organization: Annotated[str | None, Query(max_length=100, description="Organization name starts with.")] = None,
+    organization: Annotated[
+        str | None, Query(max_length=100, description="Organization name starts with.")
+    ] = None,
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
@@ -45,7 +47,10 @@ def get_connection(connection_id: ConnectionId) -> views.ConnectionForDriver:
     "/connections/<connection_id>/memberships",
     tags=["Drivers"],
     summary="Request to join a connection",
-    responses={200: {"description": "You already have a pending or active membership."}, 201: {"description": "Requested."}},
+    responses={
+        200: {"description": "You already have a pending or active membership."},
+        201: {"description": "Requested."},
+    },
 )
 @idempotent(app)
 def request_connection(connection_id: ConnectionId, request: views.MembershipRequest) -> views.Membership:

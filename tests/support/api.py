@@ -31,4 +31,6 @@ class Answer:
 def call(handler, method: str, path: str, **kwargs) -> Answer:
     result = handler(http_event(method, path, **kwargs), FakeLambdaContext())
     body = json.loads(result["body"]) if result.get("body") else {}
-    return Answer(result["statusCode"], body, {k.lower(): v for k, v in (result.get("headers") or {}).items()})
+    return Answer(
+        result["statusCode"], body, {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    )

@@ -62,7 +62,9 @@ def _connection_of(found: dict, organization_id: str, connection_id: str) -> Con
 
 
 def _organization_view(item: OrganizationItem) -> views.Organization:
-    return views.Organization(organization_id=item.organization_id, name=item.name, created_at=item.created_at)
+    return views.Organization(
+        organization_id=item.organization_id, name=item.name, created_at=item.created_at
+    )
 
 
 def _admin_view(item: AdminItem) -> views.Admin:
@@ -126,11 +128,15 @@ def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> view
         with transaction() as write:
             write.save(admin, condition=AdminItem.pk.does_not_exist())
             write.update(
-                organization, actions=[OrganizationItem.admin_count.add(1)], condition=OrganizationItem.pk.exists()
+                organization,
+                actions=[OrganizationItem.admin_count.add(1)],
+                condition=OrganizationItem.pk.exists(),
             )
     except TransactWriteError as error:
         if _reasons(error)[:1] == ["ConditionalCheckFailed"]:
-            raise Conflict(f"{new.email} is already an admin of this organization.", code="already_admin") from None
+            raise Conflict(
+                f"{new.email} is already an admin of this organization.", code="already_admin"
+            ) from None
         raise NotFound(NO_SUCH_ORGANIZATION) from None
     return _admin_view(admin)
 
@@ -163,13 +169,19 @@ def _check_connection_rules(connection: ConnectionItem) -> None:
     if connection.approval_mode == ApprovalMode.EMAIL_DOMAIN and not connection.email_domains:
         raise InvalidInput(
             "Approval by email domain needs at least one domain.",
-            fields={"email_domains": "List the domains whose verified addresses are approved, e.g. example.com."},
+            fields={
+                "email_domains": "List the domains whose verified addresses are approved, e.g. example.com."
+            },
         )
 
 
 def _code_taken(chosen: bool) -> Conflict:
-    message = "This connection code is already in use; choose another one or leave it out to get a generated one."
-    return Conflict(message if chosen else "Please try again.", code="code_taken", fields={"code": "already in use"})
+    message = (
+        "This connection code is already in use; choose another one or leave it out to get a generated one."
+    )
+    return Conflict(
+        message if chosen else "Please try again.", code="code_taken", fields={"code": "already in use"}
+    )
 
 
 def create_connection(
@@ -208,7 +220,9 @@ def create_connection(
             with transaction() as write:
                 write.save(connection)
                 write.save(
-                    CodeItem(*CodeItem.key(connection.code), code=connection.code, connection_id=connection_id),
+                    CodeItem(
+                        *CodeItem.key(connection.code), code=connection.code, connection_id=connection_id
+                    ),
                     condition=CodeItem.pk.does_not_exist(),
                 )
             break
@@ -233,7 +247,9 @@ def list_connections(
         last_evaluated_key=decode_cursor(cursor),
     )
     items = [present.connection_for_admin(c) for c in found]
-    return views.Page[views.ConnectionForAdmin](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
+    return views.Page[views.ConnectionForAdmin](
+        items=items, next_cursor=encode_cursor(found.last_evaluated_key)
+    )
 
 
 def get_connection(caller: Caller, organization_id: str, connection_id: str) -> views.ConnectionForAdmin:
@@ -245,7 +261,9 @@ def update_connection(
     caller: Caller, address: str, organization_id: str, connection_id: str, changes: views.ConnectionChanges
 ) -> views.ConnectionForAdmin:
     if changes.code and changes.regenerate_code:
-        raise InvalidInput("Either choose a code or ask for a generated one, not both.", fields={"code": "conflicts"})
+        raise InvalidInput(
+            "Either choose a code or ask for a generated one, not both.", fields={"code": "conflicts"}
+        )
     if changes.questions is not None:
         check_unique(changes.questions)
     limited = limits.keys(caller.user_id, address, scope="choose") if changes.code else {}
@@ -253,7 +271,9 @@ def update_connection(
     limits.check(found, limited)
     connection = _connection_of(found, organization_id, connection_id)
     old_code = connection.code
-    given = changes.model_dump(exclude_unset=True, exclude={"code", "regenerate_code", "questions", "clear_reverify"})
+    given = changes.model_dump(
+        exclude_unset=True, exclude={"code", "regenerate_code", "questions", "clear_reverify"}
+    )
     for field, value in given.items():
         if value is not None:
             setattr(connection, field, value)
@@ -274,14 +294,17 @@ def update_connection(
             if connection.code != old_code:
                 write.delete(CodeItem(*CodeItem.key(old_code)))
                 write.save(
-                    CodeItem(*CodeItem.key(connection.code), code=connection.code, connection_id=connection_id),
+                    CodeItem(
+                        *CodeItem.key(connection.code), code=connection.code, connection_id=connection_id
+                    ),
                     condition=CodeItem.pk.does_not_exist(),
                 )
     except TransactWriteError as error:
         reasons = _reasons(error)
         if reasons[:1] == ["ConditionalCheckFailed"]:
             raise Conflict(
-                "Someone else changed this connection at the same time; reload it and apply your change again.",
+                "Someone else changed this connection at the same time; reload it and apply your change"
+                " again.",
                 code="connection_changed",
             ) from None
         if changes.code:
@@ -294,7 +317,13 @@ def update_connection(
 
 
 def list_requests(
-    caller: Caller, organization_id: str, connection_id: str, *, status: Status, limit: int, cursor: str | None
+    caller: Caller,
+    organization_id: str,
+    connection_id: str,
+    *,
+    status: Status,
+    limit: int,
+    cursor: str | None,
 ) -> views.Page[views.MemberRequest]:
     """Memberships of a connection in one status, oldest change first (pending requests in arrival order)."""
     found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
@@ -310,7 +339,11 @@ def list_requests(
 
 
 def _apply(
-    caller: Caller, connection: ConnectionItem, membership: MembershipItem | None, action: Action, message: str | None
+    caller: Caller,
+    connection: ConnectionItem,
+    membership: MembershipItem | None,
+    action: Action,
+    message: str | None,
 ) -> MembershipItem:
     """Decide and write one admin action on one membership. TransitionRefused, with the reason as it
     stands after any concurrent change, when the action does not apply."""
@@ -328,18 +361,27 @@ def _apply(
         # Another admin (or the driver) changed it first: explain with the status that won.
         winner = MembershipItem.get(membership.pk, membership.sk, consistent_read=True)
         machine.transition(action, present.state(winner), at)  # raises with the reason
-        raise Conflict("This request changed at the same moment; look at it again.", code="membership_changed")
+        raise Conflict(
+            "This request changed at the same moment; look at it again.", code="membership_changed"
+        )
     return membership
 
 
 def decide(
-    caller: Caller, organization_id: str, connection_id: str, driver_id: str, action: Action, message: str | None = None
+    caller: Caller,
+    organization_id: str,
+    connection_id: str,
+    driver_id: str,
+    action: Action,
+    message: str | None = None,
 ) -> views.MemberRequest:
     """Approve, deny (with an optional message to the driver) or remove."""
     membership_key = MembershipItem.key(connection_id, driver_id)
     found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id), membership_key)
     connection = _connection_of(found, organization_id, connection_id)
-    return present.membership_for_admin(_apply(caller, connection, found.get(membership_key), action, message), now())
+    return present.membership_for_admin(
+        _apply(caller, connection, found.get(membership_key), action, message), now()
+    )
 
 
 def decide_many(
@@ -348,7 +390,9 @@ def decide_many(
     """Up to 100 approvals and denials in one call, each decided on its own, with a result per item."""
     driver_ids = [d.driver_id for d in decisions.decisions]
     if len(set(driver_ids)) != len(driver_ids):
-        raise InvalidInput("Each driver may appear once in a bulk decision.", fields={"decisions": "duplicate driver_id"})
+        raise InvalidInput(
+            "Each driver may appear once in a bulk decision.", fields={"decisions": "duplicate driver_id"}
+        )
     found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
     connection = _connection_of(found, organization_id, connection_id)
     memberships = batch_get([MembershipItem.key(connection_id, d) for d in driver_ids])
@@ -359,10 +403,16 @@ def decide_many(
         try:
             done = _apply(caller, connection, membership, action, decision.message)
             results.append(
-                views.DecisionResult(driver_id=decision.driver_id, ok=True, membership=present.membership_for_admin(done, now()))
+                views.DecisionResult(
+                    driver_id=decision.driver_id,
+                    ok=True,
+                    membership=present.membership_for_admin(done, now()),
+                )
             )
         except (TransitionRefused, Conflict, NotFound) as refused:
             results.append(
-                views.DecisionResult(driver_id=decision.driver_id, ok=False, error=refused.code, message=refused.message)
+                views.DecisionResult(
+                    driver_id=decision.driver_id, ok=False, error=refused.code, message=refused.message
+                )
             )
     return views.DecisionResults(results=results)

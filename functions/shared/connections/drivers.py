@@ -45,14 +45,22 @@ def browse(
         )
     elif organization:
         found = ConnectionItem.gsi3.query(
-            BROWSE, ConnectionItem.gsi3sk.startswith(organization.lower()), limit=limit, last_evaluated_key=start
+            BROWSE,
+            ConnectionItem.gsi3sk.startswith(organization.lower()),
+            limit=limit,
+            last_evaluated_key=start,
         )
     else:
         found = ConnectionItem.gsi2.query(
-            BROWSE, ConnectionItem.gsi2sk.startswith((name or "").lower()), limit=limit, last_evaluated_key=start
+            BROWSE,
+            ConnectionItem.gsi2sk.startswith((name or "").lower()),
+            limit=limit,
+            last_evaluated_key=start,
         )
     items = [present.connection_for_driver(item) for item in found]
-    return views.Page[views.ConnectionForDriver](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
+    return views.Page[views.ConnectionForDriver](
+        items=items, next_cursor=encode_cursor(found.last_evaluated_key)
+    )
 
 
 def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionForDriver:
@@ -74,7 +82,10 @@ def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionFor
 
 def get_connection(caller: Caller, connection_id: str) -> views.ConnectionForDriver:
     """A public connection, or one the driver already has a membership in; any other answers 404."""
-    connection_key, membership_key = ConnectionItem.key(connection_id), MembershipItem.key(connection_id, caller.user_id)
+    connection_key, membership_key = (
+        ConnectionItem.key(connection_id),
+        MembershipItem.key(connection_id, caller.user_id),
+    )
     found = batch_get([connection_key, membership_key])
     connection = found.get(connection_key)
     if connection is None or not _may_see(connection, found.get(membership_key)):
@@ -92,7 +103,10 @@ def request(
     """Ask to join. Returns the membership and 201 when it was created or changed, 200 when the driver
     already had a pending or active membership (no duplicate is made)."""
     at = now()
-    connection_key, membership_key = ConnectionItem.key(connection_id), MembershipItem.key(connection_id, caller.user_id)
+    connection_key, membership_key = (
+        ConnectionItem.key(connection_id),
+        MembershipItem.key(connection_id, caller.user_id),
+    )
     limited = limits.keys(caller.user_id, address)
     found = batch_get([connection_key, membership_key, *limited])
     connection: ConnectionItem | None = found.get(connection_key)
@@ -107,7 +121,10 @@ def request(
             raise NotFound(NO_SUCH_CONNECTION)
 
     approves = auto_approves(
-        ApprovalMode(connection.approval_mode), list(connection.email_domains), caller.email, caller.email_verified
+        ApprovalMode(connection.approval_mode),
+        list(connection.email_domains),
+        caller.email,
+        caller.email_verified,
     )
     outcome = machine.request(
         present.state(existing) if existing else None,
@@ -139,13 +156,17 @@ def request(
         item.message = None
         item.decided_at = at if outcome.status is Status.ACTIVE else None
         item.decided_by = "automatic" if outcome.status is Status.ACTIVE else None
-    item.expires_at = machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
+    item.expires_at = (
+        machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
+    )
     if not save_if_unchanged(item):
         # Another request of the same driver (or an admin) got there first: answer with what stands now.
         current = MembershipItem.get(*membership_key, consistent_read=True)
         if present.state(current).effective_status(at) in (Status.PENDING, Status.ACTIVE):
             return present.membership_for_driver(current, connection, at), 200
-        raise Conflict("Your membership changed while you were asking; please try again.", code="membership_changed")
+        raise Conflict(
+            "Your membership changed while you were asking; please try again.", code="membership_changed"
+        )
     return present.membership_for_driver(item, connection, at), 201
 
 
@@ -160,13 +181,17 @@ def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> views.P
     memberships = list(found)
     connections = batch_get([ConnectionItem.key(m.connection_id) for m in memberships]) if memberships else {}
     items = [
-        present.membership_for_driver(m, connections.get(ConnectionItem.key(m.connection_id)), at) for m in memberships
+        present.membership_for_driver(m, connections.get(ConnectionItem.key(m.connection_id)), at)
+        for m in memberships
     ]
     return views.Page[views.Membership](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
 
 
 def my_membership(caller: Caller, connection_id: str) -> views.Membership:
-    connection_key, membership_key = ConnectionItem.key(connection_id), MembershipItem.key(connection_id, caller.user_id)
+    connection_key, membership_key = (
+        ConnectionItem.key(connection_id),
+        MembershipItem.key(connection_id, caller.user_id),
+    )
     found = batch_get([connection_key, membership_key])
     membership = found.get(membership_key)
     if membership is None or membership.status not in LISTED:
@@ -187,7 +212,8 @@ def end(caller: Caller, connection_id: str) -> views.Membership:
     membership.updated_at = at
     if not save_if_unchanged(membership):
         raise Conflict(
-            "Your membership changed at the same moment (the organization may have just decided); look again.",
+            "Your membership changed at the same moment (the organization may have just decided);"
+            " look again.",
             code="membership_changed",
         )
     return present.membership_for_driver(membership, None, at)

@@ -7,6 +7,7 @@ Errors are answered in one shape everywhere: {"error": code, "message": sentence
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, wraps
@@ -23,9 +24,13 @@ from connections.errors import Conflict, InvalidInput, NotSignedIn, ServiceError
 
 logger = Logger()
 metrics = Metrics()
+# Reads publish no business metrics by design; Powertools would warn on every one of them.
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict | None = None, headers=None
+) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
@@ -42,7 +47,9 @@ def _field_name(loc: tuple) -> str:
 
 def make_resolver() -> APIGatewayHttpResolver:
     # An answer that does not fit its own model is our bug: 500, never a 422 blamed on the client.
-    app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR)
+    app = APIGatewayHttpResolver(
+        enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+    )
 
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
@@ -108,7 +115,9 @@ def _persistence():
     # never load, so only requests that carry an Idempotency-Key pay for it.
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", "connections-idempotency"))
+    return DynamoDBPersistenceLayer(
+        table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", "connections-idempotency")
+    )
 
 
 def idempotent(app: APIGatewayHttpResolver) -> Callable:
@@ -122,7 +131,9 @@ def idempotent(app: APIGatewayHttpResolver) -> Callable:
             if key is None:
                 return _as_response(_jsonable(route(*args, **kwargs)))
             if not 1 <= len(key) <= 100:
-                raise InvalidInput("Idempotency-Key must be 1 to 100 characters.", fields={"Idempotency-Key": "length"})
+                raise InvalidInput(
+                    "Idempotency-Key must be 1 to 100 characters.", fields={"Idempotency-Key": "length"}
+                )
             return _as_response(_run_once(app, key, lambda: _jsonable(route(*args, **kwargs))))
 
         return wrapper

@@ -2,13 +2,15 @@
 
 Every key of the design is built here and nowhere else; docs/architecture.md lists the access patterns.
 
-    item          pk                    sk                 gsi1 (pk / sk)                   gsi2 (pk / sk)                        gsi3 (pk / sk)
-    organization  ORG#<org>             ORG
-    admin         ORG#<org>             ADMIN#<email>      ADMIN#<email> / ORG#<org>
-    connection    CONN#<conn>           CONN               ORG#<org> / CONN#<name>#<conn>   BROWSE / <name>#<conn> (*)            BROWSE / <org name>#<name>#<conn> (*)
-    code          CODE#<CODE>           CODE
-    membership    CONN#<conn>           MEMBER#<driver>    DRIVER#<driver> / CONN#<conn>    CONN#<conn>#<status> / <at>#<driver>
-    lookup misses MISSES#<who>          MISSES                                                                                     (expires by TTL)
+    organization   pk ORG#<org>        sk ORG
+    admin          pk ORG#<org>        sk ADMIN#<email>    gsi1 ADMIN#<email> / ORG#<org>
+    connection     pk CONN#<conn>      sk CONN             gsi1 ORG#<org> / CONN#<name>#<conn>
+                                                           gsi2 BROWSE / <name>#<conn>                 (*)
+                                                           gsi3 BROWSE / <org name>#<name>#<conn>      (*)
+    code           pk CODE#<CODE>      sk CODE
+    membership     pk CONN#<conn>      sk MEMBER#<driver>  gsi1 DRIVER#<driver> / CONN#<conn>
+                                                           gsi2 CONN#<conn>#<status> / <changed at>#<driver>
+    lookup misses  pk MISSES#<who>     sk MISSES           (deleted by TTL on `expires`)
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
 """
@@ -31,8 +33,8 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -243,9 +245,14 @@ def decode_cursor(cursor: str | None) -> dict | None:
         if (
             isinstance(raw, dict)
             and raw
-            and all(k in _CURSOR_ATTRS and isinstance(v, dict) and isinstance(v.get("S"), str) for k, v in raw.items())
+            and all(
+                k in _CURSOR_ATTRS and isinstance(v, dict) and isinstance(v.get("S"), str)
+                for k, v in raw.items()
+            )
         ):
             return raw
     except (binascii.Error, ValueError, UnicodeDecodeError):
         pass
-    raise InvalidInput("This cursor is not valid: use next_cursor from the previous page.", fields={"cursor": "invalid"})
+    raise InvalidInput(
+        "This cursor is not valid: use next_cursor from the previous page.", fields={"cursor": "invalid"}
+    )

@@ -12,10 +12,16 @@ from connections.domain.questions import Question
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Domain = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", max_length=253)
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", max_length=253
+    ),
 ]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254
+    ),
 ]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 ReverifyDays = Annotated[int, Field(ge=1, le=3650)]
@@ -50,7 +56,9 @@ class Admin(BaseModel):
 class NewConnection(BaseModel):
     name: Name
     description: Description = ""
-    public: bool = Field(default=False, description="Browsable by every driver; otherwise reachable only by code.")
+    public: bool = Field(
+        default=False, description="Browsable by every driver; otherwise reachable only by code."
+    )
     enabled: bool = True
     code: str | None = Field(default=None, description="6-20 letters or digits; generated when omitted.")
     questions: list[Question] = Field(default_factory=list, max_length=20)
@@ -164,4 +172,6 @@ class DecisionResults(BaseModel):
 
 class Page[T](BaseModel):
     items: list[T]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )

@@ -105,7 +105,9 @@ class RequestOutcome:
     renews: bool = False
 
 
-def request(current: Membership | None, *, auto_approved: bool, reverifies: bool, now: datetime) -> RequestOutcome:
+def request(
+    current: Membership | None, *, auto_approved: bool, reverifies: bool, now: datetime
+) -> RequestOutcome:
     """A driver asks to join. Asking again while Pending or Active returns the membership that exists
     (no duplicate); asking while Active on a connection that re-verifies confirms the driver again."""
     target = Status.ACTIVE if auto_approved else Status.PENDING

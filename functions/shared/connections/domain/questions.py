@@ -50,7 +50,9 @@ def check_unique(questions: list[Question]) -> None:
     seen: set[str] = set()
     for question in questions:
         if question.id in seen:
-            raise InvalidInput("Two questions have the same id.", fields={f"questions.{question.id}": "duplicate id"})
+            raise InvalidInput(
+                "Two questions have the same id.", fields={f"questions.{question.id}": "duplicate id"}
+            )
         seen.add(question.id)
 
 

@@ -1,0 +1,134 @@
+"""`make run`: start moto (DynamoDB, Streams, IoT, SES), the MQTT broker, the functions, the stream pumps,
+the topic rules and the API gateway, all from template.yaml; seed a demo; stop everything on Ctrl-C."""
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from infra import template
+from infra.local import iot, outbox, seed, streams
+from infra.local.functions import load_functions
+from infra.local.gateway import IOT_PREFIX, Gateway
+
+REGION = "us-east-1"
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def _port(variable: str, default: int) -> int:
+    port = int(os.environ.get(variable, default))
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(
+                f"Port {port} is in use (is another `make run` going?). Free it or set {variable}=<port>."
+            )
+    return port
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.port = _port("PORT", 3000)
+        self.mqtt_port = _port("MQTT_PORT", 1883)
+        self.moto_port = _port("MOTO_PORT", 4566)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.parked: list[dict] = []
+        self._closers: list = []
+
+    def start(self) -> None:
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        moto.start()
+        self._closers.append(moto.stop)
+        endpoint = f"http://127.0.0.1:{self.moto_port}"
+        credentials = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # moto takes any
+        os.environ.update(credentials, AWS_DEFAULT_REGION=REGION)
+        tables = {name: name for name in template.resources("AWS::DynamoDB::Table")}
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+        template.create_tables(dynamodb, tables)
+
+        broker = iot.MqttBroker(self.mqtt_port)
+        broker.start()
+        self._closers.append(broker.stop)
+        publisher = iot.Publisher(self.mqtt_port)
+        self._closers.append(publisher.close)
+
+        env = {
+            **credentials,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL_IOT_DATA_PLANE": f"{self.base}{IOT_PREFIX}",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        }
+        functions = load_functions(tables, env, concurrency=int(os.environ.get("LAMBDA_CONCURRENCY", 2)))
+        self._closers.append(lambda: [f.close() for f in functions.values()])
+
+        gateway = Gateway(self.port, functions, outbox.messages, lambda: self.parked, publisher)
+        threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
+        self._closers.append(gateway.shutdown)
+        self.gateway = gateway
+
+        stream_client = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
+        self.pumps = []
+        for mapping in streams.mappings():
+            arn = dynamodb.describe_table(TableName=tables[mapping.table])["Table"]["LatestStreamArn"]
+            pump = streams.Pump(mapping, functions[mapping.function], stream_client, arn, self._park)
+            pump.start()
+            self._closers.append(pump.stop)
+            self.pumps.append(pump)
+        rules = iot.TopicRules(self.mqtt_port, functions)
+        self._closers.append(rules.close)
+
+    def _park(self, mapping, records, reason, attempts) -> None:
+        self.parked.append(
+            {
+                "function": mapping.function,
+                "reason": reason,
+                "attempts": attempts,
+                "at": time.time(),
+                "records": records,
+            }
+        )
+        print(f"[{mapping.function}] {len(records)} record(s) parked in the on-failure queue: {reason}")
+
+    def stop(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                close()
+            except Exception as error:  # noqa: BLE001 - keep closing the rest
+                print(f"while stopping: {error!r}")
+
+
+def main() -> None:
+    stack = Stack()
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    print("Starting Connections locally ...", flush=True)
+    try:
+        stack.start()
+        if os.environ.get("SEED", "1") != "0":
+            print(seed.instructions(stack.base, seed.seed(stack.base)), flush=True)
+        print(
+            f"Ready: API {stack.base}  MQTT 127.0.0.1:{stack.mqtt_port}  moto http://127.0.0.1:{stack.moto_port}\n"
+            "Data lives in memory and is gone when you stop (Ctrl-C).",
+            flush=True,
+        )
+        stopping.wait()
+    finally:
+        print("Stopping ...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""IoT Core's message broker, locally: an embedded MQTT broker (amqtt) that stations connect to.
+
+- What functions publish through the IoT data API (boto3 `iot-data` `publish`, unchanged code; the
+  endpoint points at the gateway's /_local/iot) is delivered on this broker.
+- Every AWS::IoT::TopicRule of template.yaml subscribes to its topic filter and invokes its Lambda action
+  with the event the rule's SQL selects.
+"""
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+
+import paho.mqtt.client as mqtt
+from amqtt.broker import Broker
+
+from infra import template
+from infra.local.functions import LocalFunction
+
+for noisy in ("amqtt", "transitions", "asyncio"):
+    logging.getLogger(noisy).setLevel(logging.ERROR)
+
+_SQL = re.compile(
+    r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+'(?P<topic>[^']+)'\s*(?:WHERE\s+(?P<where>.+))?$", re.I | re.S
+)
+_TOPIC_FN = re.compile(r"^topic\((?P<n>\d*)\)\s+AS\s+(?P<name>\w+)$", re.I)
+
+
+class MqttBroker:
+    def __init__(self, port: int):
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._broker = None
+        self._ready = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="mqtt-broker", daemon=True).start()
+        if not self._ready.wait(10):
+            raise RuntimeError(f"the MQTT broker did not start on 127.0.0.1:{self.port}")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
+        self._broker = Broker(config, loop=self._loop)
+        self._loop.run_until_complete(self._broker.start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        if self._broker:
+            asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def client(port: int, name: str) -> mqtt.Client:
+    connection = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{uuid.uuid4().hex[:8]}")
+    connection.connect("127.0.0.1", port)
+    connection.loop_start()
+    return connection
+
+
+class Publisher:
+    """The IoT data plane's publish, onto the local broker."""
+
+    def __init__(self, port: int):
+        self._client = client(port, "iot-data")
+
+    def __call__(self, topic: str, payload: bytes, qos: int) -> None:
+        self._client.publish(topic, payload, qos=qos).wait_for_publish(5)
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+def rule_event(sql: str, topic: str, payload: bytes):
+    """What `SELECT ... FROM '<filter>'` passes to the rule's action for one message: `*` is the JSON
+    payload, `topic()` / `topic(n) AS name` the topic or its n-th level, `timestamp() AS name` the time."""
+    fields = [f.strip() for f in _SQL.match(sql).group("fields").split(",")]
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = payload.decode("utf-8", errors="replace")
+    if fields == ["*"]:
+        return body
+    event = dict(body) if "*" in fields and isinstance(body, dict) else {}
+    if "*" in fields and not isinstance(body, dict):
+        event["payload"] = body
+    levels = topic.split("/")
+    for item in fields:
+        found = _TOPIC_FN.match(item)
+        if found:
+            n = found.group("n")
+            event[found.group("name")] = levels[int(n) - 1] if n else topic
+        elif re.match(r"^timestamp\(\)\s+AS\s+(\w+)$", item, re.I):
+            event[item.split()[-1]] = int(time.time() * 1000)
+    return event
+
+
+class TopicRules:
+    """A subscriber per topic rule that invokes the rule's function (asynchronously, as IoT does)."""
+
+    def __init__(self, port: int, functions: dict[str, LocalFunction]):
+        self._clients = []
+        self.invocations: list[tuple[float, str]] = []
+        for name, resource in template.resources("AWS::IoT::TopicRule").items():
+            payload = resource["Properties"]["TopicRulePayload"]
+            if payload.get("RuleDisabled"):
+                continue
+            topic_filter = _SQL.match(payload["Sql"]).group("topic")
+            targets = [
+                _function_of(action["Lambda"]["FunctionArn"])
+                for action in payload["Actions"]
+                if "Lambda" in action
+            ]
+            self._subscribe(port, name, payload["Sql"], topic_filter, [functions[t] for t in targets])
+
+    def _subscribe(self, port, name, sql, topic_filter, targets) -> None:
+        def on_message(_client, _userdata, message):
+            event = rule_event(sql, message.topic, message.payload)
+            for function in targets:
+                threading.Thread(
+                    target=self._invoke, args=(function, event, message.topic), daemon=True
+                ).start()
+
+        def on_connect(connection, _userdata, _flags, _reason, _properties):
+            connection.subscribe(topic_filter, qos=1)
+
+        connection = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"rule-{name}-{uuid.uuid4().hex[:6]}"
+        )
+        connection.on_message, connection.on_connect = on_message, on_connect
+        connection.connect("127.0.0.1", port)
+        connection.loop_start()
+        self._clients.append(connection)
+
+    def _invoke(self, function: LocalFunction, event, topic: str) -> None:
+        invocation = function.invoke(event)
+        self.invocations.append((time.time(), topic))
+        if invocation.error:
+            print(f"[{function.name}] failed on a message from {topic}:\n{invocation.error}")
+
+    def close(self) -> None:
+        for connection in self._clients:
+            connection.loop_stop()
+            connection.disconnect()
+
+
+def _function_of(arn) -> str:
+    attribute = arn["Fn::GetAtt"]
+    return attribute[0] if isinstance(attribute, list) else attribute.split(".")[0]

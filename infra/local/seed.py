@@ -1,0 +1,105 @@
+"""A small demo, made through the API like any user would: an organization with an admin, a public and
+a private connection, and a few drivers. Returns what a newcomer should try next."""
+
+import json
+import urllib.request
+
+from infra.local.auth import mint
+
+ADMIN = ("alice", "alice@example.com")
+DRIVERS = {"bob": "bob@example.com", "carol": "carol@example.com", "dave": "dave@example.com"}
+CODE = "ACMESTAFF"
+
+
+def _call(base: str, token: str, method: str, path: str, body=None) -> dict:
+    request = urllib.request.Request(  # noqa: S310 - our own local gateway
+        base + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - our own local gateway
+        return json.loads(answer.read())
+
+
+def seed(base: str) -> dict:
+    alice = mint(*ADMIN)
+    tokens = {name: mint(name, email) for name, email in DRIVERS.items()}
+    organization = _call(base, alice, "POST", "/organizations", {"name": "Acme Corp"})
+    org = organization["organization_id"]
+    employees = _call(
+        base,
+        alice,
+        "POST",
+        f"/organizations/{org}/connections",
+        {
+            "name": "Employees",
+            "description": "Free charging at the Acme campus for staff.",
+            "public": False,
+            "code": CODE,
+            "questions": [
+                {"id": "employee_id", "label": "Employee id (E and 4 digits)", "pattern": r"E\d{4}"}
+            ],
+            "approval_mode": "manual",
+        },
+    )
+    visitors = _call(
+        base,
+        alice,
+        "POST",
+        f"/organizations/{org}/connections",
+        {
+            "name": "Visitors",
+            "description": "Discounted charging for guests of Acme.",
+            "public": True,
+            "questions": [{"id": "plate", "label": "Licence plate", "required": False}],
+            "approval_mode": "auto",
+        },
+    )
+    _call(
+        base,
+        tokens["bob"],
+        "POST",
+        f"/connections/{employees['connection_id']}/memberships",
+        {"code": CODE, "answers": {"employee_id": "E1001"}},
+    )
+    _call(
+        base,
+        tokens["carol"],
+        "POST",
+        f"/connections/{visitors['connection_id']}/memberships",
+        {"answers": {"plate": "CA-123"}},
+    )
+    return {
+        "organization_id": org,
+        "employees": employees["connection_id"],
+        "visitors": visitors["connection_id"],
+        "tokens": {"ALICE": alice, **{k.upper(): v for k, v in tokens.items()}},
+    }
+
+
+def instructions(base: str, demo: dict) -> str:
+    org, employees = demo["organization_id"], demo["employees"]
+    exports = "\n".join(f"export {name}={token}" for name, token in demo["tokens"].items())
+    return f"""
+Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
+  private connection "Employees" (code {CODE}, manual approval; bob's request is pending),
+  public connection "Visitors" (automatic approval; carol is a member).
+
+Sign-in tokens (valid 12 h; make another with: make token SUB=erin EMAIL=erin@example.com):
+{exports}
+
+Try, as dave (a driver) and alice (the admin):
+  curl -s -H "Authorization: Bearer $DAVE" {base}/connections/by-code/{CODE.lower()}
+  curl -s -X POST -H "Authorization: Bearer $DAVE" -H 'content-type: application/json' \\
+       -d '{{"code": "{CODE}", "answers": {{"employee_id": "E2002"}}}}' \\
+       {base}/connections/{employees}/memberships
+  curl -s -H "Authorization: Bearer $ALICE" {base}/organizations/{org}/connections/{employees}/requests
+  curl -s -X POST -H "Authorization: Bearer $ALICE" \\
+       {base}/organizations/{org}/connections/{employees}/requests/dave/approve
+  curl -s -H "Authorization: Bearer $DAVE" {base}/me/memberships
+  curl -s -X POST -H "Authorization: Bearer $ALICE" -H 'content-type: application/json' \\
+       -d '{{"message": "Please use your work badge number."}}' \\
+       {base}/organizations/{org}/connections/{employees}/requests/bob/deny
+  curl -s {base}/_local/outbox      (emails sent)        {base}/docs   (the API, in Swagger UI)
+"""
