@@ -24,6 +24,8 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 def _port(variable: str, default: int) -> int:
     port = int(os.environ.get(variable, default))
     with socket.socket() as probe:
+        # Bind as the servers do (SO_REUSEADDR), so a restart right after Ctrl-C is not refused.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

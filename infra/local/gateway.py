@@ -5,6 +5,7 @@ checks sign-in tokens as the JWT authorizer does, and serves a few local-only pa
     GET  /docs                Swagger UI on it
     GET  /_local/outbox       the emails SES accepted
     GET  /_local/failures     stream batches parked in the on-failure queue
+    GET  /_local/timings      per request: total, handler and AWS (moto) milliseconds (for bench/)
     POST /_local/iot/topics/  the IoT data-plane publish API, delivered on the local MQTT broker
 """
 
@@ -132,6 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"messages": self.server.outbox()})
         elif self.command == "GET" and path == "/_local/failures":
             self._json(200, {"batches": self.server.failures()})
+        elif self.command == "GET" and path == "/_local/timings":
+            self._json(200, {"requests": self.server.timings})
         elif self.command == "POST" and path.startswith(f"{IOT_PREFIX}/topics/"):
             topic = unquote(path[len(f"{IOT_PREFIX}/topics/") :])
             qos = 1 if "qos=1" in query else 0

@@ -1,0 +1,37 @@
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import Stack, template_with_recorder
+
+
+@pytest.fixture(scope="session")
+def recorder_file(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("recorder") / "events.jsonl"
+
+
+@pytest.fixture(scope="session")
+def stack(recorder_file, tmp_path_factory):
+    """`make run`'s stack in its own process, with template.yaml plus a recording stream/rule function."""
+    running = Stack(template_path=template_with_recorder(recorder_file, tmp_path_factory.mktemp("template")))
+    yield running
+    running.stop()
+
+
+def recorded(recorder_file: Path) -> list[dict]:
+    if not recorder_file.exists():
+        return []
+    return [json.loads(line) for line in recorder_file.read_text().splitlines() if line.strip()]
+
+
+def wait_for(condition, timeout: float = 5.0, every: float = 0.02):
+    """The first truthy value of condition() within timeout, else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return None

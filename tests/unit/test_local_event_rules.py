@@ -1,0 +1,80 @@
+"""The local stack's stand-ins for Lambda event filtering and IoT rule SQL: pure functions."""
+
+import json
+
+import pytest
+
+from infra.local.filters import matches, matches_any
+from infra.local.iot import rule_event
+
+RECORD = {
+    "eventName": "MODIFY",
+    "dynamodb": {"NewImage": {"kind": {"S": "membership"}, "status": {"S": "active"}, "n": {"N": "5"}}},
+    "count": 3,
+    "tags": ["a", "b"],
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ({"eventName": ["MODIFY"]}, True),
+        ({"eventName": ["INSERT", "MODIFY"]}, True),
+        ({"eventName": ["REMOVE"]}, False),
+        ({"dynamodb": {"NewImage": {"kind": {"S": ["membership"]}}}}, True),
+        ({"dynamodb": {"NewImage": {"kind": {"S": ["connection"]}}}}, False),
+        ({"dynamodb": {"OldImage": {"kind": {"S": ["membership"]}}}}, False),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"prefix": "act"}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"suffix": "ive"}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["pending"]}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": "active"}]}}}}, False),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": {"prefix": "pend"}}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"equals-ignore-case": "ACTIVE"}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"message": [{"exists": False}]}}}, True),
+        ({"dynamodb": {"NewImage": {"status": [{"exists": True}]}}}, True),
+        ({"dynamodb": {"NewImage": {"status": [{"exists": False}]}}}, False),
+        ({"count": [{"numeric": [">", 0, "<=", 3]}]}, True),
+        ({"count": [{"numeric": [">", 3]}]}, False),
+        ({"tags": ["b"]}, True),
+        ({"eventName": ["MODIFY"], "count": [4]}, False),
+    ],
+)
+def test_patterns(pattern, expected):
+    assert matches(pattern, RECORD) is expected
+
+
+def test_no_filters_match_everything_and_filters_are_ored():
+    assert matches_any(None, RECORD)
+    assert matches_any({"Filters": []}, RECORD)
+    either = {
+        "Filters": [
+            {"Pattern": json.dumps({"eventName": ["INSERT"]})},
+            {"Pattern": json.dumps({"count": [3]})},
+        ]
+    }
+    assert matches_any(either, RECORD)
+    assert not matches_any({"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]}, RECORD)
+
+
+def test_unknown_rules_are_an_error_not_a_silent_match():
+    with pytest.raises(ValueError, match="unsupported"):
+        matches({"count": [{"wildcard": "*"}]}, RECORD)
+
+
+def test_select_star_passes_the_payload():
+    assert rule_event("SELECT * FROM '+/in'", "CP1/in", b'[2, "1", "Authorize", {}]') == [
+        2,
+        "1",
+        "Authorize",
+        {},
+    ]
+
+
+def test_select_with_topic_levels():
+    event = rule_event("SELECT *, topic(1) AS station_id, topic() AS t FROM '+/in'", "CP1/in", b'{"a": 1}')
+    assert event == {"a": 1, "station_id": "CP1", "t": "CP1/in"}
+
+
+def test_a_non_object_payload_with_extra_fields_is_kept_under_payload():
+    event = rule_event("SELECT *, topic(1) AS station_id FROM '+/in'", "CP1/in", b'[3, "1", {}]')
+    assert event == {"payload": [3, "1", {}], "station_id": "CP1"}
