@@ -206,12 +206,28 @@ def _traced(resolve: Callable) -> Callable:
     return run
 
 
+def _refuse_non_json(event: dict) -> dict | None:
+    """Every body this API takes is JSON. The resolver would read another content type as form fields and
+    then report every field missing (or, for a change with only optional fields, change nothing), so a
+    body of another type is refused up front with what to do."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").lower()
+    if not event.get("body") or content_type.startswith("application/json"):
+        return None
+    body = {
+        "error": "unsupported_media_type",
+        "message": "Send the body as JSON, with the header 'Content-Type: application/json'.",
+        "fields": {},
+    }
+    return {"statusCode": 415, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
 def lambda_handler(app: APIGatewayHttpResolver) -> Callable:
     resolve = _traced(app.resolve)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics
     def handler(event: dict, context) -> dict:
-        return resolve(event, context)
+        return _refuse_non_json(event) or resolve(event, context)
 
     return handler
