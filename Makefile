@@ -70,5 +70,5 @@ openapi: $(STAMP)
 
 .PHONY: bench
 bench: $(STAMP)
-	$(PY) bench/dynamodb_calls.py
-	$(PY) bench/import_time.py
+	@failed=0; for b in dynamodb_calls import_time local_stack; do \
+		echo "== bench/$$b.py"; $(PY) bench/$$b.py || failed=1; done; exit $$failed

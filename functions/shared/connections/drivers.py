@@ -51,9 +51,10 @@ def browse(
             last_evaluated_key=start,
         )
     else:
+        # DynamoDB refuses an empty begins_with: no name means the whole browse list.
         found = ConnectionItem.gsi2.query(
             BROWSE,
-            ConnectionItem.gsi2sk.startswith((name or "").lower()),
+            ConnectionItem.gsi2sk.startswith(name.lower()) if name else None,
             limit=limit,
             last_evaluated_key=start,
         )

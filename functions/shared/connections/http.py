@@ -157,6 +157,9 @@ def _run_once(app: APIGatewayHttpResolver, key: str, run: Callable[[], tuple[Any
         "body": hashlib.sha256(body.encode()).hexdigest(),
     }
     config = IdempotencyConfig(event_key_jmespath="[caller, key, route]", payload_validation_jmespath="body")
+    # With the context, a record left "in progress" by a timed-out invocation expires with it, so a retry
+    # is not refused for the record's whole lifetime.
+    config.register_lambda_context(app.lambda_context)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=config)
     def once(request: dict) -> dict:

@@ -14,7 +14,7 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 Domain = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", max_length=253
+        strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", max_length=253
     ),
 ]
 Email = Annotated[
@@ -175,3 +175,11 @@ class Page[T](BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer (connections.http maps each error to it)."""
+
+    error: str = Field(description="A machine-readable code, e.g. `not_found`, `membership_active`.")
+    message: str = Field(description="What happened and what to do, for a person.")
+    fields: dict[str, str] = Field(description="A message per invalid field, e.g. `answers.employee_id`.")

@@ -1,0 +1,153 @@
+"""Cold import time of each function's handler module, against a bare `import boto3`.
+
+    .venv/bin/python bench/import_time.py        (the second half of `make bench`)
+
+Each import runs in a fresh interpreter, as on a Lambda cold start: the handler module is imported as the
+top-level `app` with its CodeUri folder first on sys.path and functions/shared (the layer) after it, under
+the environment template.yaml gives the functions (POWERTOOLS_TRACE_DISABLED unset). Runs are interleaved
+so that the targets share the machine's noise, after a warm-up run that leaves every .pyc compiled; the
+median of each is compared. The target: a handler imports in at most 1.6 times a bare `import boto3` and
+loads neither boto3 nor aws_xray_sdk (connections.http defers both to the requests that need them).
+Exits 1 when a handler is over the target or loads either.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT / "functions" / "shared"
+FUNCTIONS = {
+    "RequestConnectionFunction": "functions/request_connection",
+    "ApproveFunction": "functions/approve",
+}
+RUNS = 7
+TARGET = 1.6
+WATCHED = ("boto3", "botocore", "s3transfer", "aws_xray_sdk", "pynamodb", "pydantic")
+MUST_NOT_LOAD = ("boto3", "aws_xray_sdk")
+
+# Runs in the fresh interpreter: sys.path as Lambda builds it (the function's code, then the layer), then
+# the one import, timed on its own (the interpreter's start-up is the same for every target).
+PROBE = """
+import json, sys, time
+sys.path[:0] = {paths!r}
+start = time.perf_counter()
+import {module}
+elapsed = time.perf_counter() - start
+print(json.dumps({{"seconds": elapsed, "loaded": [m for m in {watched!r} if m in sys.modules]}}))
+"""
+
+# Where a handler's import time goes: the same imports, split in stages (each stage's time excludes what
+# the stages before it loaded). The last stage is the service's own code.
+STAGES = {
+    "botocore + PynamoDB": ["pynamodb.models", "pynamodb.transactions"],
+    "Powertools + pydantic": [
+        "pydantic",
+        "aws_lambda_powertools",
+        "aws_lambda_powertools.event_handler.api_gateway",
+        "aws_lambda_powertools.event_handler.openapi.params",
+        "aws_lambda_powertools.metrics",
+    ],
+    "service code": ["app"],
+}
+STAGED_PROBE = """
+import importlib, json, sys, time
+sys.path[:0] = {paths!r}
+times = []
+for modules in {stages!r}:
+    start = time.perf_counter()
+    for module in modules:
+        importlib.import_module(module)
+    times.append(time.perf_counter() - start)
+print(json.dumps({{"stages": times}}))
+"""
+
+
+def lambda_env() -> dict[str, str]:
+    """The environment a function of template.yaml runs with (values that matter at import)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "_X_AMZN"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPATH", None)
+    env.update(
+        AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_LAMBDA_FUNCTION_NAME="connections-bench",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
+        AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
+        TABLE_NAME="connections",
+        IDEMPOTENCY_TABLE_NAME="connections-idempotency",
+        POWERTOOLS_SERVICE_NAME="connections",
+        POWERTOOLS_METRICS_NAMESPACE="Connections",
+        POWERTOOLS_LOG_LEVEL="INFO",
+    )
+    return env
+
+
+def probe(target: str, staged: bool = False) -> dict:
+    """Import `target` ("boto3" or a function's logical id) in a fresh interpreter."""
+    if target == "boto3":
+        cwd, paths, module = ROOT, [], "boto3"
+    else:
+        code_uri = ROOT / FUNCTIONS[target]
+        cwd, paths, module = code_uri, [str(code_uri), str(SHARED)], "app"
+    if staged:
+        code = STAGED_PROBE.format(paths=paths, stages=list(STAGES.values()))
+    else:
+        code = PROBE.format(paths=paths, module=module, watched=WATCHED)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=cwd,
+        env=lambda_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"importing {target} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    targets = ["boto3", *FUNCTIONS]
+    for target in targets:  # warm-up: compiles every .pyc, fills the OS file cache
+        probe(target)
+    seconds: dict[str, list[float]] = {t: [] for t in targets}
+    stages: dict[str, list[list[float]]] = {f: [] for f in FUNCTIONS}
+    loaded: dict[str, set[str]] = {t: set() for t in targets}
+    for _ in range(RUNS):
+        for target in targets:
+            result = probe(target)
+            seconds[target].append(result["seconds"])
+            loaded[target].update(result["loaded"])
+        for function in FUNCTIONS:
+            stages[function].append(probe(function, staged=True)["stages"])
+    median = {t: statistics.median(s) for t, s in seconds.items()}
+
+    print(f"cold import, median of {RUNS} fresh interpreters (interleaved, .pyc compiled):")
+    print(f"  {'import boto3':<36} {median['boto3'] * 1000:7.1f} ms")
+    ok = True
+    for function, code_uri in FUNCTIONS.items():
+        ratio = median[function] / median["boto3"]
+        bad = [m for m in MUST_NOT_LOAD if m in loaded[function]]
+        within = ratio <= TARGET and not bad
+        ok = ok and within
+        label = f"{code_uri}/app.py"
+        verdict = "ok" if within else "FAIL"
+        took = median[function] * 1000
+        print(f"  {label:<36} {took:7.1f} ms  ratio {ratio:.2f} (target <= {TARGET})  {verdict}")
+        flags = ", ".join(f"{m} {'LOADED' if m in loaded[function] else 'not loaded'}" for m in MUST_NOT_LOAD)
+        others = ", ".join(m for m in WATCHED if m in loaded[function] and m not in MUST_NOT_LOAD)
+        print(f"      {flags} (loaded: {others})")
+        split = [statistics.median(run[i] for run in stages[function]) for i in range(len(STAGES))]
+        parts = ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in zip(STAGES, split, strict=True))
+        print(f"      where it goes: {parts}")
+        floor = sum(split[:-1]) / median["boto3"]
+        print(f"      the dependencies alone, without the service code: ratio {floor:.2f}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
