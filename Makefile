@@ -53,7 +53,7 @@ build: $(SAM_STAMP)
 	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
 
 .PHONY: test
-test: lint template
+test: lint template build
 	$(PY) -m pytest
 
 .PHONY: run
