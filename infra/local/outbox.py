@@ -20,7 +20,8 @@ def _describe(message) -> dict:
         return {
             "id": message.id,
             "from": message.source or str(parsed["from"]),
-            "to": list(message.destinations) or [str(parsed["to"])],
+            # moto records a raw message's recipients from both the call and the headers: once each.
+            "to": list(dict.fromkeys(message.destinations)) or [str(parsed["to"])],
             "subject": str(parsed["subject"]),
             "text": text.get_content() if text else None,
             "html": html.get_content() if html else None,

@@ -106,3 +106,37 @@ def test_an_iot_data_publish_is_delivered_to_mqtt_subscribers(stack):
     iot.publish(topic=f"{station}/out", qos=1, payload=frame)
     assert wait_for(lambda: received, timeout=3) == [(f"{station}/out", frame)]
     subscriber.loop_stop()
+
+
+def test_the_outbox_shows_what_ses_accepted_with_both_parts(stack):
+    # Given an email sent through the stack's SES (v2, raw MIME with a text and an HTML part)
+    from email.message import EmailMessage
+
+    ses = boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106
+    )
+    ses.create_email_identity(EmailIdentity="noreply@connections.example")
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = (
+        "Approved",
+        "noreply@connections.example",
+        "d@example.com",
+    )
+    message.set_content("You are in.")
+    message.add_alternative("<p>You are <b>in</b>.</p>", subtype="html")
+    ses.send_email(
+        FromEmailAddress="noreply@connections.example",
+        Destination={"ToAddresses": ["d@example.com"]},
+        Content={"Raw": {"Data": message.as_bytes()}},
+    )
+    # Then the outbox lists it with its recipient, subject and both parts
+    _, outbox, _ = stack.call("GET", "/_local/outbox")
+    sent = [m for m in outbox["messages"] if m["subject"] == "Approved"]
+    assert len(sent) == 1
+    assert sent[0]["to"] == ["d@example.com"]
+    assert sent[0]["text"].strip() == "You are in."
+    assert "<b>in</b>" in sent[0]["html"]
