@@ -1,0 +1,193 @@
+"""Allow lists: what a station's OCPP local authorization list should hold, and the next message that
+brings it there. No I/O: the sync function reads and writes, this module decides.
+
+The desired list is kept per access policy (stations that share a policy share it) as entries
+idTag -> Accepted | Blocked, each stamped with the policy's sequence number when it last changed. A
+station remembers the sequence its list reflects (`held_seq`), so what it lacks is every entry with a
+higher sequence: a Differential. A station that never synced, reported an unexpected version, or
+answered Failed or VersionMismatch gets a Full. Messages are cut to the station's SendLocalListMaxLength;
+a Full that needs several is sent as a Full with the first chunk and Differentials after it.
+
+A station that cannot hold the whole list (LocalAuthListMaxLength) holds the most recently changed
+entries: the drivers approved (or revoked) most recently, who are the likeliest to arrive next. The others
+are answered by online authorization (Authorize), which applies the same entries.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from connections.domain.membership import Membership, Status
+
+
+class TagStatus(StrEnum):
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"  # revoked: a listed tag that is not Accepted is refused even offline
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one driver's cards should be at the stations of one policy."""
+
+    status: TagStatus
+    expires_at: datetime | None = None
+
+
+def access(memberships: Iterable[tuple[str, Membership]], unlocking: Iterable[str], now: datetime) -> Access:
+    """Accepted while the driver has an Active membership in any connection that unlocks the policy, until
+    the latest of those memberships expires (never, if one of them does not expire)."""
+    unlocking = set(unlocking)
+    expiries = [
+        m.expires_at
+        for connection, m in memberships
+        if connection in unlocking and m.effective_status(now) is Status.ACTIVE
+    ]
+    if not expiries:
+        return Access(TagStatus.BLOCKED)
+    return Access(TagStatus.ACCEPTED, None if None in expiries else max(expiries))
+
+
+@dataclass(frozen=True)
+class Entry:
+    id_tag: str
+    status: TagStatus
+    expires_at: datetime | None
+    seq: int
+
+    def ocpp(self) -> dict:
+        info = {"status": str(self.status)}
+        if self.expires_at and self.status is TagStatus.ACCEPTED:
+            info["expiryDate"] = self.expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return {"idTag": self.id_tag, "idTagInfo": info}
+
+
+class UpdateType(StrEnum):
+    FULL = "Full"
+    DIFFERENTIAL = "Differential"
+
+
+@dataclass(frozen=True)
+class StationList:
+    """What the service knows of one station's list, as of its last acknowledged message."""
+
+    supported: bool = True
+    version: int = 0  # the listVersion the station acknowledged last (0: never synced)
+    held_seq: int = 0  # the policy sequence its list reflects
+    held_count: int = 0  # entries it holds (an upper bound: an update of a listed tag counts again)
+    needs_full: bool = True
+    capacity: int | None = None  # LocalAuthListMaxLength (None: no known limit)
+    chunk: int = 25  # SendLocalListMaxLength
+    full_below: int | None = None  # a chunked Full is under way: its next chunk is below this sequence
+    full_sent: int = 0
+
+
+class Fetch(StrEnum):
+    """Which entries the next message needs, for the caller to read."""
+
+    NOTHING = "nothing"
+    CHANGED = "changed"  # sequence > held_seq, ascending, at most `limit`
+    TOP = "top"  # the most recent entries, descending, at most `limit`
+    BELOW = "below"  # sequence < full_below, descending, at most `limit`
+
+
+@dataclass(frozen=True)
+class Need:
+    """For TOP and BELOW, read one entry more than `limit`: it tells whether another chunk follows."""
+
+    fetch: Fetch
+    limit: int = 0
+    after: int = 0  # for CHANGED
+    below: int = 0  # for BELOW
+
+
+def need(station: StationList, policy_seq: int) -> Need:
+    """What to read to build the next message for this station."""
+    if not station.supported:
+        return Need(Fetch.NOTHING)
+    if station.needs_full:
+        return Need(Fetch.TOP, _first_chunk(station))
+    if station.full_below is not None:
+        room = (station.capacity or 1 << 31) - station.full_sent
+        return Need(Fetch.BELOW, min(station.chunk, room), below=station.full_below)
+    if policy_seq > station.held_seq:
+        return Need(Fetch.CHANGED, station.chunk, after=station.held_seq)
+    return Need(Fetch.NOTHING)
+
+
+def _first_chunk(station: StationList) -> int:
+    return min(station.chunk, station.capacity) if station.capacity is not None else station.chunk
+
+
+@dataclass(frozen=True)
+class Send:
+    update_type: UpdateType
+    version: int
+    entries: list[Entry]
+    then: StationList  # the station's list once it accepts this message
+
+    def payload(self) -> dict:
+        return {
+            "listVersion": self.version,
+            "updateType": str(self.update_type),
+            "localAuthorizationList": [e.ocpp() for e in self.entries],
+        }
+
+
+def message(station: StationList, wanted: Need, entries: list[Entry], policy_seq: int) -> Send | None:
+    """The next message, built from the entries `need` asked for; None when there is nothing to send.
+    Check `overflows` first: a Differential that would not fit is replaced by a Full."""
+    version = station.version + 1
+    match wanted.fetch:
+        case Fetch.NOTHING:
+            return None
+        case Fetch.TOP:
+            more = len(entries) > wanted.limit
+            entries = entries[: wanted.limit]
+            more = more and _room_after(station, len(entries))
+            then = replace(
+                station,
+                version=version,
+                held_seq=max(policy_seq, entries[0].seq if entries else 0),
+                held_count=len(entries),
+                needs_full=False,
+                full_below=entries[-1].seq if more else None,
+                full_sent=len(entries),
+            )
+            return Send(UpdateType.FULL, version, entries, then)
+        case Fetch.BELOW:
+            more = len(entries) > wanted.limit
+            entries = entries[: wanted.limit]
+            sent = station.full_sent + len(entries)
+            more = more and _room_after(station, sent)
+            then = replace(
+                station,
+                version=version,
+                held_count=station.held_count + len(entries),
+                full_below=entries[-1].seq if more and entries else None,
+                full_sent=sent,
+            )
+            return Send(UpdateType.DIFFERENTIAL, version, entries, then)
+        case Fetch.CHANGED:
+            if not entries:
+                return None
+            then = replace(
+                station,
+                version=version,
+                held_seq=entries[-1].seq,
+                held_count=station.held_count + len(entries),
+            )
+            return Send(UpdateType.DIFFERENTIAL, version, entries, then)
+
+
+def _room_after(station: StationList, sent: int) -> bool:
+    return station.capacity is None or sent < station.capacity
+
+
+def overflows(station: StationList, wanted: Need, entries: list[Entry]) -> bool:
+    """True when a Differential would not fit in the station: send a Full of its most recent entries."""
+    return (
+        wanted.fetch is Fetch.CHANGED
+        and station.capacity is not None
+        and station.held_count + len(entries) > station.capacity
+    )

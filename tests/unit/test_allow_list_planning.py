@@ -1,0 +1,172 @@
+"""Allow-list planning: who is on a station's list, and which message brings the station there."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connections.domain.allowlist import (
+    Entry,
+    Fetch,
+    StationList,
+    TagStatus,
+    UpdateType,
+    access,
+    message,
+    need,
+    overflows,
+)
+from connections.domain.membership import Membership, Status
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+ACTIVE, PENDING, REMOVED = Membership(Status.ACTIVE), Membership(Status.PENDING), Membership(Status.REMOVED)
+
+
+def test_a_driver_with_an_active_membership_in_an_unlocking_connection_is_accepted():
+    assert access([("staff", ACTIVE)], {"staff"}, NOW).status is TagStatus.ACCEPTED
+
+
+@pytest.mark.parametrize("membership", [PENDING, REMOVED, Membership(Status.ACTIVE, NOW - timedelta(days=1))])
+def test_no_active_membership_means_blocked(membership):
+    assert access([("staff", membership)], {"staff"}, NOW).status is TagStatus.BLOCKED
+
+
+def test_leaving_one_of_two_unlocking_connections_keeps_the_driver_on_the_list():
+    # Given a driver in "staff" and "residents", which both unlock the station, who left "residents"
+    memberships = [("staff", ACTIVE), ("residents", Membership(Status.LEFT))]
+    # Then the driver is still accepted
+    assert access(memberships, {"staff", "residents"}, NOW).status is TagStatus.ACCEPTED
+
+
+def test_a_membership_in_another_connection_does_not_unlock():
+    assert access([("guests", ACTIVE)], {"staff"}, NOW).status is TagStatus.BLOCKED
+
+
+def test_expiry_is_the_latest_of_the_unlocking_memberships_and_none_wins():
+    soon, later = NOW + timedelta(days=1), NOW + timedelta(days=30)
+    assert access(
+        [("a", Membership(Status.ACTIVE, soon)), ("b", Membership(Status.ACTIVE, later))], {"a", "b"}, NOW
+    ) == (access([("b", Membership(Status.ACTIVE, later))], {"b"}, NOW))
+    assert access([("a", Membership(Status.ACTIVE, soon)), ("b", ACTIVE)], {"a", "b"}, NOW).expires_at is None
+
+
+def test_entries_in_ocpp_form():
+    expiring = Entry("CARD1", TagStatus.ACCEPTED, datetime(2027, 1, 1, tzinfo=UTC), 3)
+    assert expiring.ocpp() == {
+        "idTag": "CARD1",
+        "idTagInfo": {"status": "Accepted", "expiryDate": "2027-01-01T00:00:00Z"},
+    }
+    assert Entry("CARD2", TagStatus.BLOCKED, None, 4).ocpp() == {
+        "idTag": "CARD2",
+        "idTagInfo": {"status": "Blocked"},
+    }
+
+
+def entries(seqs, status=TagStatus.ACCEPTED) -> list[Entry]:
+    return [Entry(f"T{s}", status, None, s) for s in seqs]
+
+
+def test_a_station_that_never_synced_gets_a_full():
+    station = StationList(chunk=25)
+    wanted = need(station, policy_seq=3)
+    assert wanted.fetch is Fetch.TOP and wanted.limit == 25
+    send = message(station, wanted, entries([3, 2, 1]), 3)  # fewer than the limit: no chunk follows
+    assert send.update_type is UpdateType.FULL and send.version == 1
+    assert send.then == replace(station, version=1, held_seq=3, held_count=3, needs_full=False, full_sent=3)
+
+
+def test_an_empty_full_clears_the_station():
+    send = message(StationList(), need(StationList(), 0), [], 0)
+    assert send.update_type is UpdateType.FULL and send.payload()["localAuthorizationList"] == []
+
+
+def test_changes_go_as_a_differential_with_a_higher_version():
+    station = StationList(version=4, held_seq=10, held_count=5, needs_full=False)
+    wanted = need(station, policy_seq=12)
+    assert (wanted.fetch, wanted.after) == (Fetch.CHANGED, 10)
+    send = message(station, wanted, entries([11, 12]), 12)
+    assert (send.update_type, send.version, send.then.held_seq) == (UpdateType.DIFFERENTIAL, 5, 12)
+
+
+def test_nothing_to_send_when_in_sync_or_unsupported():
+    assert need(StationList(version=2, held_seq=7, needs_full=False), 7).fetch is Fetch.NOTHING
+    assert need(StationList(supported=False), 7).fetch is Fetch.NOTHING
+
+
+def test_a_big_full_goes_as_a_full_chunk_then_differential_chunks():
+    # Given a station taking 2 entries per message and a list of 5
+    station, policy = StationList(chunk=2), list(range(5, 0, -1))
+    sends = []
+    while True:
+        wanted = need(station, 5)
+        if wanted.fetch is Fetch.NOTHING:
+            break
+        page = [e for e in entries(policy) if wanted.fetch is Fetch.TOP or e.seq < wanted.below][
+            : wanted.limit + 1
+        ]
+        send = message(station, wanted, page, 5)
+        sends.append(send)
+        station = send.then
+    assert [(s.update_type, [e.seq for e in s.entries]) for s in sends] == [
+        (UpdateType.FULL, [5, 4]),
+        (UpdateType.DIFFERENTIAL, [3, 2]),
+        (UpdateType.DIFFERENTIAL, [1]),
+    ]
+    assert [s.version for s in sends] == [1, 2, 3]
+    assert station.held_seq == 5 and station.full_below is None
+
+
+def test_a_small_station_holds_the_most_recent_entries():
+    station = StationList(chunk=2, capacity=3)
+    wanted = need(station, 9)
+    first = message(station, wanted, entries([9, 8, 7]), 9)
+    assert first.then.full_below == 8
+    wanted = need(first.then, 9)
+    assert (wanted.fetch, wanted.limit, wanted.below) == (Fetch.BELOW, 1, 8)
+    second = message(first.then, wanted, entries([7, 6]), 9)
+    assert second.then.full_below is None and second.then.held_count == 3
+
+
+def test_a_differential_that_would_overflow_a_small_station_becomes_a_full():
+    station = StationList(version=3, held_seq=9, held_count=3, capacity=4, needs_full=False)
+    wanted = need(station, 11)
+    assert overflows(station, wanted, entries([10, 11]))
+    assert not overflows(station, wanted, entries([10]))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 25])
+@pytest.mark.parametrize("capacity", [None, 2, 4])
+def test_a_station_always_converges_to_the_most_recent_entries(chunk, capacity):
+    # Given a policy list and a station that applies each message as a charger would
+    policy = {f"T{s}": Entry(f"T{s}", TagStatus.ACCEPTED, None, s) for s in range(1, 8)}
+    held: dict[str, Entry] = {}
+    station = StationList(chunk=chunk, capacity=capacity)
+    for _ in range(50):
+        top = max(e.seq for e in policy.values())
+        wanted = need(station, top)
+        ordered = sorted(policy.values(), key=lambda e: e.seq)
+        if wanted.fetch is Fetch.NOTHING:
+            break
+        if wanted.fetch is Fetch.CHANGED:
+            page = [e for e in ordered if e.seq > wanted.after][: wanted.limit]
+            if overflows(station, wanted, page):
+                station = replace(station, needs_full=True)
+                continue
+        elif wanted.fetch is Fetch.TOP:
+            page = list(reversed(ordered))[: wanted.limit + 1]
+        else:
+            page = [e for e in reversed(ordered) if e.seq < wanted.below][: wanted.limit + 1]
+        send = message(station, wanted, page, top)
+        if send is None:
+            break
+        if send.update_type is UpdateType.FULL:
+            held = {}
+        held.update({e.id_tag: e for e in send.entries})
+        station = send.then
+        assert len(send.entries) <= chunk
+        if len(policy) < 9:  # a change arrives while syncing
+            policy["T8"] = Entry("T8", TagStatus.ACCEPTED, None, 8)
+    # Then it holds the whole list, or as much of the most recent part as fits
+    most_recent = sorted(policy.values(), key=lambda e: -e.seq)[: capacity or len(policy)]
+    assert set(held) >= {e.id_tag for e in most_recent}
+    assert capacity is None or len(held) <= capacity
