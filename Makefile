@@ -17,6 +17,7 @@ help:
 	@echo "make run     start the whole service locally (API on 127.0.0.1:$${PORT:-3000})"
 	@echo "make test    lint, template checks and every test"
 	@echo "make token SUB=alice EMAIL=alice@example.com   a sign-in token for the local stack"
+	@echo "make check-card STATION=ACME-HQ-1 CARD=DA7E0001   would this card be accepted there now?"
 	@echo "make openapi regenerate docs/openapi.json from the routes"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make build   sam build (what 'sam deploy' ships)"
@@ -63,6 +64,10 @@ run: $(STAMP)
 .PHONY: token
 token: $(STAMP)
 	@$(PY) -m infra.token --sub "$(SUB)" --email "$(EMAIL)"
+
+.PHONY: check-card
+check-card: $(STAMP)
+	@$(PY) -m infra.local.station_check --station "$(STATION)" --card "$(CARD)" --mqtt-port "$${MQTT_PORT:-1883}"
 
 .PHONY: openapi
 openapi: $(STAMP)

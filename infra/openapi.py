@@ -57,8 +57,9 @@ def handler_modules() -> dict:
     _prepare()
     from functions.approve import app as approve
     from functions.request_connection import app as request_connection
+    from functions.stations import app as stations
 
-    return {module.__name__: module for module in (request_connection, approve)}
+    return {module.__name__: module for module in (request_connection, approve, stations)}
 
 
 def document() -> dict:

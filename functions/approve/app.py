@@ -8,7 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import admins, views
 from connections.domain.membership import Action, Status
-from connections.http import caller, idempotent, lambda_handler, make_resolver, metrics, source_ip
+from connections.http import caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.telemetry import metrics
 
 router = Router()
 app = make_resolver()

@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from connections import drivers, views
-from connections.http import caller, idempotent, lambda_handler, make_resolver, metrics, source_ip
+from connections import cards, drivers, views
+from connections.http import caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.telemetry import metrics
 
 router = Router()
 app = make_resolver()
@@ -77,6 +78,34 @@ def my_membership(connection_id: ConnectionId) -> views.Membership:
 )
 def end_membership(connection_id: ConnectionId) -> views.Membership:
     return drivers.end(caller(app), connection_id)
+
+
+@router.get(
+    "/me/memberships/<connection_id>/stations",
+    tags=["Drivers"],
+    summary="On how many of the connection's stations my access has arrived",
+)
+def my_station_delivery(connection_id: ConnectionId) -> views.StationDelivery:
+    return cards.delivery(caller(app), connection_id)
+
+
+@router.get("/me/cards", tags=["Cards"], summary="My charging cards")
+def my_cards() -> list[views.Card]:
+    return cards.my_cards(caller(app))
+
+
+@router.post("/me/cards", tags=["Cards"], summary="Register a charging card")
+@idempotent(app)
+def add_card(card: views.NewCard) -> views.Card:
+    return cards.add_card(caller(app), card)
+
+
+@router.delete(
+    "/me/cards/<id_tag>", tags=["Cards"], summary="Remove a charging card (it is blocked at stations)"
+)
+def remove_card(id_tag: Annotated[str, Path(max_length=20)]) -> dict:
+    cards.remove_card(caller(app), id_tag)
+    return {"removed": id_tag.upper()}
 
 
 app.include_router(router)

@@ -1,6 +1,7 @@
 """`make run`: start moto (DynamoDB, Streams, IoT, SES), the MQTT broker, the functions, the stream pumps,
 the topic rules and the API gateway, all from template.yaml; seed a demo; stop everything on Ctrl-C."""
 
+import faulthandler
 import logging
 import os
 import signal
@@ -13,7 +14,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra import template
-from infra.local import iot, outbox, seed, streams
+from infra.local import iot, outbox, schedules, seed, stations, streams
 from infra.local.functions import load_functions
 from infra.local.gateway import IOT_PREFIX, Gateway
 
@@ -72,12 +73,13 @@ class Stack:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
         functions = load_functions(tables, env, concurrency=int(os.environ.get("LAMBDA_CONCURRENCY", 2)))
-        self._closers.append(lambda: [f.close() for f in functions.values()])
-
         gateway = Gateway(self.port, functions, outbox.messages, lambda: self.parked, publisher)
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
-        self._closers.append(gateway.shutdown)
         self.gateway = gateway
+        # Closed in reverse: what invokes functions stops first, then the functions finish what they are
+        # doing (they publish through the gateway and read moto), then the gateway and the rest.
+        self._closers.append(lambda: (gateway.shutdown(), gateway.server_close()))
+        self._closers.append(lambda: [f.close() for f in functions.values()])
 
         stream_client = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
         self.pumps = []
@@ -89,6 +91,13 @@ class Stack:
             self.pumps.append(pump)
         rules = iot.TopicRules(self.mqtt_port, functions)
         self._closers.append(rules.close)
+        scheduler = schedules.Scheduler(functions)
+        self._closers.append(scheduler.stop)
+
+    def run_stations(self, specs: list[dict]) -> None:
+        """Simulated chargers on the local broker, as real ones behind the AWS OCPP gateway would be."""
+        running = stations.run_stations(specs, self.mqtt_port)
+        self._closers.append(lambda: stations.stop_all(running))
 
     def _park(self, mapping, records, reason, attempts) -> None:
         self.parked.append(
@@ -112,6 +121,7 @@ class Stack:
 
 def main() -> None:
     stack = Stack()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack, if it ever hangs
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -119,7 +129,9 @@ def main() -> None:
     try:
         stack.start()
         if os.environ.get("SEED", "1") != "0":
-            print(seed.instructions(stack.base, seed.seed(stack.base)), flush=True)
+            demo = seed.seed(stack.base)
+            stack.run_stations(demo["stations"])
+            print(seed.instructions(stack.base, demo, stack.mqtt_port), flush=True)
         print(
             f"Ready: API {stack.base}  MQTT 127.0.0.1:{stack.mqtt_port}  moto http://127.0.0.1:{stack.moto_port}\n"
             "Data lives in memory and is gone when you stop (Ctrl-C).",

@@ -2,11 +2,12 @@
 
 - What functions publish through the IoT data API (boto3 `iot-data` `publish`, unchanged code; the
   endpoint points at the gateway's /_local/iot) is delivered on this broker.
-- Every AWS::IoT::TopicRule of template.yaml subscribes to its topic filter and invokes its Lambda action
-  with the event the rule's SQL selects.
+- Every IoT rule of template.yaml (a function's `IoTRule` event, or an AWS::IoT::TopicRule with a Lambda
+  action) subscribes to its topic filter and invokes its function with the event the rule's SQL selects.
 """
 
 import asyncio
+import base64
 import json
 import logging
 import re
@@ -81,8 +82,9 @@ class Publisher:
 
 def rule_event(sql: str, topic: str, payload: bytes):
     """What `SELECT ... FROM '<filter>'` passes to the rule's action for one message: `*` is the JSON
-    payload, `topic()` / `topic(n) AS name` the topic or its n-th level, `timestamp() AS name` the time."""
-    fields = [f.strip() for f in _SQL.match(sql).group("fields").split(",")]
+    payload, `topic()` / `topic(n) AS name` the topic or its n-th level, `timestamp() AS name` the time,
+    `encode(*, 'base64') AS name` the raw payload in base64."""
+    fields = [f.strip() for f in re.split(r",(?![^()]*\))", _SQL.match(sql).group("fields"))]
     try:
         body = json.loads(payload)
     except ValueError:
@@ -100,6 +102,8 @@ def rule_event(sql: str, topic: str, payload: bytes):
             event[found.group("name")] = levels[int(n) - 1] if n else topic
         elif re.match(r"^timestamp\(\)\s+AS\s+(\w+)$", item, re.I):
             event[item.split()[-1]] = int(time.time() * 1000)
+        elif re.match(r"^encode\(\s*\*\s*,\s*'base64'\s*\)\s+AS\s+(\w+)$", item, re.I):
+            event[item.split()[-1]] = base64.b64encode(payload).decode()
     return event
 
 
@@ -109,17 +113,9 @@ class TopicRules:
     def __init__(self, port: int, functions: dict[str, LocalFunction]):
         self._clients = []
         self.invocations: list[tuple[float, str]] = []
-        for name, resource in template.resources("AWS::IoT::TopicRule").items():
-            payload = resource["Properties"]["TopicRulePayload"]
-            if payload.get("RuleDisabled"):
-                continue
-            topic_filter = _SQL.match(payload["Sql"]).group("topic")
-            targets = [
-                _function_of(action["Lambda"]["FunctionArn"])
-                for action in payload["Actions"]
-                if "Lambda" in action
-            ]
-            self._subscribe(port, name, payload["Sql"], topic_filter, [functions[t] for t in targets])
+        for name, sql, targets in rules():
+            topic_filter = _SQL.match(sql).group("topic")
+            self._subscribe(port, name, sql, topic_filter, [functions[t] for t in targets])
 
     def _subscribe(self, port, name, sql, topic_filter, targets) -> None:
         def on_message(_client, _userdata, message):
@@ -150,6 +146,21 @@ class TopicRules:
         for connection in self._clients:
             connection.loop_stop()
             connection.disconnect()
+
+
+def rules() -> list[tuple[str, str, list[str]]]:
+    """(name, SQL, functions) of every enabled IoT rule of the template."""
+    found = []
+    for name, resource in template.resources("AWS::IoT::TopicRule").items():
+        payload = resource["Properties"]["TopicRulePayload"]
+        if not payload.get("RuleDisabled"):
+            targets = [_function_of(a["Lambda"]["FunctionArn"]) for a in payload["Actions"] if "Lambda" in a]
+            found.append((name, payload["Sql"], targets))
+    for name, resource in template.resources("AWS::Serverless::Function").items():
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            if event["Type"] == "IoTRule":
+                found.append((f"{name}-{event_name}", event["Properties"]["Sql"], [name]))
+    return found
 
 
 def _function_of(arn) -> str:

@@ -1,5 +1,6 @@
 """A small demo, made through the API like any user would: an organization with an admin, a public and
-a private connection, and a few drivers. Returns what a newcomer should try next."""
+a private connection, an access policy with two members-only stations and one for everyone, drivers
+with cards. Returns what a newcomer should try next."""
 
 import json
 import urllib.request
@@ -8,7 +9,9 @@ from infra.local.auth import mint
 
 ADMIN = ("alice", "alice@example.com")
 DRIVERS = {"bob": "bob@example.com", "carol": "carol@example.com", "dave": "dave@example.com"}
+CARDS = {"bob": "B0B00001", "carol": "CA201234", "dave": "DA7E0001"}
 CODE = "ACMESTAFF"
+CAPABILITIES = {"local_auth_list_max_length": 50, "send_local_list_max_length": 25}
 
 
 def _call(base: str, token: str, method: str, path: str, body=None) -> dict:
@@ -25,8 +28,7 @@ def _call(base: str, token: str, method: str, path: str, body=None) -> dict:
 def seed(base: str) -> dict:
     alice = mint(*ADMIN)
     tokens = {name: mint(name, email) for name, email in DRIVERS.items()}
-    organization = _call(base, alice, "POST", "/organizations", {"name": "Acme Corp"})
-    org = organization["organization_id"]
+    org = _call(base, alice, "POST", "/organizations", {"name": "Acme Corp"})["organization_id"]
     employees = _call(
         base,
         alice,
@@ -42,7 +44,7 @@ def seed(base: str) -> dict:
             ],
             "approval_mode": "manual",
         },
-    )
+    )["connection_id"]
     visitors = _call(
         base,
         alice,
@@ -55,41 +57,62 @@ def seed(base: str) -> dict:
             "questions": [{"id": "plate", "label": "Licence plate", "required": False}],
             "approval_mode": "auto",
         },
-    )
+    )["connection_id"]
+    policy = _call(
+        base,
+        alice,
+        "POST",
+        f"/organizations/{org}/policies",
+        {"name": "Campus", "connection_ids": [employees]},
+    )["policy_id"]
+    stations = [
+        {"station_id": "ACME-HQ-1", "name": "HQ garage, bay 1", "policy_id": policy},
+        {"station_id": "ACME-HQ-2", "name": "HQ garage, bay 2", "policy_id": policy},
+        {"station_id": "ACME-LOBBY", "name": "Visitor lobby"},
+    ]
+    for station in stations:
+        place = {"latitude": 37.3894, "longitude": -122.0819}
+        _call(base, alice, "POST", f"/organizations/{org}/stations", {**station, **place, **CAPABILITIES})
+    for name, card in CARDS.items():
+        _call(base, tokens[name], "POST", "/me/cards", {"id_tag": card, "label": "badge"})
     _call(
         base,
         tokens["bob"],
         "POST",
-        f"/connections/{employees['connection_id']}/memberships",
+        f"/connections/{employees}/memberships",
         {"code": CODE, "answers": {"employee_id": "E1001"}},
     )
     _call(
         base,
         tokens["carol"],
         "POST",
-        f"/connections/{visitors['connection_id']}/memberships",
+        f"/connections/{visitors}/memberships",
         {"answers": {"plate": "CA-123"}},
     )
     return {
         "organization_id": org,
-        "employees": employees["connection_id"],
-        "visitors": visitors["connection_id"],
+        "employees": employees,
+        "visitors": visitors,
         "tokens": {"ALICE": alice, **{k.upper(): v for k, v in tokens.items()}},
+        "stations": [{"station_id": s["station_id"], **CAPABILITIES} for s in stations],
     }
 
 
-def instructions(base: str, demo: dict) -> str:
+def instructions(base: str, demo: dict, mqtt_port: int) -> str:
     org, employees = demo["organization_id"], demo["employees"]
     exports = "\n".join(f"export {name}={token}" for name, token in demo["tokens"].items())
     return f"""
 Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
   private connection "Employees" (code {CODE}, manual approval; bob's request is pending),
   public connection "Visitors" (automatic approval; carol is a member).
+Stations (simulated chargers on MQTT 127.0.0.1:{mqtt_port}): ACME-HQ-1 and ACME-HQ-2 for members of
+  "Employees" only, ACME-LOBBY for everyone with a registered card. Cards: bob B0B00001, dave DA7E0001.
 
 Sign-in tokens (valid 12 h; make another with: make token SUB=erin EMAIL=erin@example.com):
 {exports}
 
 Try, as dave (a driver) and alice (the admin):
+  make check-card STATION=ACME-HQ-1 CARD=DA7E0001          (refused: dave is not a member yet)
   curl -s -H "Authorization: Bearer $DAVE" {base}/connections/by-code/{CODE.lower()}
   curl -s -X POST -H "Authorization: Bearer $DAVE" -H 'content-type: application/json' \\
        -d '{{"code": "{CODE}", "answers": {{"employee_id": "E2002"}}}}' \\
@@ -97,7 +120,9 @@ Try, as dave (a driver) and alice (the admin):
   curl -s -H "Authorization: Bearer $ALICE" {base}/organizations/{org}/connections/{employees}/requests
   curl -s -X POST -H "Authorization: Bearer $ALICE" \\
        {base}/organizations/{org}/connections/{employees}/requests/dave/approve
+  make check-card STATION=ACME-HQ-1 CARD=DA7E0001          (accepted, from the station's own list)
   curl -s -H "Authorization: Bearer $DAVE" {base}/me/memberships
+  curl -s -H "Authorization: Bearer $ALICE" {base}/organizations/{org}/stations      (sync status)
   curl -s -X POST -H "Authorization: Bearer $ALICE" -H 'content-type: application/json' \\
        -d '{{"message": "Please use your work badge number."}}' \\
        {base}/organizations/{org}/connections/{employees}/requests/bob/deny

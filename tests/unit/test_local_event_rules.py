@@ -78,3 +78,9 @@ def test_select_with_topic_levels():
 def test_a_non_object_payload_with_extra_fields_is_kept_under_payload():
     event = rule_event("SELECT *, topic(1) AS station_id FROM '+/in'", "CP1/in", b'[3, "1", {}]')
     assert event == {"payload": [3, "1", {}], "station_id": "CP1"}
+
+
+def test_encode_base64_passes_the_raw_frame():
+    sql = "SELECT topic(1) AS station_id, encode(*, 'base64') AS frame FROM '+/in'"
+    event = rule_event(sql, "CP1/in", b'[3,"1",{"status":"Accepted"}]')
+    assert event == {"station_id": "CP1", "frame": "WzMsIjEiLHsic3RhdHVzIjoiQWNjZXB0ZWQifV0="}

@@ -42,7 +42,7 @@ def _admin_key(caller: Caller, organization_id: str) -> tuple[str, str] | None:
     return AdminItem.key(organization_id, caller.email) if caller.email and caller.email_verified else None
 
 
-def _as_admin(caller: Caller, organization_id: str, *keys: tuple[str, str]) -> dict[tuple[str, str], Item]:
+def as_admin(caller: Caller, organization_id: str, *keys: tuple[str, str]) -> dict[tuple[str, str], Item]:
     """The items at `keys`, read in the same round-trip as the check that the caller administers the
     organization (NotFound otherwise)."""
     admin_key = _admin_key(caller, organization_id)
@@ -107,7 +107,7 @@ def my_organizations(caller: Caller) -> list[views.Organization]:
 
 def get_organization(caller: Caller, organization_id: str) -> views.Organization:
     key = OrganizationItem.key(organization_id)
-    return _organization_view(_as_admin(caller, organization_id, key)[key])
+    return _organization_view(as_admin(caller, organization_id, key)[key])
 
 
 def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
@@ -120,7 +120,7 @@ def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
 
 
 def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> views.Admin:
-    _as_admin(caller, organization_id)
+    as_admin(caller, organization_id)
     at = now()
     admin = AdminItem.new(organization_id, new.email, caller.email, at)
     organization = OrganizationItem(*OrganizationItem.key(organization_id))
@@ -142,7 +142,7 @@ def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> view
 
 
 def remove_admin(caller: Caller, organization_id: str, email: str) -> None:
-    _as_admin(caller, organization_id)
+    as_admin(caller, organization_id)
     organization = OrganizationItem(*OrganizationItem.key(organization_id))
     try:
         with transaction() as write:
@@ -191,7 +191,7 @@ def create_connection(
     organization_key = OrganizationItem.key(organization_id)
     # A chosen code that is taken reveals that the code exists, so choosing codes is limited like lookups.
     limited = limits.keys(caller.user_id, address, scope="choose") if new.code else {}
-    found = _as_admin(caller, organization_id, organization_key, *limited)
+    found = as_admin(caller, organization_id, organization_key, *limited)
     limits.check(found, limited)
     organization: OrganizationItem = found[organization_key]
     at = now()
@@ -239,7 +239,7 @@ def create_connection(
 def list_connections(
     caller: Caller, organization_id: str, *, limit: int, cursor: str | None
 ) -> views.Page[views.ConnectionForAdmin]:
-    _as_admin(caller, organization_id)
+    as_admin(caller, organization_id)
     found = ConnectionItem.gsi1.query(
         f"ORG#{organization_id}",
         ConnectionItem.gsi1sk.startswith("CONN#"),
@@ -253,7 +253,7 @@ def list_connections(
 
 
 def get_connection(caller: Caller, organization_id: str, connection_id: str) -> views.ConnectionForAdmin:
-    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
+    found = as_admin(caller, organization_id, ConnectionItem.key(connection_id))
     return present.connection_for_admin(_connection_of(found, organization_id, connection_id))
 
 
@@ -267,7 +267,7 @@ def update_connection(
     if changes.questions is not None:
         check_unique(changes.questions)
     limited = limits.keys(caller.user_id, address, scope="choose") if changes.code else {}
-    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id), *limited)
+    found = as_admin(caller, organization_id, ConnectionItem.key(connection_id), *limited)
     limits.check(found, limited)
     connection = _connection_of(found, organization_id, connection_id)
     old_code = connection.code
@@ -326,7 +326,7 @@ def list_requests(
     cursor: str | None,
 ) -> views.Page[views.MemberRequest]:
     """Memberships of a connection in one status, oldest change first (pending requests in arrival order)."""
-    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
+    found = as_admin(caller, organization_id, ConnectionItem.key(connection_id))
     _connection_of(found, organization_id, connection_id)
     at = now()
     page = MembershipItem.gsi2.query(
@@ -377,7 +377,7 @@ def decide(
 ) -> views.MemberRequest:
     """Approve, deny (with an optional message to the driver) or remove."""
     membership_key = MembershipItem.key(connection_id, driver_id)
-    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id), membership_key)
+    found = as_admin(caller, organization_id, ConnectionItem.key(connection_id), membership_key)
     connection = _connection_of(found, organization_id, connection_id)
     return present.membership_for_admin(
         _apply(caller, connection, found.get(membership_key), action, message), now()
@@ -393,7 +393,7 @@ def decide_many(
         raise InvalidInput(
             "Each driver may appear once in a bulk decision.", fields={"decisions": "duplicate driver_id"}
         )
-    found = _as_admin(caller, organization_id, ConnectionItem.key(connection_id))
+    found = as_admin(caller, organization_id, ConnectionItem.key(connection_id))
     connection = _connection_of(found, organization_id, connection_id)
     memberships = batch_get([MembershipItem.key(connection_id, d) for d in driver_ids])
     results = []

@@ -7,25 +7,19 @@ Errors are answered in one shape everywhere: {"error": code, "message": sentence
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, wraps
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from connections.errors import Conflict, InvalidInput, NotSignedIn, ServiceError
-
-logger = Logger()
-metrics = Metrics()
-# Reads publish no business metrics by design; Powertools would warn on every one of them.
-warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+from connections.telemetry import logger, metrics
 
 
 def error_response(

@@ -11,8 +11,17 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     membership     pk CONN#<conn>      sk MEMBER#<driver>  gsi1 DRIVER#<driver> / CONN#<conn>
                                                            gsi2 CONN#<conn>#<status> / <changed at>#<driver>
     lookup misses  pk MISSES#<who>     sk MISSES           (deleted by TTL on `expires`)
+    policy         pk POLICY#<policy>  sk POLICY           gsi1 ORG#<org> / POLICY#<policy>
+    unlock         pk CONN#<conn>      sk UNLOCKS#<policy> (which policies a connection unlocks)
+    station        pk STATION#<id>     sk STATION          gsi1 ORG#<org> / STATION#<id>
+                                                           gsi2 POLICY#<policy> / STATION#<id>
+                                                           gsi3 INFLIGHT / <sent at>#<id>           (**)
+    card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
+    allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi1 POLICYSEQ#<policy> / <seq, 12 digits>
+                                                           gsi2 TAG#<idTag> / POLICY#<policy>
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
+    (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
 """
 
 import base64
@@ -210,6 +219,120 @@ class LookupMissesItem(Item, discriminator="lookup_misses"):
     @staticmethod
     def key(who: str) -> tuple[str, str]:
         return f"MISSES#{who}", "MISSES"
+
+
+class PolicyItem(Item, discriminator="policy"):
+    """An access policy: which connections' members may use the stations that have it (a station group)."""
+
+    policy_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    seq = NumberAttribute(default=0)  # the allow list's sequence: raised for every entry that changes
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(policy_id: str) -> tuple[str, str]:
+        return f"POLICY#{policy_id}", "POLICY"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"POLICY#{self.policy_id}"
+
+
+class UnlockItem(Item, discriminator="unlock"):
+    """A connection unlocks a policy; carries the policy's connections so that one query of a connection
+    tells every policy it unlocks and what else unlocks them. Written with the policy, in a transaction."""
+
+    policy_id = UnicodeAttribute()
+    connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+
+    @staticmethod
+    def key(connection_id: str, policy_id: str) -> tuple[str, str]:
+        return f"CONN#{connection_id}", f"UNLOCKS#{policy_id}"
+
+
+class StationItem(Item, discriminator="station"):
+    station_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    latitude = NumberAttribute(null=True)
+    longitude = NumberAttribute(null=True)
+    policy_id = UnicodeAttribute(null=True)  # none: usable by every driver with a registered card
+    local_list_supported = BooleanAttribute(default=True)
+    local_auth_list_max_length = NumberAttribute(null=True)
+    send_local_list_max_length = NumberAttribute(default=25)
+    created_at = UTCDateTimeAttribute()
+    # The station's list as of its last acknowledged message (domain.allowlist.StationList).
+    list_version = NumberAttribute(default=0)
+    held_seq = NumberAttribute(default=0)
+    held_count = NumberAttribute(default=0)
+    needs_full = BooleanAttribute(default=True)
+    full_below = NumberAttribute(null=True)
+    full_sent = NumberAttribute(default=0)
+    acked_at = UTCDateTimeAttribute(null=True)
+    failures = NumberAttribute(default=0)  # refusals in a row (Failed, VersionMismatch)
+    # The one request awaiting the station's answer (OCPP-J allows one at a time).
+    in_flight_id = UnicodeAttribute(null=True)
+    in_flight_action = UnicodeAttribute(null=True)
+    in_flight_frame = UnicodeAttribute(null=True)
+    in_flight_then = JSONAttribute(null=True)
+    in_flight_sent_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(station_id: str) -> tuple[str, str]:
+        return f"STATION#{station_id}", "STATION"
+
+    @staticmethod
+    def policy_key(policy_id: str | None) -> str:
+        return f"POLICY#{policy_id or '-'}"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"STATION#{self.station_id}"
+        self.gsi2pk, self.gsi2sk = self.policy_key(self.policy_id), f"STATION#{self.station_id}"
+
+
+class CardItem(Item, discriminator="card"):
+    """A driver's charging credential (an RFID card's idTag); the key makes it unique across the service."""
+
+    id_tag = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    label = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(id_tag: str) -> tuple[str, str]:
+        return f"CARD#{id_tag}", "CARD"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CARD#{self.id_tag}"
+
+
+class AllowEntryItem(Item, discriminator="allow_entry"):
+    """One idTag on one policy's allow list, stamped with the policy sequence of its last change."""
+
+    policy_id = UnicodeAttribute()
+    id_tag = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    seq = NumberAttribute()
+
+    @staticmethod
+    def key(policy_id: str, id_tag: str) -> tuple[str, str]:
+        return f"POLICY#{policy_id}", f"TAG#{id_tag}"
+
+    @staticmethod
+    def seq_key(policy_id: str) -> str:
+        return f"POLICYSEQ#{policy_id}"
+
+    @staticmethod
+    def seq_sort(seq: int) -> str:
+        return f"{seq:012d}"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = self.seq_key(self.policy_id), self.seq_sort(int(self.seq))
+        self.gsi2pk, self.gsi2sk = f"TAG#{self.id_tag}", f"POLICY#{self.policy_id}"
 
 
 def now() -> datetime:

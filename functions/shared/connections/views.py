@@ -183,3 +183,108 @@ class ErrorBody(BaseModel):
     error: str = Field(description="A machine-readable code, e.g. `not_found`, `membership_active`.")
     message: str = Field(description="What happened and what to do, for a person.")
     fields: dict[str, str] = Field(description="A message per invalid field, e.g. `answers.employee_id`.")
+
+
+# --- Stations, access policies and cards
+
+StationId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,36}$")]
+IdTag = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9._:-]{1,20}$")
+]
+
+
+class NewPolicy(BaseModel):
+    name: Name
+    connection_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        min_length=1, max_length=20, description="Members of any of these connections may use the stations."
+    )
+
+
+class PolicyChanges(BaseModel):
+    name: Name | None = None
+    connection_ids: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=20
+    )
+
+
+class Policy(BaseModel):
+    policy_id: str
+    name: str
+    connection_ids: list[str]
+    list_sequence: int = Field(description="Raised each time an entry of the policy's allow list changes.")
+    updated_at: datetime
+
+
+class Capabilities(BaseModel):
+    local_list_supported: bool = True
+    local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description="LocalAuthListMaxLength: how many entries the station can hold."
+    )
+    send_local_list_max_length: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=25, description="SendLocalListMaxLength: entries per SendLocalList message."
+    )
+
+
+class NewStation(Capabilities):
+    station_id: StationId = Field(
+        description="The charge point id it connects with (unique across the service)."
+    )
+    name: Name
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    policy_id: str | None = Field(default=None, description="Omitted: usable by every driver with a card.")
+
+
+class StationChanges(BaseModel):
+    name: Name | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    policy_id: str | None = None
+    usable_by_everyone: bool = Field(
+        default=False, description="Remove the policy: every driver with a card."
+    )
+    local_list_supported: bool | None = None
+    local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    send_local_list_max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
+
+
+class SyncStatus(BaseModel):
+    wanted_sequence: int = Field(description="The policy list sequence the station should hold.")
+    held_sequence: int = Field(description="The sequence its acknowledged list reflects.")
+    list_version: int = Field(description="The OCPP listVersion the station acknowledged last.")
+    acknowledged_at: datetime | None
+    in_sync: bool
+    awaiting: str | None = Field(description="The request awaiting the station's answer, if any.")
+    online_only: bool = Field(description="No local list: every card is checked online (Authorize).")
+
+
+class Station(BaseModel):
+    station_id: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+    policy_id: str | None
+    capabilities: Capabilities
+    sync: SyncStatus
+
+
+class Stations(BaseModel):
+    items: list[Station]
+    out_of_sync: int
+    next_cursor: str | None
+
+
+class NewCard(BaseModel):
+    id_tag: IdTag = Field(description="The card's idTag (RFID UID), at most 20 letters, digits or ._:- ")
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
+
+
+class Card(BaseModel):
+    id_tag: str
+    label: str | None
+    created_at: datetime
+
+
+class StationDelivery(BaseModel):
+    stations: int = Field(description="Stations this connection unlocks.")
+    delivered: int = Field(description="Of those, stations whose list already holds the driver's cards.")

@@ -1,0 +1,132 @@
+"""Allow-list entries from table changes: which idTags each access policy's list should hold.
+
+A change to a membership, a card, a policy or a station arrives on the table's stream; `collect` works out
+what each affected (policy, idTag) entry should now be, from the current state of the table (not from the
+record's image), so duplicated, retried or reordered records give the same answer. `apply` writes only
+the entries that differ, each stamped with the next sequence number of its policy.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connections import present
+from connections.domain.allowlist import Access, TagStatus, access
+from connections.domain.membership import Status
+from connections.store import (
+    AllowEntryItem,
+    CardItem,
+    Item,
+    MembershipItem,
+    PolicyItem,
+    StationItem,
+    UnlockItem,
+    batch_get,
+)
+
+
+@dataclass
+class Changes:
+    """What one stream batch changes: entries to set, and stations that need their whole list again."""
+
+    entries: dict[tuple[str, str], tuple[Access, str]] = field(
+        default_factory=dict
+    )  # (policy, tag) -> access, driver
+    full: set[str] = field(default_factory=set)
+
+
+def image(record: dict, which: str) -> Item | None:
+    raw = record.get("dynamodb", {}).get(which)
+    return Item.from_raw_data(raw) if raw else None
+
+
+def collect(record: dict, changes: Changes, now: datetime) -> None:
+    old, new = image(record, "OldImage"), image(record, "NewImage")
+    item = new or old
+    if isinstance(item, MembershipItem):
+        if _access_changed(old, new):
+            _driver(changes, item.driver_id, now, connections={item.connection_id})
+    elif isinstance(item, CardItem):
+        _driver(changes, item.driver_id, now, connections=None)
+        if new is None:
+            for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
+                changes.entries[(entry.policy_id, item.id_tag)] = (Access(TagStatus.BLOCKED), item.driver_id)
+    elif isinstance(item, PolicyItem) and new is not None:
+        if old is None or set(old.connection_ids) != set(new.connection_ids):
+            _policy(changes, new, old, now)
+    elif isinstance(item, StationItem) and new is not None:
+        # Waiting for its whole list with nothing in flight: new, moved to another policy, given other
+        # capabilities by an admin, or refused an update.
+        if new.needs_full and not new.in_flight_id and new.policy_id:
+            changes.full.add(new.station_id)
+
+
+def _access_changed(old: MembershipItem | None, new: MembershipItem | None) -> bool:
+    if old is None or new is None:
+        return True
+    return old.status != new.status or old.expires_at != new.expires_at
+
+
+def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[str] | None) -> None:
+    """The entries of the driver's cards at every policy unlocked by `connections` (by default, the
+    connections the driver is an active member of)."""
+    items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
+    cards = [i.id_tag for i in items if isinstance(i, CardItem)]
+    memberships = [(m.connection_id, present.state(m)) for m in items if isinstance(m, MembershipItem)]
+    if connections is None:
+        connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
+    for connection_id in connections:
+        for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
+            verdict = access(memberships, unlock.connection_ids, now)
+            for tag in cards:
+                changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id)
+
+
+def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: datetime) -> None:
+    """A policy's connections changed: recompute the entry of every driver it may concern."""
+    pk, _ = AllowEntryItem.key(new.policy_id, "")
+    drivers = {e.driver_id for e in AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))}
+    for connection_id in set(new.connection_ids) | set(old.connection_ids if old else []):
+        for member in MembershipItem.gsi2.query(MembershipItem.status_key(connection_id, Status.ACTIVE)):
+            drivers.add(member.driver_id)
+    for driver_id in drivers:
+        items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
+        memberships = [(m.connection_id, present.state(m)) for m in items if isinstance(m, MembershipItem)]
+        verdict = access(memberships, new.connection_ids, now)
+        for card in (i for i in items if isinstance(i, CardItem)):
+            changes.entries[(new.policy_id, card.id_tag)] = (verdict, driver_id)
+
+
+def apply(changes: Changes) -> dict[str, int]:
+    """Write the entries that differ from what is stored; returns each changed policy's new sequence."""
+    keys = [AllowEntryItem.key(p, t) for p, t in changes.entries]
+    stored: dict = {}
+    for start in range(0, len(keys), 100):
+        stored.update(batch_get(keys[start : start + 100]))
+    by_policy: dict[str, list[tuple[str, Access, str]]] = {}
+    for (policy_id, tag), (verdict, driver_id) in sorted(changes.entries.items()):
+        current = stored.get(AllowEntryItem.key(policy_id, tag))
+        if current and current.status == verdict.status and current.expires_at == verdict.expires_at:
+            continue
+        if current is None and verdict.status is TagStatus.BLOCKED:
+            continue  # never listed: nothing to revoke
+        by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id))
+    sequences = {}
+    for policy_id, entries in by_policy.items():
+        policy = PolicyItem(*PolicyItem.key(policy_id))
+        policy.update(actions=[PolicyItem.seq.add(len(entries))], condition=PolicyItem.pk.exists())
+        first = int(policy.seq) - len(entries) + 1
+        with AllowEntryItem.batch_write() as write:
+            for offset, (tag, verdict, driver_id) in enumerate(entries):
+                entry = AllowEntryItem(
+                    *AllowEntryItem.key(policy_id, tag),
+                    policy_id=policy_id,
+                    id_tag=tag,
+                    driver_id=driver_id,
+                    status=verdict.status,
+                    expires_at=verdict.expires_at,
+                    seq=first + offset,
+                )
+                entry.index()
+                write.save(entry)
+        sequences[policy_id] = int(policy.seq)
+    return sequences

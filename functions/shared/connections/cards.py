@@ -1,0 +1,84 @@
+"""A driver's charging cards (OCPP idTags), and whether their access has reached the stations."""
+
+from pynamodb.exceptions import DeleteError, PutError
+
+from connections import views
+from connections.domain.allowlist import TagStatus
+from connections.errors import Conflict, NotFound
+from connections.http import Caller
+from connections.store import (
+    AllowEntryItem,
+    CardItem,
+    MembershipItem,
+    StationItem,
+    UnlockItem,
+    batch_get,
+    now,
+)
+
+
+def _view(card: CardItem) -> views.Card:
+    return views.Card(id_tag=card.id_tag, label=card.label, created_at=card.created_at)
+
+
+def add_card(caller: Caller, new: views.NewCard) -> tuple[views.Card, int]:
+    """Register a card (idTags are case-insensitive in OCPP: stored upper case). 201, or 200 when the
+    caller had registered it already; 409 when another driver has."""
+    card = CardItem(
+        *CardItem.key(new.id_tag),
+        id_tag=new.id_tag,
+        driver_id=caller.user_id,
+        label=new.label,
+        created_at=now(),
+    )
+    card.index()
+    try:
+        card.save(condition=CardItem.pk.does_not_exist())
+        return _view(card), 201
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    existing = CardItem.get(*CardItem.key(new.id_tag), consistent_read=True)
+    if existing.driver_id == caller.user_id:
+        return _view(existing), 200
+    raise Conflict(
+        "This card is registered to another account. If it is yours, contact support.",
+        code="card_taken",
+        fields={"id_tag": "registered to another account"},
+    )
+
+
+def my_cards(caller: Caller) -> list[views.Card]:
+    return [
+        _view(c) for c in CardItem.gsi1.query(f"DRIVER#{caller.user_id}", CardItem.gsi1sk.startswith("CARD#"))
+    ]
+
+
+def remove_card(caller: Caller, id_tag: str) -> None:
+    try:
+        CardItem(*CardItem.key(id_tag.upper())).delete(condition=CardItem.driver_id == caller.user_id)
+    except DeleteError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("You have no card with this id.") from None
+        raise
+
+
+def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
+    """On how many of the stations this connection unlocks the driver's access has arrived: a station has
+    it once its acknowledged list reflects the latest change of each of the driver's cards."""
+    try:
+        MembershipItem.get(*MembershipItem.key(connection_id, caller.user_id))
+    except MembershipItem.DoesNotExist:
+        raise NotFound("You have no membership in this connection.") from None
+    tags = [
+        c.id_tag for c in CardItem.gsi1.query(f"DRIVER#{caller.user_id}", CardItem.gsi1sk.startswith("CARD#"))
+    ]
+    total = delivered = 0
+    for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
+        entries = batch_get([AllowEntryItem.key(unlock.policy_id, t) for t in tags]) if tags else {}
+        needed = max((int(e.seq) for e in entries.values() if e.status == TagStatus.ACCEPTED), default=None)
+        for station in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)):
+            total += 1
+            online = not station.local_list_supported
+            delivered += needed is not None and (online or int(station.held_seq) >= needed)
+    return views.StationDelivery(stations=total, delivered=delivered)

@@ -1,0 +1,351 @@
+"""Delivering allow lists to stations and reading their answers, over IoT Core as OCPP 1.6J frames.
+
+OCPP-J allows one outstanding request per station. The request in flight is recorded on the station item
+by a conditional write (it succeeds only when nothing is in flight and the station's list is as planned),
+so concurrent deliveries never send two; changes that arrive meanwhile wait in the policy's entries and go
+in the next message, sent when the station answers (`on_frame`). A request not answered in time is sent
+again by `resend_unanswered`.
+"""
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from connections import iot, ocpp
+from connections.domain.allowlist import (
+    Entry,
+    Fetch,
+    Need,
+    StationList,
+    TagStatus,
+    message,
+    need,
+    overflows,
+)
+from connections.store import AllowEntryItem, CardItem, PolicyItem, StationItem, now
+
+# Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
+MAX_CHUNK = 1000
+ANSWER_TIMEOUT = timedelta(seconds=30)
+MAX_REFUSALS = 3  # Fulls refused in a row before the service stops insisting
+
+
+@dataclass
+class Delivery:
+    """What was published, for the caller's metrics and the benchmarks."""
+
+    publishes: int = 0
+    bytes: int = 0
+
+
+def list_state(station: StationItem) -> StationList:
+    return StationList(
+        supported=station.local_list_supported,
+        version=int(station.list_version),
+        held_seq=int(station.held_seq),
+        held_count=int(station.held_count),
+        needs_full=station.needs_full,
+        capacity=int(station.local_auth_list_max_length) if station.local_auth_list_max_length else None,
+        chunk=max(1, min(int(station.send_local_list_max_length or 25), MAX_CHUNK)),
+        full_below=int(station.full_below) if station.full_below is not None else None,
+        full_sent=int(station.full_sent),
+    )
+
+
+class EntryReader:
+    """Reads policy entries for `need`, once per policy and question within a batch (stations that share
+    a policy and a state share the read)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, Need], list[Entry]] = {}
+
+    def __call__(self, policy_id: str, wanted: Need) -> list[Entry]:
+        key = (policy_id, wanted)
+        if key not in self._cache:
+            self._cache[key] = self._read(policy_id, wanted)
+        return self._cache[key]
+
+    @staticmethod
+    def _read(policy_id: str, wanted: Need) -> list[Entry]:
+        index, seq_key = AllowEntryItem.gsi1, AllowEntryItem.seq_key(policy_id)
+        match wanted.fetch:
+            case Fetch.CHANGED:
+                found = index.query(
+                    seq_key, AllowEntryItem.gsi1sk > AllowEntryItem.seq_sort(wanted.after), limit=wanted.limit
+                )
+            case Fetch.TOP:
+                found = index.query(seq_key, scan_index_forward=False, limit=wanted.limit + 1)
+            case Fetch.BELOW:
+                found = index.query(
+                    seq_key,
+                    AllowEntryItem.gsi1sk < AllowEntryItem.seq_sort(wanted.below),
+                    scan_index_forward=False,
+                    limit=wanted.limit + 1,
+                )
+            case _:
+                return []
+        return [Entry(e.id_tag, TagStatus(e.status), e.expires_at, int(e.seq)) for e in found]
+
+
+def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> None:
+    """Send the station its next message, unless one is in flight or it has nothing to receive."""
+    if station.in_flight_id or not station.policy_id:
+        return
+    state = list_state(station)
+    wanted = need(state, policy_seq)
+    entries = reader(station.policy_id, wanted)
+    if overflows(state, wanted, entries):
+        state = replace(state, needs_full=True)
+        wanted = need(state, policy_seq)
+        entries = reader(station.policy_id, wanted)
+    send = message(state, wanted, entries, policy_seq)
+    if send is None:
+        return
+    unique_id, frame = ocpp.call("SendLocalList", send.payload())
+    if _claim(station, unique_id, frame, send.then):
+        _publish(station, unique_id, frame, done)
+
+
+def _claim(
+    station: StationItem, unique_id: str, frame: list, then: StationList | None, force: bool = False
+) -> bool:
+    at = now()
+    actions = [
+        StationItem.in_flight_id.set(unique_id),
+        StationItem.in_flight_action.set(frame[2]),
+        StationItem.in_flight_frame.set(json.dumps(frame)),
+        StationItem.in_flight_then.set(asdict(then) if then else None),
+        StationItem.in_flight_sent_at.set(at),
+        StationItem.gsi3pk.set("INFLIGHT"),
+        StationItem.gsi3sk.set(f"{at.isoformat()}#{station.station_id}"),
+    ]
+    if force:  # the station rebooted: whatever was in flight is lost with it
+        condition = StationItem.pk.exists()
+    else:
+        condition = StationItem.in_flight_id.does_not_exist() & (
+            StationItem.list_version == station.list_version
+        )
+    try:
+        station.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False  # another delivery got there first; the station's answer continues from it
+        raise
+    return True
+
+
+def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) -> None:
+    try:
+        done.bytes += iot.publish(station.station_id, frame)
+        done.publishes += 1
+    except Exception:
+        # Nothing reached the station: free it, so that the retried batch sends the same changes again.
+        _release(station, unique_id, [])
+        raise
+
+
+def _release(station: StationItem, unique_id: str, actions: list) -> bool:
+    clear = [
+        StationItem.in_flight_id.remove(),
+        StationItem.in_flight_action.remove(),
+        StationItem.in_flight_frame.remove(),
+        StationItem.in_flight_then.remove(),
+        StationItem.in_flight_sent_at.remove(),
+        StationItem.gsi3pk.remove(),
+        StationItem.gsi3sk.remove(),
+    ]
+    try:
+        station.update(actions=actions + clear, condition=StationItem.in_flight_id == unique_id)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False  # a stale or repeated answer: somebody already moved on
+        raise
+    return True
+
+
+def _commit(state: StationList) -> list:
+    return [
+        StationItem.list_version.set(state.version),
+        StationItem.held_seq.set(state.held_seq),
+        StationItem.held_count.set(state.held_count),
+        StationItem.needs_full.set(state.needs_full),
+        StationItem.full_below.set(state.full_below)
+        if state.full_below is not None
+        else StationItem.full_below.remove(),
+        StationItem.full_sent.set(state.full_sent),
+        StationItem.acked_at.set(now()),
+    ]
+
+
+def deliver_changes(sequences: dict[str, int], full: set[str]) -> Delivery:
+    """After a batch's entries are written: every station of a changed policy gets its next message (at
+    most one each), and every station in `full` gets its whole list again."""
+    done, reader, handled = Delivery(), EntryReader(), set()
+    for station_id in sorted(full):
+        station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+        deliver(station, sequences.get(station.policy_id) or policy_seq(station.policy_id), reader, done)
+        handled.add(station_id)
+    for policy_id, seq in sorted(sequences.items()):
+        for station in StationItem.gsi2.query(StationItem.policy_key(policy_id)):
+            if station.station_id in handled:
+                continue
+            if station.in_flight_id:
+                # The index may lag behind an answer that just freed the station: check the item itself.
+                station = StationItem.get(*StationItem.key(station.station_id), consistent_read=True)
+            deliver(station, seq, reader, done)
+    return done
+
+
+def policy_seq(policy_id: str | None) -> int:
+    if not policy_id:
+        return 0
+    try:
+        return int(PolicyItem.get(*PolicyItem.key(policy_id)).seq)
+    except PolicyItem.DoesNotExist:
+        return 0
+
+
+def _continue(station_id: str, done: Delivery) -> None:
+    station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+    deliver(station, policy_seq(station.policy_id), EntryReader(), done)
+
+
+# --- What stations send (on <stationId>/in, routed here by the IoT rule)
+
+
+def on_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
+    frame = ocpp.parse(raw)
+    if frame is None:
+        return
+    try:
+        station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+    except StationItem.DoesNotExist:
+        return  # not a station of ours: say nothing
+    if frame.kind == ocpp.CALL:
+        _on_call(station, frame, done)
+    elif frame.unique_id == station.in_flight_id:
+        _on_answer(station, frame, done)
+
+
+def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
+    uid, payload = frame.unique_id, frame.payload or {}
+    if frame.kind == ocpp.CALL_ERROR:
+        if frame.error_code in ("NotImplemented", "NotSupported"):
+            _release(station, uid, [StationItem.local_list_supported.set(False)])
+        else:
+            _refused(station, uid, done)
+        return
+    if station.in_flight_action == "GetLocalListVersion":
+        held = payload.get("listVersion")
+        if held == -1:
+            _release(station, uid, [StationItem.local_list_supported.set(False)])
+        elif held == int(station.list_version) and not station.needs_full:
+            if _release(station, uid, []):
+                _continue(station.station_id, done)
+        else:
+            _refused(station, uid, done)
+        return
+    status = payload.get("status")
+    if status == "Accepted":
+        then = StationList(**station.in_flight_then)
+        if _release(station, uid, [*_commit(then), StationItem.failures.set(0)]):
+            _continue(station.station_id, done)
+    elif status == "NotSupported":
+        _release(station, uid, [StationItem.local_list_supported.set(False)])
+    else:  # Failed, VersionMismatch
+        _refused(station, uid, done)
+
+
+def _refused(station: StationItem, unique_id: str, done: Delivery) -> None:
+    """The station's list is not what we thought: send a Full, unless it keeps refusing; then wait for
+    the next change, a reboot or the sweep rather than loop with it."""
+    failures = int(station.failures) + 1
+    if _release(station, unique_id, [StationItem.needs_full.set(True), StationItem.failures.set(failures)]):
+        if failures < MAX_REFUSALS:
+            _continue(station.station_id, done)
+
+
+def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
+    at = now()
+    match frame.action:
+        case "Authorize":
+            answer = ocpp.result(
+                frame.unique_id, {"idTagInfo": authorize(station, frame.payload.get("idTag", ""))}
+            )
+        case "BootNotification":
+            answer = ocpp.result(
+                frame.unique_id, {"status": "Accepted", "currentTime": _iso(at), "interval": 300}
+            )
+        case "Heartbeat":
+            answer = ocpp.result(frame.unique_id, {"currentTime": _iso(at)})
+        case "StatusNotification" | "MeterValues" | "DataTransfer":
+            answer = ocpp.result(
+                frame.unique_id, {} if frame.action != "DataTransfer" else {"status": "Rejected"}
+            )
+        case _:
+            answer = ocpp.error(
+                frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service"
+            )
+    done.bytes += iot.publish(station.station_id, answer)
+    done.publishes += 1
+    if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
+        # After a reboot or reconnection: ask what the station holds, then send what it lacks.
+        unique_id, question = ocpp.call("GetLocalListVersion", {})
+        if _claim(station, unique_id, question, None, force=True):
+            _publish(station, unique_id, question, done)
+
+
+def authorize(station: StationItem, id_tag: str) -> dict:
+    """Online authorization: the same decision the station's allow list encodes."""
+    at = now()
+    if not station.policy_id:
+        try:
+            CardItem.get(*CardItem.key(id_tag))
+            return {"status": "Accepted"}
+        except CardItem.DoesNotExist:
+            return {"status": "Invalid"}
+    try:
+        entry = AllowEntryItem.get(*AllowEntryItem.key(station.policy_id, id_tag))
+    except AllowEntryItem.DoesNotExist:
+        return {"status": "Invalid"}
+    if entry.status != TagStatus.ACCEPTED:
+        return {"status": "Blocked"}
+    if entry.expires_at and entry.expires_at <= at:
+        return {"status": "Expired"}
+    info = {"status": "Accepted"}
+    if entry.expires_at:
+        info["expiryDate"] = _iso(entry.expires_at)
+    return info
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def resend_unanswered(done: Delivery) -> int:
+    """Send again every request that has waited longer than ANSWER_TIMEOUT (a new message id; a repeated
+    Differential the station already applied is answered VersionMismatch, which leads to a Full)."""
+    cutoff = (now() - ANSWER_TIMEOUT).isoformat()
+    count = 0
+    for station in StationItem.gsi3.query("INFLIGHT", StationItem.gsi3sk < cutoff):
+        frame = json.loads(station.in_flight_frame)
+        unique_id, again = ocpp.call(frame[2], frame[3])
+        old = station.in_flight_id
+        try:
+            station.update(
+                actions=[
+                    StationItem.in_flight_id.set(unique_id),
+                    StationItem.in_flight_frame.set(json.dumps(again)),
+                    StationItem.in_flight_sent_at.set(now()),
+                    StationItem.gsi3sk.set(f"{now().isoformat()}#{station.station_id}"),
+                ],
+                condition=StationItem.in_flight_id == old,
+            )
+        except UpdateError:
+            continue  # answered meanwhile
+        done.bytes += iot.publish(station.station_id, again)
+        done.publishes += 1
+        count += 1
+    return count

@@ -1,0 +1,274 @@
+"""What an organization's admins do with stations: access policies (which connections' members may use a
+group of stations) and the stations themselves, with how far each one's allow list has got."""
+
+import uuid
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+
+from connections import views
+from connections.admins import as_admin
+from connections.errors import Conflict, InvalidInput, NotFound
+from connections.http import Caller
+from connections.store import (
+    ConnectionItem,
+    PolicyItem,
+    StationItem,
+    UnlockItem,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    now,
+    transaction,
+)
+
+NO_SUCH_POLICY = "There is no such access policy in this organization."
+NO_SUCH_STATION = "There is no such station in this organization."
+
+
+def _policy_view(item: PolicyItem) -> views.Policy:
+    return views.Policy(
+        policy_id=item.policy_id,
+        name=item.name,
+        connection_ids=list(item.connection_ids),
+        list_sequence=int(item.seq),
+        updated_at=item.updated_at,
+    )
+
+
+def _check_connections(found: dict, organization_id: str, connection_ids: list[str]) -> None:
+    strangers = [
+        c
+        for c in connection_ids
+        if getattr(found.get(ConnectionItem.key(c)), "organization_id", None) != organization_id
+    ]
+    if strangers:
+        raise InvalidInput(
+            "Every connection of a policy must be one of this organization's.",
+            fields={"connection_ids": "not connections of this organization: " + ", ".join(strangers)},
+        )
+
+
+def create_policy(caller: Caller, organization_id: str, new: views.NewPolicy) -> views.Policy:
+    connection_ids = list(dict.fromkeys(new.connection_ids))
+    found = as_admin(caller, organization_id, *[ConnectionItem.key(c) for c in connection_ids])
+    _check_connections(found, organization_id, connection_ids)
+    at, policy_id = now(), uuid.uuid4().hex
+    policy = PolicyItem(
+        *PolicyItem.key(policy_id),
+        policy_id=policy_id,
+        organization_id=organization_id,
+        name=new.name,
+        connection_ids=connection_ids,
+        created_at=at,
+        updated_at=at,
+    )
+    policy.index()
+    with transaction() as write:
+        write.save(policy, condition=PolicyItem.pk.does_not_exist())
+        for connection_id in connection_ids:
+            write.save(_unlock(connection_id, policy_id, connection_ids))
+    return _policy_view(policy)
+
+
+def _unlock(connection_id: str, policy_id: str, connection_ids: list[str]) -> UnlockItem:
+    return UnlockItem(
+        *UnlockItem.key(connection_id, policy_id), policy_id=policy_id, connection_ids=connection_ids
+    )
+
+
+def _policy_of(found: dict, organization_id: str, policy_id: str) -> PolicyItem:
+    policy = found.get(PolicyItem.key(policy_id))
+    if policy is None or policy.organization_id != organization_id:
+        raise NotFound(NO_SUCH_POLICY)
+    return policy
+
+
+def update_policy(
+    caller: Caller, organization_id: str, policy_id: str, changes: views.PolicyChanges
+) -> views.Policy:
+    wanted = list(dict.fromkeys(changes.connection_ids)) if changes.connection_ids else None
+    found = as_admin(
+        caller, organization_id, PolicyItem.key(policy_id), *[ConnectionItem.key(c) for c in wanted or []]
+    )
+    policy = _policy_of(found, organization_id, policy_id)
+    if wanted is not None:
+        _check_connections(found, organization_id, wanted)
+    seen, old = policy.updated_at, list(policy.connection_ids)
+    policy.name = changes.name or policy.name
+    policy.connection_ids = wanted if wanted is not None else old
+    policy.updated_at = now()
+    try:
+        with transaction() as write:
+            write.update(
+                policy,
+                actions=[
+                    PolicyItem.name.set(policy.name),
+                    PolicyItem.connection_ids.set(policy.connection_ids),
+                    PolicyItem.updated_at.set(policy.updated_at),
+                ],
+                condition=PolicyItem.updated_at == seen,
+            )
+            for connection_id in set(old) - set(policy.connection_ids):
+                write.delete(UnlockItem(*UnlockItem.key(connection_id, policy_id)))
+            for connection_id in policy.connection_ids:
+                write.save(_unlock(connection_id, policy_id, policy.connection_ids))
+    except TransactWriteError:
+        raise Conflict(
+            "Someone else changed this policy at the same time; reload it and apply your change again.",
+            code="policy_changed",
+        ) from None
+    return _policy_view(policy)
+
+
+def list_policies(caller: Caller, organization_id: str) -> list[views.Policy]:
+    as_admin(caller, organization_id)
+    found = PolicyItem.gsi1.query(f"ORG#{organization_id}", PolicyItem.gsi1sk.startswith("POLICY#"))
+    return [_policy_view(p) for p in found]
+
+
+def get_policy(caller: Caller, organization_id: str, policy_id: str) -> views.Policy:
+    found = as_admin(caller, organization_id, PolicyItem.key(policy_id))
+    return _policy_view(_policy_of(found, organization_id, policy_id))
+
+
+# --- Stations
+
+
+def sync_status(station: StationItem, policy: PolicyItem | None) -> views.SyncStatus:
+    wanted = int(policy.seq) if policy else 0
+    online_only = not station.local_list_supported or station.policy_id is None
+    in_sync = online_only or (
+        not station.needs_full
+        and station.full_below is None
+        and not station.in_flight_id
+        and int(station.held_seq) >= wanted
+    )
+    return views.SyncStatus(
+        wanted_sequence=wanted,
+        held_sequence=int(station.held_seq),
+        list_version=int(station.list_version),
+        acknowledged_at=station.acked_at,
+        in_sync=in_sync,
+        awaiting=station.in_flight_action,
+        online_only=online_only,
+    )
+
+
+def _station_view(station: StationItem, policy: PolicyItem | None) -> views.Station:
+    return views.Station(
+        station_id=station.station_id,
+        name=station.name,
+        latitude=station.latitude,
+        longitude=station.longitude,
+        policy_id=station.policy_id,
+        capabilities=views.Capabilities(
+            local_list_supported=station.local_list_supported,
+            local_auth_list_max_length=station.local_auth_list_max_length,
+            send_local_list_max_length=station.send_local_list_max_length,
+        ),
+        sync=sync_status(station, policy),
+    )
+
+
+def register_station(caller: Caller, organization_id: str, new: views.NewStation) -> views.Station:
+    found = as_admin(caller, organization_id, *([PolicyItem.key(new.policy_id)] if new.policy_id else []))
+    policy = _policy_of(found, organization_id, new.policy_id) if new.policy_id else None
+    station = StationItem(
+        *StationItem.key(new.station_id),
+        station_id=new.station_id,
+        organization_id=organization_id,
+        name=new.name,
+        latitude=new.latitude,
+        longitude=new.longitude,
+        policy_id=new.policy_id,
+        local_list_supported=new.local_list_supported,
+        local_auth_list_max_length=new.local_auth_list_max_length,
+        send_local_list_max_length=new.send_local_list_max_length,
+        created_at=now(),
+    )
+    station.index()
+    try:
+        station.save(condition=StationItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(
+                f"A station with the id {new.station_id} is already registered.",
+                code="station_exists",
+                fields={"station_id": "already registered"},
+            ) from None
+        raise
+    return _station_view(station, policy)
+
+
+def _station_of(found: dict, organization_id: str, station_id: str) -> StationItem:
+    station = found.get(StationItem.key(station_id))
+    if station is None or station.organization_id != organization_id:
+        raise NotFound(NO_SUCH_STATION)
+    return station
+
+
+def update_station(
+    caller: Caller, organization_id: str, station_id: str, changes: views.StationChanges
+) -> views.Station:
+    if changes.policy_id and changes.usable_by_everyone:
+        raise InvalidInput("Either give a policy or make the station usable by everyone, not both.")
+    keys = [StationItem.key(station_id)] + ([PolicyItem.key(changes.policy_id)] if changes.policy_id else [])
+    found = as_admin(caller, organization_id, *keys)
+    station = _station_of(found, organization_id, station_id)
+    policy_id = None if changes.usable_by_everyone else (changes.policy_id or station.policy_id)
+    if changes.policy_id:
+        _policy_of(found, organization_id, changes.policy_id)
+    given = changes.model_dump(exclude_unset=True, exclude={"policy_id", "usable_by_everyone"})
+    actions = [getattr(StationItem, k).set(v) for k, v in given.items() if v is not None]
+    capabilities = {"local_list_supported", "local_auth_list_max_length", "send_local_list_max_length"}
+    if policy_id != station.policy_id or capabilities & {k for k, v in given.items() if v is not None}:
+        # Another list, or another way to hold it: the station gets its whole list again.
+        actions += [StationItem.needs_full.set(True), StationItem.failures.set(0)]
+    if policy_id != station.policy_id:
+        actions += [
+            StationItem.policy_id.set(policy_id) if policy_id else StationItem.policy_id.remove(),
+            StationItem.gsi2pk.set(StationItem.policy_key(policy_id)),
+        ]
+    if actions:
+        try:
+            station.update(actions=actions, condition=StationItem.organization_id == organization_id)
+        except UpdateError:
+            raise NotFound(NO_SUCH_STATION) from None
+    policy = (
+        batch_get([PolicyItem.key(station.policy_id)]).get(PolicyItem.key(station.policy_id))
+        if station.policy_id
+        else None
+    )
+    return _station_view(station, policy)
+
+
+def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: str | None) -> views.Stations:
+    as_admin(caller, organization_id)
+    page = StationItem.gsi1.query(
+        f"ORG#{organization_id}",
+        StationItem.gsi1sk.startswith("STATION#"),
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor),
+    )
+    stations = list(page)
+    policy_keys = {PolicyItem.key(s.policy_id) for s in stations if s.policy_id}
+    policies = batch_get(list(policy_keys)) if policy_keys else {}
+    items = [
+        _station_view(s, policies.get(PolicyItem.key(s.policy_id)) if s.policy_id else None) for s in stations
+    ]
+    return views.Stations(
+        items=items,
+        out_of_sync=sum(1 for s in items if not s.sync.in_sync),
+        next_cursor=encode_cursor(page.last_evaluated_key),
+    )
+
+
+def get_station(caller: Caller, organization_id: str, station_id: str) -> views.Station:
+    found = as_admin(caller, organization_id, StationItem.key(station_id))
+    station = _station_of(found, organization_id, station_id)
+    policy = (
+        batch_get([PolicyItem.key(station.policy_id)]).get(PolicyItem.key(station.policy_id))
+        if station.policy_id
+        else None
+    )
+    return _station_view(station, policy)

@@ -1,0 +1,38 @@
+"""Table stream -> allow lists -> stations: membership, card, policy and station changes become allow-list
+entries, and each affected station is sent its next OCPP SendLocalList over IoT Core."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from connections import allowlists, delivery
+from connections.store import now
+from connections.telemetry import logger, metrics
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict, context) -> dict:
+    changes, at = allowlists.Changes(), now()
+
+    def collect(record: DynamoDBRecord) -> None:
+        allowlists.collect(record.raw_event, changes, at)
+
+    with processor(records=event["Records"], handler=collect, lambda_context=context):
+        processor.process()
+    try:
+        done = delivery.deliver_changes(allowlists.apply(changes), changes.full)
+    except Exception:  # noqa: BLE001 - any failure: the whole batch is retried
+        # Writing or publishing failed part-way: report the whole batch, which Lambda retries from its first
+        # record. Everything is recomputed from the table, so nothing is lost or applied twice.
+        logger.exception("allow-list delivery failed; the batch will be retried")
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in event["Records"]
+            ]
+        }
+    metrics.add_metric(name="StationMessages", unit=MetricUnit.Count, value=done.publishes)
+    metrics.add_metric(name="StationBytes", unit=MetricUnit.Bytes, value=done.bytes)
+    return processor.response()
