@@ -109,6 +109,13 @@ def test_active_past_its_expiry_counts_as_expired():
         transition(Action.REMOVE, lapsed, NOW)
 
 
+def test_a_lapsed_active_membership_can_be_recorded_as_expired():
+    lapsed = Membership(Status.ACTIVE, expires_at=NOW - timedelta(seconds=1))
+    assert transition(Action.EXPIRE, lapsed, NOW) is Status.EXPIRED
+    with pytest.raises(TransitionRefused):
+        transition(Action.EXPIRE, Membership(Status.EXPIRED), NOW)
+
+
 def test_active_before_its_expiry_is_active():
     assert Membership(Status.ACTIVE, NOW + timedelta(days=1)).effective_status(NOW) is Status.ACTIVE
     assert Membership(Status.PENDING, NOW - timedelta(days=1)).effective_status(NOW) is Status.PENDING

@@ -27,8 +27,8 @@ from connections.store import (
     OrganizationItem,
     batch_get,
     decode_cursor,
-    encode_cursor,
     now,
+    page,
     transaction,
 )
 
@@ -244,11 +244,11 @@ def list_connections(
         f"ORG#{organization_id}",
         ConnectionItem.gsi1sk.startswith("CONN#"),
         limit=limit,
-        last_evaluated_key=decode_cursor(cursor),
+        last_evaluated_key=decode_cursor(cursor, "gsi1", f"ORG#{organization_id}"),
     )
-    items = [present.connection_for_admin(c) for c in found]
+    items, next_cursor = page(found, cursor)
     return views.Page[views.ConnectionForAdmin](
-        items=items, next_cursor=encode_cursor(found.last_evaluated_key)
+        items=[present.connection_for_admin(c) for c in items], next_cursor=next_cursor
     )
 
 
@@ -325,17 +325,29 @@ def list_requests(
     limit: int,
     cursor: str | None,
 ) -> views.Page[views.MemberRequest]:
-    """Memberships of a connection in one status, oldest change first (pending requests in arrival order)."""
+    """Memberships of a connection in one status, oldest change first (pending requests in arrival order).
+
+    A membership past its re-verification date is Expired even before the expiry sweep (functions/
+    expire_memberships, every minute) stores that: it is left out of the active ones and put at the head
+    of the first page of expired ones."""
     found = as_admin(caller, organization_id, ConnectionItem.key(connection_id))
     _connection_of(found, organization_id, connection_id)
     at = now()
-    page = MembershipItem.gsi2.query(
-        MembershipItem.status_key(connection_id, status),
+    lapsed = MembershipItem.expires_at <= at
+    partition = MembershipItem.status_key(connection_id, status)
+    query = MembershipItem.gsi2.query(
+        partition,
+        filter_condition=~lapsed if status is Status.ACTIVE else None,
         limit=limit,
-        last_evaluated_key=decode_cursor(cursor),
+        last_evaluated_key=decode_cursor(cursor, "gsi2", partition),
     )
-    items = [present.membership_for_admin(m, at) for m in page]
-    return views.Page[views.MemberRequest](items=items, next_cursor=encode_cursor(page.last_evaluated_key))
+    items, next_cursor = page(query, cursor)
+    if status is Status.EXPIRED and cursor is None:
+        active = MembershipItem.status_key(connection_id, Status.ACTIVE)
+        items = list(MembershipItem.gsi2.query(active, filter_condition=lapsed)) + items
+    return views.Page[views.MemberRequest](
+        items=[present.membership_for_admin(m, at) for m in items], next_cursor=next_cursor
+    )
 
 
 def _apply(

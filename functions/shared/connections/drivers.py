@@ -7,7 +7,7 @@ from connections import limits, present, views
 from connections.domain import codes
 from connections.domain import membership as machine
 from connections.domain.approval import ApprovalMode, auto_approves
-from connections.domain.membership import Action, Status
+from connections.domain.membership import ENDED, Action, Status
 from connections.domain.questions import Question, validate_answers
 from connections.errors import Conflict, NotFound
 from connections.http import Caller
@@ -20,8 +20,8 @@ from connections.store import (
     MembershipItem,
     batch_get,
     decode_cursor,
-    encode_cursor,
     now,
+    page,
 )
 
 NO_SUCH_CODE = "No connection matches this code. Check the code with the organization that gave it to you."
@@ -33,34 +33,37 @@ LISTED = [Status.PENDING, Status.ACTIVE, Status.DENIED, Status.EXPIRED, Status.R
 def browse(
     *, name: str | None, organization: str | None, organization_id: str | None, limit: int, cursor: str | None
 ) -> views.Page[views.ConnectionForDriver]:
-    """Public, enabled connections: by connection name prefix, organization name prefix or organization."""
-    start = decode_cursor(cursor)
+    """Public, enabled connections, narrowed by every filter given: an organization, an organization name
+    prefix, a connection name prefix. The most selective one picks the index, the others filter."""
+    name, organization = (name or "").lower(), (organization or "").lower()
+    # The browse indexes carry only public, enabled connections; their sort keys hold both names.
+    by_name = ConnectionItem.gsi2sk.startswith(name) if name else None
+    by_organization = ConnectionItem.gsi3sk.startswith(organization) if organization else None
     if organization_id:
+        browsable = ConnectionItem.gsi2pk == BROWSE
         found = ConnectionItem.gsi1.query(
             f"ORG#{organization_id}",
-            ConnectionItem.gsi1sk.startswith("CONN#" + (name or "").lower()),
-            filter_condition=(ConnectionItem.public == True) & (ConnectionItem.enabled == True),  # noqa: E712
+            ConnectionItem.gsi1sk.startswith(f"CONN#{name}"),
+            filter_condition=browsable & by_organization if by_organization is not None else browsable,
             limit=limit,
-            last_evaluated_key=start,
+            last_evaluated_key=decode_cursor(cursor, "gsi1", f"ORG#{organization_id}"),
         )
     elif organization:
         found = ConnectionItem.gsi3.query(
             BROWSE,
-            ConnectionItem.gsi3sk.startswith(organization.lower()),
+            by_organization,
+            filter_condition=by_name,
             limit=limit,
-            last_evaluated_key=start,
+            last_evaluated_key=decode_cursor(cursor, "gsi3", BROWSE),
         )
     else:
         # DynamoDB refuses an empty begins_with: no name means the whole browse list.
         found = ConnectionItem.gsi2.query(
-            BROWSE,
-            ConnectionItem.gsi2sk.startswith(name.lower()) if name else None,
-            limit=limit,
-            last_evaluated_key=start,
+            BROWSE, by_name, limit=limit, last_evaluated_key=decode_cursor(cursor, "gsi2", BROWSE)
         )
-    items = [present.connection_for_driver(item) for item in found]
+    items, next_cursor = page(found, cursor)
     return views.Page[views.ConnectionForDriver](
-        items=items, next_cursor=encode_cursor(found.last_evaluated_key)
+        items=[present.connection_for_driver(item) for item in items], next_cursor=next_cursor
     )
 
 
@@ -114,8 +117,11 @@ def request(
     existing: MembershipItem | None = found.get(membership_key)
     if connection is None or not (connection.enabled or existing):
         raise NotFound(NO_SUCH_CONNECTION)
-    if not connection.public and existing is None:
-        # A private connection is reachable only with its code: a wrong code is a miss like a lookup's.
+    reopening = existing is None or present.state(existing).effective_status(at) in ENDED - {Status.EXPIRED}
+    if not connection.public and reopening:
+        # A private connection is reachable only with its code, also for a driver whose membership ended
+        # (the organization may have changed the code since); an expired member re-verifies without it.
+        # A wrong code is a miss like a lookup's.
         limits.check(found, limited)
         if codes.normalize(asked.code or "") != connection.code:
             limits.record_miss(found, limited)
@@ -175,17 +181,18 @@ def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> views.P
     at = now()
     found = MembershipItem.gsi1.query(
         f"DRIVER#{caller.user_id}",
+        MembershipItem.gsi1sk.startswith("CONN#"),
         filter_condition=MembershipItem.status.is_in(*LISTED),
         limit=limit,
-        last_evaluated_key=decode_cursor(cursor),
+        last_evaluated_key=decode_cursor(cursor, "gsi1", f"DRIVER#{caller.user_id}"),
     )
-    memberships = list(found)
+    memberships, next_cursor = page(found, cursor)
     connections = batch_get([ConnectionItem.key(m.connection_id) for m in memberships]) if memberships else {}
     items = [
         present.membership_for_driver(m, connections.get(ConnectionItem.key(m.connection_id)), at)
         for m in memberships
     ]
-    return views.Page[views.Membership](items=items, next_cursor=encode_cursor(found.last_evaluated_key))
+    return views.Page[views.Membership](items=items, next_cursor=next_cursor)
 
 
 def my_membership(caller: Caller, connection_id: str) -> views.Membership:
@@ -208,6 +215,8 @@ def end(caller: Caller, connection_id: str) -> views.Membership:
     except MembershipItem.DoesNotExist:
         raise NotFound("You have no membership in this connection.") from None
     current = present.state(membership)
+    if current.effective_status(at) not in (Status.PENDING, Status.ACTIVE):
+        raise NotFound("You have no pending request or active membership in this connection.")
     action = Action.WITHDRAW if current.effective_status(at) is Status.PENDING else Action.LEAVE
     membership.status = machine.transition(action, current, at)
     membership.updated_at = at

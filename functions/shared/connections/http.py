@@ -121,7 +121,7 @@ def idempotent(app: APIGatewayHttpResolver) -> Callable:
     def decorate(route: Callable) -> Callable:
         @wraps(route)
         def wrapper(*args, **kwargs):
-            key = app.current_event.get_header_value("idempotency-key")
+            key = app.current_event.headers.get("idempotency-key")
             if key is None:
                 return _as_response(_jsonable(route(*args, **kwargs)))
             if not 1 <= len(key) <= 100:

@@ -3,7 +3,10 @@
 
 from pynamodb.exceptions import PutError
 
-from connections.store import MembershipItem
+from connections import present
+from connections.domain import membership as machine
+from connections.domain.membership import Action
+from connections.store import EXPIRES, MembershipItem, now
 
 
 def save_if_unchanged(item: MembershipItem) -> bool:
@@ -16,3 +19,15 @@ def save_if_unchanged(item: MembershipItem) -> bool:
             return False
         raise
     return True
+
+
+def expire_lapsed(limit: int = 500) -> int:
+    """Record as Expired the active memberships whose re-verification date has passed (the API already
+    shows them as expired; this makes the stored status, the listings and the stream say so too)."""
+    at, expired = now(), 0
+    lapsed = MembershipItem.gsi3.query(EXPIRES, MembershipItem.gsi3sk <= at.isoformat(), limit=limit)
+    for membership in lapsed:
+        membership.status = machine.transition(Action.EXPIRE, present.state(membership), at)
+        membership.updated_at = at
+        expired += save_if_unchanged(membership)  # a concurrent change (the driver renewing) wins
+    return expired

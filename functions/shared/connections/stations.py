@@ -16,8 +16,8 @@ from connections.store import (
     UnlockItem,
     batch_get,
     decode_cursor,
-    encode_cursor,
     now,
+    page,
     transaction,
 )
 
@@ -244,13 +244,13 @@ def update_station(
 
 def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: str | None) -> views.Stations:
     as_admin(caller, organization_id)
-    page = StationItem.gsi1.query(
+    found = StationItem.gsi1.query(
         f"ORG#{organization_id}",
         StationItem.gsi1sk.startswith("STATION#"),
         limit=limit,
-        last_evaluated_key=decode_cursor(cursor),
+        last_evaluated_key=decode_cursor(cursor, "gsi1", f"ORG#{organization_id}"),
     )
-    stations = list(page)
+    stations, next_cursor = page(found, cursor)
     policy_keys = {PolicyItem.key(s.policy_id) for s in stations if s.policy_id}
     policies = batch_get(list(policy_keys)) if policy_keys else {}
     items = [
@@ -259,7 +259,7 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
     return views.Stations(
         items=items,
         out_of_sync=sum(1 for s in items if not s.sync.in_sync),
-        next_cursor=encode_cursor(page.last_evaluated_key),
+        next_cursor=next_cursor,
     )
 
 

@@ -10,6 +10,7 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     code           pk CODE#<CODE>      sk CODE
     membership     pk CONN#<conn>      sk MEMBER#<driver>  gsi1 DRIVER#<driver> / CONN#<conn>
                                                            gsi2 CONN#<conn>#<status> / <changed at>#<driver>
+                                                           gsi3 EXPIRES / <expires at>#<conn>#<driver>  (***)
     lookup misses  pk MISSES#<who>     sk MISSES           (deleted by TTL on `expires`)
     policy         pk POLICY#<policy>  sk POLICY           gsi1 ORG#<org> / POLICY#<policy>
     unlock         pk CONN#<conn>      sk UNLOCKS#<policy> (which policies a connection unlocks)
@@ -22,6 +23,7 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
     (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
+    (***) only while the membership is active and has a re-verification date: the expiry sweep reads it.
 """
 
 import base64
@@ -29,6 +31,7 @@ import binascii
 import json
 import os
 from datetime import UTC, datetime
+from functools import cache
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -43,6 +46,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.exceptions import QueryError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -50,6 +54,7 @@ from pynamodb.transactions import TransactWrite
 from connections.errors import InvalidInput
 
 BROWSE = "BROWSE"
+EXPIRES = "EXPIRES"
 
 
 class _Gsi1(GlobalSecondaryIndex):
@@ -208,6 +213,11 @@ class MembershipItem(Item, discriminator="membership"):
         self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CONN#{self.connection_id}"
         self.gsi2pk = self.status_key(self.connection_id, self.status)
         self.gsi2sk = f"{self.updated_at.isoformat()}#{self.driver_id}"
+        if self.status == "active" and self.expires_at:
+            self.gsi3pk = EXPIRES
+            self.gsi3sk = f"{self.expires_at.isoformat()}#{self.connection_id}#{self.driver_id}"
+        else:
+            self.gsi3pk = self.gsi3sk = None
 
 
 class LookupMissesItem(Item, discriminator="lookup_misses"):
@@ -339,9 +349,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@cache
+def _connection() -> Connection:
+    # One per process: a new one builds a botocore session and client, ~130 ms of CPU each time.
+    return Connection(region=Item.Meta.region)
+
+
 def transaction() -> TransactWrite:
     """A transaction on the table: every write in it happens, or none does."""
-    return TransactWrite(connection=Connection(region=Item.Meta.region))
+    return TransactWrite(connection=_connection())
 
 
 def batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
@@ -349,9 +365,9 @@ def batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
     return {(item.pk, item.sk): item for item in Item.batch_get(list(dict.fromkeys(keys)))}
 
 
-# Pagination cursors are DynamoDB's LastEvaluatedKey, opaque to clients. A cursor can only move the start
-# of a query whose key condition the server sets, so a forged one reveals nothing the caller may not see.
-_CURSOR_ATTRS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"}
+# Pagination cursors are DynamoDB's LastEvaluatedKey, opaque to clients. A cursor is accepted only for the
+# query that made it: its keys must be that index's and its partition the one the server queries, so a
+# forged or borrowed cursor can neither read elsewhere nor upset DynamoDB.
 
 
 def encode_cursor(last_key: dict | None) -> str | None:
@@ -360,22 +376,40 @@ def encode_cursor(last_key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> dict | None:
+def page(results, cursor: str | None) -> tuple[list, str | None]:
+    """The items of one page of a query and the cursor of the next. A cursor made by another listing
+    passes decode_cursor's check of its shape but not DynamoDB's of its keys: that is the caller's
+    mistake (422), not ours."""
+    try:
+        items = list(results)
+    except QueryError as error:
+        if cursor and error.cause_response_code == "ValidationException":
+            raise _bad_cursor() from None
+        raise
+    return items, encode_cursor(results.last_evaluated_key)
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "This cursor is not valid: use next_cursor from the previous page.", fields={"cursor": "invalid"}
+    )
+
+
+def decode_cursor(cursor: str | None, index: str | None, partition: str) -> dict | None:
+    """The start key of the query on `index` (None: the table) over `partition`, from a next_cursor."""
     if not cursor:
         return None
+    hash_key = f"{index}pk" if index else "pk"
+    expected = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if (
             isinstance(raw, dict)
-            and raw
-            and all(
-                k in _CURSOR_ATTRS and isinstance(v, dict) and isinstance(v.get("S"), str)
-                for k, v in raw.items()
-            )
+            and set(raw) == expected
+            and all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in raw.values())
+            and raw[hash_key]["S"] == partition
         ):
             return raw
     except (binascii.Error, ValueError, UnicodeDecodeError):
         pass
-    raise InvalidInput(
-        "This cursor is not valid: use next_cursor from the previous page.", fields={"cursor": "invalid"}
-    )
+    raise _bad_cursor()

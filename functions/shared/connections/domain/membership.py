@@ -89,7 +89,9 @@ def transition(action: Action, current: Membership | None, now: datetime) -> Sta
     allowed, target = _RULES[action]
     if current is None:
         raise TransitionRefused("There is no such membership.", code="no_membership")
-    status = current.effective_status(now)
+    # Expiring records what time already decided, so it looks at the stored status; the rest look at what
+    # the membership is now (a lapsed Active is Expired).
+    status = current.status if action is Action.EXPIRE else current.effective_status(now)
     if status not in allowed:
         message = _DRIVER_WHY_NOT.get(action) or _WHY_NOT[status]
         raise TransitionRefused(message, code=f"membership_{status}")

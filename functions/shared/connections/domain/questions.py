@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from connections.errors import InvalidInput
 
 MAX_ANSWER_LENGTH = 500
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")  # float() would also take NaN, inf and 1_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 QuestionId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
@@ -88,11 +89,8 @@ def _problem(question: Question, value: str) -> str | None:
     match question.kind:
         case QuestionKind.EMAIL if not _EMAIL.match(value):
             return "Enter an email address such as name@example.com."
-        case QuestionKind.NUMBER:
-            try:
-                float(value)
-            except ValueError:
-                return "Enter a number."
+        case QuestionKind.NUMBER if not _NUMBER.match(value):
+            return "Enter a number, such as 42 or 3.5."
         case QuestionKind.CHOICE if value not in (question.choices or []):
             return "Choose one of: " + ", ".join(question.choices or []) + "."
     if question.pattern and not re.fullmatch(question.pattern, value):

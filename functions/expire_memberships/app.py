@@ -1,0 +1,12 @@
+"""Every minute: memberships past their re-verification date become Expired (unless the driver confirmed)."""
+
+from connections.memberships import expire_lapsed
+from connections.telemetry import logger
+
+
+@logger.inject_lambda_context
+def handler(event: dict, context) -> dict:
+    expired = expire_lapsed()
+    if expired:
+        logger.info("memberships expired", extra={"expired": expired})
+    return {"expired": expired}

@@ -1,0 +1,126 @@
+"""Finding a connection by its code, and the limit on codes that match nothing (no guessing codes)."""
+
+from tests.integration.helpers import (
+    admin_path,
+    as_admin,
+    as_driver,
+    given_connection,
+    given_earlier_misses,
+    given_organization,
+    request_membership,
+)
+
+ADDRESS = "203.0.113.10"
+
+
+def look_up(code: str, driver: str = "driver-1", source_ip: str = ADDRESS):
+    return as_driver("GET", f"/connections/by-code/{code}", sub=driver, source_ip=source_ip)
+
+
+# Codes that match nothing: well-formed ones and ones no code could ever be (both are misses).
+WRONG_CODES = [
+    "WRONG00001",
+    "x",
+    "WRONG00002",
+    "$$$$$$$$",
+    "WRONG00003",
+    "A" * 21,
+    "WRONG00004",
+    "ab-cd",
+    "WRONG5",
+    "-",
+]
+
+
+def miss(times: int, driver: str = "driver-1", source_ip: str = ADDRESS) -> None:
+    for i in range(times):
+        answer = look_up(WRONG_CODES[i % len(WRONG_CODES)], driver, source_ip)
+        assert answer.status == 404, answer.body
+
+
+def test_a_code_finds_its_connection_whatever_the_case_and_dashes():
+    # Given
+    connection = given_connection(given_organization(), code="NIGHTSHIFT7", description="Depot chargers")
+
+    # When
+    answers = [look_up("NIGHTSHIFT7"), look_up("nightshift7"), look_up("Night-Shift-7")]
+
+    # Then
+    assert [a.status for a in answers] == [200, 200, 200]
+    found = answers[0].body
+    assert all(a.body == found for a in answers)
+    assert found["connection_id"] == connection["connection_id"]
+    assert found["name"] == "Night shift" and found["description"] == "Depot chargers"
+    assert found["public"] is False
+    assert "code" not in found and "enabled" not in found
+
+
+def test_a_disabled_connections_code_answers_exactly_like_a_code_that_does_not_exist():
+    # Given
+    connection = given_connection(given_organization(), code="DISABLED1")
+    assert as_admin("PATCH", admin_path(connection), body={"enabled": False}).status == 200
+
+    # When
+    disabled = look_up("DISABLED1")
+    unknown = look_up("NOSUCHCODE")
+
+    # Then
+    assert disabled.status == unknown.status == 404
+    assert disabled.body == unknown.body
+    assert disabled.body["error"] == "not_found"
+
+
+def test_after_ten_misses_even_a_right_code_answers_429_with_retry_after_but_others_may_look_up():
+    # Given: nine misses, malformed codes among them, still let a right code through
+    given_connection(given_organization(), code="RIGHTCODE1")
+    miss(9)
+    assert look_up("rightcode1").status == 200
+    miss(1)
+
+    # When
+    blocked = look_up("RIGHTCODE1")
+
+    # Then
+    assert blocked.status == 429
+    assert blocked.error == "too_many_requests"
+    retry_after = blocked.headers["retry-after"]
+    assert retry_after.isdigit() and 0 < int(retry_after) <= 15 * 60
+    assert retry_after in blocked.body["message"]
+    assert look_up("WRONG99999").status == 429
+    assert look_up("RIGHTCODE1", driver="driver-2").status == 200
+
+
+def test_a_wrong_or_missing_code_in_a_request_for_a_private_connection_counts_as_a_miss():
+    # Given: eight earlier misses, then a request with a wrong code and one without a code
+    connection = given_connection(given_organization(), code="PRIVATE01")
+    given_earlier_misses(8, user="driver-1")
+    assert request_membership(connection, code="WRONG00001", source_ip=ADDRESS).status == 404
+    assert look_up("PRIVATE01").status == 200
+    assert request_membership(connection, body={"answers": {}}, source_ip=ADDRESS).status == 404
+
+    # When
+    lookup = look_up("PRIVATE01")
+    request = request_membership(connection, code="PRIVATE01", source_ip=ADDRESS)
+
+    # Then
+    assert lookup.status == 429
+    assert request.status == 429
+    assert int(request.headers["retry-after"]) > 0
+
+
+def test_one_address_is_limited_to_a_hundred_misses_across_many_users():
+    # Given: 95 misses from people behind one address (a NAT), then four more from four other people
+    given_connection(given_organization(), code="RIGHTCODE1")
+    given_earlier_misses(95, address=ADDRESS)
+    for person in range(4):
+        miss(1, driver=f"nat-user-{person}")
+    assert look_up("RIGHTCODE1", driver="nat-newcomer").status == 200
+
+    # When: a fifth person misses once, the hundredth miss of the address
+    miss(1, driver="nat-user-4")
+
+    # Then
+    newcomer = look_up("RIGHTCODE1", driver="nat-newcomer")
+    assert newcomer.status == 429
+    assert int(newcomer.headers["retry-after"]) > 0
+    assert look_up("RIGHTCODE1", driver="nat-newcomer", source_ip="198.51.100.99").status == 200

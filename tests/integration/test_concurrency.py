@@ -1,0 +1,133 @@
+"""Two people changing one membership at the same moment: exactly one of them wins, the other gets a
+409 that says what happened, and what is stored is the winner's change. Likewise for a request sent twice
+at once with the same Idempotency-Key. Each race is run ROUNDS times on fresh requests."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from tests.integration.helpers import (
+    BOB,
+    as_admin,
+    as_driver,
+    decide,
+    given_admin,
+    given_connection,
+    given_organization,
+    given_pending,
+    stored_status,
+)
+from tests.support.api import Answer
+
+ROUNDS = 10
+
+
+def at_the_same_moment(*actions: Callable[[], Answer]) -> list[Answer]:
+    """Run the actions in threads released together by a barrier; their answers in the same order."""
+    barrier = threading.Barrier(len(actions))
+    answers: list[Answer | BaseException | None] = [None] * len(actions)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            answers[i] = actions[i]()
+        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
+            answers[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for answer in answers:
+        if not isinstance(answer, Answer):
+            raise AssertionError(f"an action did not answer: {answer!r}")
+    return answers  # type: ignore[return-value]
+
+
+@pytest.fixture
+def connection() -> dict:
+    organization_id = given_organization()
+    given_admin(organization_id, BOB)
+    return given_connection(organization_id, public=True)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("approve", "deny"), ("approve", "approve"), ("deny", "deny")],
+)
+def test_two_admins_deciding_the_same_request_at_once_give_exactly_one_winner(connection, first, second):
+    for round_ in range(ROUNDS):
+        # Given
+        driver = f"racing-driver-{round_}"
+        given_pending(connection, driver)
+
+        # When
+        ada, bob = at_the_same_moment(
+            lambda d=driver: decide(connection, d, first),
+            lambda d=driver: decide(connection, d, second, admin=BOB),
+        )
+
+        # Then
+        assert sorted([ada.status, bob.status]) == [200, 409], (round_, ada.body, bob.body)
+        winner, loser = (ada, bob) if ada.status == 200 else (bob, ada)
+        assert stored_status(connection["connection_id"], driver) == winner.body["status"]
+        assert loser.error == f"membership_{winner.body['status']}"
+        assert loser.body["message"]
+
+
+def test_an_approval_racing_the_drivers_withdrawal_has_exactly_one_winner(connection):
+    """DELETE /me/memberships withdraws a pending request and leaves an active membership, so when the
+    approval is written before the driver's request reads the membership, the driver leaves (both 200).
+    What must never happen is both writes succeeding on the pending request."""
+    for round_ in range(ROUNDS):
+        # Given
+        driver = f"withdrawing-driver-{round_}"
+        given_pending(connection, driver)
+
+        # When
+        approval, withdrawal = at_the_same_moment(
+            lambda d=driver: decide(connection, d, "approve"),
+            lambda d=driver: as_driver("DELETE", f"/me/memberships/{connection['connection_id']}", sub=d),
+        )
+
+        # Then
+        if approval.status == withdrawal.status == 200:
+            # The approval was written before the driver read the request: ending it was leaving.
+            assert (approval.body["status"], withdrawal.body["status"]) == ("active", "left"), round_
+            final = "left"
+        else:
+            assert sorted([approval.status, withdrawal.status]) == [200, 409], (
+                approval.body,
+                withdrawal.body,
+            )
+            winner, loser = (approval, withdrawal) if approval.status == 200 else (withdrawal, approval)
+            assert winner.body["status"] in ("active", "withdrawn")
+            assert loser.body["message"]
+            final = winner.body["status"]
+        assert stored_status(connection["connection_id"], driver) == final
+
+
+def test_two_retries_with_the_same_idempotency_key_at_once_create_one_organization():
+    for round_ in range(ROUNDS):
+        # Given
+        key = f"double-click-{round_}"
+
+        def create(key=key):
+            return as_admin(
+                "POST", "/organizations", body={"name": "Fleet One"}, headers={"Idempotency-Key": key}
+            )
+
+        # When
+        first, second = at_the_same_moment(create, create)
+
+        # Then
+        assert 201 in (first.status, second.status), (first.body, second.body)
+        for answer in (first, second):
+            assert answer.status in (201, 409), answer.body
+            if answer.status == 409:
+                assert answer.error == "request_in_progress"
+        created = {a.body["organization_id"] for a in (first, second) if a.status == 201}
+        assert len(created) == 1
+    assert len(as_admin("GET", "/organizations").body) == ROUNDS
