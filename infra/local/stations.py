@@ -127,6 +127,9 @@ class SimulatedStation:
         self._client: mqtt.Client | None = None
         self._worker: threading.Thread | None = None
         self._stopped = threading.Event()
+        # Every frame from the service that broke the OCPP 1.6 schemas: (action, problem). Tests assert it
+        # stays empty, so every frame the service sends in them is checked.
+        self.violations: list[tuple[str, str]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -315,6 +318,8 @@ class SimulatedStation:
             log.warning("%s: not an OCPP-J frame: %r", self.station_id, frame)
             return
         if frame[0] == MessageType.Call:
+            if len(frame) == 4 and isinstance(frame[2], str):
+                self._check(MessageType.Call, frame[2], frame[3])
             self._incoming.put(frame)
         elif frame[0] in (MessageType.CallResult, MessageType.CallError):
             self._answered(frame)
@@ -383,6 +388,8 @@ class SimulatedStation:
             call.answered.set()
             self._outgoing = None
             self._calls.notify_all()
+        if frame[0] == MessageType.CallResult:
+            self._check(MessageType.CallResult, call.action, frame[2] if len(frame) > 2 else None)
         if call.action == "BootNotification" and frame[0] == MessageType.CallResult:
             payload = frame[2]
             problem = schema_error(MessageType.CallResult, "BootNotification", payload)
@@ -391,6 +398,12 @@ class SimulatedStation:
                 return
             with self._lock:
                 self._registration = payload["status"]
+
+    def _check(self, message_type: int, action: str, payload) -> None:
+        problem = schema_error(message_type, action, payload)
+        if problem:
+            kind = action if message_type == MessageType.Call else f"{action}Response"
+            self.violations.append((kind, problem))
 
     # -- the local-only question from station_check ------------------------------------------------------
 

@@ -43,6 +43,8 @@ def site(stack):
     assert wait_for(lambda: station.snapshot()["listVersion"] >= 1, timeout=5), "the first Full never arrived"
     yield {"admin": admin, "org": org, "connection": connection, "station": station, "policy": policy}
     station.stop()
+    # Every frame the service sent this charger validated against the OCPP 1.6 schemas.
+    assert station.violations == []
 
 
 def on_list(station: SimulatedStation, card: str) -> str | None:

@@ -394,3 +394,14 @@ def test_station_check_answers_and_exits_0_1_2(connect, mqtt_port):
     assert offline.returncode == 1 and "did not answer Authorize" in offline.stdout
     nobody = check("CP-NOT-RUNNING", "04A2B3C4", mqtt_port, timeout=1)
     assert nobody.returncode == 2 and nobody.stdout.startswith("NO ANSWER"), nobody.stdout + nobody.stderr
+
+
+def test_frames_that_break_the_schema_are_recorded_as_violations(connect):
+    # Given a station that has only seen valid frames
+    station, service = connect()
+    assert service.send_local_list(1, "Full", [entry("AAA1")]) == "Accepted"
+    assert station.violations == []
+    # When the service sends one that breaks the OCPP 1.6 schema
+    service.call("SendLocalList", {"listVersion": 2, "updateType": "Sometimes"})
+    # Then the station records it, which is what the end-to-end tests assert is empty
+    assert [action for action, _ in station.violations] == ["SendLocalList"]
