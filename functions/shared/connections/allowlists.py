@@ -9,8 +9,10 @@ the entries that differ, each stamped with the next sequence number of its polic
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pynamodb.exceptions import TransactWriteError
+
 from connections import present
-from connections.domain.allowlist import Access, TagStatus, access
+from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
 from connections.domain.membership import Status
 from connections.store import (
     AllowEntryItem,
@@ -21,6 +23,7 @@ from connections.store import (
     StationItem,
     UnlockItem,
     batch_get,
+    transaction,
 )
 
 
@@ -54,9 +57,10 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
         if old is None or set(old.connection_ids) != set(new.connection_ids):
             _policy(changes, new, old, now)
     elif isinstance(item, StationItem) and new is not None:
-        # Waiting for its whole list with nothing in flight: new, moved to another policy, given other
-        # capabilities by an admin, or refused an update.
-        if new.needs_full and not new.in_flight_id and new.policy_id:
+        # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
+        # an empty Full clears what it held), given other capabilities, or refused an update, unless it
+        # refused too often in a row (then the next change, a reboot or an admin's edit tries again).
+        if new.needs_full and not new.in_flight_id and int(new.failures) < MAX_REFUSALS:
             changes.full.add(new.station_id)
 
 
@@ -97,8 +101,11 @@ def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: date
 
 
 def apply(changes: Changes) -> dict[str, int]:
-    """Write the entries that differ from what is stored; returns each changed policy's new sequence."""
+    """Write the entries that differ from what is stored. Returns the sequence of every policy the batch
+    touched, changed or not: a retried batch whose entries were written before a failed publish finds
+    nothing to write, and must still deliver them."""
     keys = [AllowEntryItem.key(p, t) for p, t in changes.entries]
+    keys += [PolicyItem.key(p) for p in {p for p, _ in changes.entries}]
     stored: dict = {}
     for start in range(0, len(keys), 100):
         stored.update(batch_get(keys[start : start + 100]))
@@ -110,23 +117,43 @@ def apply(changes: Changes) -> dict[str, int]:
         if current is None and verdict.status is TagStatus.BLOCKED:
             continue  # never listed: nothing to revoke
         by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id))
-    sequences = {}
+    sequences = {p.policy_id: int(p.seq) for p in stored.values() if isinstance(p, PolicyItem)}
     for policy_id, entries in by_policy.items():
-        policy = PolicyItem(*PolicyItem.key(policy_id))
-        policy.update(actions=[PolicyItem.seq.add(len(entries))], condition=PolicyItem.pk.exists())
-        first = int(policy.seq) - len(entries) + 1
-        with AllowEntryItem.batch_write() as write:
-            for offset, (tag, verdict, driver_id) in enumerate(entries):
-                entry = AllowEntryItem(
-                    *AllowEntryItem.key(policy_id, tag),
-                    policy_id=policy_id,
-                    id_tag=tag,
-                    driver_id=driver_id,
-                    status=verdict.status,
-                    expires_at=verdict.expires_at,
-                    seq=first + offset,
-                )
-                entry.index()
-                write.save(entry)
-        sequences[policy_id] = int(policy.seq)
+        for start in range(0, len(entries), _PER_TRANSACTION):
+            sequences[policy_id] = _write(policy_id, entries[start : start + _PER_TRANSACTION])
     return sequences
+
+
+# Entries and the sequence they take are written in one transaction, conditioned on the sequence read:
+# a reader never sees the sequence raised before its entries exist, and two writers of one policy never
+# interleave their numbers (the later one reads again and retries).
+_PER_TRANSACTION = 99  # with the policy's own update: DynamoDB's limit of 100 items
+
+
+def _write(policy_id: str, entries: list[tuple[str, Access, str]]) -> int:
+    for _ in range(10):
+        policy = PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True)
+        seen = int(policy.seq)
+        try:
+            with transaction() as write:
+                write.update(
+                    policy,
+                    actions=[PolicyItem.seq.set(seen + len(entries))],
+                    condition=PolicyItem.seq == seen,
+                )
+                for offset, (tag, verdict, driver_id) in enumerate(entries, start=1):
+                    entry = AllowEntryItem(
+                        *AllowEntryItem.key(policy_id, tag),
+                        policy_id=policy_id,
+                        id_tag=tag,
+                        driver_id=driver_id,
+                        status=verdict.status,
+                        expires_at=verdict.expires_at,
+                        seq=seen + offset,
+                    )
+                    entry.index()
+                    write.save(entry)
+            return seen + len(entries)
+        except TransactWriteError:
+            continue  # another batch wrote this policy's list meanwhile: take the next numbers
+    raise RuntimeError(f"the allow list of policy {policy_id} kept changing; the batch will be retried")

@@ -80,5 +80,7 @@ def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
         for station in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)):
             total += 1
             online = not station.local_list_supported
-            delivered += needed is not None and (online or int(station.held_seq) >= needed)
+            # A chunked Full in progress holds the sequence of its first chunk, not yet every entry.
+            arrived = int(station.held_seq) >= needed if needed is not None else False
+            delivered += needed is not None and (online or (arrived and station.full_below is None))
     return views.StationDelivery(stations=total, delivered=delivered)

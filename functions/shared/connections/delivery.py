@@ -15,6 +15,7 @@ from pynamodb.exceptions import UpdateError
 
 from connections import iot, ocpp
 from connections.domain.allowlist import (
+    MAX_REFUSALS,
     Entry,
     Fetch,
     Need,
@@ -29,7 +30,6 @@ from connections.store import AllowEntryItem, CardItem, PolicyItem, StationItem,
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
 MAX_CHUNK = 1000
 ANSWER_TIMEOUT = timedelta(seconds=30)
-MAX_REFUSALS = 3  # Fulls refused in a row before the service stops insisting
 
 
 @dataclass
@@ -61,7 +61,9 @@ class EntryReader:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, Need], list[Entry]] = {}
 
-    def __call__(self, policy_id: str, wanted: Need) -> list[Entry]:
+    def __call__(self, policy_id: str | None, wanted: Need) -> list[Entry]:
+        if not policy_id:
+            return []  # usable by everyone: its list is empty
         key = (policy_id, wanted)
         if key not in self._cache:
             self._cache[key] = self._read(policy_id, wanted)
@@ -91,7 +93,7 @@ class EntryReader:
 
 def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> None:
     """Send the station its next message, unless one is in flight or it has nothing to receive."""
-    if station.in_flight_id or not station.policy_id:
+    if station.in_flight_id or (not station.policy_id and not station.needs_full):
         return
     state = list_state(station)
     wanted = need(state, policy_seq)
@@ -118,6 +120,7 @@ def _claim(
         StationItem.in_flight_frame.set(json.dumps(frame)),
         StationItem.in_flight_then.set(asdict(then) if then else None),
         StationItem.in_flight_sent_at.set(at),
+        StationItem.in_flight_config.set(int(station.config_version)),
         StationItem.gsi3pk.set("INFLIGHT"),
         StationItem.gsi3sk.set(f"{at.isoformat()}#{station.station_id}"),
     ]
@@ -153,6 +156,7 @@ def _release(station: StationItem, unique_id: str, actions: list) -> bool:
         StationItem.in_flight_frame.remove(),
         StationItem.in_flight_then.remove(),
         StationItem.in_flight_sent_at.remove(),
+        StationItem.in_flight_config.remove(),
         StationItem.gsi3pk.remove(),
         StationItem.gsi3sk.remove(),
     ]
@@ -250,7 +254,13 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
     status = payload.get("status")
     if status == "Accepted":
         then = StationList(**station.in_flight_then)
-        if _release(station, uid, [*_commit(then), StationItem.failures.set(0)]):
+        if int(station.config_version) != int(station.in_flight_config or 0):
+            # An admin moved the station to another policy or changed its capabilities meanwhile: it took
+            # the old list's update, but still needs the whole new one.
+            actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
+        else:
+            actions = [*_commit(then), StationItem.failures.set(0)]
+        if _release(station, uid, actions):
             _continue(station.station_id, done)
     elif status == "NotSupported":
         _release(station, uid, [StationItem.local_list_supported.set(False)])
@@ -299,7 +309,7 @@ def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
 
 def authorize(station: StationItem, id_tag: str) -> dict:
     """Online authorization: the same decision the station's allow list encodes."""
-    at = now()
+    at, id_tag = now(), id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
     if not station.policy_id:
         try:
             CardItem.get(*CardItem.key(id_tag))

@@ -137,7 +137,8 @@ def get_policy(caller: Caller, organization_id: str, policy_id: str) -> views.Po
 def sync_status(station: StationItem, policy: PolicyItem | None) -> views.SyncStatus:
     wanted = int(policy.seq) if policy else 0
     online_only = not station.local_list_supported or station.policy_id is None
-    in_sync = online_only or (
+    # A station without a policy is in sync once the empty list that clears it is acknowledged.
+    in_sync = not station.local_list_supported or (
         not station.needs_full
         and station.full_below is None
         and not station.in_flight_id
@@ -223,7 +224,11 @@ def update_station(
     capabilities = {"local_list_supported", "local_auth_list_max_length", "send_local_list_max_length"}
     if policy_id != station.policy_id or capabilities & {k for k, v in given.items() if v is not None}:
         # Another list, or another way to hold it: the station gets its whole list again.
-        actions += [StationItem.needs_full.set(True), StationItem.failures.set(0)]
+        actions += [
+            StationItem.needs_full.set(True),
+            StationItem.failures.set(0),
+            StationItem.config_version.add(1),
+        ]
     if policy_id != station.policy_id:
         actions += [
             StationItem.policy_id.set(policy_id) if policy_id else StationItem.policy_id.remove(),

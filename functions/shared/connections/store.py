@@ -282,12 +282,14 @@ class StationItem(Item, discriminator="station"):
     full_sent = NumberAttribute(default=0)
     acked_at = UTCDateTimeAttribute(null=True)
     failures = NumberAttribute(default=0)  # refusals in a row (Failed, VersionMismatch)
+    config_version = NumberAttribute(default=0)  # raised when an admin changes its policy or capabilities
     # The one request awaiting the station's answer (OCPP-J allows one at a time).
     in_flight_id = UnicodeAttribute(null=True)
     in_flight_action = UnicodeAttribute(null=True)
     in_flight_frame = UnicodeAttribute(null=True)
     in_flight_then = JSONAttribute(null=True)
     in_flight_sent_at = UTCDateTimeAttribute(null=True)
+    in_flight_config = NumberAttribute(null=True)  # config_version when the request was sent
 
     @staticmethod
     def key(station_id: str) -> tuple[str, str]:

@@ -20,6 +20,10 @@ from enum import StrEnum
 
 from connections.domain.membership import Membership, Status
 
+# Fulls a station may refuse in a row before the service stops insisting (it waits for the next change,
+# a reboot or an admin's edit rather than loop with a charger that cannot take its list).
+MAX_REFUSALS = 3
+
 
 class TagStatus(StrEnum):
     ACCEPTED = "Accepted"
@@ -148,7 +152,8 @@ def message(station: StationList, wanted: Need, entries: list[Entry], policy_seq
             then = replace(
                 station,
                 version=version,
-                held_seq=max(policy_seq, entries[0].seq if entries else 0),
+                # What the station will hold is what was read, not the policy's sequence of a moment ago.
+                held_seq=max((e.seq for e in entries), default=0),
                 held_count=len(entries),
                 needs_full=False,
                 full_below=entries[-1].seq if more else None,

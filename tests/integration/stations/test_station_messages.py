@@ -1,0 +1,326 @@
+"""What stations send on `<id>/in` (StationMessagesFunction): online Authorize, BootNotification and the
+list reconciliation after it, the usual chatter; and the sweeps: requests left unanswered are sent again,
+lapsed memberships become Expired and then Blocked at the stations."""
+
+import base64
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connections import delivery
+from functions.station_messages.app import handler as station_messages_handler
+from tests.integration.helpers import (
+    DRIVER,
+    decide,
+    given_active,
+    given_connection,
+    given_organization,
+    my_membership,
+)
+from tests.integration.stations_helpers import (
+    Station,
+    backdate_in_flight,
+    given_auto_member,
+    given_card,
+    given_open_connection,
+    given_policy,
+    given_station,
+    given_synced_station,
+    list_payload,
+    move_expiry,
+    parse_time,
+    run_expiry,
+    run_sweep,
+    settle,
+    station_view,
+    statuses,
+)
+from tests.support.api import FakeLambdaContext
+
+
+def close_to_now(text: str) -> bool:
+    return abs(parse_time(text) - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+# --- Authorize
+
+
+def test_authorize_answers_as_the_policys_allow_list_says(sync):
+    # Given a member, a removed member, a driver with a card who is no member, and a member who reverifies
+    organization = given_organization()
+    connection = given_connection(organization)
+    reverifying = given_connection(organization, name="Guests", reverify_days=30)
+    for driver, tag in (("member", "TAG-OK"), ("removed", "TAG-GONE"), ("stranger", "TAG-STRANGER")):
+        given_card(driver, tag)
+    given_card("guest", "TAG-GUEST")
+    policy = given_policy(organization, [connection["connection_id"], reverifying["connection_id"]])
+    given_active(connection, "member")
+    given_active(connection, "removed")
+    guest = given_active(reverifying, "guest")
+    sync.pump()
+    assert decide(connection, "removed", "remove").status == 200
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    assert station.statuses() == {"TAG-OK": "Accepted", "TAG-GONE": "Blocked", "TAG-GUEST": "Accepted"}
+
+    # When the station asks about each card
+    answers = {
+        tag: station.authorize(tag) for tag in ("TAG-OK", "TAG-GONE", "TAG-STRANGER", "UNKNOWN", "TAG-GUEST")
+    }
+
+    # Then
+    assert answers["TAG-OK"] == {"status": "Accepted"}
+    assert answers["TAG-GONE"] == {"status": "Blocked"}
+    assert answers["TAG-STRANGER"] == {"status": "Invalid"}
+    assert answers["UNKNOWN"] == {"status": "Invalid"}
+    assert answers["TAG-GUEST"]["status"] == "Accepted"
+    assert abs(parse_time(answers["TAG-GUEST"]["expiryDate"]) - parse_time(guest["expires_at"])) < timedelta(
+        seconds=1
+    )
+
+
+def test_a_station_usable_by_everyone_accepts_any_registered_card(sync):
+    # Given a station without a policy
+    organization = given_organization()
+    given_card(DRIVER, "TAG-1")
+    station = given_station(organization, "CP-1")
+    cleared = settle(sync, station)
+
+    # When
+    registered, unknown = station.authorize("TAG-1"), station.authorize("TAG-2")
+
+    # Then
+    assert registered == {"status": "Accepted"}
+    assert unknown == {"status": "Invalid"}
+    # and the only list it is ever sent is the empty one that clears whatever it held before
+    assert [(f[2], f[3]["updateType"], f[3]["localAuthorizationList"]) for f in cleared] == [
+        ("SendLocalList", "Full", [])
+    ]
+    assert station.take() == []
+    assert station_view(organization, "CP-1")["sync"]["online_only"] is True
+
+
+@pytest.mark.parametrize("with_policy", [True, False], ids=["policy", "usable-by-everyone"])
+def test_authorize_is_case_insensitive_as_ocpp_id_tags_are(sync, with_policy):
+    # Given a member's card, registered as 04A1B2C3
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, DRIVER, "04a1b2c3")
+    policy = given_policy(organization, [connection["connection_id"]]) if with_policy else None
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"]) if policy else None
+    station = station or given_station(organization, "CP-1")
+    assert station.authorize("04A1B2C3") == {"status": "Accepted"}
+
+    # When the charger reads the card's UID in lower case
+    answer = station.authorize("04a1b2c3")
+
+    # Then
+    assert answer == {"status": "Accepted"}
+
+
+def test_a_lapsed_membership_is_expired_online_and_blocked_once_the_expiry_sweep_ran(sync):
+    # Given a member who must confirm again, whose date is about to pass, on a synced station
+    organization = given_organization()
+    connection = given_connection(organization, reverify_days=30)
+    given_card(DRIVER, "TAG-1")
+    given_active(connection, DRIVER)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    lapse = datetime.now(UTC) + timedelta(seconds=1.2)
+    move_expiry(connection["connection_id"], DRIVER, lapse)
+    (info,) = list_payload(sent := settle(sync, station)[0])[2].values()
+    assert info["status"] == "Accepted"
+    assert abs(parse_time(info["expiryDate"]) - lapse) < timedelta(milliseconds=1)
+    assert sent[3]["updateType"] == "Differential"
+
+    # When the date has passed
+    time.sleep(max(0.0, (lapse - datetime.now(UTC)).total_seconds()) + 0.05)
+
+    # Then the card is Expired online, while the stored membership is still active
+    assert station.authorize("TAG-1") == {"status": "Expired"}
+
+    # When the expiry sweep runs
+    expired = run_expiry()
+    sync.pump()
+
+    # Then the membership is expired and the card is Blocked at the station and online
+    assert expired == {"expired": 1}
+    assert my_membership(connection).body["status"] == "expired"
+    assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Blocked"}
+    assert station.authorize("TAG-1") == {"status": "Blocked"}
+
+
+# --- BootNotification and the list version
+
+
+def test_a_boot_is_accepted_and_the_service_asks_for_the_list_version(sync):
+    # Given a synced station
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+
+    # When it boots
+    result, question = station.boot()
+
+    # Then
+    assert result[2]["status"] == "Accepted"
+    assert result[2]["interval"] > 0
+    assert close_to_now(result[2]["currentTime"])
+    assert question[0] == 2 and question[2:] == ["GetLocalListVersion", {}]
+    assert station_view(organization, "CP-1")["sync"]["awaiting"] == "GetLocalListVersion"
+
+    # When it answers the version the service recorded
+    station.answer(question, {"listVersion": station.version})
+    sync.pump()
+
+    # Then there is nothing to send
+    assert station.take() == []
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_after_a_boot_a_station_with_the_recorded_version_gets_only_what_changed_meanwhile(sync):
+    # Given a synced station that boots, and a driver who joins before it answers the version question
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    _, question = station.boot()
+    given_auto_member(connection, "driver-b", "TAG-B")
+    sync.pump()
+    assert station.take() == []
+
+    # When it answers the recorded version
+    station.answer(question, {"listVersion": station.version})
+
+    # Then it gets a Differential with the new driver only
+    update_type, version, entries = list_payload(station.take_one("SendLocalList"))
+    assert (update_type, version) == ("Differential", station.version + 1)
+    assert statuses(entries) == {"TAG-B": "Accepted"}
+
+
+@pytest.mark.parametrize("held", [0, 7], ids=["lost-its-list", "other-version"])
+def test_after_a_boot_a_station_with_another_version_gets_a_full(sync, held):
+    # Given a synced station holding two members
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    given_auto_member(connection, "driver-b", "TAG-B")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+
+    # When it boots and reports another version
+    _, question = station.boot()
+    station.answer(question, {"listVersion": held})
+
+    # Then it gets the whole list
+    full = station.take_one("SendLocalList")
+    update_type, _, entries = list_payload(full)
+    assert update_type == "Full"
+    assert statuses(entries) == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+    station.accept(full)
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_station_that_reports_no_local_list_after_a_boot_is_online_only(sync):
+    # Given a synced station
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+
+    # When it boots and says its list is disabled (-1)
+    _, question = station.boot()
+    station.answer(question, {"listVersion": -1})
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.pump()
+
+    # Then it is sent no list, and its driver is accepted online
+    assert station.take() == []
+    assert station_view(organization, "CP-1")["sync"]["online_only"] is True
+    assert station.authorize("TAG-1") == {"status": "Accepted"}
+
+
+def test_the_usual_chatter_is_answered_and_unknown_actions_are_refused():
+    # Given
+    organization = given_organization()
+    station = given_station(organization, "CP-1")
+
+    # When
+    heartbeat = station.call("Heartbeat", {})
+    status = station.call(
+        "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    )
+    start = station.call(
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "TAG-1", "meterStart": 0, "timestamp": "2025-01-01T00:00:00Z"},
+    )
+
+    # Then (each answer checked against its Response schema by the fixture)
+    answers = {frame[1]: frame for frame in station.take()}
+    assert answers[heartbeat][0] == 3 and close_to_now(answers[heartbeat][2]["currentTime"])
+    assert answers[status] == [3, status, {}]
+    assert answers[start][0] == 4 and answers[start][2] == "NotImplemented"
+    assert len(answers) == 3
+
+
+def test_frames_from_strangers_and_garbage_are_ignored():
+    # Given a registered station and one that is not
+    organization = given_organization()
+    station = given_station(organization, "CP-1")
+    stranger = Station("CP-UNKNOWN")
+
+    # When
+    stranger.call("Heartbeat", {})
+    for raw in (b"not json", b'{"an": "object"}', b"[2]", b'[9, "x", "Heartbeat", {}]'):
+        station_messages_handler(
+            {"station_id": "CP-1", "frame": base64.b64encode(raw).decode()}, FakeLambdaContext()
+        )
+    heartbeat = station.call("Heartbeat", {})
+
+    # Then only the registered station's well-formed Heartbeat is answered
+    assert stranger.take() == []
+    assert [frame[1] for frame in station.take()] == [heartbeat]
+
+
+# --- The sweep for unanswered requests
+
+
+def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
+    # Given a synced station that has not answered the Differential bringing a new driver
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.pump()
+    first = station.take_one("SendLocalList")
+
+    # When the sweep runs before the answer is due
+    early = run_sweep()
+
+    # Then nothing is resent
+    assert early == {"resent": 0}
+    assert station.take() == []
+
+    # When it runs after the timeout
+    backdate_in_flight("CP-1", datetime.now(UTC) - delivery.ANSWER_TIMEOUT - timedelta(seconds=1))
+    late = run_sweep()
+
+    # Then the same request is sent again under a new unique id
+    assert late == {"resent": 1}
+    again = station.take_one("SendLocalList")
+    assert again[1] != first[1]
+    assert again[2:] == first[2:]
+
+    # When the station answers the first one after all
+    station.answer(first, {"status": "Accepted"})
+
+    # Then that stale answer changes nothing, and the answer to the resent one completes the delivery
+    assert station_view(organization, "CP-1")["sync"]["awaiting"] == "SendLocalList"
+    station.accept(again)
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+    assert station.statuses() == {"TAG-1": "Accepted"}
+    assert run_sweep() == {"resent": 0}

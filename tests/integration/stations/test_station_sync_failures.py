@@ -1,0 +1,220 @@
+"""The stream consumer under Lambda's at-least-once delivery: duplicated batches, a record that fails,
+a publish to IoT Core that fails, and a station answering while a batch is being applied."""
+
+import os
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from connections import allowlists, iot
+from tests.integration.helpers import DRIVER, given_organization, request_membership
+from tests.integration.stations_helpers import (
+    entries_of,
+    given_auto_member,
+    given_card,
+    given_open_connection,
+    given_policy,
+    given_station,
+    list_payload,
+    policy_seq,
+    settle,
+    station_view,
+    statuses,
+    stored_station,
+)
+
+
+def sequence_numbers(records: list[dict]) -> list[str]:
+    return [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+def failed(answer: dict) -> list[str]:
+    return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
+
+
+class FailingPublish:
+    """IoT Core publishing through connections.iot, except that once armed the next publish fails as an
+    unreachable endpoint does; later ones go through to moto."""
+
+    def __init__(self) -> None:
+        self.real, self.armed, self.failures = iot.publish, False, 0
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def __call__(self, station_id: str, frame: list) -> int:
+        if self.armed:
+            self.armed, self.failures = False, self.failures + 1
+            raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
+        return self.real(station_id, frame)
+
+
+@pytest.fixture
+def publish(monkeypatch) -> FailingPublish:
+    failing = FailingPublish()
+    monkeypatch.setattr(iot, "publish", failing)
+    return failing
+
+
+def test_batches_delivered_again_publish_nothing_more_and_change_no_entry(sync):
+    # Given a station that has accepted a driver's arrival, and every batch that led there
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(organization, "CP-1", policy["policy_id"])
+    settle(sync, station)
+    given_auto_member(connection, "driver-b", "TAG-B")
+    assert [list_payload(f)[0] for f in settle(sync, station)] == ["Differential"]
+    delivered = [record for batch in sync.batches for record in batch]
+    entries, seq, version = entries_of(policy["policy_id"]), policy_seq(policy["policy_id"]), station.version
+
+    # When Lambda delivers them all again, batch by batch and then as one batch holding each record twice
+    again = [sync.deliver(batch) for batch in list(sync.batches)]
+    twice = sync.deliver(delivered + delivered)
+
+    # Then
+    assert [failed(answer) for answer in again + [twice]] == [[]] * (len(again) + 1)
+    assert station.take() == []
+    assert entries_of(policy["policy_id"]) == entries
+    assert policy_seq(policy["policy_id"]) == seq
+    assert stored_station("CP-1").list_version == version == 2
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_record_that_fails_is_reported_alone_and_the_rest_of_the_batch_is_applied(sync):
+    # Given a synced station, and a batch with a driver's card and membership around a corrupt card item
+    # (its created_at is not a date: reading the record's image fails)
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(organization, "CP-1", policy["policy_id"])
+    settle(sync, station)
+    given_card(DRIVER, "TAG-1")
+    boto3.client("dynamodb").put_item(
+        TableName=os.environ["TABLE_NAME"],
+        Item={
+            "pk": {"S": "CARD#BROKEN"},
+            "sk": {"S": "CARD"},
+            "kind": {"S": "card"},
+            "id_tag": {"S": "BROKEN"},
+            "driver_id": {"S": "driver-x"},
+            "created_at": {"S": "yesterday"},
+            "gsi1pk": {"S": "DRIVER#driver-x"},
+            "gsi1sk": {"S": "CARD#BROKEN"},
+        },
+    )
+    assert request_membership(connection, DRIVER).body["status"] == "active"
+    records = sync.new_records()
+    (poison,) = [r for r in records if r["dynamodb"]["NewImage"].get("id_tag") == {"S": "BROKEN"}]
+    assert records.index(poison) not in (0, len(records) - 1)
+
+    # When
+    answer = sync.deliver(records)
+
+    # Then only that record is reported, and the driver's card reaches the station
+    assert failed(answer) == [poison["dynamodb"]["SequenceNumber"]]
+    assert statuses(list_payload(sent := station.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}
+    station.accept(sent)
+
+    # When Lambda retries from the failed record on
+    retried = sync.deliver(records[records.index(poison) :])
+
+    # Then it fails again alone, and nothing is sent twice
+    assert failed(retried) == [poison["dynamodb"]["SequenceNumber"]]
+    assert station.take() == []
+
+
+def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_sends_the_full(sync, publish):
+    # Given a policy with a member, and the record of a station just registered
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    policy = given_policy(organization, [connection["connection_id"]])
+    sync.pump()
+    station = given_station(organization, "CP-1", policy["policy_id"])
+    records = sync.new_records()
+
+    # When publishing its Full fails
+    publish.arm()
+    answer = sync.deliver(records)
+
+    # Then every record of the batch is reported, nothing reached the station and it awaits nothing
+    assert publish.failures == 1
+    assert sorted(failed(answer)) == sorted(sequence_numbers(records))
+    assert station.take() == []
+    assert stored_station("CP-1").in_flight_id is None
+    assert station_view(organization, "CP-1")["sync"]["awaiting"] is None
+
+    # When Lambda delivers the batch again
+    retried = sync.deliver(records)
+
+    # Then the Full goes out
+    assert failed(retried) == []
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[:2] == ("Full", 1)
+    assert statuses(list_payload(full)[2]) == {"TAG-1": "Accepted"}
+    station.accept(full)
+    settle(sync, station)
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sync, publish):
+    # Given a synced station, and the records of a driver joining
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(organization, "CP-1", policy["policy_id"])
+    settle(sync, station)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    records = sync.new_records()
+
+    # When publishing the Differential fails
+    publish.arm()
+    answer = sync.deliver(records)
+
+    # Then the whole batch is reported and the station awaits nothing
+    assert publish.failures == 1
+    assert sorted(failed(answer)) == sorted(sequence_numbers(records))
+    assert station.take() == []
+    assert stored_station("CP-1").in_flight_id is None
+
+    # When Lambda delivers the batch again
+    assert failed(sync.deliver(records)) == []
+    sync.pump()
+
+    # Then the change reaches the station
+    assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}
+
+
+def test_a_full_built_while_a_batch_is_being_applied_does_not_lose_its_changes(sync, monkeypatch):
+    # Given a synced station that rebooted and lost its list, and a driver who joins meanwhile
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(organization, "CP-1", policy["policy_id"])
+    settle(sync, station)
+    _, question = station.boot()
+    given_auto_member(connection, "driver-b", "TAG-B")
+    records = sync.new_records()
+
+    # When the station's answer (it holds no list) arrives while the sync function applies the batch:
+    # after it read what to change, before the new entries and their sequence are written
+    write_entries, answered = allowlists._write, []
+
+    def station_answers_first(*args, **kwargs):
+        if not answered:
+            answered.append(True)
+            station.answer(question, {"listVersion": 0})
+        return write_entries(*args, **kwargs)
+
+    monkeypatch.setattr(allowlists, "_write", station_answers_first)
+    assert failed(sync.deliver(records)) == []
+    monkeypatch.undo()
+    assert answered
+    settle(sync, station)
+
+    # Then the station ends up with both drivers
+    assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}

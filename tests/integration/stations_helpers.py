@@ -1,0 +1,444 @@
+"""Helpers for the station-side integration tests: the station admin API, the table stream delivered to
+the StationSyncFunction the way its event source mapping does, and the station's end of IoT Core.
+
+- `StreamToSync` reads the table's DynamoDB stream from moto (dynamodbstreams), turns each record into
+  Lambda's shape (infra.local.streams.lambda_record), keeps the records the template's FilterCriteria let
+  through, and calls functions/station_sync/app.handler with batches of the template's BatchSize.
+- What the functions publish through boto3's iot-data client lands in moto's in-process IoT data backend
+  (`published_payloads`, a list of (topic, payload)); `Station` reads what was published on `<id>/out`
+  and plays the charger by calling functions/station_messages/app.handler with the IoT rule's event
+  {"station_id", "frame": base64 of the raw OCPP-J frame}.
+- `OCPP` checks every frame either side sends against the `ocpp` package's 1.6 JSON schemas (date-times
+  included). A CALLRESULT names no action, so the ledger remembers every CALL's uniqueId -> action and
+  checks the result against <Action>Response.json.
+"""
+
+import base64
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+
+import boto3
+from jsonschema import FormatChecker
+from jsonschema.exceptions import ValidationError
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iotdata.models import iotdata_backends
+from ocpp.messages import MessageType, get_validator
+
+from connections.store import AllowEntryItem, MembershipItem, PolicyItem, StationItem
+from functions.expire_memberships.app import handler as expire_handler
+from functions.station_messages.app import handler as station_messages_handler
+from functions.station_messages.sweep import handler as sweep_handler
+from functions.station_sync.app import handler as sync_handler
+from functions.stations.app import handler as stations_handler
+from infra import template
+from infra.local.filters import matches_any
+from infra.local.streams import lambda_record
+from tests.integration.helpers import ADA, as_driver, checked, given_connection, request_membership, sub_of
+from tests.support.api import Answer, FakeLambdaContext, call
+
+OCPP_VERSION = "1.6"
+UNIQUE_ID_MAX = 36  # OCPP-J: the uniqueId is at most 36 characters
+OCPP_ERROR_CODES = {
+    "NotImplemented",
+    "NotSupported",
+    "InternalError",
+    "ProtocolError",
+    "SecurityError",
+    "FormationViolation",
+    "PropertyConstraintViolation",
+    "OccurenceConstraintViolation",
+    "TypeConstraintViolation",
+    "GenericError",
+}
+_FORMATS = FormatChecker()  # rfc3339-validator is installed: "format": "date-time" is checked too
+
+
+# --- OCPP 1.6 schema checks of every frame
+
+
+class OcppLedger:
+    """Every CALL either side sent in the current test (uniqueId -> action), to check each CALLRESULT or
+    CALLERROR against the CALL it answers; `mark` is where the test's publishes start."""
+
+    def __init__(self) -> None:
+        self.service_calls: dict[str, str] = {}
+        self.station_calls: dict[str, str] = {}
+        self.mark = 0
+
+    def start(self) -> None:
+        self.__init__()
+        self.mark = len(published())
+
+    def check_from_service(self, topic: str, frame) -> None:
+        assert topic.endswith("/out") and topic.count("/") == 1, f"published on {topic!r}, not <id>/out"
+        self._check(frame, calls=self.service_calls, answering=self.station_calls, sender="service")
+
+    def check_from_station(self, frame) -> None:
+        self._check(frame, calls=self.station_calls, answering=self.service_calls, sender="station")
+
+    @staticmethod
+    def _check(frame, *, calls: dict, answering: dict, sender: str) -> None:
+        assert isinstance(frame, list) and len(frame) >= 3, f"{sender} sent a non-frame: {frame!r}"
+        kind, unique_id = frame[0], frame[1]
+        assert isinstance(unique_id, str) and 1 <= len(unique_id) <= UNIQUE_ID_MAX, frame
+        if kind == MessageType.Call:
+            assert len(frame) == 4 and isinstance(frame[2], str), frame
+            _validate(MessageType.Call, frame[2], frame[3], frame)
+            calls[unique_id] = frame[2]
+        elif kind == MessageType.CallResult:
+            assert len(frame) == 3, frame
+            assert unique_id in answering, f"{sender} answered a CALL nobody sent: {frame!r}"
+            _validate(MessageType.CallResult, answering[unique_id], frame[2], frame)
+        elif kind == MessageType.CallError:
+            assert len(frame) == 5, frame
+            assert unique_id in answering, f"{sender} answered a CALL nobody sent: {frame!r}"
+            assert frame[2] in OCPP_ERROR_CODES, f"not an OCPP 1.6 error code: {frame!r}"
+            assert isinstance(frame[3], str) and isinstance(frame[4], dict), frame
+        else:
+            raise AssertionError(f"{sender} sent a frame of unknown type: {frame!r}")
+
+    def check_everything_published(self) -> None:
+        """Every frame published since `start`, whether the test read it or not, is valid OCPP 1.6."""
+        for topic, payload in published()[self.mark :]:
+            self.check_from_service(topic, json.loads(payload))
+
+
+def _validate(kind: int, action: str, payload, frame) -> None:
+    try:
+        validator = get_validator(kind, action, OCPP_VERSION)
+    except OSError:
+        raise AssertionError(f"no OCPP 1.6 schema for {action}: {frame!r}") from None
+    try:
+        validator.evolve(format_checker=_FORMATS).validate(payload)
+    except ValidationError as error:
+        raise AssertionError(f"{frame!r} is not valid OCPP 1.6 {action}: {error.message}") from None
+
+
+OCPP = OcppLedger()  # started again by the stations' conftest for each test
+
+
+# --- IoT Core, as moto keeps it
+
+
+def _iot_backend():
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    return iotdata_backends[DEFAULT_ACCOUNT_ID][region]
+
+
+def published() -> list[tuple[str, bytes]]:
+    """Everything published through iot-data since moto started: (topic, payload)."""
+    return _iot_backend().published_payloads
+
+
+# --- The StationSyncFunction's event source mapping, by hand
+
+READ_LIMIT = 1000  # records per GetRecords call (DynamoDB Streams' maximum)
+
+
+def _sync_mapping() -> dict:
+    function = template.resources("AWS::Serverless::Function")["StationSyncFunction"]
+    (event,) = [e for e in function["Properties"]["Events"].values() if e["Type"] == "DynamoDB"]
+    return event["Properties"]
+
+
+class StreamToSync:
+    """Reads the table's stream from where it was last read and delivers the new records to the sync
+    function as Lambda would: in Lambda's record shape, filtered by the template's FilterCriteria, in
+    batches of its BatchSize."""
+
+    def __init__(self) -> None:
+        mapping = _sync_mapping()
+        self.criteria = mapping["FilterCriteria"]
+        self.batch_size = int(mapping["BatchSize"])
+        assert "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
+        table = boto3.client("dynamodb").describe_table(TableName=os.environ["TABLE_NAME"])["Table"]
+        self.arn = table["LatestStreamArn"]
+        self.streams = boto3.client("dynamodbstreams")
+        # A table's stream keeps its shards for the table's life in moto (one shard): read them once.
+        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        self.shards = [shard["ShardId"] for shard in shards]
+        self.after: dict[str, str | None] = {}  # shard -> last sequence number read
+        self.batches: list[list[dict]] = []  # every batch delivered
+
+    def new_records(self) -> list[dict]:
+        """The records written since the last read that the mapping's filters let through."""
+        records = []
+        for shard_id in self.shards:
+            after = self.after.get(shard_id)
+            where = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            # A new iterator each time: moto replaces a table (and its shard) when a transaction fails.
+            iterator = self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **where)
+            iterator = iterator["ShardIterator"]
+            while iterator:
+                found = self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
+                if not found["Records"]:
+                    break
+                records += [lambda_record(r, self.arn) for r in found["Records"]]
+                self.after[shard_id] = found["Records"][-1]["dynamodb"]["SequenceNumber"]
+                # a short page is the end of what the shard holds now
+                iterator = found.get("NextShardIterator") if len(found["Records"]) == READ_LIMIT else None
+        return [r for r in records if matches_any(self.criteria, r)]
+
+    def deliver(self, batch: list[dict]) -> dict:
+        """One invocation of the sync function with `batch`; its answer (batchItemFailures)."""
+        answer = sync_handler({"Records": batch}, FakeLambdaContext())
+        self.batches.append(batch)
+        return answer
+
+    def pump(self, rounds: int = 20) -> int:
+        """Deliver new records until the stream is quiet (what the function writes makes records too);
+        every invocation must succeed. Returns the number of records delivered."""
+        delivered = 0
+        for _ in range(rounds):
+            records = self.new_records()
+            if not records:
+                return delivered
+            for start in range(0, len(records), self.batch_size):
+                batch = records[start : start + self.batch_size]
+                answer = self.deliver(batch)
+                assert answer == {"batchItemFailures": []}, answer
+                delivered += len(batch)
+        raise AssertionError(f"the stream was still busy after {rounds} rounds")
+
+
+# --- The station's end of IoT Core
+
+
+class Station:
+    """A charger behind the AWS OCPP gateway, played by the test: reads what the service published on
+    `<id>/out`, and sends frames to the StationMessagesFunction as the IoT rule on `+/in` does. It keeps
+    an OCPP local list as a charger does when it accepts a SendLocalList (`accept`)."""
+
+    def __init__(self, station_id: str) -> None:
+        self.station_id = station_id
+        self._read = len(published())
+        self.version = 0
+        self.entries: dict[str, dict] = {}  # idTag (case-folded) -> idTagInfo
+
+    def take(self) -> list[list]:
+        """Every frame published to this station since the last take, in order."""
+        everything = published()
+        new, self._read = everything[self._read :], len(everything)
+        frames = []
+        for topic, payload in new:
+            if topic == f"{self.station_id}/out":
+                frame = json.loads(payload)
+                OCPP.check_from_service(topic, frame)
+                frames.append(frame)
+        return frames
+
+    def take_one(self, action: str | None = None) -> list:
+        frames = self.take()
+        assert len(frames) == 1, f"{self.station_id} expected one frame, got {frames}"
+        if action:
+            assert frames[0][0] == MessageType.Call and frames[0][2] == action, frames[0]
+        return frames[0]
+
+    def send(self, frame: list) -> None:
+        OCPP.check_from_station(frame)
+        raw = json.dumps(frame).encode()
+        station_messages_handler(
+            {"station_id": self.station_id, "frame": base64.b64encode(raw).decode()}, FakeLambdaContext()
+        )
+
+    def call(self, action: str, payload: dict) -> str:
+        unique_id = uuid.uuid4().hex
+        self.send([MessageType.Call, unique_id, action, payload])
+        return unique_id
+
+    def answer(self, frame: list, payload: dict) -> None:
+        self.send([MessageType.CallResult, frame[1], payload])
+
+    def accept(self, frame: list) -> None:
+        """Apply a SendLocalList to the local list, as a charger does, and answer Accepted."""
+        assert frame[2] == "SendLocalList", frame
+        payload = frame[3]
+        if payload["updateType"] == "Full":
+            self.entries = {}
+        for entry in payload.get("localAuthorizationList", []):
+            if "idTagInfo" in entry:
+                self.entries[entry["idTag"].casefold()] = entry["idTagInfo"]
+            else:
+                self.entries.pop(entry["idTag"].casefold(), None)
+        self.version = payload["listVersion"]
+        self.answer(frame, {"status": "Accepted"})
+
+    def statuses(self) -> dict[str, str]:
+        """The local list: idTag (upper case) -> status."""
+        return {tag.upper(): info["status"] for tag, info in self.entries.items()}
+
+    def authorize(self, id_tag: str) -> dict:
+        """An online Authorize; the idTagInfo of the service's CALLRESULT (its only answer)."""
+        unique_id = self.call("Authorize", {"idTag": id_tag})
+        (answer,) = self.take()
+        assert answer[0] == MessageType.CallResult and answer[1] == unique_id, answer
+        return answer[2]["idTagInfo"]
+
+    def boot(self) -> list[list]:
+        """A BootNotification; what the service published in return (its CALLRESULT first)."""
+        unique_id = self.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "AC22"})
+        frames = self.take()
+        assert frames and frames[0][0] == MessageType.CallResult and frames[0][1] == unique_id, frames
+        return frames
+
+
+def list_payload(frame: list) -> tuple[str, int, dict[str, dict]]:
+    """A SendLocalList CALL as (updateType, listVersion, idTag -> idTagInfo)."""
+    assert frame[0] == MessageType.Call and frame[2] == "SendLocalList", frame
+    payload = frame[3]
+    entries = {e["idTag"]: e.get("idTagInfo") for e in payload.get("localAuthorizationList", [])}
+    assert len(entries) == len(payload.get("localAuthorizationList", [])), "an idTag twice in one message"
+    return payload["updateType"], payload["listVersion"], entries
+
+
+def statuses(entries: dict[str, dict | None]) -> dict[str, str | None]:
+    return {tag: info["status"] if info else None for tag, info in entries.items()}
+
+
+# --- The station admin API (functions/stations/app.py) and the driver's cards
+
+
+def as_station_admin(method: str, path: str, *, email: str = ADA, **kwargs) -> Answer:
+    kwargs.setdefault("sub", sub_of(email))
+    return checked(call(stations_handler, method, path, email=email, **kwargs))
+
+
+def given_policy(organization_id: str, connection_ids: list[str], name: str = "Depot", **kwargs) -> dict:
+    answer = as_station_admin(
+        "POST",
+        f"/organizations/{organization_id}/policies",
+        body={"name": name, "connection_ids": connection_ids},
+        **kwargs,
+    )
+    assert answer.status == 201, answer.body
+    return answer.body
+
+
+def given_station(organization_id: str, station_id: str, policy_id: str | None = None, **fields) -> Station:
+    """A registered station (as `Station`, reading what is published to it from now on)."""
+    station = Station(station_id)
+    body = {"station_id": station_id, "name": f"Charger {station_id}", **fields}
+    if policy_id:
+        body["policy_id"] = policy_id
+    answer = as_station_admin("POST", f"/organizations/{organization_id}/stations", body=body)
+    assert answer.status == 201, answer.body
+    return station
+
+
+def station_view(organization_id: str, station_id: str) -> dict:
+    answer = as_station_admin("GET", f"/organizations/{organization_id}/stations/{station_id}")
+    assert answer.status == 200, answer.body
+    return answer.body
+
+
+def policy_view(organization_id: str, policy_id: str) -> dict:
+    answer = as_station_admin("GET", f"/organizations/{organization_id}/policies/{policy_id}")
+    assert answer.status == 200, answer.body
+    return answer.body
+
+
+def add_card(driver: str, id_tag: str, **kwargs) -> Answer:
+    return as_driver("POST", "/me/cards", sub=driver, body={"id_tag": id_tag, **kwargs})
+
+
+def given_card(driver: str, id_tag: str) -> None:
+    answer = add_card(driver, id_tag)
+    assert answer.status == 201, answer.body
+
+
+def remove_card(driver: str, id_tag: str) -> Answer:
+    return as_driver("DELETE", f"/me/cards/{id_tag}", sub=driver)
+
+
+def given_open_connection(organization_id: str, name: str = "Residents") -> dict:
+    """A public connection that approves every request at once."""
+    return given_connection(organization_id, name=name, public=True, approval_mode="auto")
+
+
+def given_auto_member(connection: dict, driver: str, *cards: str) -> None:
+    """A driver with `cards` who joins an auto-approving connection (active at once)."""
+    for id_tag in cards:
+        given_card(driver, id_tag)
+    answer = request_membership(connection, driver)
+    assert answer.status == 201 and answer.body["status"] == "active", answer.body
+
+
+# --- The other station functions, and what the table holds
+
+
+def run_sweep() -> dict:
+    return sweep_handler({}, FakeLambdaContext())
+
+
+def run_expiry() -> dict:
+    return expire_handler({}, FakeLambdaContext())
+
+
+def entries_of(policy_id: str) -> dict[str, tuple[str, int]]:
+    """A policy's stored allow list: idTag -> (status, seq)."""
+    pk, _ = AllowEntryItem.key(policy_id, "")
+    found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"), consistent_read=True)
+    return {e.id_tag: (e.status, int(e.seq)) for e in found}
+
+
+def policy_seq(policy_id: str) -> int:
+    return int(PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True).seq)
+
+
+def stored_station(station_id: str) -> StationItem:
+    return StationItem.get(*StationItem.key(station_id), consistent_read=True)
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def settle(sync: StreamToSync, *stations: Station, rounds: int = 20) -> list[list]:
+    """Pump the stream and let the stations accept every SendLocalList, until nothing more comes; the
+    SendLocalLists they accepted, in order."""
+    accepted: list[list] = []
+    for _ in range(rounds):
+        sync.pump()
+        received = [(station, frame) for station in stations for frame in station.take()]
+        if not received:
+            return accepted
+        for station, frame in received:
+            station.accept(frame)
+            accepted.append(frame)
+    raise AssertionError(f"the stations were still receiving after {rounds} rounds")
+
+
+def move_expiry(connection_id: str, driver: str, when: datetime) -> None:
+    """Move an active membership's re-verification date, index included (as if it had been approved
+    `reverify_days` before): the clock cannot be moved, so a lapse is made by moving the date."""
+    item = MembershipItem.get(*MembershipItem.key(connection_id, driver), consistent_read=True)
+    item.expires_at = when
+    item.index()
+    item.save()
+
+
+def backdate_in_flight(station_id: str, sent_at: datetime) -> None:
+    """Make the request in flight look sent at `sent_at` (what the sweep for unanswered requests reads)."""
+    stored_station(station_id).update(
+        actions=[
+            StationItem.in_flight_sent_at.set(sent_at),
+            StationItem.gsi3sk.set(f"{sent_at.isoformat()}#{station_id}"),
+        ]
+    )
+
+
+def given_synced_station(
+    sync: StreamToSync, organization_id: str, station_id: str, policy_id: str
+) -> Station:
+    """A station of the policy that has accepted its Full and everything after it."""
+    station = given_station(organization_id, station_id, policy_id)
+    accepted = settle(sync, station)
+    assert accepted and list_payload(accepted[0])[0] == "Full", accepted
+    return station
