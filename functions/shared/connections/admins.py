@@ -17,7 +17,7 @@ from connections.domain.membership import Action, Status, TransitionRefused
 from connections.domain.questions import check_unique
 from connections.errors import Conflict, Forbidden, InvalidInput, NotFound
 from connections.http import Caller
-from connections.memberships import save_if_unchanged
+from connections.memberships import save_if_unchanged, state
 from connections.store import (
     AdminItem,
     CodeItem,
@@ -362,7 +362,7 @@ def _apply(
     at = now()
     if membership is None:
         raise NotFound(NO_SUCH_REQUEST)
-    membership.status = machine.transition(action, present.state(membership), at)
+    membership.status = machine.transition(action, state(membership), at)
     membership.decided_at, membership.decided_by, membership.updated_at = at, caller.email, at
     if action is Action.APPROVE:
         membership.message = None
@@ -372,7 +372,7 @@ def _apply(
     if not save_if_unchanged(membership):
         # Another admin (or the driver) changed it first: explain with the status that won.
         winner = MembershipItem.get(membership.pk, membership.sk, consistent_read=True)
-        machine.transition(action, present.state(winner), at)  # raises with the reason
+        machine.transition(action, state(winner), at)  # raises with the reason
         raise Conflict(
             "This request changed at the same moment; look at it again.", code="membership_changed"
         )

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
 
-from connections import present
 from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
 from connections.domain.membership import Status
+from connections.memberships import state
 from connections.store import (
     AllowEntryItem,
     CardItem,
@@ -75,7 +75,7 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
     connections the driver is an active member of)."""
     items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
     cards = [i.id_tag for i in items if isinstance(i, CardItem)]
-    memberships = [(m.connection_id, present.state(m)) for m in items if isinstance(m, MembershipItem)]
+    memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
     if connections is None:
         connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
     for connection_id in connections:
@@ -94,7 +94,7 @@ def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: date
             drivers.add(member.driver_id)
     for driver_id in drivers:
         items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
-        memberships = [(m.connection_id, present.state(m)) for m in items if isinstance(m, MembershipItem)]
+        memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
         verdict = access(memberships, new.connection_ids, now)
         for card in (i for i in items if isinstance(i, CardItem)):
             changes.entries[(new.policy_id, card.id_tag)] = (verdict, driver_id)

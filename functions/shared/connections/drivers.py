@@ -11,7 +11,7 @@ from connections.domain.membership import ENDED, Action, Status
 from connections.domain.questions import Question, validate_answers
 from connections.errors import Conflict, NotFound
 from connections.http import Caller
-from connections.memberships import save_if_unchanged
+from connections.memberships import save_if_unchanged, state
 from connections.store import (
     BROWSE,
     CodeItem,
@@ -117,7 +117,7 @@ def request(
     existing: MembershipItem | None = found.get(membership_key)
     if connection is None or not (connection.enabled or existing):
         raise NotFound(NO_SUCH_CONNECTION)
-    reopening = existing is None or present.state(existing).effective_status(at) in ENDED - {Status.EXPIRED}
+    reopening = existing is None or state(existing).effective_status(at) in ENDED - {Status.EXPIRED}
     if not connection.public and reopening:
         # A private connection is reachable only with its code, also for a driver whose membership ended
         # (the organization may have changed the code since); an expired member re-verifies without it.
@@ -134,7 +134,7 @@ def request(
         caller.email_verified,
     )
     outcome = machine.request(
-        present.state(existing) if existing else None,
+        state(existing) if existing else None,
         auto_approved=approves,
         reverifies=bool(connection.reverify_days),
         now=at,
@@ -169,7 +169,7 @@ def request(
     if not save_if_unchanged(item):
         # Another request of the same driver (or an admin) got there first: answer with what stands now.
         current = MembershipItem.get(*membership_key, consistent_read=True)
-        if present.state(current).effective_status(at) in (Status.PENDING, Status.ACTIVE):
+        if state(current).effective_status(at) in (Status.PENDING, Status.ACTIVE):
             return present.membership_for_driver(current, connection, at), 200
         raise Conflict(
             "Your membership changed while you were asking; please try again.", code="membership_changed"
@@ -214,7 +214,7 @@ def end(caller: Caller, connection_id: str) -> views.Membership:
         membership = MembershipItem.get(*MembershipItem.key(connection_id, caller.user_id))
     except MembershipItem.DoesNotExist:
         raise NotFound("You have no membership in this connection.") from None
-    current = present.state(membership)
+    current = state(membership)
     if current.effective_status(at) not in (Status.PENDING, Status.ACTIVE):
         raise NotFound("You have no pending request or active membership in this connection.")
     action = Action.WITHDRAW if current.effective_status(at) is Status.PENDING else Action.LEAVE

@@ -3,10 +3,14 @@
 
 from pynamodb.exceptions import PutError
 
-from connections import present
 from connections.domain import membership as machine
-from connections.domain.membership import Action
+from connections.domain.membership import Action, Membership, Status
 from connections.store import EXPIRES, MembershipItem, now
+
+
+def state(item: MembershipItem) -> Membership:
+    """What the state machine needs of a stored membership."""
+    return Membership(Status(item.status), item.expires_at)
 
 
 def save_if_unchanged(item: MembershipItem) -> bool:
@@ -27,7 +31,7 @@ def expire_lapsed(limit: int = 500) -> int:
     at, expired = now(), 0
     lapsed = MembershipItem.gsi3.query(EXPIRES, MembershipItem.gsi3sk <= at.isoformat(), limit=limit)
     for membership in lapsed:
-        membership.status = machine.transition(Action.EXPIRE, present.state(membership), at)
+        membership.status = machine.transition(Action.EXPIRE, state(membership), at)
         membership.updated_at = at
         expired += save_if_unchanged(membership)  # a concurrent change (the driver renewing) wins
     return expired

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from connections import views
-from connections.domain.membership import Membership, Status
 from connections.domain.questions import Question
+from connections.memberships import state
 from connections.store import ConnectionItem, MembershipItem
 
 
@@ -30,10 +30,6 @@ def connection_for_admin(item: ConnectionItem) -> views.ConnectionForAdmin:
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
-
-
-def state(item: MembershipItem) -> Membership:
-    return Membership(Status(item.status), item.expires_at)
 
 
 def membership_for_driver(
