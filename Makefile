@@ -67,7 +67,9 @@ token: $(STAMP)
 
 .PHONY: check-card
 check-card: $(STAMP)
-	@$(PY) -m infra.local.station_check --station "$(STATION)" --card "$(CARD)" --mqtt-port "$${MQTT_PORT:-1883}"
+	@# The answer is the printed line; exit codes (0 accepted, 1 refused, 2 no answer) are for scripts
+	@# calling the module, not a failure of make.
+	@$(PY) -m infra.local.station_check --station "$(STATION)" --card "$(CARD)" --mqtt-port "$${MQTT_PORT:-1883}" || true
 
 .PHONY: openapi
 openapi: $(STAMP)

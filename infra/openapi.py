@@ -103,6 +103,11 @@ _ERRORS = {
     "422": "Some fields are missing or invalid; `fields` has a message per field.",
     "429": "Too many connection codes that match nothing; see the Retry-After header.",
 }
+_GATEWAY = {
+    "application/json": {
+        "schema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+    }
+}
 _RATE_LIMITED = {  # code lookups, and anything that tries or chooses a code
     ("get", "/connections/by-code/{code}"),
     ("post", "/connections/{connection_id}/memberships"),
@@ -131,6 +136,8 @@ def _with_error_answers(schema: dict) -> dict:
             responses = operation.setdefault("responses", {})
             for code in sorted(codes):
                 responses[code] = {"description": _ERRORS[code], "content": answer}
+            # Without a valid token API Gateway answers itself, before any function, in its own shape.
+            responses["401"] = {"description": _ERRORS["401"], "content": _GATEWAY}
             if method == "post":
                 operation.setdefault("parameters", []).append(
                     {

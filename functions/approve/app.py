@@ -1,6 +1,7 @@
 """Organization admin API: organizations and their admins, connections, and decisions on requests."""
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -8,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import admins, views
 from connections.domain.membership import Action, Status
-from connections.http import caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
 from connections.telemetry import metrics
 
 router = Router()
@@ -22,7 +23,10 @@ DriverId = Annotated[str, Path(max_length=128)]
 
 
 @router.post(
-    "/organizations", tags=["Organizations"], summary="Create an organization (you become its admin)"
+    "/organizations",
+    tags=["Organizations"],
+    summary="Create an organization (you become its admin)",
+    responses=answers(views.Organization),
 )
 @idempotent(app)
 def create_organization(organization: views.NewOrganization) -> views.Organization:
@@ -44,7 +48,12 @@ def list_admins(organization_id: OrganizationId) -> list[views.Admin]:
     return admins.list_admins(caller(app), organization_id)
 
 
-@router.post("/organizations/<organization_id>/admins", tags=["Organizations"], summary="Add an admin")
+@router.post(
+    "/organizations/<organization_id>/admins",
+    tags=["Organizations"],
+    summary="Add an admin",
+    responses=answers(views.Admin),
+)
 @idempotent(app)
 def add_admin(organization_id: OrganizationId, admin: views.NewAdmin) -> views.Admin:
     return admins.add_admin(caller(app), organization_id, admin), 201
@@ -56,12 +65,16 @@ def add_admin(organization_id: OrganizationId, admin: views.NewAdmin) -> views.A
     summary="Remove an admin (never the last one)",
 )
 def remove_admin(organization_id: OrganizationId, email: Annotated[str, Path(max_length=254)]) -> dict:
-    admins.remove_admin(caller(app), organization_id, email.lower())
-    return {"removed": email.lower()}
+    email = unquote(email).lower()  # the path carries it percent-encoded (@ as %40)
+    admins.remove_admin(caller(app), organization_id, email)
+    return {"removed": email}
 
 
 @router.post(
-    "/organizations/<organization_id>/connections", tags=["Connections"], summary="Create a connection"
+    "/organizations/<organization_id>/connections",
+    tags=["Connections"],
+    summary="Create a connection",
+    responses=answers(views.ConnectionForAdmin),
 )
 @idempotent(app)
 def create_connection(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import cards, drivers, views
-from connections.http import caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
 from connections.telemetry import metrics
 
 router = Router()
@@ -48,10 +48,7 @@ def get_connection(connection_id: ConnectionId) -> views.ConnectionForDriver:
     "/connections/<connection_id>/memberships",
     tags=["Drivers"],
     summary="Request to join a connection",
-    responses={
-        200: {"description": "You already have a pending or active membership."},
-        201: {"description": "Requested."},
-    },
+    responses=answers(views.Membership, existing=True),
 )
 @idempotent(app)
 def request_connection(connection_id: ConnectionId, request: views.MembershipRequest) -> views.Membership:
@@ -94,7 +91,12 @@ def my_cards() -> list[views.Card]:
     return cards.my_cards(caller(app))
 
 
-@router.post("/me/cards", tags=["Cards"], summary="Register a charging card")
+@router.post(
+    "/me/cards",
+    tags=["Cards"],
+    summary="Register a charging card",
+    responses=answers(views.Card, existing=True),
+)
 @idempotent(app)
 def add_card(card: views.NewCard) -> views.Card:
     return cards.add_card(caller(app), card)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from connections import stations, views
-from connections.http import caller, idempotent, lambda_handler, make_resolver
+from connections.http import answers, caller, idempotent, lambda_handler, make_resolver
 
 router = Router()
 app = make_resolver()
@@ -17,7 +17,10 @@ StationId = Annotated[str, Path(max_length=36)]
 
 
 @router.post(
-    "/organizations/<organization_id>/policies", tags=["Stations"], summary="Create an access policy"
+    "/organizations/<organization_id>/policies",
+    tags=["Stations"],
+    summary="Create an access policy",
+    responses=answers(views.Policy),
 )
 @idempotent(app)
 def create_policy(organization_id: OrganizationId, policy: views.NewPolicy) -> views.Policy:
@@ -47,7 +50,12 @@ def update_policy(
     return stations.update_policy(caller(app), organization_id, policy_id, changes)
 
 
-@router.post("/organizations/<organization_id>/stations", tags=["Stations"], summary="Register a station")
+@router.post(
+    "/organizations/<organization_id>/stations",
+    tags=["Stations"],
+    summary="Register a station",
+    responses=answers(views.Station),
+)
 @idempotent(app)
 def register_station(organization_id: OrganizationId, station: views.NewStation) -> views.Station:
     return stations.register_station(caller(app), organization_id, station), 201

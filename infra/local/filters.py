@@ -23,11 +23,24 @@ def matches(pattern: dict, event) -> bool:
     for key, wanted in pattern.items():
         value = event.get(key, _MISSING)
         if isinstance(wanted, dict):
-            if value is _MISSING or not matches(wanted, value):
+            if value is _MISSING:
+                if not _absence_matches(wanted):
+                    return False
+            elif not matches(wanted, value):
                 return False
         elif not _any_rule(wanted, value):
             return False
     return True
+
+
+def _absence_matches(pattern: dict) -> bool:
+    """A missing object matches a pattern whose every leaf accepts absence (`{"exists": false}`)."""
+    return all(
+        _absence_matches(w)
+        if isinstance(w, dict)
+        else any(isinstance(r, dict) and r.get("exists") is False for r in w)
+        for w in pattern.values()
+    )
 
 
 def _any_rule(rules: list, value) -> bool:

@@ -110,6 +110,12 @@ class LocalFunction:
             initargs=(name, properties["CodeUri"], properties["Handler"], env),
         )
 
+    def warm(self, concurrency: int) -> None:
+        """Start every worker now (a cold start each), so that they are past their imports, with Ctrl-C
+        left to the parent, before anyone calls; a function's first requests are then warm."""
+        for _ in [self._pool.submit(time.sleep, 0.3) for _ in range(concurrency)]:
+            _.result()
+
     def invoke(self, event: dict) -> Invocation:
         return self._pool.submit(_invoke, event, self.timeout).result()
 
@@ -137,4 +143,6 @@ def load_functions(
         env.update(extra_env)
         env["AWS_LAMBDA_FUNCTION_NAME"] = name
         functions[name] = LocalFunction(name, properties, env, concurrency)
+    for function in functions.values():
+        function.warm(concurrency)
     return functions

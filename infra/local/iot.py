@@ -137,7 +137,10 @@ class TopicRules:
         self._clients.append(connection)
 
     def _invoke(self, function: LocalFunction, event, topic: str) -> None:
-        invocation = function.invoke(event)
+        try:
+            invocation = function.invoke(event)
+        except RuntimeError:  # the stack is stopping: the function's workers are gone
+            return
         self.invocations.append((time.time(), topic))
         if invocation.error:
             print(f"[{function.name}] failed on a message from {topic}:\n{invocation.error}")

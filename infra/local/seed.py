@@ -100,6 +100,7 @@ def seed(base: str) -> dict:
 
 def instructions(base: str, demo: dict, mqtt_port: int) -> str:
     org, employees = demo["organization_id"], demo["employees"]
+    check = "make check-card" if mqtt_port == 1883 else f"MQTT_PORT={mqtt_port} make check-card"
     exports = "\n".join(f"export {name}={token}" for name, token in demo["tokens"].items())
     return f"""
 Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
@@ -108,11 +109,12 @@ Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
 Stations (simulated chargers on MQTT 127.0.0.1:{mqtt_port}): ACME-HQ-1 and ACME-HQ-2 for members of
   "Employees" only, ACME-LOBBY for everyone with a registered card. Cards: bob B0B00001, dave DA7E0001.
 
-Sign-in tokens (valid 12 h; make another with: make token SUB=erin EMAIL=erin@example.com):
+Sign-in tokens (valid 12 h, also after a restart; ids change at every start; make another with:
+make token SUB=erin EMAIL=erin@example.com):
 {exports}
 
 Try, as dave (a driver) and alice (the admin):
-  make check-card STATION=ACME-HQ-1 CARD=DA7E0001          (refused: dave is not a member yet)
+  {check} STATION=ACME-HQ-1 CARD=DA7E0001          (refused: dave is not a member yet)
   curl -s -H "Authorization: Bearer $DAVE" {base}/connections/by-code/{CODE.lower()}
   curl -s -X POST -H "Authorization: Bearer $DAVE" -H 'content-type: application/json' \\
        -d '{{"code": "{CODE}", "answers": {{"employee_id": "E2002"}}}}' \\
@@ -120,11 +122,12 @@ Try, as dave (a driver) and alice (the admin):
   curl -s -H "Authorization: Bearer $ALICE" {base}/organizations/{org}/connections/{employees}/requests
   curl -s -X POST -H "Authorization: Bearer $ALICE" \\
        {base}/organizations/{org}/connections/{employees}/requests/dave/approve
-  make check-card STATION=ACME-HQ-1 CARD=DA7E0001          (accepted, from the station's own list)
+  {check} STATION=ACME-HQ-1 CARD=DA7E0001          (accepted, from the station's own list)
   curl -s -H "Authorization: Bearer $DAVE" {base}/me/memberships
   curl -s -H "Authorization: Bearer $ALICE" {base}/organizations/{org}/stations      (sync status)
   curl -s -X POST -H "Authorization: Bearer $ALICE" -H 'content-type: application/json' \\
        -d '{{"message": "Please use your work badge number."}}' \\
        {base}/organizations/{org}/connections/{employees}/requests/bob/deny
-  curl -s {base}/_local/outbox      (emails sent)        {base}/docs   (the API, in Swagger UI)
+  {base}/docs   (the API in Swagger UI)     {base}/_local/outbox   (emails SES accepted: none yet,
+  email comes with a later issue)
 """

@@ -20,6 +20,10 @@ from infra.local.stations import ask_topic
 ACCEPTED, REFUSED, NO_ANSWER = 0, 1, 2
 
 
+class BrokerUnreachable(Exception):
+    """No MQTT broker answers at the address."""
+
+
 def ask(station_id: str, card: str, mqtt_port: int, timeout: float = 8.0, host: str = "127.0.0.1"):
     """The station's answer (a dict), or None when it did not answer within timeout seconds."""
     reply_to = f"_local/station_check/{uuid.uuid4().hex}"
@@ -42,8 +46,8 @@ def ask(station_id: str, card: str, mqtt_port: int, timeout: float = 8.0, host: 
     client.on_subscribe = lambda *_: subscribed.set()
     try:
         client.connect(host, mqtt_port)
-    except OSError:
-        return None
+    except OSError as error:
+        raise BrokerUnreachable(f"{host}:{mqtt_port}: {error.strerror or error}") from None
     client.loop_start()
     try:
         if not subscribed.wait(timeout):
@@ -95,7 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("MQTT_PORT", 1883)))
     parser.add_argument("--timeout", type=float, default=8.0, help="seconds to wait for the station")
     args = parser.parse_args(argv)
-    answer = ask(args.station, args.card, args.mqtt_port, args.timeout)
+    if not args.station or not args.card:
+        parser.error("give both: make check-card STATION=ACME-HQ-1 CARD=DA7E0001")
+    try:
+        answer = ask(args.station, args.card, args.mqtt_port, args.timeout)
+    except BrokerUnreachable as error:
+        print(
+            f"NO ANSWER: no MQTT broker at {error} - is `make run` going? If it runs on another port,"
+            " give it here too: MQTT_PORT=<port> make check-card ..."
+        )
+        return NO_ANSWER
     if answer is None:
         print(
             f"NO ANSWER: station {args.station} did not answer on 127.0.0.1:{args.mqtt_port} within "

@@ -90,6 +90,13 @@ class Pump:
         self._stop.set()
 
     def _run(self) -> None:
+        try:
+            self._poll()
+        except RuntimeError:
+            if not self._stop.is_set():  # the function's workers are gone only when the stack stops
+                raise
+
+    def _poll(self) -> None:
         iterators: dict[str, str | None] = {}
         last_refresh = 0.0
         while not self._stop.is_set():

@@ -201,7 +201,10 @@ def test_approving_twice_is_409_saying_the_driver_is_already_a_member(connection
     assert first.status == 200
     assert second.status == 409
     assert second.error == "membership_active"
-    assert second.body["message"] == "This driver is already an active member."
+    assert (
+        second.body["message"]
+        == "This driver is already an active member (to end the membership, remove the member)."
+    )
 
 
 def test_denying_an_active_member_is_409(connection):

@@ -84,3 +84,10 @@ def test_encode_base64_passes_the_raw_frame():
     sql = "SELECT topic(1) AS station_id, encode(*, 'base64') AS frame FROM '+/in'"
     event = rule_event(sql, "CP1/in", b'[3,"1",{"status":"Accepted"}]')
     assert event == {"station_id": "CP1", "frame": "WzMsIjEiLHsic3RhdHVzIjoiQWNjZXB0ZWQifV0="}
+
+
+def test_exists_false_on_a_leaf_matches_an_absent_attribute():
+    # As the stream filter for stations waiting for a Full uses it (on AWS, `exists` sits on a leaf)
+    pattern = {"dynamodb": {"NewImage": {"in_flight_id": {"S": [{"exists": False}]}}}}
+    assert matches(pattern, RECORD)
+    assert not matches(pattern, {"dynamodb": {"NewImage": {"in_flight_id": {"S": "abc"}}}})

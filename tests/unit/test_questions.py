@@ -1,5 +1,7 @@
 """Answers to an organization's questions: what is accepted and what each refusal says."""
 
+import time
+
 import pytest
 from pydantic import ValidationError
 
@@ -92,3 +94,12 @@ def test_question_ids_are_unique():
     with pytest.raises(InvalidInput):
         check_unique([EMPLOYEE, EMPLOYEE])
     check_unique(ALL)
+
+
+def test_a_pattern_with_catastrophic_backtracking_cannot_hang_the_check():
+    # Given an organization's pattern that backtracks exponentially on a near-miss
+    evil = Question(id="code", label="Code", pattern=r"(a|aa)+$")
+    started = time.perf_counter()
+    # Then a long near-miss is refused within the time limit instead of hanging the function
+    assert "form the organization expects" in refusal([evil], {"code": "a" * 60 + "!"})["answers.code"]
+    assert time.perf_counter() - started < 1

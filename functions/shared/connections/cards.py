@@ -4,8 +4,10 @@ from pynamodb.exceptions import DeleteError, PutError
 
 from connections import views
 from connections.domain.allowlist import TagStatus
+from connections.domain.membership import Status
 from connections.errors import Conflict, NotFound
 from connections.http import Caller
+from connections.memberships import state
 from connections.store import (
     AllowEntryItem,
     CardItem,
@@ -67,9 +69,11 @@ def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
     """On how many of the stations this connection unlocks the driver's access has arrived: a station has
     it once its acknowledged list reflects the latest change of each of the driver's cards."""
     try:
-        MembershipItem.get(*MembershipItem.key(connection_id, caller.user_id))
+        membership = MembershipItem.get(*MembershipItem.key(connection_id, caller.user_id))
     except MembershipItem.DoesNotExist:
-        raise NotFound("You have no membership in this connection.") from None
+        membership = None
+    if membership is None or state(membership).effective_status(now()) is not Status.ACTIVE:
+        raise NotFound("You have no active membership in this connection.")
     tags = [
         c.id_tag for c in CardItem.gsi1.query(f"DRIVER#{caller.user_id}", CardItem.gsi1sk.startswith("CARD#"))
     ]

@@ -281,9 +281,11 @@ def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
     at = now()
     match frame.action:
         case "Authorize":
-            answer = ocpp.result(
-                frame.unique_id, {"idTagInfo": authorize(station, frame.payload.get("idTag", ""))}
-            )
+            id_tag = frame.payload.get("idTag")
+            if isinstance(id_tag, str) and 0 < len(id_tag) <= 20:
+                answer = ocpp.result(frame.unique_id, {"idTagInfo": authorize(station, id_tag)})
+            else:
+                answer = ocpp.error(frame.unique_id, "FormationViolation", "idTag must be 1 to 20 characters")
         case "BootNotification":
             answer = ocpp.result(
                 frame.unique_id, {"status": "Accepted", "currentTime": _iso(at), "interval": 300}

@@ -96,6 +96,18 @@ def source_ip(app: APIGatewayHttpResolver) -> str:
     return app.current_event.request_context.http.source_ip or "unknown"
 
 
+def answers(model: type[BaseModel], *, created: bool = True, existing: bool = False) -> dict:
+    """The success answers of a route that creates (201) and, if `existing`, may find the thing already
+    there (200), for the OpenAPI document."""
+    content = {"application/json": {"model": model}}
+    found = (
+        {200: {"description": "It existed already: the existing one.", "content": content}}
+        if existing
+        else {}
+    )
+    return {201: {"description": "Created.", "content": content}, **found} if created else found
+
+
 def _jsonable(result: Any) -> tuple[Any, int]:
     body, status = result if isinstance(result, tuple) else (result, 200)
     if isinstance(body, BaseModel):

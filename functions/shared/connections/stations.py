@@ -112,7 +112,9 @@ def update_policy(
                 write.delete(UnlockItem(*UnlockItem.key(connection_id, policy_id)))
             for connection_id in policy.connection_ids:
                 write.save(_unlock(connection_id, policy_id, policy.connection_ids))
-    except TransactWriteError:
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" not in [r.code if r else None for r in error.cancellation_reasons or []]:
+            raise
         raise Conflict(
             "Someone else changed this policy at the same time; reload it and apply your change again.",
             code="policy_changed",

@@ -232,14 +232,16 @@ class NewStation(Capabilities):
     name: Name
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
-    policy_id: str | None = Field(default=None, description="Omitted: usable by every driver with a card.")
+    policy_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="Omitted: usable by every driver with a card."
+    )
 
 
 class StationChanges(BaseModel):
     name: Name | None = None
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
-    policy_id: str | None = None
+    policy_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     usable_by_everyone: bool = Field(
         default=False, description="Remove the policy: every driver with a card."
     )

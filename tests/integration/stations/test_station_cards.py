@@ -5,6 +5,7 @@ from tests.integration.helpers import (
     DRIVER,
     OTHER_DRIVER,
     as_driver,
+    decide,
     given_active,
     given_connection,
     given_organization,
@@ -129,18 +130,19 @@ def test_station_delivery_counts_the_stations_that_acknowledged_the_drivers_card
     assert after_both == {"stations": 2, "delivered": 2}
 
 
-def test_station_delivery_is_only_for_a_membership_of_ones_own(sync):
-    # Given
+def test_station_delivery_is_only_for_an_active_membership_of_ones_own(sync):
+    # Given a driver whose request is pending
     organization = given_organization()
     connection = given_connection(organization)
     given_policy(organization, [connection["connection_id"]])
     given_pending(connection, DRIVER)
 
-    # When
-    mine = delivery(connection, DRIVER)
-    not_mine = delivery(connection, OTHER_DRIVER)
+    # Then neither that driver nor another learns anything of the connection's stations
+    assert (delivery(connection, DRIVER).status, delivery(connection, OTHER_DRIVER).status) == (404, 404)
 
-    # Then
+    # When the driver is approved, the driver (only) sees them
+    assert decide(connection, DRIVER, "approve").status == 200
+    mine, not_mine = delivery(connection, DRIVER), delivery(connection, OTHER_DRIVER)
     assert mine.status == 200 and mine.body == {"stations": 0, "delivered": 0}
     assert (not_mine.status, not_mine.error) == (404, "not_found")
 

@@ -49,7 +49,7 @@ _RULES: dict[Action, tuple[frozenset[Status], Status]] = {
 # Why an action does not apply, by the status the membership is in: sentences a person can act on.
 _WHY_NOT: dict[Status, str] = {
     Status.PENDING: "This request is still pending: approve or deny it first.",
-    Status.ACTIVE: "This driver is already an active member.",
+    Status.ACTIVE: "This driver is already an active member (to end the membership, remove the member).",
     Status.DENIED: "This request was denied; the driver can request again.",
     Status.EXPIRED: "This membership has expired; the driver can request again.",
     Status.REMOVED: "This member was removed; the driver can request again.",

@@ -4,11 +4,24 @@ import re
 from enum import StrEnum
 from typing import Annotated, Self
 
+import regex
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from connections.errors import InvalidInput
 
 MAX_ANSWER_LENGTH = 500
+# Organizations write the patterns: a pattern with catastrophic backtracking must not hang the function,
+# so it runs under a time limit (the `regex` package; `re` has none).
+PATTERN_TIMEOUT = 0.05
+
+
+def _fullmatch(pattern: str, value: str) -> bool:
+    try:
+        return regex.fullmatch(pattern, value, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        return False
+
+
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")  # float() would also take NaN, inf and 1_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 QuestionId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -41,8 +54,8 @@ class Question(BaseModel):
             raise ValueError("only a choice question has choices")
         if self.pattern is not None:
             try:
-                re.compile(self.pattern)
-            except re.error as exc:
+                regex.compile(self.pattern)
+            except regex.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
         return self
 
@@ -93,6 +106,6 @@ def _problem(question: Question, value: str) -> str | None:
             return "Enter a number, such as 42 or 3.5."
         case QuestionKind.CHOICE if value not in (question.choices or []):
             return "Choose one of: " + ", ".join(question.choices or []) + "."
-    if question.pattern and not re.fullmatch(question.pattern, value):
+    if question.pattern and not _fullmatch(question.pattern, value):
         return f"This answer is not in the form the organization expects for: {question.label}"
     return None
