@@ -1,0 +1,477 @@
+"""A burst of 1,000 approvals across 1,000 stations: how long the station sync function takes to drain it in
+batches of the template's BatchSize, how much memory it needs (target: under 256 MB), what it publishes.
+
+Shape (default, --shape tenants): 1,000 tenants, each a connection that unlocks its own access policy with
+one station, each approving one driver (card registered, request pending) at the same moment: a
+Monday-morning burst across the organizations of a multi-tenant service. Chosen because nothing in a batch
+can be shared: every record costs the sync function its own driver read, policy-sequence bump, entry write,
+station query, entry read, claim and publish, so a batch of 100 records is 100 times the per-change work.
+With one policy for 1,000 stations (--shape one-policy, a mass enrolment at one big site) the batch's 100
+changes share one sequence read, one station query and one entry read (EntryReader); every station gets the
+first 25 changes (its SendLocalListMaxLength) and is then in flight, so later batches publish nothing and
+re-read each station instead; that shape holds 1,000 stations in memory per invocation, and is measured too
+(run it with the option). Stations start in sync (list version 1, nothing held, capacity 500), so every
+station's message is one Differential. The tenants have no other members: the table's size only slows moto.
+
+How: moto's server in this process (tests/support/aws.py); the data written with BatchWriteItem; the
+approvals through the admin handler; then the stream records they caused are read from moto's stream
+(boto3 dynamodbstreams), put in Lambda's shape (infra.local.streams.lambda_record), filtered by the
+template's FilterCriteria and handed to StationSyncFunction in batches of its BatchSize (100), until no record
+passes the filter (the function's own writes come back on the stream: a second wave).
+
+The sync function runs in its own process (spawned, as a Lambda worker is, before moto and the data fill
+this one), so that its memory is its own and not moto's: resource.getrusage ru_maxrss of that process
+(absolute, what Lambda reports as Max Memory Used, and its growth over the drain), its VmHWM from /proc as a
+cross-check (ru_maxrss survives fork and exec; VmHWM does not), and tracemalloc's peak of one invocation.
+tracemalloc slows the Python it traces, so it is on for every other batch only, and the times are read
+from the batches without it. Times are moto's: its queries scan the whole table, and the split between
+waiting on moto and the function's own CPU is printed. moto's TransactWriteItems copies the whole table
+per item for its rollback (about a second per transaction here, one per record):
+station_support.TransactionGuard skips that copy and fails the run if any transaction does not succeed.
+
+Counted (deterministic): invocations, records, publishes and bytes (connections.iot.publish wrapped,
+cross-checked with moto's iot-data backend), DynamoDB calls. Exit 1 when memory is 256 MB or more, a
+station does not get exactly its card in one Differential, or the drain runs past its time bound.
+
+Run: .venv/bin/python bench/station_burst.py                      (about 7 minutes, moto-bound)
+     .venv/bin/python bench/station_burst.py --shape one-policy   (about 3 minutes)
+     --approvals 100 for a quick look
+"""
+
+import argparse
+import contextlib
+import io
+import logging
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from station_support import Stream, TransactionGuard, moto_published, ops, pct  # noqa: E402
+
+APPROVALS = 1_000
+TARGET_MB = 256
+MAX_WAVES = 5
+DRAIN_BOUND_S = 480  # the drain stops (and the bench fails) past this
+ADMIN = {"sub": "burst-admin", "email": "admin@burst.example"}
+MB = 1024 * 1024
+
+
+def tag(n: int) -> str:
+    return f"{0x0CC00000 + n:08X}"
+
+
+# --- The sync function's process
+
+
+def peak_rss() -> int:
+    """The process's peak resident set (VmHWM, bytes): unlike ru_maxrss it starts again at exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def worker(pipe) -> None:
+    """A Lambda worker: imports the handler once, then runs the batches it is sent, measuring each. Started
+    before this bench grows (moto and its tables live in the parent): ru_maxrss is kept across fork and
+    exec, so a child started later would report the parent's size as its own."""
+    import resource
+    import tracemalloc
+
+    def maxrss() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+
+    started = {"maxrss": maxrss(), "hwm": peak_rss()}
+    os.environ.update(pipe.recv())  # the configuration, as Lambda's runtime gives it before the import
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    calls: list[str] = []
+    waited = [0.0]
+    published: list[tuple[str, int, list]] = []
+
+    import botocore.session
+    from botocore.endpoint import Endpoint
+
+    create_client = botocore.session.Session.create_client
+
+    def create_counted_client(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        return client
+
+    botocore.session.Session.create_client = create_counted_client
+    send = Endpoint._send
+
+    def timed(self, request):
+        began = time.perf_counter()
+        try:
+            return send(self, request)
+        finally:
+            waited[0] += time.perf_counter() - began
+
+    Endpoint._send = timed
+
+    from connections import iot
+    from functions.station_sync import app
+    from tests.support.api import FakeLambdaContext
+
+    publish = iot.publish
+
+    def counted(station_id: str, frame: list) -> int:
+        sent = publish(station_id, frame)
+        published.append((station_id, sent, frame))
+        return sent
+
+    iot.publish = counted
+
+    pipe.send({**started, "cold_maxrss": maxrss(), "cold_hwm": peak_rss()})
+    while True:
+        message = pipe.recv()
+        if message is None:
+            return
+        records, trace = message
+        calls.clear()
+        published.clear()
+        waited[0] = 0.0
+        if trace:
+            tracemalloc.start()
+        began, cpu = time.perf_counter(), time.process_time()
+        result = app.handler({"Records": records}, FakeLambdaContext())
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+        peak = tracemalloc.get_traced_memory()[1] if trace else None
+        if trace:
+            tracemalloc.stop()
+        pipe.send(
+            {
+                "records": len(records),
+                "seconds": seconds,
+                "cpu": cpu,
+                "waited": waited[0],
+                "calls": list(calls),
+                "publishes": [(s, b, f) for s, b, f in published],
+                "failures": len(result.get("batchItemFailures") or []),
+                "peak": peak,
+                "maxrss": maxrss(),
+                "hwm": peak_rss(),
+            }
+        )
+
+
+# --- Setup, in this process
+
+
+def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str, str]]]:
+    """The data, written with BatchWriteItem; returns the organization and the (connection, driver) pairs
+    to approve. tenants: `count` connections, each unlocking its own policy with one station CP-n, each with
+    one pending driver; one-policy: one connection unlocking one policy with `count` stations and drivers."""
+    from connections.store import (
+        CardItem,
+        ConnectionItem,
+        MembershipItem,
+        PolicyItem,
+        StationItem,
+        UnlockItem,
+        now,
+    )
+    from tests.support.api import call
+
+    answer = call(approve_handler, "POST", "/organizations", **ADMIN, body={"name": "Burst"})
+    if answer.status != 201:
+        raise SystemExit(f"setup: {answer.status} {answer.body}")
+    org, at = answer.body["organization_id"], now()
+    tenants = count if shape == "tenants" else 1
+    approvals = []
+    with (
+        ConnectionItem.batch_write() as connections,
+        PolicyItem.batch_write() as policies,
+        UnlockItem.batch_write() as unlocks,
+        StationItem.batch_write() as stations,
+        CardItem.batch_write() as cards,
+        MembershipItem.batch_write() as memberships,
+    ):
+        for t in range(tenants):
+            connection_id, policy_id = f"conn-{t:04d}", f"policy-{t:04d}"
+            connection = ConnectionItem(
+                *ConnectionItem.key(connection_id),
+                connection_id=connection_id,
+                organization_id=org,
+                organization_name="Burst",
+                name=f"Tenant {t}",
+                code=f"BURST{t:04d}",
+                approval_mode="manual",
+                created_at=at,
+                updated_at=at,
+                version=1,
+            )
+            connection.index()
+            connections.save(connection)
+            policy = PolicyItem(
+                *PolicyItem.key(policy_id),
+                policy_id=policy_id,
+                organization_id=org,
+                name=f"Site {t}",
+                connection_ids=[connection_id],
+                seq=0,
+                created_at=at,
+                updated_at=at,
+            )
+            policy.index()
+            policies.save(policy)
+            unlocks.save(
+                UnlockItem(
+                    *UnlockItem.key(connection_id, policy_id),
+                    policy_id=policy_id,
+                    connection_ids=[connection_id],
+                )
+            )
+        for n in range(count):
+            t = n if shape == "tenants" else 0
+            connection_id, policy_id, driver = f"conn-{t:04d}", f"policy-{t:04d}", f"driver-{n:04d}"
+            station = StationItem(
+                *StationItem.key(f"CP-{n:04d}"),
+                station_id=f"CP-{n:04d}",
+                organization_id=org,
+                name=f"Charger {n}",
+                policy_id=policy_id,
+                local_auth_list_max_length=500,
+                send_local_list_max_length=25,
+                created_at=at,
+                list_version=1,  # has acknowledged the (empty) list
+                held_seq=0,
+                held_count=0,
+                needs_full=False,
+                acked_at=at,
+            )
+            station.index()
+            stations.save(station)
+            card = CardItem(*CardItem.key(tag(n)), id_tag=tag(n), driver_id=driver, created_at=at)
+            card.index()
+            cards.save(card)
+            membership = MembershipItem(
+                *MembershipItem.key(connection_id, driver),
+                connection_id=connection_id,
+                organization_id=org,
+                driver_id=driver,
+                driver_email=f"{driver}@example.com",
+                status="pending",
+                answers={},
+                requested_at=at,
+                updated_at=at,
+                version=1,
+            )
+            membership.index()
+            memberships.save(membership)
+            approvals.append((connection_id, driver))
+    return org, approvals
+
+
+def approve_all(approve_handler, org: str, approvals: list[tuple[str, str]]) -> None:
+    from tests.support.api import call
+
+    for connection_id, driver in approvals:
+        path = f"/organizations/{org}/connections/{connection_id}/requests/{driver}/approve"
+        answer = call(approve_handler, "POST", path, **ADMIN)
+        if answer.status != 200:
+            raise SystemExit(f"approve {driver}: {answer.status} {answer.body}")
+
+
+def expected(shape: str, station_id: str, chunk: int = 25) -> list[dict]:
+    """The one message each station should get from the drain. tenants: its own card. one-policy: the
+    first SendLocalListMaxLength changes of the first batch (entries are numbered in idTag order); the rest
+    waits for the station's answer, which does not come here (StationMessagesFunction would send it)."""
+    tags = [tag(int(station_id[3:]))] if shape == "tenants" else [tag(n) for n in range(chunk)]
+    return [{"idTag": t, "idTagInfo": {"status": "Accepted"}} for t in tags]
+
+
+# --- Report
+
+
+def describe_wave(number: int, name: str, runs: list[dict], seen: int) -> None:
+    records = sum(r["records"] for r in runs)
+    untraced = [r for r in runs if r["peak"] is None]
+    traced = [r for r in runs if r["peak"] is not None]
+    calls = [c for r in runs for c in r["calls"]]
+    print(
+        f"  wave {number} ({name}): {seen} stream records read, {records} passed the filter,"
+        f" {len(runs)} invocations"
+    )
+    if not runs:
+        return
+    for label, group in (("untraced", untraced), ("traced, tracemalloc on", traced)):
+        if not group:
+            continue
+        seconds = [r["seconds"] for r in group]
+        waited, cpu = sum(r["waited"] for r in group), sum(r["cpu"] for r in group)
+        print(
+            f"    {label} batches ({len(group)}): p50 {pct(seconds, 50):.2f} s, max {max(seconds):.2f} s;"
+            f" of their {sum(seconds):.1f} s, waiting on moto {waited:.1f} s"
+            f" ({100 * waited / max(sum(seconds), 1e-9):.0f}%), the function's own CPU {cpu:.1f} s"
+            f" ({1000 * cpu / max(sum(r['records'] for r in group), 1):.1f} ms per record)"
+        )
+    print(
+        f"    DynamoDB calls {len(calls)} ({len(calls) / max(records, 1):.1f} per record): {ops(calls)};"
+        f" publishes {sum(len(r['publishes']) for r in runs)}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--approvals", type=int, default=APPROVALS, help="approvals, one station each")
+    parser.add_argument(
+        "--shape",
+        choices=("tenants", "one-policy"),
+        default="tenants",
+        help="one connection, policy and station per approval (default), or one policy for all stations",
+    )
+    args = parser.parse_args()
+    count, shape = args.approvals, args.shape
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    began = time.perf_counter()
+    # The sync function's process first, while this one is small (see worker).
+    context = multiprocessing.get_context("spawn")
+    pipe, child_pipe = context.Pipe()
+    child = context.Process(target=worker, args=(child_pipe,), name="station-sync", daemon=True)
+    child.start()
+    from tests.support.aws import TABLES, reset_tables, start_moto, use_endpoint
+
+    server, endpoint = start_moto()
+    guard = TransactionGuard().install()
+    try:
+        use_endpoint(endpoint)
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        reset_tables(endpoint)
+        from functions.approve import app as approve_app
+
+        org, approvals = setup(approve_app.handler, shape, count)
+        layout = (
+            f"{count:,} tenants, each a connection -> its own policy -> one station"
+            if shape == "tenants"
+            else f"one connection -> one policy -> {count:,} stations"
+        )
+        print(
+            f"Setup ({shape}): {layout}; {count:,} drivers with a card and a pending request,"
+            f" in {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+
+        pipe.send(dict(os.environ))
+        cold = pipe.recv()
+
+        stream = Stream(endpoint, TABLES["ConnectionsTable"])
+        step = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # Powertools prints metrics every 100 even disabled
+            approve_all(approve_app.handler, org, approvals)
+        print(f"Burst: {count:,} approvals through the admin handler in {time.perf_counter() - step:.1f} s")
+        published_before = len(moto_published())
+
+        waves: list[tuple[list[dict], int]] = []
+        drain_began, batch_number, bounded = time.perf_counter(), 0, True
+        for _wave in range(MAX_WAVES):
+            records = stream.read()
+            wanted = stream.wanted(records)
+            if not wanted:
+                break
+            runs = []
+            for batch in stream.batches(wanted):
+                if time.perf_counter() - drain_began > DRAIN_BOUND_S:
+                    bounded = False
+                    break
+                pipe.send((batch, batch_number % 2 == 1))
+                runs.append(pipe.recv())
+                batch_number += 1
+            waves.append((runs, len(records)))
+            if not bounded:
+                break
+        drained = time.perf_counter() - drain_began
+        pipe.send(None)
+        child.join(10)
+
+        runs = [r for wave, _ in waves for r in wave]
+        publishes = [p for r in runs for p in r["publishes"]]
+        moto = moto_published()[published_before:]
+        per_station = Counter(s for s, _, _ in publishes)
+        right = sum(
+            1
+            for station_id, _, frame in publishes
+            if frame[3]["updateType"] == "Differential"
+            and frame[3]["localAuthorizationList"] == expected(shape, station_id)
+        )
+        most_in_batch = max(
+            (max(Counter(s for s, _, _ in r["publishes"]).values(), default=0) for r in runs), default=0
+        )
+        peak = max((r["peak"] for r in runs if r["peak"] is not None), default=0)
+        maxrss = max((r["maxrss"] for r in runs), default=cold["cold_maxrss"])
+        hwm = max((r["hwm"] for r in runs), default=cold["cold_hwm"])
+        failures = sum(r["failures"] for r in runs)
+
+        print()
+        print(
+            f"Drain: StationSyncFunction in its own process, batches of {stream.mapping.batch_size}"
+            f" (the template's BatchSize), until no record passes the FilterCriteria"
+        )
+        names = ["the approvals", "the function's own writes coming back", "more", "more", "more"]
+        for number, (wave, seen) in enumerate(waves, 1):
+            describe_wave(number, names[number - 1], wave, seen)
+        print(
+            f"  total: {len(runs)} invocations in {drained:.1f} s wall (traced batches included);"
+            f" reported batch item failures: {failures}"
+        )
+        print()
+        print("Publishes (deterministic)")
+        print(
+            f"  {len(publishes)} SendLocalList, {sum(b for _, b, _ in publishes):,} bytes, to"
+            f" {len(per_station)} stations; stations given exactly the expected Differential: {right}"
+            f" of {count}; most to one station in one batch: {most_in_batch};"
+            f" moto's iot-data saw {len(moto)} ({sum(len(p) for _, p in moto):,} bytes)"
+        )
+        print()
+        print("Memory of the sync function's process (target: under 256 MB)")
+        print(
+            f"  ru_maxrss: {cold['maxrss'] / MB:.1f} MB at its start (inherited from this process at fork),"
+            f" {cold['cold_maxrss'] / MB:.1f} MB after the cold start (imports), {maxrss / MB:.1f} MB after"
+            f" the drain: delta over the drain {(maxrss - cold['cold_maxrss']) / MB:.1f} MB"
+        )
+        print(
+            f"  VmHWM (peak RSS of its own, /proc): {cold['cold_hwm'] / MB:.1f} MB after the cold start,"
+            f" {hwm / MB:.1f} MB after the drain"
+        )
+        traced = sum(1 for r in runs if r["peak"] is not None)
+        print(f"  tracemalloc: peak of one invocation (the {traced} traced): {peak / MB:.1f} MB")
+        print()
+        print(guard.describe())
+        print(f"Total time {time.perf_counter() - began:.1f} s")
+
+        problems = []
+        if not bounded:
+            problems.append(f"the drain passed its {DRAIN_BOUND_S} s bound (moto too slow?)")
+        if max(maxrss, hwm, peak) >= TARGET_MB * MB:
+            problems.append(f"memory at or over {TARGET_MB} MB")
+        if right != count or len(publishes) != count or most_in_batch > 1 or failures:
+            problems.append("not exactly one Differential, the expected one, per station")
+        if guard.failed:
+            problems.append(
+                f"INVALID: a transaction failed and moto's rollback was skipped: {guard.failed[:3]}"
+            )
+        if len(moto) != len(publishes):
+            problems.append("moto's iot-data count differs from the wrapped publish")
+        for problem in problems:
+            print(f"FAIL: {problem}")
+        return 1 if problems else 0
+    finally:
+        if child.is_alive():
+            child.kill()
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

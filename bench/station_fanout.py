@@ -1,0 +1,726 @@
+"""Cost of ONE approval in a connection whose policy has 10,000 members and S stations (S = 1, 100, 1,000),
+against the naive approach of pushing the whole list to every station on every change.
+
+In this process: moto's server (tests/support/aws.py), the real handlers (approve, station sync, station
+messages) called as Lambda calls them. The organization, connection and policy are made through the
+handlers; the 10,000 members (card, active membership, Accepted allow-list entry each) and the stations are
+written with BatchWriteItem, the stations "in sync" (list_version > 0, held_seq = the policy's sequence,
+needs_full false, no capacity limit, SendLocalListMaxLength 25), so that one more approval is one
+Differential. For each S (stations are added to reach S; the same 10,000 members):
+
+1. the approval goes through the admin handler (POST .../requests/{driver}/approve);
+2. the stream records it causes are read from moto's stream (boto3 dynamodbstreams), turned into Lambda's
+   shape (infra.local.streams.lambda_record), filtered by the template's FilterCriteria
+   (infra.local.filters.matches_any) and handed to StationSyncFunction in batches of its BatchSize, until
+   no record passes the filter (the sync function's own writes come back on the stream: a second wave);
+3. every station answers its message (a CALLRESULT Accepted through StationMessagesFunction, as the IoT
+   rule delivers it), which is also counted, and must leave every station in sync.
+
+Counted (all deterministic): IoT publishes and bytes (connections.iot.publish wrapped, cross-checked with
+moto's iot-data backend), DynamoDB API calls (a 'before-call.dynamodb' hook on every botocore client).
+
+Baseline (computed exactly, same run): open-source servers push the FULL list to every station on every
+change. Counted as one SendLocalList Full per station carrying every entry of the list (10,001 and up):
+S publishes, the bytes of those frames built with the service's own OCPP-J framing (ocpp.call, uuid4 ids)
+and json.dumps separators. One unchunked frame is the naive baseline's smallest form (any chunking only
+adds framing), so the ratio is conservative; it does not fit IoT Core's 128 KB message limit, and the
+chunked form a station with SendLocalListMaxLength 25 needs (a Full of 25 then Differentials of 25) is
+printed next to it.
+
+Targets: bytes at least 100x smaller than the baseline; at most one publish per affected station per
+stream batch (and exactly one Differential with the new card per station). Exit 1 if missed.
+
+Then, informational (no target): the same approval at stations whose capacity is full
+(LocalAuthListMaxLength 500, holding 500), where the service re-sends the whole 500-entry list.
+
+Times are printed but are moto's: its Query and GSI reads scan the whole table (31,000 items here), so
+they say nothing about DynamoDB. moto's TransactWriteItems copies the whole table per item for its
+rollback (seconds each at this size): station_support.TransactionGuard skips that copy and fails the run if
+any transaction does not succeed. Run: .venv/bin/python bench/station_fanout.py   (2 to 4 minutes)
+"""
+
+import base64
+import json
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from station_support import Stream, TransactionGuard, moto_published, ops  # noqa: E402
+
+MEMBERS = 10_000
+SIZES = (1, 100, 1_000)
+TARGET_RATIO = 100.0
+CHUNK = 25
+IOT_MESSAGE_LIMIT = 128 * 1024
+FULL_STATIONS, FULL_CAPACITY = 2, 500
+MAX_WAVES = 5
+MAX_ANSWER_ROUNDS = 40
+ADMIN = {"sub": "fanout-admin", "email": "admin@fanout.example"}
+
+
+# --- Counting
+
+
+@dataclass
+class Tally:
+    dynamodb: list[str] = field(default_factory=list)  # operation names
+    publishes: list[tuple[str, int, list]] = field(default_factory=list)  # (station, bytes, frame)
+
+    def reset(self) -> None:
+        self.dynamodb.clear()
+        self.publishes.clear()
+
+
+TALLY = Tally()
+
+
+def _count_call(model, **_) -> None:
+    TALLY.dynamodb.append(model.name)
+
+
+def hook_every_client() -> None:
+    """Count every DynamoDB API call of every botocore client created from now on (PynamoDB's included)."""
+    import botocore.session
+
+    create_client = botocore.session.Session.create_client
+
+    def create_counted_client(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+        client.meta.events.register("before-call.dynamodb", _count_call)
+        return client
+
+    botocore.session.Session.create_client = create_counted_client
+
+
+def wrap_publish() -> None:
+    from connections import iot
+
+    publish = iot.publish
+
+    def counted(station_id: str, frame: list) -> int:
+        sent = publish(station_id, frame)
+        TALLY.publishes.append((station_id, sent, frame))
+        return sent
+
+    iot.publish = counted
+
+
+# --- The stream, as Lambda's event source mapping reads it (station_support.Stream)
+
+
+@dataclass
+class Invocation:
+    records: int
+    dynamodb: list[str]
+    publishes: list[tuple[str, int, list]]
+    seconds: float
+
+
+@dataclass
+class Pumped:
+    invocations: list[Invocation] = field(default_factory=list)
+    seen: int = 0  # stream records read
+    passed: int = 0  # of which the FilterCriteria let through
+    quiet: bool = False
+
+
+def pump(stream: Stream, handler) -> Pumped:
+    """Hand the new stream records to the sync function as Lambda would, until none passes the filter."""
+    from tests.support.api import FakeLambdaContext
+
+    done = Pumped()
+    for _wave in range(MAX_WAVES):
+        records = stream.read()
+        wanted = stream.wanted(records)
+        done.seen += len(records)
+        done.passed += len(wanted)
+        if not wanted:
+            done.quiet = True
+            return done
+        for batch in stream.batches(wanted):
+            TALLY.reset()
+            began = time.perf_counter()
+            result = handler({"Records": batch}, FakeLambdaContext())
+            seconds = time.perf_counter() - began
+            if result.get("batchItemFailures"):
+                raise SystemExit(f"the sync function reported failures: {result}")
+            done.invocations.append(
+                Invocation(len(batch), list(TALLY.dynamodb), list(TALLY.publishes), seconds)
+            )
+    return done
+
+
+def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[str], list, float]:
+    """Every station answers its message Accepted, through StationMessagesFunction."""
+    from tests.support.api import FakeLambdaContext
+
+    calls, sent, began = [], [], time.perf_counter()
+    for station_id, _, frame in publishes:
+        reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
+        TALLY.reset()
+        handler({"station_id": station_id, "frame": base64.b64encode(reply).decode()}, FakeLambdaContext())
+        calls += TALLY.dynamodb
+        sent += TALLY.publishes
+    return calls, sent, time.perf_counter() - began
+
+
+# --- Data
+
+
+def tag(n: int) -> str:
+    return f"{0x04A00000 + n:08X}"  # 4-byte card UIDs as 8 hex digits (MIFARE Classic style)
+
+
+def pending_tag(n: int) -> str:
+    return f"{0x0BB00000 + n:08X}"
+
+
+def setup(handlers: dict) -> tuple[str, str, str]:
+    from tests.support.api import call
+
+    def ok(answer, expected: int) -> dict:
+        if answer.status != expected:
+            raise SystemExit(f"setup: expected {expected}, got {answer.status} {answer.body}")
+        return answer.body
+
+    org = ok(call(handlers["approve"], "POST", "/organizations", **ADMIN, body={"name": "Fanout"}), 201)
+    org = org["organization_id"]
+    connection = ok(
+        call(
+            handlers["approve"],
+            "POST",
+            f"/organizations/{org}/connections",
+            **ADMIN,
+            body={"name": "Members", "public": False, "code": "FANOUT01"},
+        ),
+        201,
+    )["connection_id"]
+    policy = ok(
+        call(
+            handlers["stations"],
+            "POST",
+            f"/organizations/{org}/policies",
+            **ADMIN,
+            body={"name": "Every site", "connection_ids": [connection]},
+        ),
+        201,
+    )["policy_id"]
+    return org, connection, policy
+
+
+def write_members(org: str, connection: str, policy: str, pending: int) -> None:
+    from connections.store import AllowEntryItem, CardItem, MembershipItem, PolicyItem, now
+
+    at = now()
+
+    def membership(driver: str, status: str) -> MembershipItem:
+        item = MembershipItem(
+            *MembershipItem.key(connection, driver),
+            connection_id=connection,
+            organization_id=org,
+            driver_id=driver,
+            driver_email=f"{driver}@example.com",
+            status=status,
+            answers={},
+            requested_at=at,
+            decided_at=at if status == "active" else None,
+            decided_by=ADMIN["email"] if status == "active" else None,
+            updated_at=at,
+            version=1,
+        )
+        item.index()
+        return item
+
+    def card(driver: str, id_tag: str) -> CardItem:
+        item = CardItem(*CardItem.key(id_tag), id_tag=id_tag, driver_id=driver, created_at=at)
+        item.index()
+        return item
+
+    with (
+        CardItem.batch_write() as cards,
+        MembershipItem.batch_write() as memberships,
+        AllowEntryItem.batch_write() as entries,
+    ):
+        for n in range(MEMBERS):
+            driver = f"member-{n:05d}"
+            cards.save(card(driver, tag(n)))
+            memberships.save(membership(driver, "active"))
+            entry = AllowEntryItem(
+                *AllowEntryItem.key(policy, tag(n)),
+                policy_id=policy,
+                id_tag=tag(n),
+                driver_id=driver,
+                status="Accepted",
+                seq=n + 1,
+            )
+            entry.index()
+            entries.save(entry)
+        for n in range(pending):
+            driver = f"newcomer-{n}"
+            cards.save(card(driver, pending_tag(n)))
+            memberships.save(membership(driver, "pending"))
+    PolicyItem(*PolicyItem.key(policy)).update(actions=[PolicyItem.seq.set(MEMBERS)])
+
+
+def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | None, held: int) -> None:
+    """Stations that acknowledged the policy's whole list as it stands (or its newest `capacity`)."""
+    from connections.delivery import policy_seq
+    from connections.store import StationItem, now
+
+    at, seq = now(), policy_seq(policy)
+    with StationItem.batch_write() as write:
+        for station_id in ids:
+            station = StationItem(
+                *StationItem.key(station_id),
+                station_id=station_id,
+                organization_id=org,
+                name=f"Bay {station_id}",
+                policy_id=policy,
+                local_list_supported=True,
+                local_auth_list_max_length=capacity,
+                send_local_list_max_length=CHUNK,
+                created_at=at,
+                list_version=1,
+                held_seq=seq,
+                held_count=held,
+                needs_full=False,
+                full_sent=held,
+                acked_at=at,
+            )
+            station.index()
+            write.save(station)
+
+
+def delete_stations(ids: list[str]) -> None:
+    from connections.store import StationItem
+
+    with StationItem.batch_write() as write:
+        for station_id in ids:
+            write.delete(StationItem(*StationItem.key(station_id)))
+
+
+def stations_of(policy: str) -> list:
+    from connections.store import StationItem
+
+    return list(StationItem.gsi2.query(StationItem.policy_key(policy)))
+
+
+def accepted_tags(policy: str) -> list[str]:
+    from connections.store import AllowEntryItem
+
+    pk, _ = AllowEntryItem.key(policy, "")
+    found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))
+    return [e.id_tag for e in found if e.status == "Accepted"]
+
+
+# --- The naive baseline, built exactly
+
+
+def frame_bytes(version: int, update_type: str, entries: list[dict]) -> int:
+    from connections import ocpp
+
+    payload = {"listVersion": version, "updateType": update_type, "localAuthorizationList": entries}
+    _, frame = ocpp.call("SendLocalList", payload)
+    return len(json.dumps(frame, separators=(",", ":")).encode())
+
+
+def full_push(tags: list[str], version: int, chunk: int | None) -> list[int]:
+    """The frames' sizes of pushing the whole list: one Full, or a Full of `chunk` then Differentials."""
+    entries = [{"idTag": t, "idTagInfo": {"status": "Accepted"}} for t in tags]
+    if chunk is None:
+        return [frame_bytes(version, "Full", entries)]
+    parts = [entries[i : i + chunk] for i in range(0, len(entries), chunk)]
+    return [
+        frame_bytes(version + n, "Full" if n == 0 else "Differential", part) for n, part in enumerate(parts)
+    ]
+
+
+# --- One approval
+
+
+@dataclass
+class Round:
+    stations: int
+    list_size: int
+    approve_calls: list[str]
+    sync: Pumped
+    answer_calls: list[str]
+    answer_publishes: int
+    answer_bytes: int
+    answer_seconds: float
+    baseline_publishes: int
+    baseline_bytes: int
+    chunked_publishes: int
+    chunked_bytes: int
+    biggest_baseline_frame: int
+    in_sync: int
+    right_message: int
+    moto_publishes: int
+    moto_bytes: int
+
+    @property
+    def publishes(self) -> list[tuple[str, int, list]]:
+        return [p for i in self.sync.invocations for p in i.publishes]
+
+    @property
+    def bytes(self) -> int:
+        return sum(b for _, b, _ in self.publishes)
+
+    @property
+    def sync_calls(self) -> list[str]:
+        return [c for i in self.sync.invocations for c in i.dynamodb]
+
+    @property
+    def most_per_station_per_batch(self) -> int:
+        return max(
+            (max(Counter(s for s, _, _ in i.publishes).values(), default=0) for i in self.sync.invocations),
+            default=0,
+        )
+
+    @property
+    def ratio(self) -> float:
+        return self.baseline_bytes / self.bytes if self.bytes else math.inf
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.sync.quiet
+            and self.ratio >= TARGET_RATIO
+            and self.most_per_station_per_batch <= 1
+            and len(self.publishes) <= self.stations
+            and self.right_message == self.stations
+            and self.in_sync == self.stations
+            and self.moto_publishes == len(self.publishes) + self.answer_publishes
+            and self.moto_bytes == self.bytes + self.answer_bytes
+        )
+
+
+def approve(handlers: dict, org: str, connection: str, driver: str) -> list[str]:
+    from tests.support.api import call
+
+    TALLY.reset()
+    answer = call(
+        handlers["approve"],
+        "POST",
+        f"/organizations/{org}/connections/{connection}/requests/{driver}/approve",
+        **ADMIN,
+    )
+    if answer.status != 200:
+        raise SystemExit(f"approve {driver}: {answer.status} {answer.body}")
+    return list(TALLY.dynamodb)
+
+
+def one_round(handlers, stream: Stream, org: str, connection: str, policy: str, n: int) -> Round:
+    stations = stations_of(policy)
+    versions = Counter(int(s.list_version) + 1 for s in stations)
+    published_before = len(moto_published())
+    stream.skip_to_latest()
+    approve_calls = approve(handlers, org, connection, f"newcomer-{n}")
+    sync = pump(stream, handlers["sync"])
+    publishes = [p for i in sync.invocations for p in i.publishes]
+    answer_calls, answer_sent, answer_seconds = answer_all(handlers["messages"], publishes)
+    after = pump(stream, handlers["sync"])  # the answers' records: the filter should keep them all out
+    if after.passed:
+        raise SystemExit(f"the stations' answers invoked the sync function {len(after.invocations)} times")
+    moto = moto_published()[published_before:]
+
+    tags = accepted_tags(policy)
+    baseline = chunked = 0
+    biggest = 0
+    baseline_publishes = chunked_publishes = 0
+    for version, count in versions.items():
+        whole = full_push(tags, version, None)
+        parts = full_push(tags, version, CHUNK)
+        baseline += sum(whole) * count
+        baseline_publishes += len(whole) * count
+        chunked += sum(parts) * count
+        chunked_publishes += len(parts) * count
+        biggest = max(biggest, *whole)
+    wanted = [{"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}]
+    right = sum(
+        1
+        for _, _, frame in publishes
+        if frame[2] == "SendLocalList"
+        and frame[3]["updateType"] == "Differential"
+        and frame[3]["localAuthorizationList"] == wanted
+    )
+    from connections.delivery import policy_seq
+
+    seq = policy_seq(policy)
+    in_sync = sum(
+        1 for s in stations_of(policy) if int(s.held_seq) == seq and not s.in_flight_id and not s.needs_full
+    )
+    return Round(
+        stations=len(stations),
+        list_size=len(tags),
+        approve_calls=approve_calls,
+        sync=sync,
+        answer_calls=answer_calls,
+        answer_publishes=len(answer_sent),
+        answer_bytes=sum(b for _, b, _ in answer_sent),
+        answer_seconds=answer_seconds,
+        baseline_publishes=baseline_publishes,
+        baseline_bytes=baseline,
+        chunked_publishes=chunked_publishes,
+        chunked_bytes=chunked,
+        biggest_baseline_frame=biggest,
+        in_sync=in_sync,
+        right_message=right,
+        moto_publishes=len(moto),
+        moto_bytes=sum(len(payload) for _, payload in moto),
+    )
+
+
+# --- Stations whose capacity is full (informational)
+
+
+@dataclass
+class FullCapacity:
+    stations: int
+    publishes: list[tuple[str, int, list]]
+    calls: list[str]
+    rounds: int
+    first: Counter
+    entries_sent: int
+    minimal_bytes: int
+    in_sync: int
+
+
+def full_capacity(handlers, stream: Stream, org: str, connection: str, policy: str, n: int) -> FullCapacity:
+    """The same approval at stations that hold their newest 500 entries (LocalAuthListMaxLength 500)."""
+    from connections.delivery import policy_seq
+
+    ids = [f"FULL-{i}" for i in range(FULL_STATIONS)]
+    write_stations(org, policy, ids, capacity=FULL_CAPACITY, held=FULL_CAPACITY)
+    stream.skip_to_latest()
+    calls = approve(handlers, org, connection, f"newcomer-{n}")
+    sync = pump(stream, handlers["sync"])
+    calls += [c for i in sync.invocations for c in i.dynamodb]
+    waiting = [p for i in sync.invocations for p in i.publishes]
+    publishes, rounds = list(waiting), 0
+    while waiting and rounds < MAX_ANSWER_ROUNDS:  # each station answers, then gets the next message
+        answer_calls, waiting, _ = answer_all(handlers["messages"], waiting)
+        calls += answer_calls
+        publishes += waiting
+        rounds += 1
+    pump(stream, handlers["sync"])
+    first: dict[str, tuple[str, int]] = {}
+    for station_id, _, frame in publishes:
+        first.setdefault(station_id, (frame[3]["updateType"], len(frame[3]["localAuthorizationList"])))
+    # What the change needs at a full station: the new card, and the oldest card it holds deleted.
+    oldest = tag(MEMBERS - FULL_CAPACITY)  # approximately: which one it is does not change the size
+    minimal = frame_bytes(
+        2,
+        "Differential",
+        [{"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}, {"idTag": oldest}],
+    )
+    seq = policy_seq(policy)
+    return FullCapacity(
+        stations=len(ids),
+        publishes=publishes,
+        calls=calls,
+        rounds=rounds,
+        first=Counter(first.values()),
+        entries_sent=sum(len(f[3]["localAuthorizationList"]) for _, _, f in publishes),
+        minimal_bytes=minimal * len(ids),
+        in_sync=sum(
+            1
+            for s in stations_of(policy)
+            if s.station_id in ids and int(s.held_seq) == seq and not s.in_flight_id and s.full_below is None
+        ),
+    )
+
+
+# --- Report
+
+
+def table(rows: list[tuple]) -> None:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    for n, row in enumerate(cells):
+        padded = [c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        print("  " + "  ".join(padded))
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+def report(rounds: list[Round]) -> None:
+    print()
+    print(f"One approval, {MEMBERS:,} members on the policy's list, S stations in sync (service vs naive)")
+    table(
+        [
+            (
+                "S",
+                "list",
+                "publishes",
+                "bytes",
+                "DDB approve",
+                "DDB sync",
+                "DDB answers",
+                "naive publishes",
+                "naive bytes",
+                "bytes ratio",
+                "target",
+            )
+        ]
+        + [
+            (
+                r.stations,
+                f"{r.list_size:,}",
+                len(r.publishes),
+                f"{r.bytes:,}",
+                len(r.approve_calls),
+                f"{len(r.sync_calls)} ({len(r.sync.invocations)} inv.)",
+                len(r.answer_calls),
+                r.baseline_publishes,
+                f"{r.baseline_bytes:,}",
+                f"{r.ratio:,.0f}x",
+                "ok" if r.ok else "FAIL",
+            )
+            for r in rounds
+        ]
+    )
+    print()
+    print("  publishes and bytes: SendLocalList frames the sync function published (its answers' processing")
+    print("  published nothing more: " + ", ".join(str(r.answer_publishes) for r in rounds) + ");")
+    print(
+        "  DDB: DynamoDB API calls of the approve handler, of every sync invocation, of the stations' answers"
+    )
+    print("  (StationMessagesFunction, one per station); naive: one Full of the whole list per station.")
+    print()
+    print(
+        "  Naive, chunked as a station with SendLocalListMaxLength 25 needs it (a Full of 25, Differentials):"
+    )
+    for r in rounds:
+        print(
+            f"    S={r.stations:<5} {r.chunked_publishes:>7,} publishes  {r.chunked_bytes:>13,} bytes"
+            f"  ({r.chunked_bytes / r.bytes:,.0f}x the service's bytes);"
+            f" one unchunked Full is {r.biggest_baseline_frame:,} bytes"
+            f" ({'over' if r.biggest_baseline_frame > IOT_MESSAGE_LIMIT else 'within'} IoT's 128 KB)"
+        )
+    print()
+    print("  Checks per S: most publishes to one station in one stream batch / stations given exactly the")
+    print("  new card as a Differential / stations in sync after answering / moto's iot-data count = ours:")
+    for r in rounds:
+        print(
+            f"    S={r.stations:<5} {r.most_per_station_per_batch} / {r.right_message} of {r.stations}"
+            f" / {r.in_sync} of {r.stations} / {r.moto_publishes} publishes, {r.moto_bytes:,} bytes"
+            f" = {len(r.publishes) + r.answer_publishes}, {r.bytes + r.answer_bytes:,}"
+            f";  stream records read {r.sync.seen}, passed the filter {r.sync.passed}"
+        )
+    print()
+    print("  DynamoDB operations (sync function, all invocations; answers):")
+    for r in rounds:
+        print(f"    S={r.stations:<5} sync: {ops(r.sync_calls)};  answers: {ops(r.answer_calls)}")
+    print()
+    print("  Time (moto's, not DynamoDB's: its queries scan the whole table):")
+    for r in rounds:
+        invocations = ", ".join(f"{i.records} rec. {i.seconds:.2f} s" for i in r.sync.invocations)
+        print(
+            f"    S={r.stations:<5} sync invocations: {invocations};"
+            f" {r.stations} answers {r.answer_seconds:.1f} s"
+        )
+
+
+def report_full(full: FullCapacity) -> None:
+    sent = sum(b for _, b, _ in full.publishes)
+    print()
+    print(
+        f"Informational: the same approval at {full.stations} stations whose capacity is full"
+        f" (LocalAuthListMaxLength {FULL_CAPACITY}, holding {FULL_CAPACITY})"
+    )
+    first = ", ".join(f"{kind} of {size} entries x{n}" for (kind, size), n in full.first.items())
+    print(
+        f"  service: {len(full.publishes)} publishes ({len(full.publishes) / full.stations:.0f} per station,"
+        f" {full.rounds} answer round-trips), {full.entries_sent} entries, {sent:,} bytes,"
+        f" {len(full.calls)} DynamoDB calls; first message per station: {first}"
+    )
+    print(
+        f"  what the change needs: one Differential per station adding the new card and deleting the"
+        f" oldest held one: {full.stations} publishes, {full.minimal_bytes:,} bytes"
+        f" ({sent / full.minimal_bytes:,.0f}x less than sent)"
+    )
+    print(
+        f"  stations in sync afterwards: {full.in_sync} of {full.stations}; until the last of those"
+        f" messages is applied each station holds the first Full's entries only, not its {FULL_CAPACITY}"
+    )
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from tests.support.aws import TABLES, reset_tables, start_moto, use_endpoint
+
+    began = time.perf_counter()
+    server, endpoint = start_moto()
+    guard = TransactionGuard().install()
+    try:
+        # As in Lambda, the functions read their configuration at import: point them at moto first.
+        use_endpoint(endpoint)
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        hook_every_client()
+        reset_tables(endpoint)
+
+        from functions.approve import app as approve_app
+        from functions.station_messages import app as messages_app
+        from functions.station_sync import app as sync_app
+        from functions.stations import app as stations_app
+
+        wrap_publish()
+        handlers = {
+            "approve": approve_app.handler,
+            "stations": stations_app.handler,
+            "sync": sync_app.handler,
+            "messages": messages_app.handler,
+        }
+        org, connection, policy = setup(handlers)
+        write_members(org, connection, policy, pending=len(SIZES) + 1)
+        stream = Stream(endpoint, TABLES["ConnectionsTable"])
+        print(
+            f"Setup: {MEMBERS:,} members (card, active membership, Accepted entry each) in"
+            f" {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+        rounds, ids = [], []
+        for n, size in enumerate(SIZES):
+            step = time.perf_counter()
+            new = [f"SITE-{i:04d}" for i in range(len(ids), size)]
+            write_stations(org, policy, new, capacity=None, held=MEMBERS + n)
+            ids += new
+            rounds.append(one_round(handlers, stream, org, connection, policy, n))
+            print(f"  S={size}: done in {time.perf_counter() - step:.1f} s", flush=True)
+        report(rounds)
+
+        delete_stations(ids)
+        full = full_capacity(handlers, stream, org, connection, policy, len(SIZES))
+        report_full(full)
+
+        print()
+        print(guard.describe())
+        print(f"Total time {time.perf_counter() - began:.1f} s")
+        failed = [r.stations for r in rounds if not r.ok]
+        if failed:
+            print(
+                f"FAIL at S = {failed}: bytes must be {TARGET_RATIO:.0f}x fewer than the naive push, at most"
+                " one publish per station per stream batch, each station the new card, all in sync"
+            )
+        if guard.failed:
+            print(f"INVALID: a transaction failed and moto's rollback was skipped: {guard.failed[:3]}")
+        return 1 if failed or guard.failed else 0
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
