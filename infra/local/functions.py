@@ -113,8 +113,9 @@ class LocalFunction:
     def warm(self, concurrency: int) -> None:
         """Start every worker now (a cold start each), so that they are past their imports, with Ctrl-C
         left to the parent, before anyone calls; a function's first requests are then warm."""
-        for _ in [self._pool.submit(time.sleep, 0.3) for _ in range(concurrency)]:
-            _.result()
+        started = [self._pool.submit(time.sleep, 0.3) for _ in range(concurrency)]
+        for worker in started:
+            worker.result()
 
     def invoke(self, event: dict) -> Invocation:
         return self._pool.submit(_invoke, event, self.timeout).result()
