@@ -37,21 +37,11 @@ from infra.local.filters import matches_any
 from infra.local.streams import lambda_record
 from tests.integration.helpers import ADA, as_driver, checked, given_connection, request_membership, sub_of
 from tests.support.api import Answer, FakeLambdaContext, call
+from tests.support.ocpp import ERROR_CODES
 
 OCPP_VERSION = "1.6"
 UNIQUE_ID_MAX = 36  # OCPP-J: the uniqueId is at most 36 characters
-OCPP_ERROR_CODES = {
-    "NotImplemented",
-    "NotSupported",
-    "InternalError",
-    "ProtocolError",
-    "SecurityError",
-    "FormationViolation",
-    "PropertyConstraintViolation",
-    "OccurenceConstraintViolation",
-    "TypeConstraintViolation",
-    "GenericError",
-}
+OCPP_ERROR_CODES = ERROR_CODES
 _FORMATS = FormatChecker()  # rfc3339-validator is installed: "format": "date-time" is checked too
 
 

@@ -19,19 +19,9 @@ from infra.local.iot import MqttBroker
 from infra.local.stations import SimulatedStation, run_stations, stop_all
 from infra.template import ROOT
 from tests.support.aws import free_port
+from tests.support.ocpp import ERROR_CODES
 
-OCPP16_ERROR_CODES = {
-    "NotImplemented",
-    "NotSupported",
-    "InternalError",
-    "ProtocolError",
-    "SecurityError",
-    "FormationViolation",
-    "PropertyConstraintViolation",
-    "OccurenceConstraintViolation",
-    "TypeConstraintViolation",
-    "GenericError",
-}
+OCPP16_ERROR_CODES = ERROR_CODES
 
 
 @pytest.fixture(scope="module")
