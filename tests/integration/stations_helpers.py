@@ -41,7 +41,6 @@ from tests.support.ocpp import ERROR_CODES
 
 OCPP_VERSION = "1.6"
 UNIQUE_ID_MAX = 36  # OCPP-J: the uniqueId is at most 36 characters
-OCPP_ERROR_CODES = ERROR_CODES
 _FORMATS = FormatChecker()  # rfc3339-validator is installed: "format": "date-time" is checked too
 
 
@@ -84,7 +83,7 @@ class OcppLedger:
         elif kind == MessageType.CallError:
             assert len(frame) == 5, frame
             assert unique_id in answering, f"{sender} answered a CALL nobody sent: {frame!r}"
-            assert frame[2] in OCPP_ERROR_CODES, f"not an OCPP 1.6 error code: {frame!r}"
+            assert frame[2] in ERROR_CODES, f"not an OCPP 1.6 error code: {frame!r}"
             assert isinstance(frame[3], str) and isinstance(frame[4], dict), frame
         else:
             raise AssertionError(f"{sender} sent a frame of unknown type: {frame!r}")

@@ -21,8 +21,6 @@ from infra.template import ROOT
 from tests.support.aws import free_port
 from tests.support.ocpp import ERROR_CODES
 
-OCPP16_ERROR_CODES = ERROR_CODES
-
 
 @pytest.fixture(scope="module")
 def mqtt_port():
@@ -114,7 +112,7 @@ class Service:
                 asyncio.run(validate_payload(CallResult(frame[1], frame[2], self.my_calls[frame[1]]), "1.6"))
             else:
                 assert frame[0] == 4 and len(frame) == 5, frame
-                assert frame[1] in self.my_calls and frame[2] in OCPP16_ERROR_CODES, frame
+                assert frame[1] in self.my_calls and frame[2] in ERROR_CODES, frame
                 assert isinstance(frame[3], str) and isinstance(frame[4], dict)
 
     def close(self) -> None:
