@@ -112,7 +112,6 @@ class TopicRules:
 
     def __init__(self, port: int, functions: dict[str, LocalFunction]):
         self._clients = []
-        self.invocations: list[tuple[float, str]] = []
         for name, sql, targets in rules():
             topic_filter = _SQL.match(sql).group("topic")
             self._subscribe(port, name, sql, topic_filter, [functions[t] for t in targets])
@@ -141,7 +140,6 @@ class TopicRules:
             invocation = function.invoke(event)
         except RuntimeError:  # the stack is stopping: the function's workers are gone
             return
-        self.invocations.append((time.time(), topic))
         if invocation.error:
             print(f"[{function.name}] failed on a message from {topic}:\n{invocation.error}")
 

@@ -78,7 +78,6 @@ class Pump:
     streams: object  # boto3 dynamodbstreams client
     stream_arn: str
     park: callable
-    invocations: list = field(default_factory=list)  # (time, sequence numbers) for the benchmarks
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> threading.Thread:
@@ -127,7 +126,6 @@ class Pump:
     def _deliver(self, batch: list[dict], attempt: int = 0) -> None:
         while batch:
             invocation = self.function.invoke({"Records": batch})
-            self.invocations.append((time.time(), [r["dynamodb"]["SequenceNumber"] for r in batch]))
             if invocation.error:
                 failed, reason = batch, invocation.error.strip().splitlines()[-1]
                 if self.mapping.bisect and len(batch) > 1 and attempt < self.mapping.max_retries:
