@@ -138,7 +138,10 @@ def main() -> None:
             "Data lives in memory and is gone when you stop (Ctrl-C).",
             flush=True,
         )
-        stopping.wait()
+        # Wait in slices: a Ctrl-C the kernel hands to another thread runs its Python handler only when the
+        # main thread next wakes, and an endless wait would never wake.
+        while not stopping.wait(0.5):
+            pass
     finally:
         print("Stopping ...", flush=True)
         stack.stop()
