@@ -480,7 +480,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     print(f"Stations {', '.join(args.stations)} on 127.0.0.1:{args.mqtt_port}; Ctrl-C stops.", flush=True)
-    stopping.wait()
+    while not stopping.wait(0.5):  # in slices, as in infra.local: the signal may land on another thread
+        pass
     stop_all(stations)
 
 
