@@ -220,7 +220,7 @@ def setup(handlers: dict) -> tuple[str, str, str]:
 
 
 def write_members(org: str, connection: str, policy: str, pending: int) -> None:
-    from connections.store import AllowEntryItem, CardItem, MembershipItem, PolicyItem, now
+    from connections.store import AllowChangeItem, AllowEntryItem, CardItem, MembershipItem, PolicyItem, now
 
     at = now()
 
@@ -266,6 +266,15 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
             )
             entry.index()
             entries.save(entry)
+            entries.save(
+                AllowChangeItem(
+                    *AllowChangeItem.key(policy, n + 1),
+                    policy_id=policy,
+                    id_tag=tag(n),
+                    status="Accepted",
+                    seq=n + 1,
+                )
+            )
         for n in range(pending):
             driver = f"newcomer-{n}"
             cards.save(card(driver, pending_tag(n)))

@@ -26,7 +26,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 from ocpp.messages import MessageType, get_validator
 
-from connections.store import AllowEntryItem, MembershipItem, PolicyItem, StationItem
+from connections.store import AllowChangeItem, AllowEntryItem, MembershipItem, PolicyItem, StationItem
 from functions.expire_memberships.app import handler as expire_handler
 from functions.station_messages.app import handler as station_messages_handler
 from functions.station_messages.sweep import handler as sweep_handler
@@ -370,10 +370,14 @@ def run_expiry() -> dict:
 
 
 def entries_of(policy_id: str) -> dict[str, tuple[str, int]]:
-    """A policy's stored allow list: idTag -> (status, seq)."""
+    """A policy's stored allow list: idTag -> (status, seq). Checks on the way that its change log holds
+    exactly the latest change of every entry, which is what deliveries read."""
     pk, _ = AllowEntryItem.key(policy_id, "")
     found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"), consistent_read=True)
-    return {e.id_tag: (e.status, int(e.seq)) for e in found}
+    entries = {e.id_tag: (e.status, int(e.seq)) for e in found}
+    log = AllowChangeItem.query(AllowChangeItem.partition(policy_id), consistent_read=True)
+    assert sorted((c.id_tag, (c.status, int(c.seq))) for c in log) == sorted(entries.items())
+    return entries
 
 
 def policy_seq(policy_id: str) -> int:

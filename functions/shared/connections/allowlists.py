@@ -15,6 +15,7 @@ from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
 from connections.domain.membership import Status
 from connections.memberships import state
 from connections.store import (
+    AllowChangeItem,
     AllowEntryItem,
     CardItem,
     Item,
@@ -104,44 +105,46 @@ def apply(changes: Changes) -> dict[str, int]:
     """Write the entries that differ from what is stored. Returns the sequence of every policy the batch
     touched, changed or not: a retried batch whose entries were written before a failed publish finds
     nothing to write, and must still deliver them."""
-    keys = [AllowEntryItem.key(p, t) for p, t in changes.entries]
-    keys += [PolicyItem.key(p) for p in {p for p, _ in changes.entries}]
-    stored: dict = {}
-    for start in range(0, len(keys), 100):
-        stored.update(batch_get(keys[start : start + 100]))
     by_policy: dict[str, list[tuple[str, Access, str]]] = {}
     for (policy_id, tag), (verdict, driver_id) in sorted(changes.entries.items()):
-        current = stored.get(AllowEntryItem.key(policy_id, tag))
-        if current and current.status == verdict.status and current.expires_at == verdict.expires_at:
-            continue
-        if current is None and verdict.status is TagStatus.BLOCKED:
-            continue  # never listed: nothing to revoke
         by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id))
-    sequences = {p.policy_id: int(p.seq) for p in stored.values() if isinstance(p, PolicyItem)}
-    for policy_id, entries in by_policy.items():
-        for start in range(0, len(entries), _PER_TRANSACTION):
-            sequences[policy_id] = _write(policy_id, entries[start : start + _PER_TRANSACTION])
+    sequences: dict[str, int] = {}
+    for policy_id, wanted in by_policy.items():
+        for start in range(0, len(wanted), _PER_TRANSACTION):
+            sequences[policy_id] = _write(policy_id, wanted[start : start + _PER_TRANSACTION])
     return sequences
 
 
-# Entries and the sequence they take are written in one transaction, conditioned on the sequence read:
-# a reader never sees the sequence raised before its entries exist, and two writers of one policy never
-# interleave their numbers (the later one reads again and retries).
-_PER_TRANSACTION = 99  # with the policy's own update: DynamoDB's limit of 100 items
+# Entries, their change items and the sequence they take are written in one transaction, conditioned on
+# the sequence read: a reader never sees the sequence raised before its changes exist, and two writers of
+# one policy never interleave their numbers (the later one reads again and retries). Every writer of a
+# policy's entries raises its sequence, so an unchanged sequence also means unchanged entries.
+_PER_TRANSACTION = 33  # 3 items an entry (entry, new change, old change) + the policy: DynamoDB's 100
 
 
-def _write(policy_id: str, entries: list[tuple[str, Access, str]]) -> int:
+def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
+    keys = [PolicyItem.key(policy_id), *(AllowEntryItem.key(policy_id, tag) for tag, _, _ in wanted)]
     for _ in range(10):
-        policy = PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True)
+        stored = batch_get(keys, consistent=True)
+        policy = stored.get(PolicyItem.key(policy_id))
+        if policy is None:
+            return 0  # deleted meanwhile: no station reads its list
         seen = int(policy.seq)
+        changed = [
+            (tag, verdict, driver_id, stored.get(AllowEntryItem.key(policy_id, tag)))
+            for tag, verdict, driver_id in wanted
+            if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict)
+        ]
+        if not changed:
+            return seen
         try:
             with transaction() as write:
                 write.update(
                     policy,
-                    actions=[PolicyItem.seq.set(seen + len(entries))],
+                    actions=[PolicyItem.seq.set(seen + len(changed))],
                     condition=PolicyItem.seq == seen,
                 )
-                for offset, (tag, verdict, driver_id) in enumerate(entries, start=1):
+                for seq, (tag, verdict, driver_id, current) in enumerate(changed, start=seen + 1):
                     entry = AllowEntryItem(
                         *AllowEntryItem.key(policy_id, tag),
                         policy_id=policy_id,
@@ -149,11 +152,29 @@ def _write(policy_id: str, entries: list[tuple[str, Access, str]]) -> int:
                         driver_id=driver_id,
                         status=verdict.status,
                         expires_at=verdict.expires_at,
-                        seq=seen + offset,
+                        seq=seq,
                     )
                     entry.index()
                     write.save(entry)
-            return seen + len(entries)
+                    write.save(
+                        AllowChangeItem(
+                            *AllowChangeItem.key(policy_id, seq),
+                            policy_id=policy_id,
+                            id_tag=tag,
+                            status=verdict.status,
+                            expires_at=verdict.expires_at,
+                            seq=seq,
+                        )
+                    )
+                    if current is not None:
+                        write.delete(AllowChangeItem(*AllowChangeItem.key(policy_id, int(current.seq))))
+            return seen + len(changed)
         except TransactWriteError:
-            continue  # another batch wrote this policy's list meanwhile: take the next numbers
+            continue  # another batch wrote this policy's list meanwhile: read again, take the next numbers
     raise RuntimeError(f"the allow list of policy {policy_id} kept changing; the batch will be retried")
+
+
+def _differs(current: AllowEntryItem | None, verdict: Access) -> bool:
+    if current is None:
+        return verdict.status is not TagStatus.BLOCKED  # never listed: nothing to revoke
+    return current.status != verdict.status or current.expires_at != verdict.expires_at

@@ -25,7 +25,7 @@ from connections.domain.allowlist import (
     need,
     overflows,
 )
-from connections.store import AllowEntryItem, CardItem, PolicyItem, StationItem, now
+from connections.store import AllowChangeItem, AllowEntryItem, CardItem, PolicyItem, StationItem, now
 
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
 MAX_CHUNK = 1000
@@ -71,24 +71,22 @@ class EntryReader:
 
     @staticmethod
     def _read(policy_id: str, wanted: Need) -> list[Entry]:
-        index, seq_key = AllowEntryItem.gsi1, AllowEntryItem.seq_key(policy_id)
+        # The base table with ConsistentRead: what a transaction wrote is seen whole, in sequence order.
+        partition, sort = AllowChangeItem.partition(policy_id), AllowChangeItem.sk
         match wanted.fetch:
             case Fetch.CHANGED:
-                found = index.query(
-                    seq_key, AllowEntryItem.gsi1sk > AllowEntryItem.seq_sort(wanted.after), limit=wanted.limit
-                )
+                condition, forward = sort > AllowChangeItem.sort(wanted.after), True
             case Fetch.TOP:
-                found = index.query(seq_key, scan_index_forward=False, limit=wanted.limit + 1)
+                condition, forward = None, False
             case Fetch.BELOW:
-                found = index.query(
-                    seq_key,
-                    AllowEntryItem.gsi1sk < AllowEntryItem.seq_sort(wanted.below),
-                    scan_index_forward=False,
-                    limit=wanted.limit + 1,
-                )
+                condition, forward = sort < AllowChangeItem.sort(wanted.below), False
             case _:
                 return []
-        return [Entry(e.id_tag, TagStatus(e.status), e.expires_at, int(e.seq)) for e in found]
+        limit = wanted.limit if wanted.fetch is Fetch.CHANGED else wanted.limit + 1
+        found = AllowChangeItem.query(
+            partition, condition, consistent_read=True, scan_index_forward=forward, limit=limit
+        )
+        return [Entry(c.id_tag, TagStatus(c.status), c.expires_at, int(c.seq)) for c in found]
 
 
 def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> None:
@@ -206,7 +204,7 @@ def policy_seq(policy_id: str | None) -> int:
     if not policy_id:
         return 0
     try:
-        return int(PolicyItem.get(*PolicyItem.key(policy_id)).seq)
+        return int(PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True).seq)
     except PolicyItem.DoesNotExist:
         return 0
 

@@ -18,8 +18,8 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
                                                            gsi2 POLICY#<policy> / STATION#<id>
                                                            gsi3 INFLIGHT / <sent at>#<id>           (**)
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
-    allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi1 POLICYSEQ#<policy> / <seq, 12 digits>
-                                                           gsi2 TAG#<idTag> / POLICY#<policy>
+    allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
+    allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
     (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
@@ -334,17 +334,33 @@ class AllowEntryItem(Item, discriminator="allow_entry"):
     def key(policy_id: str, id_tag: str) -> tuple[str, str]:
         return f"POLICY#{policy_id}", f"TAG#{id_tag}"
 
+    def index(self) -> None:
+        self.gsi2pk, self.gsi2sk = f"TAG#{self.id_tag}", f"POLICY#{self.policy_id}"
+
+
+class AllowChangeItem(Item, discriminator="allow_change"):
+    """The latest change of one idTag on a policy's list, keyed by its sequence number, so that what a
+    station lacks ("every change after the sequence it holds") is one query of the base table, read with
+    ConsistentRead: an index could lag and show a newer change before an older one. Written, and its
+    predecessor for the same idTag deleted, in the transaction that writes the entry."""
+
+    policy_id = UnicodeAttribute()
+    id_tag = UnicodeAttribute()
+    status = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    seq = NumberAttribute()
+
     @staticmethod
-    def seq_key(policy_id: str) -> str:
+    def key(policy_id: str, seq: int) -> tuple[str, str]:
+        return AllowChangeItem.partition(policy_id), AllowChangeItem.sort(seq)
+
+    @staticmethod
+    def partition(policy_id: str) -> str:
         return f"POLICYSEQ#{policy_id}"
 
     @staticmethod
-    def seq_sort(seq: int) -> str:
+    def sort(seq: int) -> str:
         return f"{seq:012d}"
-
-    def index(self) -> None:
-        self.gsi1pk, self.gsi1sk = self.seq_key(self.policy_id), self.seq_sort(int(self.seq))
-        self.gsi2pk, self.gsi2sk = f"TAG#{self.id_tag}", f"POLICY#{self.policy_id}"
 
 
 def now() -> datetime:
@@ -362,9 +378,10 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_connection())
 
 
-def batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+def batch_get(keys: list[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], Item]:
     """Several items of any kind in one round-trip, by key; missing ones are absent from the result."""
-    return {(item.pk, item.sk): item for item in Item.batch_get(list(dict.fromkeys(keys)))}
+    found = Item.batch_get(list(dict.fromkeys(keys)), consistent_read=consistent or None)
+    return {(item.pk, item.sk): item for item in found}
 
 
 # Pagination cursors are DynamoDB's LastEvaluatedKey, opaque to clients. A cursor is accepted only for the
