@@ -19,6 +19,7 @@ from connections.domain.allowlist import (
     Entry,
     Fetch,
     Need,
+    Send,
     StationList,
     TagStatus,
     message,
@@ -91,8 +92,25 @@ class EntryReader:
 
 def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> None:
     """Send the station its next message, unless one is in flight or it has nothing to receive."""
-    if station.in_flight_id or (not station.policy_id and not station.needs_full):
-        return
+    for _ in range(3):
+        if station.in_flight_id or (not station.policy_id and not station.needs_full):
+            return  # a message in flight: the station's answer sends what follows, this change included
+        send = _plan(station, policy_seq, reader)
+        if send is None:
+            return
+        unique_id, frame = ocpp.call("SendLocalList", send.payload())
+        if _claim(station, unique_id, frame, send.then):
+            _publish(station, unique_id, frame, done)
+            return
+        # Planned from a station that has moved on (an answer or a refusal came in, or an index lagged):
+        # plan again from what it holds now, unless another message is in flight or it changed policy.
+        fresh = StationItem.get(*StationItem.key(station.station_id), consistent_read=True)
+        if fresh.policy_id != station.policy_id:
+            return  # the station's own change brings it its new list
+        station = fresh
+
+
+def _plan(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | None:
     state = list_state(station)
     wanted = need(state, policy_seq)
     entries = reader(station.policy_id, wanted)
@@ -100,12 +118,7 @@ def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: De
         state = replace(state, needs_full=True)
         wanted = need(state, policy_seq)
         entries = reader(station.policy_id, wanted)
-    send = message(state, wanted, entries, policy_seq)
-    if send is None:
-        return
-    unique_id, frame = ocpp.call("SendLocalList", send.payload())
-    if _claim(station, unique_id, frame, send.then):
-        _publish(station, unique_id, frame, done)
+    return message(state, wanted, entries, policy_seq)
 
 
 def _claim(
@@ -125,8 +138,12 @@ def _claim(
     if force:  # the station rebooted: whatever was in flight is lost with it
         condition = StationItem.pk.exists()
     else:
-        condition = StationItem.in_flight_id.does_not_exist() & (
-            StationItem.list_version == station.list_version
+        # The station as it was read and planned from: nothing in flight, no message acknowledged and no
+        # refusal since (a refusal sets needs_full; a message planned before it must not erase that).
+        condition = (
+            StationItem.in_flight_id.does_not_exist()
+            & (StationItem.list_version == station.list_version)
+            & (StationItem.needs_full == station.needs_full)
         )
     try:
         station.update(actions=actions, condition=condition)
@@ -244,10 +261,12 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
         if held == -1:
             _release(station, uid, [StationItem.local_list_supported.set(False)])
         elif held == int(station.list_version) and not station.needs_full:
-            if _release(station, uid, []):
+            if _release(station, uid, [StationItem.failures.set(0)]):
                 _continue(station.station_id, done)
-        else:
-            _refused(station, uid, done)
+        # A station that rebooted without its list did not refuse anything: it gets a Full, and a new
+        # count of refusals (this is how a station that refused too often is tried again).
+        elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
+            _continue(station.station_id, done)
         return
     status = payload.get("status")
     if status == "Accepted":

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connections import delivery
+from connections.domain.allowlist import MAX_REFUSALS
 from functions.station_messages.app import handler as station_messages_handler
 from tests.integration.helpers import (
     DRIVER,
@@ -324,3 +325,28 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
     assert station.statuses() == {"TAG-1": "Accepted"}
     assert run_sweep() == {"resent": 0}
+
+
+def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
+    # Given a synced station that refused its updates until the service stopped insisting
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, "driver-b", "TAG-B")
+    sync.pump()
+    for _ in range(MAX_REFUSALS):
+        station.answer(station.take_one("SendLocalList"), {"status": "Failed"})
+    assert station.take() == []
+
+    # When it reboots having lost its list (a reboot is not a refusal)
+    _, question = station.boot()
+    station.answer(question, {"listVersion": 0})
+
+    # Then it is sent its whole list again
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[0] == "Full"
+    station.accept(full)
+    assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True

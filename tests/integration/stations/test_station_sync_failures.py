@@ -7,7 +7,9 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from connections import allowlists, iot
+from connections import allowlists, delivery, iot
+from connections.domain.allowlist import Access, TagStatus
+from connections.store import StationItem
 from tests.integration.helpers import DRIVER, given_organization, request_membership
 from tests.integration.stations_helpers import (
     entries_of,
@@ -16,6 +18,7 @@ from tests.integration.stations_helpers import (
     given_open_connection,
     given_policy,
     given_station,
+    given_synced_station,
     list_payload,
     policy_seq,
     settle,
@@ -218,3 +221,28 @@ def test_a_full_built_while_a_batch_is_being_applied_does_not_lose_its_changes(s
 
     # Then the station ends up with both drivers
     assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+
+
+def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_differential(sync):
+    # Given a synced station, as one delivery read it, with a change for it on the policy's list
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    read_before = stored_station("CP-1")
+    given_auto_member(connection, "driver-b", "TAG-B")
+    changes = allowlists.Changes({(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b")})
+    sequences = allowlists.apply(changes)
+
+    # When, before that delivery claims the station, a refusal leaves it needing a Full
+    stored_station("CP-1").update(actions=[StationItem.needs_full.set(True), StationItem.failures.set(1)])
+    done = delivery.Delivery()
+    delivery.deliver(read_before, sequences[policy["policy_id"]], delivery.EntryReader(), done)
+
+    # Then the stale Differential is not sent: the delivery plans again and sends the Full it needs
+    (full,) = station.take()
+    assert done.publishes == 1 and list_payload(full)[0] == "Full"
+    station.accept(full)
+    assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
