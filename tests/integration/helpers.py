@@ -7,7 +7,9 @@ service's one error shape {"error", "message", "fields"}.
 
 import base64
 import json
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from connections import limits
@@ -188,3 +190,26 @@ def given_earlier_misses(
         first, second = limits.keys("someone", address, scope), limits.keys("someone-else", address, scope)
     (key,) = set(first) & set(second)
     LookupMissesItem(*key, misses=[int(time.time())] * count).save()
+
+
+def at_the_same_moment(*actions: Callable[[], Answer]) -> list[Answer]:
+    """Run the actions in threads released together by a barrier; their answers in the same order."""
+    barrier = threading.Barrier(len(actions))
+    answers: list[Answer | BaseException | None] = [None] * len(actions)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            answers[i] = actions[i]()
+        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
+            answers[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for answer in answers:
+        if not isinstance(answer, Answer):
+            raise AssertionError(f"an action did not answer: {answer!r}")
+    return answers  # type: ignore[return-value]

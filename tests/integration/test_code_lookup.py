@@ -4,6 +4,7 @@ from tests.integration.helpers import (
     admin_path,
     as_admin,
     as_driver,
+    at_the_same_moment,
     given_connection,
     given_earlier_misses,
     given_organization,
@@ -124,3 +125,34 @@ def test_one_address_is_limited_to_a_hundred_misses_across_many_users():
     assert newcomer.status == 429
     assert int(newcomer.headers["retry-after"]) > 0
     assert look_up("RIGHTCODE1", driver="nat-newcomer", source_ip="198.51.100.99").status == 200
+
+
+def test_a_burst_of_lookups_sent_at_once_cannot_try_more_codes_than_the_limit_allows():
+    # Given nine misses: one more code may be tried
+    given_earlier_misses(9, user="driver-1")
+
+    # When twenty wrong codes are sent at the same moment
+    answers = at_the_same_moment(*[lambda n=n: look_up(f"WRONG{n:05d}") for n in range(20)])
+
+    # Then at most one was tried; every other one answers 429, which says nothing about its code
+    statuses = [a.status for a in answers]
+    assert statuses.count(404) <= 1 and statuses.count(429) >= 19, statuses
+    assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status == 429)
+
+
+def test_a_lookup_answers_the_connection_as_it_is_now():
+    # Given a connection whose admin renames it and disables it, then enables it again
+    connection = given_connection(given_organization(), code="RENAMED01")
+    assert as_admin("PATCH", admin_path(connection), body={"name": "Night crew"}).status == 200
+    renamed = look_up("RENAMED01")
+    assert as_admin("PATCH", admin_path(connection), body={"enabled": False}).status == 200
+    disabled = look_up("RENAMED01")
+    assert as_admin("PATCH", admin_path(connection), body={"enabled": True}).status == 200
+
+    # When
+    enabled = look_up("RENAMED01")
+
+    # Then
+    assert (renamed.status, renamed.body["name"]) == (200, "Night crew")
+    assert disabled.status == 404
+    assert (enabled.status, enabled.body["name"]) == (200, "Night crew")

@@ -2,15 +2,13 @@
 409 that says what happened, and what is stored is the winner's change. Likewise for a request sent twice
 at once with the same Idempotency-Key. Each race is run ROUNDS times on fresh requests."""
 
-import threading
-from collections.abc import Callable
-
 import pytest
 
 from tests.integration.helpers import (
     BOB,
     as_admin,
     as_driver,
+    at_the_same_moment,
     decide,
     given_admin,
     given_connection,
@@ -18,32 +16,8 @@ from tests.integration.helpers import (
     given_pending,
     stored_status,
 )
-from tests.support.api import Answer
 
 ROUNDS = 10
-
-
-def at_the_same_moment(*actions: Callable[[], Answer]) -> list[Answer]:
-    """Run the actions in threads released together by a barrier; their answers in the same order."""
-    barrier = threading.Barrier(len(actions))
-    answers: list[Answer | BaseException | None] = [None] * len(actions)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            answers[i] = actions[i]()
-        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
-            answers[i] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    for answer in answers:
-        if not isinstance(answer, Answer):
-            raise AssertionError(f"an action did not answer: {answer!r}")
-    return answers  # type: ignore[return-value]
 
 
 @pytest.fixture

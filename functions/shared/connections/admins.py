@@ -165,6 +165,17 @@ def remove_admin(caller: Caller, organization_id: str, email: str) -> None:
 # --- Connections
 
 
+def _code_of(connection: ConnectionItem) -> CodeItem:
+    """The connection's code item, with what a lookup of the code answers (see CodeItem)."""
+    return CodeItem(
+        *CodeItem.key(connection.code),
+        code=connection.code,
+        connection_id=connection.connection_id,
+        enabled=connection.enabled,
+        view=present.connection_for_driver(connection).model_dump(mode="json"),
+    )
+
+
 def _check_connection_rules(connection: ConnectionItem) -> None:
     if connection.approval_mode == ApprovalMode.EMAIL_DOMAIN and not connection.email_domains:
         raise InvalidInput(
@@ -219,12 +230,7 @@ def create_connection(
         try:
             with transaction() as write:
                 write.save(connection)
-                write.save(
-                    CodeItem(
-                        *CodeItem.key(connection.code), code=connection.code, connection_id=connection_id
-                    ),
-                    condition=CodeItem.pk.does_not_exist(),
-                )
+                write.save(_code_of(connection), condition=CodeItem.pk.does_not_exist())
             break
         except TransactWriteError:
             if new.code:
@@ -293,12 +299,9 @@ def update_connection(
             write.save(connection)  # conditioned on the version read (VersionAttribute)
             if connection.code != old_code:
                 write.delete(CodeItem(*CodeItem.key(old_code)))
-                write.save(
-                    CodeItem(
-                        *CodeItem.key(connection.code), code=connection.code, connection_id=connection_id
-                    ),
-                    condition=CodeItem.pk.does_not_exist(),
-                )
+                write.save(_code_of(connection), condition=CodeItem.pk.does_not_exist())
+            else:  # what a lookup of the code answers changes with the connection
+                write.save(_code_of(connection), condition=CodeItem.connection_id == connection_id)
     except TransactWriteError as error:
         reasons = _reasons(error)
         if reasons[:1] == ["ConditionalCheckFailed"]:

@@ -75,13 +75,12 @@ def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionFor
     code_key = CodeItem.key(normal) if codes.is_well_formed(normal) else None
     found = batch_get([*limited, *([code_key] if code_key else [])])
     limits.check(found, limited)
-    connection = None
-    if code_key in found:
-        connection = ConnectionItem.get(*ConnectionItem.key(found[code_key].connection_id))
-    if connection is None or not connection.enabled or connection.code != normal:
-        limits.record_miss(found, limited)
+    code: CodeItem | None = found.get(code_key) if code_key else None
+    hit = code is not None and code.enabled and code.view is not None
+    limits.attempt(found, limited, missed=not hit)
+    if not hit:
         raise NotFound(NO_SUCH_CODE)
-    return present.connection_for_driver(connection)
+    return views.ConnectionForDriver.model_validate(code.view)
 
 
 def get_connection(caller: Caller, connection_id: str) -> views.ConnectionForDriver:

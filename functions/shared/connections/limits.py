@@ -59,4 +59,41 @@ def _write_miss(found, limited, now: int, trim: bool) -> None:
             else:
                 actions.append(LookupMissesItem.misses.set((LookupMissesItem.misses | []).append([now])))
             actions.append(LookupMissesItem.kind.set(LookupMissesItem))
+            actions.append(LookupMissesItem.attempts.add(1))
             write.update(LookupMissesItem(*key), actions=actions, condition=condition)
+
+
+def attempt(
+    found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], ratelimit.Limit], missed: bool
+) -> None:
+    """Record one lookup of every limited caller (and a miss, when `missed`) before its answer is given,
+    conditioned on no other lookup or miss of theirs having been recorded since `found` was read. One
+    caller's lookups are thus decided one at a time: a burst sent in parallel cannot try more codes than
+    the limit allows. The losers of a race answer 429 whether their code was right or not, so a 429 tells
+    nothing about a code."""
+    now = int(time.time())
+    try:
+        with transaction() as write:
+            for key, rule in limited.items():
+                item = found.get(key)
+                seen = int(item.attempts) if item is not None and item.attempts is not None else None
+                actions = [
+                    LookupMissesItem.attempts.set((seen or 0) + 1),
+                    LookupMissesItem.expires.set(timedelta(seconds=rule.window)),
+                    LookupMissesItem.kind.set(LookupMissesItem),
+                ]
+                if missed:
+                    recent = ratelimit.recent(list(item.misses) if item is not None else [], now, rule)
+                    actions.append(LookupMissesItem.misses.set(recent + [now]))
+                if seen is None:
+                    condition = LookupMissesItem.attempts.does_not_exist()
+                else:
+                    condition = LookupMissesItem.attempts == seen
+                write.update(LookupMissesItem(*key), actions=actions, condition=condition)
+    except TransactWriteError as error:
+        reasons = [r.code for r in error.cancellation_reasons or [] if r]
+        if "ConditionalCheckFailed" in reasons:
+            raise TooManyRequests(
+                "Several connection-code lookups arrived at once; try again in a second.", retry_after=1
+            ) from None
+        raise

@@ -174,11 +174,15 @@ class ConnectionItem(Item, discriminator="connection"):
 
 
 class CodeItem(Item, discriminator="code"):
-    """Makes a connection code unique across the service (written in the same transaction as the
-    connection) and maps it to its connection."""
+    """Makes a connection code unique across the service and maps it to its connection. It also carries
+    what a lookup answers (the driver's view of the connection, and whether it is enabled), written in
+    the same transaction as every change of the connection, so that a lookup reads it together with the
+    caller's limits and records the attempt before answering, in two round-trips."""
 
     code = UnicodeAttribute()
     connection_id = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+    view = JSONAttribute(null=True)
 
     @staticmethod
     def key(code: str) -> tuple[str, str]:
@@ -224,6 +228,7 @@ class LookupMissesItem(Item, discriminator="lookup_misses"):
     """Recent failed code lookups of one caller (a user or an address), for the rate limit."""
 
     misses = ListAttribute(of=NumberAttribute, default=list)
+    attempts = NumberAttribute(null=True)  # raised by every lookup and miss: the lookups' optimistic lock
     expires = TTLAttribute(null=True)
 
     @staticmethod
