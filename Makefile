@@ -18,6 +18,7 @@ help:
 	@echo "make test    lint, template checks and every test"
 	@echo "make token SUB=alice EMAIL=alice@example.com   a sign-in token for the local stack"
 	@echo "make check-card STATION=ACME-HQ-1 CARD=DA7E0001   would this card be accepted there now?"
+	@echo "make provision STATION=CP-9 ORG=<organization_id>   provision a charger for an organization (local)"
 	@echo "make openapi regenerate docs/openapi.json from the routes"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make build   sam build (what 'sam deploy' ships)"
@@ -70,6 +71,13 @@ check-card: $(STAMP)
 	@# The answer is the printed line; exit codes (0 accepted, 1 refused, 2 no answer) are for scripts
 	@# calling the module, not a failure of make.
 	@$(PY) -m infra.local.station_check --station "$(STATION)" --card "$(CARD)" --mqtt-port "$${MQTT_PORT:-1883}" || true
+
+.PHONY: provision
+provision: $(STAMP)
+	@# The installer's step, on make run's moto: the charger's IoT thing names its organization. Against AWS,
+	@# run `.venv/bin/python -m infra.provision --station ... --organization ...` with the account's credentials.
+	@AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \
+		$(PY) -m infra.provision --station "$(STATION)" --organization "$(ORG)" --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}"
 
 .PHONY: openapi
 openapi: $(STAMP)

@@ -146,6 +146,7 @@ def setup(stack: Stack) -> tuple[str, str, TimedStation, list[str]]:
         ),
         201,
     )["policy_id"]
+    stack.provision(STATION, org)
     ok(
         stack.call(
             "POST",

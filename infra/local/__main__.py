@@ -130,7 +130,7 @@ def main() -> None:
     try:
         stack.start()
         if os.environ.get("SEED", "1") != "0":
-            demo = seed.seed(stack.base)
+            demo = seed.seed(stack.base, f"http://127.0.0.1:{stack.moto_port}")
             stack.run_stations(demo["stations"])
             print(seed.instructions(stack.base, demo, stack.mqtt_port), flush=True)
         print(

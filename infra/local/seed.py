@@ -6,6 +6,7 @@ import json
 import urllib.request
 
 from infra.local.auth import mint
+from infra.provision import provision
 
 ADMIN = ("alice", "alice@example.com")
 DRIVERS = {"bob": "bob@example.com", "carol": "carol@example.com", "dave": "dave@example.com"}
@@ -25,7 +26,7 @@ def _call(base: str, token: str, method: str, path: str, body=None) -> dict:
         return json.loads(answer.read())
 
 
-def seed(base: str) -> dict:
+def seed(base: str, moto: str) -> dict:
     alice = mint(*ADMIN)
     tokens = {name: mint(name, email) for name, email in DRIVERS.items()}
     org = _call(base, alice, "POST", "/organizations", {"name": "Acme Corp"})["organization_id"]
@@ -71,6 +72,7 @@ def seed(base: str) -> dict:
         {"station_id": "ACME-LOBBY", "name": "Visitor lobby"},
     ]
     for station in stations:
+        provision(station["station_id"], org, endpoint_url=moto)  # as the installer would, in AWS IoT
         place = {"latitude": 37.3894, "longitude": -122.0819}
         _call(base, alice, "POST", f"/organizations/{org}/stations", {**station, **place, **CAPABILITIES})
     for name, card in CARDS.items():

@@ -16,6 +16,7 @@ import yaml
 
 from infra import template
 from infra.local.auth import mint
+from infra.provision import provision
 from tests.support.aws import free_port
 
 ROOT = template.ROOT
@@ -131,6 +132,17 @@ class Stack:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+    def provision(self, station_id: str, organization_id: str) -> None:
+        """The installer's step (infra.provision) on this stack's moto: the charger may then be registered."""
+        provision(
+            station_id,
+            organization_id,
+            endpoint_url=f"http://127.0.0.1:{self.moto_port}",
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto takes any
+        )
 
     def call(
         self,

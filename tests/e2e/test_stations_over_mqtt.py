@@ -33,6 +33,7 @@ def site(stack):
     )
     station_id = unique("CP").upper()
     station = SimulatedStation(station_id, stack.mqtt_port).start()
+    stack.provision(station_id, org)
     status, _, _ = stack.call(
         "POST",
         f"/organizations/{org}/stations",

@@ -35,6 +35,7 @@ from functions.stations.app import handler as stations_handler
 from infra import template
 from infra.local.filters import matches_any
 from infra.local.streams import lambda_record
+from infra.provision import provision
 from tests.integration.helpers import ADA, as_driver, checked, given_connection, request_membership, sub_of
 from tests.support.api import Answer, FakeLambdaContext, call
 from tests.support.ocpp import ERROR_CODES
@@ -312,6 +313,7 @@ def given_policy(organization_id: str, connection_ids: list[str], name: str = "D
 def given_station(organization_id: str, station_id: str, policy_id: str | None = None, **fields) -> Station:
     """A registered station (as `Station`, reading what is published to it from now on)."""
     station = Station(station_id)
+    provision(station_id, organization_id)
     body = {"station_id": station_id, "name": f"Charger {station_id}", **fields}
     if policy_id:
         body["policy_id"] = policy_id

@@ -1,9 +1,13 @@
-"""Publishing to stations through AWS IoT Core: what is published on `<stationId>/out` reaches the charger
-(the convention of the public AWS OCPP gateway sample). The data-plane endpoint comes from
-AWS_ENDPOINT_URL_IOT_DATA_PLANE (the account's iot:Data-ATS endpoint; the local stack's broker locally)."""
+"""Stations in AWS IoT Core: what is published on `<stationId>/out` reaches the charger (the convention of
+the public AWS OCPP gateway sample), and each charger is an IoT thing named after its station id. The
+data-plane endpoint comes from AWS_ENDPOINT_URL_IOT_DATA_PLANE (the account's iot:Data-ATS endpoint; the
+local stack's broker locally)."""
 
 import json
 from functools import cache
+
+# The thing attribute that says which organization a charger was provisioned for.
+OWNER_ATTRIBUTE = "organization_id"
 
 
 @cache
@@ -11,6 +15,24 @@ def _client():
     import boto3  # only the functions that talk to stations pay for it
 
     return boto3.client("iot-data")
+
+
+@cache
+def _registry():
+    import boto3
+
+    return boto3.client("iot")
+
+
+def owner(station_id: str) -> str | None:
+    """The organization the charger `station_id` was provisioned for (its IoT thing's attribute), or None
+    when there is no such thing or it names no organization."""
+    registry = _registry()
+    try:
+        thing = registry.describe_thing(thingName=station_id)
+    except registry.exceptions.ResourceNotFoundException:
+        return None
+    return thing.get("attributes", {}).get(OWNER_ATTRIBUTE)
 
 
 def publish(station_id: str, frame: list) -> int:

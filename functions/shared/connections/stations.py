@@ -5,7 +5,7 @@ import uuid
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from connections import views
+from connections import iot, views
 from connections.admins import as_admin
 from connections.errors import Conflict, InvalidInput, NotFound
 from connections.http import Caller
@@ -176,6 +176,14 @@ def _station_view(station: StationItem, policy: PolicyItem | None) -> views.Stat
 def register_station(caller: Caller, organization_id: str, new: views.NewStation) -> views.Station:
     found = as_admin(caller, organization_id, *([PolicyItem.key(new.policy_id)] if new.policy_id else []))
     policy = _policy_of(found, organization_id, new.policy_id) if new.policy_id else None
+    if iot.owner(new.station_id) != organization_id:
+        # Whoever registers a charger decides who may charge there and receives its messages: only the
+        # organization it was provisioned for may (an unknown charger and another's answer alike).
+        raise InvalidInput(
+            f"The charger {new.station_id} is not provisioned for this organization. Check its id, or ask"
+            f" whoever installed it to provision it in AWS IoT Core for organization {organization_id}.",
+            fields={"station_id": "not provisioned for this organization"},
+        )
     station = StationItem(
         *StationItem.key(new.station_id),
         station_id=new.station_id,

@@ -15,6 +15,7 @@ from tests.integration.stations_helpers import (
     given_policy,
     given_station,
     policy_view,
+    provision,
     settle,
     station_view,
 )
@@ -169,6 +170,8 @@ def test_a_registered_station_shows_its_capabilities_and_that_it_waits_for_its_l
     organization = given_organization()
     policy = given_policy(organization, [given_connection(organization)["connection_id"]])
 
+    provision("CP-0001", organization)
+
     # When
     answer = as_station_admin(
         "POST",
@@ -200,24 +203,54 @@ def test_a_registered_station_shows_its_capabilities_and_that_it_waits_for_its_l
 
 
 def test_a_station_id_is_registered_once_across_the_service():
-    # Given
+    # Given a registered charger
     organization = given_organization()
     given_station(organization, "CP-1")
     eves_organization = given_organization("Eve's fleet", admin=EVE)
 
-    # When
+    # When its organization registers it again, and another one after it was provisioned for them (sold)
     again = as_station_admin(
         "POST", stations_path(organization), body={"station_id": "CP-1", "name": "Again"}
     )
+    provision("CP-1", eves_organization)
     by_eve = as_station_admin(
         "POST", stations_path(eves_organization), email=EVE, body={"station_id": "CP-1", "name": "Mine"}
     )
 
-    # Then
+    # Then the first registration stands until it is removed
     for answer in (again, by_eve):
         assert answer.status == 409, answer.body
         assert answer.error == "station_exists"
     assert station_view(organization, "CP-1")["name"] == "Charger CP-1"
+
+
+def test_only_the_organization_a_charger_is_provisioned_for_may_register_it():
+    # Given a charger provisioned for Ada's organization, and one provisioned for nobody
+    organization = given_organization()
+    provision("CP-1", organization)
+    eves_organization = given_organization("Eve's fleet", admin=EVE)
+
+    # When Eve registers the first, and Ada the second
+    by_eve = as_station_admin(
+        "POST", stations_path(eves_organization), email=EVE, body={"station_id": "CP-1", "name": "Mine"}
+    )
+    unknown = as_station_admin(
+        "POST", stations_path(organization), body={"station_id": "CP-404", "name": "X"}
+    )
+
+    # Then both are refused alike, saying nothing of who else owns it, and nothing is registered
+    for answer in (by_eve, unknown):
+        assert (answer.status, answer.error) == (422, "invalid_input"), answer.body
+        assert answer.body["fields"] == {"station_id": "not provisioned for this organization"}
+    assert organization not in by_eve.body["message"]
+    assert as_station_admin("GET", stations_path(eves_organization), email=EVE).body["items"] == []
+    assert as_station_admin("GET", stations_path(organization)).body["items"] == []
+    assert (
+        as_station_admin(
+            "POST", stations_path(organization), body={"station_id": "CP-1", "name": "Ours"}
+        ).status
+        == 201
+    )
 
 
 def test_a_station_needs_a_policy_of_its_own_organization():
@@ -259,6 +292,7 @@ def test_a_station_id_must_be_a_charge_point_id():
     # Then
     assert {bad: a.status for bad, a in answers.items()} == dict.fromkeys(answers, 422)
     assert as_station_admin("GET", stations_path(organization)).body["items"] == []
+    provision("C" * 36, organization)
     assert as_station_admin(
         "POST", stations_path(organization), body={"station_id": "C" * 36, "name": "X"}
     ).status == (201)
