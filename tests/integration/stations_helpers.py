@@ -26,6 +26,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 from ocpp.messages import MessageType, get_validator
 
+from connections import delivery
 from connections.store import AllowChangeItem, AllowEntryItem, MembershipItem, PolicyItem, StationItem
 from functions.expire_memberships.app import handler as expire_handler
 from functions.station_messages.app import handler as station_messages_handler
@@ -421,10 +422,12 @@ def move_expiry(connection_id: str, driver: str, when: datetime) -> None:
 
 def backdate_in_flight(station_id: str, sent_at: datetime) -> None:
     """Make the request in flight look sent at `sent_at` (what the sweep for unanswered requests reads)."""
-    stored_station(station_id).update(
+    station = stored_station(station_id)
+    due = delivery.answer_due(sent_at, int(station.in_flight_resends or 0))
+    station.update(
         actions=[
             StationItem.in_flight_sent_at.set(sent_at),
-            StationItem.gsi3sk.set(f"{sent_at.isoformat()}#{station_id}"),
+            StationItem.gsi3sk.set(f"{due.isoformat()}#{station_id}"),
         ]
     )
 

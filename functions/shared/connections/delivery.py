@@ -30,7 +30,21 @@ from connections.store import AllowChangeItem, AllowEntryItem, CardItem, PolicyI
 
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
 MAX_CHUNK = 1000
+# A request unanswered this long is sent again, then after twice as long, and so on up to MAX_BACKOFF: a
+# charger that is offline for hours is not sent the same message every minute (its BootNotification,
+# when it comes back, reconciles it at once anyway).
 ANSWER_TIMEOUT = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+RESENDS_PER_SWEEP = 500  # the rest wait for the next minute's sweep, within the function's timeout
+
+
+def answer_due(sent_at: datetime, resends: int) -> datetime:
+    """When a request sent at `sent_at`, already sent again `resends` times, is given up on and resent."""
+    return sent_at + min(ANSWER_TIMEOUT * 2**resends, MAX_BACKOFF)
+
+
+def _awaiting(due: datetime, station_id: str) -> str:
+    return f"{due.isoformat()}#{station_id}"
 
 
 @dataclass
@@ -132,8 +146,9 @@ def _claim(
         StationItem.in_flight_then.set(asdict(then) if then else None),
         StationItem.in_flight_sent_at.set(at),
         StationItem.in_flight_config.set(int(station.config_version)),
+        StationItem.in_flight_resends.set(0),
         StationItem.gsi3pk.set("INFLIGHT"),
-        StationItem.gsi3sk.set(f"{at.isoformat()}#{station.station_id}"),
+        StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
     ]
     if force:  # the station rebooted: whatever was in flight is lost with it
         condition = StationItem.pk.exists()
@@ -172,6 +187,7 @@ def _release(station: StationItem, unique_id: str, actions: list) -> bool:
         StationItem.in_flight_then.remove(),
         StationItem.in_flight_sent_at.remove(),
         StationItem.in_flight_config.remove(),
+        StationItem.in_flight_resends.remove(),
         StationItem.gsi3pk.remove(),
         StationItem.gsi3sk.remove(),
     ]
@@ -354,23 +370,28 @@ def _iso(moment: datetime) -> str:
 
 
 def resend_unanswered(done: Delivery) -> int:
-    """Send again every request that has waited longer than ANSWER_TIMEOUT (a new message id; a repeated
-    Differential the station already applied is answered VersionMismatch, which leads to a Full)."""
-    cutoff = (now() - ANSWER_TIMEOUT).isoformat()
+    """Send again every request whose answer is overdue (a new message id; a repeated Differential the
+    station already applied is answered VersionMismatch, which leads to a Full), and wait twice as long
+    for the answer to that one."""
+    at = now()
     count = 0
-    for station in StationItem.gsi3.query("INFLIGHT", StationItem.gsi3sk < cutoff):
+    overdue = StationItem.gsi3.query(
+        "INFLIGHT", StationItem.gsi3sk < _awaiting(at, ""), limit=RESENDS_PER_SWEEP
+    )
+    for station in overdue:
         frame = json.loads(station.in_flight_frame)
         unique_id, again = ocpp.call(frame[2], frame[3])
-        old = station.in_flight_id
+        resends = int(station.in_flight_resends or 0) + 1
         try:
             station.update(
                 actions=[
                     StationItem.in_flight_id.set(unique_id),
                     StationItem.in_flight_frame.set(json.dumps(again)),
-                    StationItem.in_flight_sent_at.set(now()),
-                    StationItem.gsi3sk.set(f"{now().isoformat()}#{station.station_id}"),
+                    StationItem.in_flight_sent_at.set(at),
+                    StationItem.in_flight_resends.set(resends),
+                    StationItem.gsi3sk.set(_awaiting(answer_due(at, resends), station.station_id)),
                 ],
-                condition=StationItem.in_flight_id == old,
+                condition=StationItem.in_flight_id == station.in_flight_id,
             )
         except UpdateError:
             continue  # answered meanwhile

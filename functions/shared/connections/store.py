@@ -16,7 +16,7 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     unlock         pk CONN#<conn>      sk UNLOCKS#<policy> (which policies a connection unlocks)
     station        pk STATION#<id>     sk STATION          gsi1 ORG#<org> / STATION#<id>
                                                            gsi2 POLICY#<policy> / STATION#<id>
-                                                           gsi3 INFLIGHT / <sent at>#<id>           (**)
+                                                           gsi3 INFLIGHT / <answer due>#<id>        (**)
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
     allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
@@ -295,6 +295,7 @@ class StationItem(Item, discriminator="station"):
     in_flight_then = JSONAttribute(null=True)
     in_flight_sent_at = UTCDateTimeAttribute(null=True)
     in_flight_config = NumberAttribute(null=True)  # config_version when the request was sent
+    in_flight_resends = NumberAttribute(null=True)  # times sent again unanswered (the back-off's exponent)
 
     @staticmethod
     def key(station_id: str) -> tuple[str, str]:

@@ -350,3 +350,31 @@ def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
     station.accept(full)
     assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
+    # Given a station that has not answered a request, already sent again once
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.pump()
+    station.take_one("SendLocalList")
+    timeout = delivery.ANSWER_TIMEOUT
+    backdate_in_flight("CP-1", datetime.now(UTC) - timeout - timedelta(seconds=1))
+    assert run_sweep() == {"resent": 1}
+    station.take_one("SendLocalList")
+
+    # When it is still silent one timeout later, then two
+    backdate_in_flight("CP-1", datetime.now(UTC) - timeout - timedelta(seconds=1))
+    after_one = run_sweep()
+    backdate_in_flight("CP-1", datetime.now(UTC) - 2 * timeout - timedelta(seconds=1))
+    after_two = run_sweep()
+
+    # Then the second resend waits twice as long as the first, and the wait never exceeds the cap
+    assert (after_one, after_two) == ({"resent": 0}, {"resent": 1})
+    station.take_one("SendLocalList")
+    sent = datetime.now(UTC)
+    assert delivery.answer_due(sent, 2) - sent == 4 * timeout
+    assert delivery.answer_due(sent, 30) - sent == delivery.MAX_BACKOFF
