@@ -17,6 +17,11 @@ def _client():
     return boto3.client("iot-data")
 
 
+def warm() -> None:
+    """Create the publishing client now (boto3 does not create clients safely from several threads)."""
+    _client()
+
+
 @cache
 def _registry():
     import boto3
