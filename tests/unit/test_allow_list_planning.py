@@ -12,6 +12,7 @@ from connections.domain.allowlist import (
     TagStatus,
     UpdateType,
     access,
+    make_room,
     message,
     need,
     overflows,
@@ -72,7 +73,9 @@ def test_a_station_that_never_synced_gets_a_full():
     assert wanted.fetch is Fetch.TOP and wanted.limit == 25
     send = message(station, wanted, entries([3, 2, 1]), 3)  # fewer than the limit: no chunk follows
     assert send.update_type is UpdateType.FULL and send.version == 1
-    assert send.then == replace(station, version=1, held_seq=3, held_count=3, needs_full=False, full_sent=3)
+    assert send.then == replace(
+        station, version=1, held_seq=3, held_count=3, needs_full=False, full_sent=3, floor=1
+    )
 
 
 def test_an_empty_full_clears_the_station():
@@ -127,46 +130,110 @@ def test_a_small_station_holds_the_most_recent_entries():
     assert second.then.full_below is None and second.then.held_count == 3
 
 
-def test_a_differential_that_would_overflow_a_small_station_becomes_a_full():
-    station = StationList(version=3, held_seq=9, held_count=3, capacity=4, needs_full=False)
+def test_a_change_at_a_full_station_adds_it_and_deletes_the_oldest_entry_it_holds():
+    # Given a station holding four entries, its capacity, changed last at 6..9
+    station = StationList(version=3, held_seq=9, held_count=4, capacity=4, needs_full=False, floor=6)
+    wanted = need(station, 10)
+    changed = entries([10])
+    assert overflows(station, wanted, changed)
+
+    # When the planner asks what it holds
+    room = make_room(station, wanted, changed)
+    assert (room.fetch, room.after, room.below, room.limit) == (Fetch.HELD, 5, 10, 5)
+    send = message(station, wanted, changed, 10, held=entries([6, 7, 8, 9]))
+
+    # Then one Differential adds the change and deletes the oldest entry
+    assert send.update_type is UpdateType.DIFFERENTIAL
+    assert send.payload()["localAuthorizationList"] == [
+        {"idTag": "T10", "idTagInfo": {"status": "Accepted"}},
+        {"idTag": "T6"},
+    ]
+    assert (send.then.held_seq, send.then.held_count, send.then.floor) == (10, 4, 7)
+
+
+def test_a_full_station_that_holds_less_than_counted_deletes_nothing():
+    # Given a station counted as full whose entries were partly updated since (counted twice)
+    station = StationList(version=3, held_seq=9, held_count=4, capacity=4, needs_full=False, floor=6)
+    wanted = need(station, 10)
+    send = message(station, wanted, entries([10]), 10, held=entries([8, 9]))
+    assert send.deleted == () and (send.then.held_count, send.then.floor) == (3, 8)
+
+
+@pytest.mark.parametrize(
+    "station",
+    [
+        StationList(version=3, held_seq=9, held_count=3, capacity=4, chunk=1, needs_full=False),
+        StationList(version=3, held_seq=9, held_count=1, capacity=1, needs_full=False),
+    ],
+    ids=["one-entry-messages", "more-changes-than-room"],
+)
+def test_a_full_station_that_cannot_make_room_in_one_message_gets_a_full(station):
     wanted = need(station, 11)
     assert overflows(station, wanted, entries([10, 11]))
-    assert not overflows(station, wanted, entries([10]))
+    assert make_room(station, wanted, entries([10, 11])) is None
+
+
+def test_a_station_holding_more_than_it_can_gets_a_full():
+    station = StationList(version=3, held_seq=9, held_count=2, capacity=2, needs_full=False)
+    wanted = need(station, 10)
+    assert message(station, wanted, entries([10]), 10, held=entries([7, 8, 9])) is None
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 25])
 @pytest.mark.parametrize("capacity", [None, 2, 4])
 def test_a_station_always_converges_to_the_most_recent_entries(chunk, capacity):
-    # Given a policy list and a station that applies each message as a charger would
-    policy = {f"T{s}": Entry(f"T{s}", TagStatus.ACCEPTED, None, s) for s in range(1, 8)}
+    # Given a policy's change log (the latest change of each idTag) and a station that applies each
+    # message as a charger would
+    log = {f"T{s}": Entry(f"T{s}", TagStatus.ACCEPTED, None, s) for s in range(1, 8)}
     held: dict[str, Entry] = {}
     station = StationList(chunk=chunk, capacity=capacity)
-    for _ in range(50):
-        top = max(e.seq for e in policy.values())
+    arriving = [
+        Entry("T8", TagStatus.ACCEPTED, None, 8),
+        Entry("T3", TagStatus.BLOCKED, None, 9),
+        Entry("T9", TagStatus.ACCEPTED, None, 10),
+    ]
+    for _ in range(60):
+        top = max(e.seq for e in log.values())
+        ordered = sorted(log.values(), key=lambda e: e.seq)
         wanted = need(station, top)
-        ordered = sorted(policy.values(), key=lambda e: e.seq)
         if wanted.fetch is Fetch.NOTHING:
-            break
+            if not arriving:
+                break
+            change = arriving.pop(0)  # a change arrives once the station is in sync
+            log[change.id_tag] = change
+            continue
+        send = None
         if wanted.fetch is Fetch.CHANGED:
             page = [e for e in ordered if e.seq > wanted.after][: wanted.limit]
             if overflows(station, wanted, page):
-                station = replace(station, needs_full=True)
-                continue
+                room = make_room(station, wanted, page)
+                if room is not None:
+                    holding = [e for e in ordered if room.after < e.seq < room.below][: room.limit]
+                    send = message(station, wanted, page, top, held=holding)
+                if send is None:
+                    station = replace(station, needs_full=True)
+                    continue
         elif wanted.fetch is Fetch.TOP:
             page = list(reversed(ordered))[: wanted.limit + 1]
         else:
             page = [e for e in reversed(ordered) if e.seq < wanted.below][: wanted.limit + 1]
-        send = message(station, wanted, page, top)
+        send = send or message(station, wanted, page, top)
         if send is None:
             break
         if send.update_type is UpdateType.FULL:
             held = {}
         held.update({e.id_tag: e for e in send.entries})
+        for id_tag in send.deleted:
+            held.pop(id_tag)
         station = send.then
-        assert len(send.entries) <= chunk
-        if len(policy) < 9:  # a change arrives while syncing
-            policy["T8"] = Entry("T8", TagStatus.ACCEPTED, None, 8)
-    # Then it holds the whole list, or as much of the most recent part as fits
-    most_recent = sorted(policy.values(), key=lambda e: -e.seq)[: capacity or len(policy)]
+        assert len(send.entries) + len(send.deleted) <= chunk
+        assert capacity is None or len(held) <= capacity, held
+        if arriving and arriving[0].seq == 8:  # a change arrives while syncing
+            change = arriving.pop(0)
+            log[change.id_tag] = change
+    # Then it holds the whole list, or as much of the most recent part as fits, each as it is now
+    assert not arriving
+    most_recent = sorted(log.values(), key=lambda e: -e.seq)[: capacity or len(log)]
+    assert {t: held[t] for t in held if t in log} == {t: log[t] for t in held if t in log}
     assert set(held) >= {e.id_tag for e in most_recent}
     assert capacity is None or len(held) <= capacity

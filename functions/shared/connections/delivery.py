@@ -24,6 +24,7 @@ from connections.domain.allowlist import (
     Send,
     StationList,
     TagStatus,
+    make_room,
     message,
     need,
     overflows,
@@ -74,6 +75,7 @@ def list_state(station: StationItem) -> StationList:
         chunk=max(1, min(int(station.send_local_list_max_length or 25), MAX_CHUNK)),
         full_below=int(station.full_below) if station.full_below is not None else None,
         full_sent=int(station.full_sent),
+        floor=int(station.held_floor or 0),
     )
 
 
@@ -105,9 +107,12 @@ class EntryReader:
                 condition, forward = None, False
             case Fetch.BELOW:
                 condition, forward = sort < AllowChangeItem.sort(wanted.below), False
+            case Fetch.HELD:
+                low, high = AllowChangeItem.sort(wanted.after + 1), AllowChangeItem.sort(wanted.below - 1)
+                condition, forward = sort.between(low, high), True
             case _:
                 return []
-        limit = wanted.limit if wanted.fetch is Fetch.CHANGED else wanted.limit + 1
+        limit = wanted.limit + 1 if wanted.fetch in (Fetch.TOP, Fetch.BELOW) else wanted.limit
         found = AllowChangeItem.query(
             partition, condition, consistent_read=True, scan_index_forward=forward, limit=limit
         )
@@ -139,6 +144,12 @@ def _plan(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | 
     wanted = need(state, policy_seq)
     entries = reader(station.policy_id, wanted)
     if overflows(state, wanted, entries):
+        # A full station: make room by deleting its oldest entries, or else send it a Full.
+        room = make_room(state, wanted, entries)
+        if room is not None:
+            send = message(state, wanted, entries, policy_seq, held=reader(station.policy_id, room))
+            if send is not None:
+                return send
         state = replace(state, needs_full=True)
         wanted = need(state, policy_seq)
         entries = reader(station.policy_id, wanted)
@@ -219,6 +230,7 @@ def _commit(state: StationList) -> list:
         if state.full_below is not None
         else StationItem.full_below.remove(),
         StationItem.full_sent.set(state.full_sent),
+        StationItem.held_floor.set(state.floor),
         StationItem.acked_at.set(now()),
     ]
 

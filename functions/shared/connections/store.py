@@ -285,6 +285,7 @@ class StationItem(Item, discriminator="station"):
     needs_full = BooleanAttribute(default=True)
     full_below = NumberAttribute(null=True)
     full_sent = NumberAttribute(default=0)
+    held_floor = NumberAttribute(default=0)
     acked_at = UTCDateTimeAttribute(null=True)
     failures = NumberAttribute(default=0)  # refusals in a row (Failed, VersionMismatch)
     config_version = NumberAttribute(default=0)  # raised when an admin changes its policy or capabilities

@@ -372,9 +372,14 @@ def test_a_small_station_holds_the_most_recently_changed_entries(sync):
     given_auto_member(connection, "driver-F", "TAG-F")
     more = settle(sync, station)
 
-    # Then the station still holds three: the newest three
+    # Then the station still holds three, the newest three: one Differential adds the newcomer and deletes
+    # the oldest, rather than a whole Full
     assert all(len(f[3]["localAuthorizationList"]) <= 3 for f in sent + more)
+    assert [f[3]["localAuthorizationList"] for f in more] == [
+        [{"idTag": "TAG-F", "idTagInfo": {"status": "Accepted"}}, {"idTag": "TAG-E"}]
+    ]
     assert station.statuses() == {"TAG-F": "Accepted", "TAG-D": "Accepted", "TAG-B": "Accepted"}
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
 def test_a_station_moved_to_another_policy_gets_the_new_list(sync):

@@ -10,7 +10,9 @@ a Full that needs several is sent as a Full with the first chunk and Differentia
 
 A station that cannot hold the whole list (LocalAuthListMaxLength) holds the most recently changed
 entries: the drivers approved (or revoked) most recently, who are the likeliest to arrive next. The others
-are answered by online authorization (Authorize), which applies the same entries.
+are answered by online authorization (Authorize), which applies the same entries. Such a station holds
+exactly the idTags whose latest change lies between its `floor` and `held_seq`; once it is full, a change
+goes as one Differential that adds it and deletes the oldest entries it holds, rather than a whole Full.
 """
 
 from collections.abc import Iterable
@@ -84,6 +86,7 @@ class StationList:
     chunk: int = 25  # SendLocalListMaxLength
     full_below: int | None = None  # a chunked Full is under way: its next chunk is below this sequence
     full_sent: int = 0
+    floor: int = 0  # the lowest sequence it holds: entries changed last before it were left out or deleted
 
 
 class Fetch(StrEnum):
@@ -93,6 +96,7 @@ class Fetch(StrEnum):
     CHANGED = "changed"  # sequence > held_seq, ascending, at most `limit`
     TOP = "top"  # the most recent entries, descending, at most `limit`
     BELOW = "below"  # sequence < full_below, descending, at most `limit`
+    HELD = "held"  # after < sequence < below, ascending, at most `limit`: what a full station holds
 
 
 @dataclass(frozen=True)
@@ -129,18 +133,26 @@ class Send:
     version: int
     entries: list[Entry]
     then: StationList  # the station's list once it accepts this message
+    deleted: tuple[str, ...] = ()  # idTags to delete (a Differential entry without idTagInfo)
 
     def payload(self) -> dict:
         return {
             "listVersion": self.version,
             "updateType": str(self.update_type),
-            "localAuthorizationList": [e.ocpp() for e in self.entries],
+            "localAuthorizationList": [e.ocpp() for e in self.entries] + [{"idTag": t} for t in self.deleted],
         }
 
 
-def message(station: StationList, wanted: Need, entries: list[Entry], policy_seq: int) -> Send | None:
+def message(
+    station: StationList,
+    wanted: Need,
+    entries: list[Entry],
+    policy_seq: int,
+    held: list[Entry] | None = None,
+) -> Send | None:
     """The next message, built from the entries `need` asked for; None when there is nothing to send.
-    Check `overflows` first: a Differential that would not fit is replaced by a Full."""
+    Check `overflows` first: a Differential that would not fit needs `held`, what `make_room` asked for
+    (or, when it asks nothing, a Full)."""
     version = station.version + 1
     match wanted.fetch:
         case Fetch.NOTHING:
@@ -158,6 +170,7 @@ def message(station: StationList, wanted: Need, entries: list[Entry], policy_seq
                 needs_full=False,
                 full_below=entries[-1].seq if more else None,
                 full_sent=len(entries),
+                floor=entries[-1].seq if entries else 0,
             )
             return Send(UpdateType.FULL, version, entries, then)
         case Fetch.BELOW:
@@ -171,11 +184,14 @@ def message(station: StationList, wanted: Need, entries: list[Entry], policy_seq
                 held_count=station.held_count + len(entries),
                 full_below=entries[-1].seq if more and entries else None,
                 full_sent=sent,
+                floor=entries[-1].seq if entries else station.floor,
             )
             return Send(UpdateType.DIFFERENTIAL, version, entries, then)
         case Fetch.CHANGED:
             if not entries:
                 return None
+            if held is not None:
+                return _evicting(station, entries, held, version)
             then = replace(
                 station,
                 version=version,
@@ -183,6 +199,40 @@ def message(station: StationList, wanted: Need, entries: list[Entry], policy_seq
                 held_count=station.held_count + len(entries),
             )
             return Send(UpdateType.DIFFERENTIAL, version, entries, then)
+
+
+def _adds(station: StationList, entries: list[Entry]) -> list[Entry]:
+    # Room in the message for as many deletions as additions.
+    return entries[: station.chunk // 2]
+
+
+def make_room(station: StationList, wanted: Need, entries: list[Entry]) -> Need | None:
+    """For a Differential that `overflows`: what to read to delete the oldest entries the station holds
+    (every one of them, ascending, so that the count is exact). None: send a Full instead, for a station
+    whose messages cannot carry an addition and a deletion, or a change too large for it."""
+    if station.chunk < 2 or station.capacity is None or len(entries) > station.capacity:
+        return None
+    return Need(Fetch.HELD, station.capacity + 1, after=max(0, station.floor - 1), below=station.held_seq + 1)
+
+
+def _evicting(station: StationList, entries: list[Entry], held: list[Entry], version: int) -> Send | None:
+    """A Differential that adds the newest changes and deletes the oldest entries a full station holds.
+    `held` is everything it holds whose latest change it has: the additions are other idTags (their latest
+    change is newer), so after this message it holds `held` and the additions, less what is deleted."""
+    capacity = station.capacity or 0
+    if len(held) > capacity:
+        return None  # it holds more than it can: our picture of it is wrong
+    adds = _adds(station, entries)
+    excess = max(0, len(held) + len(adds) - capacity)
+    deleted, kept = held[:excess], held[excess:]
+    then = replace(
+        station,
+        version=version,
+        held_seq=adds[-1].seq,
+        held_count=len(kept) + len(adds),
+        floor=kept[0].seq if kept else adds[0].seq,
+    )
+    return Send(UpdateType.DIFFERENTIAL, version, adds, then, tuple(e.id_tag for e in deleted))
 
 
 def _room_after(station: StationList, sent: int) -> bool:
