@@ -281,8 +281,8 @@ def policy_seq(policy_id: str | None) -> int:
         return 0
 
 
-def _continue(station_id: str, done: Delivery) -> None:
-    station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+def _continue(station: StationItem, done: Delivery) -> None:
+    """The station's next message, after `_release` (whose update returned the whole item as it is now)."""
     deliver(station, policy_seq(station.policy_id), EntryReader(), done)
 
 
@@ -317,11 +317,11 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             _release(station, uid, [StationItem.local_list_supported.set(False)])
         elif held == int(station.list_version) and not station.needs_full:
             if _release(station, uid, [StationItem.failures.set(0)]):
-                _continue(station.station_id, done)
+                _continue(station, done)
         # A station that rebooted without its list did not refuse anything: it gets a Full, and a new
         # count of refusals (this is how a station that refused too often is tried again).
         elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
-            _continue(station.station_id, done)
+            _continue(station, done)
         return
     status = payload.get("status")
     if status == "Accepted":
@@ -333,7 +333,7 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
         else:
             actions = [*_commit(then), StationItem.failures.set(0)]
         if _release(station, uid, actions):
-            _continue(station.station_id, done)
+            _continue(station, done)
     elif status == "NotSupported":
         _release(station, uid, [StationItem.local_list_supported.set(False)])
     else:  # Failed, VersionMismatch
@@ -346,7 +346,7 @@ def _refused(station: StationItem, unique_id: str, done: Delivery) -> None:
     failures = int(station.failures) + 1
     if _release(station, unique_id, [StationItem.needs_full.set(True), StationItem.failures.set(failures)]):
         if failures < MAX_REFUSALS:
-            _continue(station.station_id, done)
+            _continue(station, done)
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
