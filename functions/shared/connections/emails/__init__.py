@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 TEMPLATES = Path(__file__).parent / "templates"
 SUBJECT_MAX = 150
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -27,7 +25,10 @@ class Rendered:
 
 
 @cache
-def _environment() -> Environment:
+def _environment():
+    # Imported on first use (~35 ms): a cold start that sends no email does not pay for it.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default_for_string=False, default=False),
