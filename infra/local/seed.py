@@ -128,6 +128,6 @@ Try, as dave (a driver) and alice (the admin):
   curl -s -X POST -H "Authorization: Bearer $ALICE" -H 'content-type: application/json' \\
        -d '{{"message": "Please use your work badge number."}}' \\
        {base}/organizations/{org}/connections/{employees}/requests/bob/deny
-  {base}/docs   (the API in Swagger UI)     {base}/_local/outbox   (every email SES accepted: alice's
-  alert about bob's request, dave's approval, bob's denial with the message)
+  {base}/docs   (the API in Swagger UI)     {base}/_local/outbox   (every email SES accepted: already
+  alice's alert about bob's request and carol's approval; then dave's approval, bob's denial)
 """
