@@ -156,6 +156,25 @@ QUESTIONS = [
 ANSWERS = {"employee_id": "12345", "team": "day", "plate": "NW-123"}
 
 
+def given_code(connection_id: str, driver_id: str, code: str) -> None:
+    """The code the notify function would have emailed for the driver's latest request (its hash)."""
+    from connections.domain import verification
+    from connections.store import MembershipItem, VerificationItem, now
+
+    membership = MembershipItem.get(*MembershipItem.key(connection_id, driver_id), consistent_read=True)
+    salt = verification.new_salt()
+    VerificationItem(
+        *VerificationItem.key(connection_id, driver_id),
+        connection_id=connection_id,
+        driver_id=driver_id,
+        email=membership.verify_email,
+        requested_at=membership.verify_requested_at,
+        salt=salt,
+        code_hash=verification.hash_code(code, salt),
+        expires_at=now() + verification.VALID_FOR,
+    ).save()
+
+
 def run(bench: Bench) -> None:
     b = bench
 
@@ -235,6 +254,22 @@ def run(bench: Bench) -> None:
     b.measure(
         "driver", "end mine (leave)", "DELETE", f"/me/memberships/{visitors}", who=driver(1), expect=200
     )
+    # A code for a work address: the notify function would email it; here its hash is stored directly.
+    staff = new_connection(
+        name="Staff", public=True, approval_mode="email_domain", email_domains=["northwind.example"]
+    )
+    worker = driver(8, "northwind.example")
+    b.call("POST", f"/connections/{staff}/memberships", who=worker, expect=201, body={})
+    given_code(staff, worker["sub"], "ABCD2345")
+    b.measure(
+        "driver",
+        "confirm an emailed code",
+        "POST",
+        f"/me/memberships/{staff}/verification",
+        who=worker,
+        expect=200,
+        body={"code": "abcd-2345"},
+    )
 
     # --- Admin routes
     depot_path = f"{org_path}/connections/{depot}"
@@ -250,6 +285,9 @@ def run(bench: Bench) -> None:
     b.measure("admin", "my organizations (2)", "GET", "/organizations", who=ADMIN, expect=200)
     b.measure("admin", "get organization", "GET", org_path, who=ADMIN, expect=200)
     b.measure("admin", "list admins", "GET", f"{org_path}/admins", who=ADMIN, expect=200)
+    alerts = f"{org_path}/admins/me/alerts"
+    b.measure("admin", "my alert settings", "GET", alerts, who=ADMIN, expect=200)
+    b.measure("admin", "turn alerts off", "PUT", alerts, who=ADMIN, expect=200, body={"new_requests": False})
     b.measure(
         "admin",
         "add admin",

@@ -70,6 +70,26 @@ def remove_admin(organization_id: OrganizationId, email: Annotated[str, Path(max
     return {"removed": email}
 
 
+@router.get(
+    "/organizations/<organization_id>/admins/me/alerts",
+    tags=["Organizations"],
+    summary="My email alerts about new requests",
+)
+def my_alert_settings(organization_id: OrganizationId) -> views.AlertSettings:
+    return admins.alert_settings(caller(app), organization_id)
+
+
+@router.put(
+    "/organizations/<organization_id>/admins/me/alerts",
+    tags=["Organizations"],
+    summary="Turn my email alerts about new requests on or off",
+)
+def change_my_alert_settings(
+    organization_id: OrganizationId, settings: views.AlertSettings
+) -> views.AlertSettings:
+    return admins.change_alert_settings(caller(app), organization_id, settings)
+
+
 @router.post(
     "/organizations/<organization_id>/connections",
     tags=["Connections"],

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from connections import cards, drivers, views
+from connections import cards, drivers, verification, views
 from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
 from connections.telemetry import metrics
 
@@ -75,6 +75,18 @@ def my_membership(connection_id: ConnectionId) -> views.Membership:
 )
 def end_membership(connection_id: ConnectionId) -> views.Membership:
     return drivers.end(caller(app), connection_id)
+
+
+@router.post(
+    "/me/memberships/<connection_id>/verification",
+    tags=["Drivers"],
+    summary="Confirm my address with the code from the email (approval by email domain)",
+)
+@idempotent(app)
+def confirm_email(connection_id: ConnectionId, confirmation: views.VerificationCode) -> views.Membership:
+    membership = verification.confirm(caller(app), connection_id, confirmation)
+    metrics.add_metric(name="EmailsConfirmed", unit=MetricUnit.Count, value=1)
+    return membership
 
 
 @router.get(

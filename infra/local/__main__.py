@@ -73,7 +73,10 @@ class Stack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
-        functions = load_functions(tables, env, concurrency=int(os.environ.get("LAMBDA_CONCURRENCY", 2)))
+        outbox.verify_sender(boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION))
+        functions = load_functions(
+            {**tables, **outbox.PARAMETERS}, env, concurrency=int(os.environ.get("LAMBDA_CONCURRENCY", 2))
+        )
         gateway = Gateway(self.port, functions, outbox.messages, lambda: self.parked, publisher)
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
         self.gateway = gateway

@@ -93,7 +93,8 @@ def _invoke(event: dict, timeout_s: int) -> Invocation:
 
 
 def _resolve(value, names: dict[str, str]):
-    """The local value of an environment variable in the template (Ref to a table -> its local name)."""
+    """The local value of an environment variable in the template (Ref to a table -> its local name, Ref to
+    a parameter or another resource -> the local value given for it)."""
     if isinstance(value, dict) and "Ref" in value:
         return names.get(value["Ref"])
     return value if isinstance(value, str | int | float | bool) else None
@@ -127,7 +128,8 @@ class LocalFunction:
 def load_functions(
     local_names: dict[str, str], extra_env: dict[str, str], concurrency: int = 2
 ) -> dict[str, LocalFunction]:
-    """Every function of the template, ready to invoke, keyed by logical id."""
+    """Every function of the template, ready to invoke, keyed by logical id. `local_names`: the local value
+    of each Ref the functions' environment makes (tables, parameters)."""
     globals_ = template.load().get("Globals", {}).get("Function", {})
     functions = {}
     for name, resource in template.resources("AWS::Serverless::Function").items():

@@ -1,8 +1,19 @@
-"""The emails SES (moto) accepted, read from moto's in-process backend, with both parts of each."""
+"""Local SES: the sender identity verified in moto, as SES must have it before anything is sent, and the
+emails SES (moto) accepted, read from moto's in-process backend, with both parts of each."""
 
 from email import message_from_string, policy
 
 from moto.ses.models import RawMessage, ses_backends
+
+# What `sam deploy` asks for, locally: the template's email parameters and the configuration set's name.
+SENDER = "no-reply@connections.example"
+PARAMETERS = {"SenderAddress": SENDER, "EmailConfigurationSet": "connections-local"}
+
+
+def verify_sender(sesv2) -> None:
+    """Verify the sender identity (a boto3 sesv2 client on moto): moto, like SES, refuses any other."""
+    sesv2.create_email_identity(EmailIdentity=SENDER)
+    sesv2.create_configuration_set(ConfigurationSetName=PARAMETERS["EmailConfigurationSet"])
 
 
 def messages() -> list[dict]:

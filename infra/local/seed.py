@@ -130,6 +130,6 @@ Try, as dave (a driver) and alice (the admin):
   curl -s -X POST -H "Authorization: Bearer $ALICE" -H 'content-type: application/json' \\
        -d '{{"message": "Please use your work badge number."}}' \\
        {base}/organizations/{org}/connections/{employees}/requests/bob/deny
-  {base}/docs   (the API in Swagger UI)     {base}/_local/outbox   (emails SES accepted: none yet,
-  email comes with a later issue)
+  {base}/docs   (the API in Swagger UI)     {base}/_local/outbox   (every email SES accepted: already
+  alice's alert about bob's request and carol's approval; then dave's approval, bob's denial)
 """

@@ -7,6 +7,7 @@ import socket
 import boto3
 from moto.server import ThreadedMotoServer
 
+from infra.local import outbox
 from infra.template import create_tables
 
 TABLES = {"ConnectionsTable": "connections", "IdempotencyTable": "connections-idempotency"}
@@ -38,7 +39,10 @@ def use_endpoint(endpoint: str) -> None:
         POWERTOOLS_METRICS_NAMESPACE="Connections",
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="WARNING",
+        SENDER_ADDRESS=outbox.SENDER,
+        EMAIL_CONFIGURATION_SET=outbox.PARAMETERS["EmailConfigurationSet"],
     )
+    outbox.verify_sender(boto3.client("sesv2", endpoint_url=endpoint, region_name="us-east-1"))
 
 
 def reset_tables(endpoint: str) -> None:

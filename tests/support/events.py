@@ -41,3 +41,29 @@ def http_event(
         claims,
         source_ip,
     )
+
+
+def sns_event(message: dict, topic: str = "arn:aws:sns:us-east-1:123456789012:EmailEventsTopic") -> dict:
+    """An SNS notification as Lambda receives it (the Message is the publisher's JSON, as a string)."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                    "TopicArn": topic,
+                    "Subject": None,
+                    "Message": json.dumps(message),
+                    "Timestamp": "2026-11-23T12:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "tcc6faL2yUC6dgZdmrwh1Y4cGa/ebXEkAi6RibDsvpi+tE/1+82j...65r==",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }

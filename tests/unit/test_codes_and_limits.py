@@ -3,7 +3,7 @@
 import pytest
 
 from connections.domain import codes, ratelimit
-from connections.domain.approval import ApprovalMode, auto_approves
+from connections.domain.approval import Approval, ApprovalMode, approval
 from connections.errors import InvalidInput
 
 
@@ -29,19 +29,20 @@ def test_chosen_codes_have_6_to_20_letters_or_digits(bad):
 
 
 @pytest.mark.parametrize(
-    ("mode", "domains", "email", "verified", "approves"),
+    ("mode", "domains", "email", "how"),
     [
-        (ApprovalMode.MANUAL, [], "a@acme.com", True, False),
-        (ApprovalMode.AUTO, [], None, False, True),
-        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@ACME.com", True, True),
-        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@acme.com", False, False),
-        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@evil-acme.com", True, False),
-        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@sub.acme.com", True, False),
-        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], None, True, False),
+        (ApprovalMode.MANUAL, [], "a@acme.com", Approval.BY_ADMIN),
+        (ApprovalMode.AUTO, [], None, Approval.AT_ONCE),
+        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@ACME.com", Approval.BY_EMAIL_CODE),
+        (ApprovalMode.EMAIL_DOMAIN, ["Acme.com", "b.example"], "a@b.example", Approval.BY_EMAIL_CODE),
+        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@evil-acme.com", Approval.BY_ADMIN),
+        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@sub.acme.com", Approval.BY_ADMIN),
+        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], "a@acme.com.evil.example", Approval.BY_ADMIN),
+        (ApprovalMode.EMAIL_DOMAIN, ["acme.com"], None, Approval.BY_ADMIN),
     ],
 )
-def test_approval_modes(mode, domains, email, verified, approves):
-    assert auto_approves(mode, domains, email, verified) is approves
+def test_approval_modes(mode, domains, email, how):
+    assert approval(mode, domains, email) is how
 
 
 RULE = ratelimit.Limit(limit=3, window=100)

@@ -24,6 +24,8 @@ ALLOWED = {
     (Action.WITHDRAW, Status.PENDING): Status.WITHDRAWN,
     (Action.LEAVE, Status.ACTIVE): Status.LEFT,
     (Action.EXPIRE, Status.ACTIVE): Status.EXPIRED,
+    (Action.CONFIRM, Status.PENDING): Status.ACTIVE,
+    (Action.CONFIRM, Status.ACTIVE): Status.ACTIVE,
 }
 DECIDED_ACTIONS = [a for a in Action if a is not Action.REQUEST]
 
@@ -124,3 +126,34 @@ def test_active_before_its_expiry_is_active():
 def test_expiry_is_the_reverification_period_after_activation():
     assert expiry(NOW, 30) == NOW + timedelta(days=30)
     assert expiry(NOW, None) is None
+
+
+@pytest.mark.parametrize("current", [None, *(Membership(s) for s in sorted(ENDED))])
+def test_a_request_by_email_code_is_pending_and_sends_a_code(current):
+    outcome = request(current, auto_approved=False, reverifies=False, now=NOW, by_code=True)
+    assert (outcome.status, outcome.sends_code, outcome.renews) == (Status.PENDING, True, False)
+
+
+def test_asking_again_while_pending_by_email_code_sends_a_new_code_and_keeps_the_request():
+    outcome = request(
+        Membership(Status.PENDING), auto_approved=False, reverifies=False, now=NOW, by_code=True
+    )
+    assert (outcome.status, outcome.sends_code) == (None, True)
+
+
+def test_renewing_by_email_code_waits_for_the_code():
+    # Given an active member of a connection that re-verifies by email domain
+    outcome = request(Membership(Status.ACTIVE), auto_approved=False, reverifies=True, now=NOW, by_code=True)
+    # Then the membership stands as it is until the code confirms it (Action.CONFIRM renews)
+    assert (outcome.status, outcome.sends_code, outcome.renews) == (None, True, False)
+    assert transition(Action.CONFIRM, Membership(Status.ACTIVE), NOW) is Status.ACTIVE
+
+
+def test_an_active_member_of_a_connection_without_reverification_gets_no_code():
+    outcome = request(Membership(Status.ACTIVE), auto_approved=False, reverifies=False, now=NOW, by_code=True)
+    assert (outcome.status, outcome.sends_code) == (None, False)
+
+
+def test_a_denied_request_cannot_be_confirmed_with_a_code():
+    with pytest.raises(TransitionRefused, match="ask to join again"):
+        transition(Action.CONFIRM, Membership(Status.DENIED), NOW)

@@ -7,7 +7,7 @@ round-trips (bench/dynamodb_calls.py counts them).
 
 import uuid
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from connections import limits, present, views
 from connections.domain import codes
@@ -160,6 +160,30 @@ def remove_admin(caller: Caller, organization_id: str, email: str) -> None:
             "An organization keeps at least one admin: add another admin before removing this one.",
             code="last_admin",
         ) from None
+
+
+def alert_settings(caller: Caller, organization_id: str) -> views.AlertSettings:
+    admin_key = _admin_key(caller, organization_id)
+    admin = as_admin(caller, organization_id)[admin_key]
+    return views.AlertSettings(new_requests=admin.new_request_alerts)
+
+
+def change_alert_settings(
+    caller: Caller, organization_id: str, settings: views.AlertSettings
+) -> views.AlertSettings:
+    """The caller's own emails about new requests to this organization's connections, on or off."""
+    admin_key = _admin_key(caller, organization_id)
+    as_admin(caller, organization_id)
+    try:
+        AdminItem(*admin_key).update(
+            actions=[AdminItem.new_request_alerts.set(settings.new_requests)],
+            condition=AdminItem.pk.exists(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(NO_SUCH_ORGANIZATION) from None  # removed as an admin meanwhile
+        raise
+    return settings
 
 
 # --- Connections
@@ -367,6 +391,7 @@ def _apply(
         raise NotFound(NO_SUCH_REQUEST)
     membership.status = machine.transition(action, state(membership), at)
     membership.decided_at, membership.decided_by, membership.updated_at = at, caller.email, at
+    membership.verify_email = membership.verify_requested_at = None  # decided: no code to wait for
     if action is Action.APPROVE:
         membership.message = None
         membership.expires_at = machine.expiry(at, connection.reverify_days)

@@ -3,13 +3,13 @@
 Every function makes at most two DynamoDB round-trips (bench/dynamodb_calls.py counts them).
 """
 
-from connections import limits, present, views
+from connections import limits, present, verification, views
 from connections.domain import codes
 from connections.domain import membership as machine
-from connections.domain.approval import ApprovalMode, auto_approves
+from connections.domain.approval import Approval, ApprovalMode, approval
 from connections.domain.membership import ENDED, Action, Status
 from connections.domain.questions import Question, validate_answers
-from connections.errors import Conflict, NotFound
+from connections.errors import Conflict, InvalidInput, NotFound
 from connections.http import Caller
 from connections.memberships import save_if_unchanged, state
 from connections.store import (
@@ -126,21 +126,25 @@ def request(
             limits.record_miss(found, limited)
             raise NotFound(NO_SUCH_CONNECTION)
 
-    approves = auto_approves(
-        ApprovalMode(connection.approval_mode),
-        list(connection.email_domains),
-        caller.email,
-        caller.email_verified,
-    )
+    mode = ApprovalMode(connection.approval_mode)
+    address = asked.email or caller.email
+    how = approval(mode, list(connection.email_domains), address)
+    if asked.email and mode is ApprovalMode.EMAIL_DOMAIN and how is not Approval.BY_EMAIL_CODE:
+        raise InvalidInput(
+            "This connection approves addresses in its email domains only.",
+            fields={"email": f"Use an address in {', '.join(connection.email_domains)}."},
+        )
     outcome = machine.request(
         state(existing) if existing else None,
-        auto_approved=approves,
+        auto_approved=how is Approval.AT_ONCE,
+        by_code=how is Approval.BY_EMAIL_CODE,
         reverifies=bool(connection.reverify_days),
         now=at,
     )
-    if outcome.status is None:
+    if outcome.status is None and not outcome.sends_code:
         return present.membership_for_driver(existing, connection, at), 200
-    if not connection.enabled and not outcome.renews:
+    renewing = outcome.renews or (outcome.sends_code and existing is not None and outcome.status is None)
+    if not connection.enabled and not renewing:
         # A disabled connection takes no new requests; its members keep their status and may confirm.
         raise NotFound(NO_SUCH_CONNECTION)
 
@@ -153,18 +157,23 @@ def request(
         driver_id=caller.user_id,
         requested_at=at,
     )
-    item.status = outcome.status
     item.answers = answers
     item.driver_email, item.driver_email_verified = caller.email, caller.email_verified
     item.updated_at = at
-    if not outcome.renews:
-        item.requested_at = at
-        item.message = None
-        item.decided_at = at if outcome.status is Status.ACTIVE else None
-        item.decided_by = "automatic" if outcome.status is Status.ACTIVE else None
-    item.expires_at = (
-        machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
-    )
+    if outcome.status is not None:
+        item.status = outcome.status
+        if not outcome.renews:
+            item.requested_at = at
+            item.message = None
+            item.decided_at = at if outcome.status is Status.ACTIVE else None
+            item.decided_by = "automatic" if outcome.status is Status.ACTIVE else None
+        item.expires_at = (
+            machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
+        )
+    if outcome.sends_code:
+        verification.ask_for_code(item, address, at)  # the notify function sends it (stream)
+    else:
+        item.verify_email = item.verify_requested_at = None
     if not save_if_unchanged(item):
         # Another request of the same driver (or an admin) got there first: answer with what stands now.
         current = MembershipItem.get(*membership_key, consistent_read=True)
@@ -173,7 +182,7 @@ def request(
         raise Conflict(
             "Your membership changed while you were asking; please try again.", code="membership_changed"
         )
-    return present.membership_for_driver(item, connection, at), 201
+    return present.membership_for_driver(item, connection, at), 201 if outcome.status is not None else 200
 
 
 def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> views.Page[views.Membership]:

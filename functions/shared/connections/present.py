@@ -44,6 +44,7 @@ def membership_for_driver(
         requested_at=item.requested_at,
         decided_at=item.decided_at,
         expires_at=item.expires_at,
+        verifying_email=item.verify_email,
     )
 
 

@@ -20,10 +20,16 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
     allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
+    admin alert    pk CONN#<conn>      sk ALERT#<email>    gsi3 DIGEST / <window ends>#<conn>#<email>  (****)
+    reminder       pk CONN#<conn>      sk REMIND#<driver>  gsi3 REMIND / <remind at>#<conn>#<driver>   (*****)
+    verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
+    suppression    pk SUPPRESSED#<email> sk SUPPRESSED
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
     (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
     (***) only while the membership is active and has a re-verification date: the expiry sweep reads it.
+    (****) only while requests wait for the admin's next digest: the notify sweep reads it.
+    (*****) only until the reminder is due: the notify sweep reads it.
 """
 
 import base64
@@ -55,6 +61,8 @@ from connections.errors import InvalidInput
 
 BROWSE = "BROWSE"
 EXPIRES = "EXPIRES"
+DIGEST = "DIGEST"
+REMIND = "REMIND"
 
 
 class _Gsi1(GlobalSecondaryIndex):
@@ -120,6 +128,7 @@ class AdminItem(Item, discriminator="admin"):
     email = UnicodeAttribute()
     added_at = UTCDateTimeAttribute()
     added_by = UnicodeAttribute()
+    new_request_alerts = BooleanAttribute(default=True)  # the admin may turn the emails off
 
     @staticmethod
     def key(organization_id: str, email: str) -> tuple[str, str]:
@@ -203,6 +212,10 @@ class MembershipItem(Item, discriminator="membership"):
     decided_by = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # An address in the connection's email domains that a code was sent to, while it is not confirmed.
+    verify_email = UnicodeAttribute(null=True)
+    verify_requested_at = UTCDateTimeAttribute(null=True)
+    verify_sends = ListAttribute(of=NumberAttribute, default=list)  # when codes were asked for (limit)
     version = VersionAttribute()
 
     @staticmethod
@@ -368,6 +381,89 @@ class AllowChangeItem(Item, discriminator="allow_change"):
     @staticmethod
     def sort(seq: int) -> str:
         return f"{seq:012d}"
+
+
+class AdminAlertItem(Item, discriminator="admin_alert"):
+    """One admin's new-request emails for one connection: at most one per window (domain.notices). A rise of
+    `sent` is the stream's cue to send one; `waiting` puts it on the digest index until the window ends."""
+
+    organization_id = UnicodeAttribute()
+    connection_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    window_ends = UTCDateTimeAttribute(null=True)
+    waiting = BooleanAttribute(default=False)
+    listed_through = UTCDateTimeAttribute(null=True)  # requests made until then are in an email already
+    sent = NumberAttribute(default=0)
+    expires = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(connection_id: str, email: str) -> tuple[str, str]:
+        return f"CONN#{connection_id}", f"ALERT#{email.lower()}"
+
+    def index(self) -> None:
+        if self.waiting and self.window_ends:
+            self.gsi3pk = DIGEST
+            self.gsi3sk = f"{self.window_ends.isoformat()}#{self.connection_id}#{self.email}"
+        else:
+            self.gsi3pk = self.gsi3sk = None
+
+
+class ReminderItem(Item, discriminator="reminder"):
+    """Reminds a member to confirm again before the membership's re-verification date. The sweep sets `due`
+    at `remind_at`, which is the stream's cue to send it."""
+
+    connection_id = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()  # the membership's date this reminder is for
+    remind_at = UTCDateTimeAttribute()
+    membership_version = NumberAttribute()  # of the change that scheduled it: an older one never overwrites
+    due = BooleanAttribute(default=False)
+    expires = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
+        return f"CONN#{connection_id}", f"REMIND#{driver_id}"
+
+    def index(self) -> None:
+        if not self.due:
+            self.gsi3pk = REMIND
+            self.gsi3sk = f"{self.remind_at.isoformat()}#{self.connection_id}#{self.driver_id}"
+        else:
+            self.gsi3pk = self.gsi3sk = None
+
+
+class VerificationItem(Item, discriminator="verification"):
+    """The one-time code sent to an address in a connection's email domains: only its salted hash, for the
+    membership's request made at `requested_at`; deleted when used."""
+
+    connection_id = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    salt = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    expires_at = UTCDateTimeAttribute()
+    expires = TTLAttribute(null=True)
+
+    @staticmethod
+    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
+        return f"CONN#{connection_id}", f"VERIFY#{driver_id}"
+
+
+class SuppressionItem(Item, discriminator="suppression"):
+    """An address SES reported as bouncing for good or complaining: nothing is sent to it any more."""
+
+    email = UnicodeAttribute()
+    reason = UnicodeAttribute()  # bounce | complaint
+    detail = UnicodeAttribute(null=True)
+    reported_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"SUPPRESSED#{email.lower()}", "SUPPRESSED"
 
 
 def now() -> datetime:

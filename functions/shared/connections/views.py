@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from connections.domain import addresses
 from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Status
 from connections.domain.questions import Question
@@ -48,6 +49,13 @@ class Admin(BaseModel):
     email: str
     added_at: datetime
     added_by: str
+
+
+class AlertSettings(BaseModel):
+    new_requests: bool = Field(
+        description="An email when requests wait for a decision (at most one per connection every 15"
+        " minutes)."
+    )
 
 
 # --- Connections
@@ -110,9 +118,22 @@ class ConnectionForAdmin(ConnectionForDriver):
 # --- Memberships
 
 
+WorkEmail = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=addresses.PATTERN, max_length=addresses.MAX_LENGTH
+    ),
+]
+
+
 class MembershipRequest(BaseModel):
     answers: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
     code: str | None = Field(default=None, max_length=40, description="Required for a private connection.")
+    email: WorkEmail | None = Field(
+        default=None,
+        description="Approval by email domain: the address in one of the connection's domains that a code"
+        " is sent to (your sign-in address when omitted).",
+    )
 
 
 class Membership(BaseModel):
@@ -126,6 +147,17 @@ class Membership(BaseModel):
     requested_at: datetime
     decided_at: datetime | None
     expires_at: datetime | None
+    verifying_email: str | None = Field(
+        default=None,
+        description="A code was sent to this address: confirm it with POST"
+        " /me/memberships/{connection_id}/verification.",
+    )
+
+
+class VerificationCode(BaseModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] = Field(
+        description="The code from the email (case, spaces and dashes do not matter)."
+    )
 
 
 class MemberRequest(BaseModel):

@@ -30,6 +30,7 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     LEAVE = "leave"
     EXPIRE = "expire"
+    CONFIRM = "confirm"  # the driver confirms an address by its code: approved, or renewed
 
 
 # Statuses from which a driver may ask (again) to join. Pending and Active are answered with the
@@ -44,6 +45,7 @@ _RULES: dict[Action, tuple[frozenset[Status], Status]] = {
     Action.WITHDRAW: (frozenset({Status.PENDING}), Status.WITHDRAWN),
     Action.LEAVE: (frozenset({Status.ACTIVE}), Status.LEFT),
     Action.EXPIRE: (frozenset({Status.ACTIVE}), Status.EXPIRED),
+    Action.CONFIRM: (frozenset({Status.PENDING, Status.ACTIVE}), Status.ACTIVE),
 }
 
 # Why an action does not apply, by the status the membership is in: sentences a person can act on.
@@ -60,6 +62,7 @@ _WHY_NOT: dict[Status, str] = {
 _DRIVER_WHY_NOT: dict[Action, str] = {
     Action.WITHDRAW: "Only a pending request can be withdrawn; to end an active membership, leave it.",
     Action.LEAVE: "Only an active membership can be left; to cancel a pending request, withdraw it.",
+    Action.CONFIRM: "This membership no longer waits for a code; ask to join again to get a new one.",
 }
 
 
@@ -101,27 +104,40 @@ def transition(action: Action, current: Membership | None, now: datetime) -> Sta
 @dataclass(frozen=True)
 class RequestOutcome:
     """`status` is the new status to write, or None when the existing membership stands as it is.
-    `renews` is True when an Active membership's re-verification period starts again."""
+    `renews` is True when an Active membership's re-verification period starts again. `sends_code` is True
+    when a code goes to the driver's address, whose confirmation approves or renews (Action.CONFIRM)."""
 
     status: Status | None
     renews: bool = False
+    sends_code: bool = False
 
 
 def request(
-    current: Membership | None, *, auto_approved: bool, reverifies: bool, now: datetime
+    current: Membership | None,
+    *,
+    auto_approved: bool,
+    reverifies: bool,
+    now: datetime,
+    by_code: bool = False,
 ) -> RequestOutcome:
     """A driver asks to join. Asking again while Pending or Active returns the membership that exists
-    (no duplicate); asking while Active on a connection that re-verifies confirms the driver again."""
+    (no duplicate); asking while Active on a connection that re-verifies confirms the driver again.
+    Approval `by_code` sends a code instead: a new one when asked again while Pending, and a renewal waits
+    for it."""
     target = Status.ACTIVE if auto_approved else Status.PENDING
     if current is None:
-        return RequestOutcome(target)
+        return RequestOutcome(target, sends_code=by_code)
     status = current.effective_status(now)
     if status is Status.PENDING:
-        return RequestOutcome(None)
+        return RequestOutcome(None, sends_code=by_code)
     if status is Status.ACTIVE:
-        return RequestOutcome(Status.ACTIVE, renews=True) if reverifies else RequestOutcome(None)
+        if not reverifies:
+            return RequestOutcome(None)
+        return (
+            RequestOutcome(None, sends_code=True) if by_code else RequestOutcome(Status.ACTIVE, renews=True)
+        )
     assert status in ENDED
-    return RequestOutcome(target)
+    return RequestOutcome(target, sends_code=by_code)
 
 
 def expiry(activated_at: datetime, reverify_days: int | None) -> datetime | None:

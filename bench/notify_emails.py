@@ -1,0 +1,279 @@
+"""Email under Lambda's at-least-once delivery, and the admins' digest under a burst of requests.
+
+In this process: moto's server (tests/support/aws.py) and the real handlers (driver and admin API, the
+notify function) called as Lambda calls them. Stream records are read from moto's stream
+(station_support.Stream: Lambda's record shape, the NotifyFunction's FilterCriteria and BatchSize from
+template.yaml). SES calls are counted on the notify function's sesv2 client (every send_email), and
+cross-checked with what moto's SES accepted (infra/local/outbox.py).
+
+1. Emails per event under duplicated delivery. A scenario of 40 events that call for an email: 12
+   approvals, 10 denials with a message, 6 removals, 10 codes for work addresses, and the first request's
+   alert to each of the 2 admins. Run A delivers every record once; run B (fresh tables, the same
+   scenario) delivers every batch as Lambda may when retrying and duplicating: the batch with each record
+   twice, then the same batch again reversed, then every record again at the end. Target: B sends
+   exactly as many emails as A, one per event (1.00). Baseline, same run: a consumer without the
+   idempotency key sends one email per delivery (the deliveries are counted).
+
+2. SES calls per stream batch for a burst of 500 requests to one connection with 2 admins (BatchSize
+   100, so 5 batches of requests, then the batch of the alert windows they opened), and the digest the
+   sweep sends when the 15-minute window ends. Target: at most one SES call per admin per batch, and at
+   most 2 per admin over the window (the first alert and the digest). Baseline, computed: an email per
+   admin per request, 1,000 calls, 200 per batch.
+
+Exit 1 if a target is missed. Run: .venv/bin/python bench/notify_emails.py   (about a minute)
+"""
+
+import contextlib
+import io
+import logging
+import os
+import random
+import sys
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from station_support import Stream  # noqa: E402
+
+ADMINS = ("ada@acme.example", "bob@acme.example")
+BURST = 500
+APPROVED, DENIED, REMOVED, CODES = 12, 10, 6, 10
+EVENTS = APPROVED + DENIED + REMOVED + CODES + len(ADMINS)
+
+
+class CountedSes:
+    """The notify function's SES client, counting send_email calls."""
+
+    def __init__(self, real) -> None:
+        self.real, self.calls = real, 0
+
+    def send_email(self, **kwargs):
+        self.calls += 1
+        return self.real.send_email(**kwargs)
+
+
+def call(handler, method: str, path: str, **kwargs) -> dict:
+    from tests.support.api import call as api_call
+
+    answer = api_call(handler, method, path, **kwargs)
+    assert answer.status < 300, (method, path, answer.body)
+    return answer.body
+
+
+def given_organization(admin_handler) -> str:
+    ada, bob = ADMINS
+    org = call(admin_handler, "POST", "/organizations", sub="ada", email=ada, body={"name": "Acme"})
+    org_id = org["organization_id"]
+    call(admin_handler, "POST", f"/organizations/{org_id}/admins", sub="ada", email=ada, body={"email": bob})
+    return org_id
+
+
+def connection(admin_handler, org: str, **fields) -> dict:
+    return call(
+        admin_handler,
+        "POST",
+        f"/organizations/{org}/connections",
+        sub="ada",
+        email=ADMINS[0],
+        body={"name": "Employees", "public": True, **fields},
+    )
+
+
+def scenario(handlers) -> list:
+    """The 40 events of part 1, through the API, in two phases (the stream is read after each): the
+    requests, then the decisions and the codes."""
+    driver, admin = handlers["driver"], handlers["admin"]
+    org = given_organization(admin)
+    manual = connection(admin, org)
+    staff = connection(admin, org, name="Staff", approval_mode="email_domain", email_domains=["acme.example"])
+    base = f"/organizations/{org}/connections/{manual['connection_id']}/requests"
+    members = f"/organizations/{org}/connections/{manual['connection_id']}/members"
+    decided = [("approve", n) for n in range(APPROVED)] + [("deny", n) for n in range(APPROVED, 22)]
+
+    def requests() -> None:
+        for _, n in decided:
+            path = f"/connections/{manual['connection_id']}/memberships"
+            call(driver, "POST", path, sub=f"driver-{n}", body={})
+
+    def decisions() -> None:
+        for action, n in decided:
+            body = {"message": "Use your badge number."} if action == "deny" else None
+            call(admin, "POST", f"{base}/driver-{n}/{action}", sub="ada", email=ADMINS[0], body=body)
+        for n in range(REMOVED):
+            call(admin, "DELETE", f"{members}/driver-{n}", sub="ada", email=ADMINS[0])
+        for n in range(CODES):
+            path = f"/connections/{staff['connection_id']}/memberships"
+            call(driver, "POST", path, sub=f"staff-{n}", body={"email": f"staff-{n}@acme.example"})
+
+    return [requests, decisions]
+
+
+def deliver(stream: Stream, handler, records: list[dict], duplicated: bool) -> int:
+    """Hand `records` to the notify function in batches of its BatchSize; with `duplicated`, as a retrying,
+    duplicating Lambda might. Returns the number of records delivered."""
+    from tests.support.api import FakeLambdaContext
+
+    delivered = 0
+    for batch in stream.batches(records):
+        attempts = [batch + batch, list(reversed(batch))] if duplicated else [batch]
+        for attempt in attempts:
+            answer = handler({"Records": attempt}, FakeLambdaContext())
+            assert answer == {"batchItemFailures": []}, answer
+            delivered += len(attempt)
+    return delivered
+
+
+def run(handlers, stream: Stream, notify_handler, ses: CountedSes, duplicated: bool) -> tuple[int, int]:
+    """The scenario, each phase followed by the stream until quiet (windows' alerts follow their own
+    records). Returns (SES calls, records delivered)."""
+    ses.calls, delivered, everything = 0, 0, []
+    for phase in scenario(handlers):
+        phase()
+        for _ in range(10):
+            records = stream.wanted(stream.read())
+            if not records:
+                break
+            everything += records
+            delivered += deliver(stream, notify_handler, records, duplicated)
+    if duplicated:  # and every record once more, late
+        late = list(everything)
+        random.Random(7).shuffle(late)
+        delivered += deliver(stream, notify_handler, late, duplicated=False)
+    return ses.calls, delivered
+
+
+def burst(handlers, stream: Stream, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
+    """Part 2: 500 requests to one connection; (records, SES calls) per batch, and the digest's calls."""
+    from connections import notify
+    from connections.store import AdminAlertItem, now
+    from tests.support.api import FakeLambdaContext
+
+    driver, admin = handlers["driver"], handlers["admin"]
+    org = given_organization(admin)
+    target = connection(admin, org)
+    stream.skip_to_latest()
+    per_batch, size = [], stream.mapping.batch_size
+    # The requests keep arriving while the first ones are handled: a batch's worth, then the stream.
+    for first in range(0, BURST, size):
+        for n in range(first, first + size):
+            path = f"/connections/{target['connection_id']}/memberships"
+            call(driver, "POST", path, sub=f"burst-{n}", body={})
+        for batch in stream.batches(stream.wanted(stream.read())):
+            ses.calls = 0
+            answer = notify_handler({"Records": batch}, FakeLambdaContext())
+            assert answer == {"batchItemFailures": []}, answer
+            per_batch.append((len(batch), ses.calls))
+    for batch in stream.batches(stream.wanted(stream.read())):
+        ses.calls = 0
+        assert notify_handler({"Records": batch}, FakeLambdaContext()) == {"batchItemFailures": []}
+        per_batch.append((len(batch), ses.calls))
+    # The window ends: the sweep claims each admin's digest, and the notify function sends it.
+    ends = max(
+        AdminAlertItem.get(*AdminAlertItem.key(target["connection_id"], a)).window_ends for a in ADMINS
+    )
+    swept = notify.sweep(max(ends, now()) + timedelta(seconds=1))
+    assert swept["digests"] == len(ADMINS), swept
+    ses.calls = 0
+    for batch in stream.batches(stream.wanted(stream.read())):
+        assert notify_handler({"Records": batch}, FakeLambdaContext()) == {"batchItemFailures": []}
+    return per_batch, ses.calls
+
+
+def main() -> int:
+    # Powertools prints the metrics it keeps every 100 values, disabled or not: not this report's.
+    with contextlib.redirect_stdout(io.StringIO()):
+        report = io.StringIO()
+        code = measure(report)
+    print(report.getvalue(), end="")
+    return code
+
+
+def measure(out) -> int:
+    def say(*lines) -> None:
+        print(*lines, file=out)
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from tests.support.aws import TABLES, reset_tables, start_moto, use_endpoint
+
+    began = time.perf_counter()
+    server, endpoint = start_moto()
+    try:
+        use_endpoint(endpoint)  # as in Lambda, the functions read their configuration at import
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
+        from connections import mail
+        from functions.approve.app import handler as admin_handler
+        from functions.notify.app import handler as notify_handler
+        from functions.request_connection.app import handler as driver_handler
+        from infra.local import outbox
+
+        ses = CountedSes(mail._ses())
+        mail._ses = lambda: ses
+        handlers = {"driver": driver_handler, "admin": admin_handler}
+
+        results = {}
+        for duplicated in (False, True):
+            reset_tables(endpoint)
+            before = len(outbox.messages())
+            calls, delivered = run(
+                handlers,
+                Stream(endpoint, TABLES["ConnectionsTable"], "NotifyFunction"),
+                notify_handler,
+                ses,
+                duplicated,
+            )
+            assert len(outbox.messages()) - before == calls, "SES calls and moto's outbox disagree"
+            results[duplicated] = (calls, delivered)
+        (single, once), (duplicated_calls, deliveries) = results[False], results[True]
+        per_event = duplicated_calls / EVENTS
+        naive = deliveries / once  # a consumer without the key: one email per delivery of a record
+        say("1. Emails per event under duplicated delivery")
+        say(f"   events that call for an email: {EVENTS}; delivered once: {single} emails ({once} records)")
+        say(
+            f"   delivered {deliveries} times in all ({deliveries / once:.1f}x: each batch twice over, then"
+            f" every record again): {duplicated_calls} emails"
+        )
+        say(f"   emails per event: {per_event:.2f}   (target exactly 1.00)")
+        say(
+            f"   baseline without the idempotency key: {naive:.2f} emails per event;"
+            f" ratio {naive / per_event:.1f}x"
+        )
+
+        reset_tables(endpoint)
+        stream = Stream(endpoint, TABLES["ConnectionsTable"], "NotifyFunction")
+        per_batch, digest = burst(handlers, stream, notify_handler, ses)
+        calls = [c for _, c in per_batch]
+        total = sum(calls) + digest
+        naive_total, naive_batch = BURST * len(ADMINS), stream.mapping.batch_size * len(ADMINS)
+        say(
+            f"2. SES calls per stream batch: a burst of {BURST} requests to one connection,"
+            f" {len(ADMINS)} admins"
+        )
+        for n, (records, sent) in enumerate(per_batch, 1):
+            say(f"   batch {n}: {records:3d} records, {sent} SES calls")
+        say(f"   digest at the window's end: {digest} SES calls")
+        say(
+            f"   max per batch {max(calls)} (baseline {naive_batch}); over the window {total} (baseline"
+            f" {naive_total}, ratio {naive_total / total:.0f}x smaller)"
+        )
+        ok = (
+            single == EVENTS
+            and duplicated_calls == EVENTS
+            and max(calls) <= len(ADMINS)
+            and total <= 2 * len(ADMINS)
+        )
+        say(f"targets {'met' if ok else 'MISSED'} ({time.perf_counter() - began:.0f} s)")
+        return 0 if ok else 1
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Email addresses the service sends to: one plain address each (no display name, comment, list or
+quoting), so an address someone typed can never reach another recipient or add a header."""
+
+import re
+
+PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+MAX_LENGTH = 254
+_SENDABLE = re.compile(PATTERN)
+
+
+def sendable(address: str | None) -> bool:
+    return bool(address) and len(address) <= MAX_LENGTH and bool(_SENDABLE.match(address))

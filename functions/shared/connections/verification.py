@@ -1,0 +1,104 @@
+"""Confirming an address in a connection's email domains: the driver asks (drivers.request records the
+address), the notify function emails a one-time code and stores its hash, and the driver confirms it here.
+domain.verification holds the rules (code shape, hashing, expiry, tries, how often codes may be asked)."""
+
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from connections import present, views
+from connections.domain import membership as machine
+from connections.domain import ratelimit
+from connections.domain import verification as rules
+from connections.domain.membership import Action, Status
+from connections.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from connections.http import Caller
+from connections.memberships import state
+from connections.store import ConnectionItem, MembershipItem, VerificationItem, batch_get, now, transaction
+
+NOTHING_TO_CONFIRM = "No code waits for confirmation in this connection; ask to join it to get one."
+NO_VALID_CODE = (
+    "There is no valid code for your latest request: use the code from the latest email, or ask to join"
+    " again for a new one."
+)
+
+
+def ask_for_code(membership: MembershipItem, address: str, at: datetime) -> None:
+    """Record that a code is to be sent to `address` (TooManyRequests when codes were asked too often)."""
+    moment = int(at.timestamp())
+    sends = ratelimit.recent(list(membership.verify_sends), moment, rules.SENDS)
+    wait = ratelimit.retry_after(sends, moment, rules.SENDS)
+    if wait:
+        raise TooManyRequests(
+            f"{rules.SENDS.limit} codes were sent for this connection in the last"
+            f" {rules.SENDS.window // 60} minutes. Use the latest one, or ask again in {wait} seconds.",
+            retry_after=wait,
+        )
+    membership.verify_email, membership.verify_requested_at = address, at
+    membership.verify_sends = [*sends, moment]
+
+
+def confirm(caller: Caller, connection_id: str, asked: views.VerificationCode) -> views.Membership:
+    """The code confirms the address: a pending request becomes Active, an active membership is renewed.
+    The code is deleted with the change, in one transaction conditioned on it, so it works once."""
+    at = now()
+    membership_key = MembershipItem.key(connection_id, caller.user_id)
+    code_key = VerificationItem.key(connection_id, caller.user_id)
+    connection_key = ConnectionItem.key(connection_id)
+    found = batch_get([membership_key, code_key, connection_key])
+    membership: MembershipItem | None = found.get(membership_key)
+    if membership is None or membership.verify_email is None:
+        raise NotFound(NOTHING_TO_CONFIRM)
+    sent: VerificationItem | None = found.get(code_key)
+    if sent is None or sent.requested_at != membership.verify_requested_at:
+        raise Conflict(NO_VALID_CODE, code="no_valid_code")
+    if rules.expired(sent.expires_at, at):
+        raise Conflict("This code has expired; ask to join again for a new one.", code="code_expired")
+    if int(sent.attempts) >= rules.MAX_ATTEMPTS:
+        raise Conflict("Too many wrong codes; ask to join again for a new one.", code="too_many_attempts")
+    if not rules.matches(asked.code, sent.salt, sent.code_hash):
+        left = _count_wrong(sent)
+        raise InvalidInput(
+            f"This code is not right; check the latest email ({left} tries left).",
+            code="wrong_code",
+            fields={"code": "does not match"},
+        )
+    renewal = membership.status == Status.ACTIVE
+    membership.status = machine.transition(Action.CONFIRM, state(membership), at)
+    connection: ConnectionItem | None = found.get(connection_key)
+    membership.expires_at = machine.expiry(at, connection.reverify_days if connection else None)
+    if not renewal:
+        membership.decided_at, membership.decided_by = at, f"automatic: confirmed {sent.email}"
+        membership.message = None
+    membership.updated_at = at
+    membership.verify_email = membership.verify_requested_at = None
+    membership.index()
+    try:
+        with transaction() as write:
+            write.save(membership)  # conditioned on the version read (VersionAttribute)
+            write.delete(
+                VerificationItem(*code_key),
+                condition=(VerificationItem.code_hash == sent.code_hash)
+                & (VerificationItem.attempts < rules.MAX_ATTEMPTS),
+            )
+    except TransactWriteError:
+        raise Conflict(
+            "Your membership changed at the same moment, or this code was just used; look again.",
+            code="membership_changed",
+        ) from None
+    return present.membership_for_driver(membership, connection, at)
+
+
+def _count_wrong(sent: VerificationItem) -> int:
+    """Count a wrong try against the code; the tries left."""
+    try:
+        sent.update(
+            actions=[VerificationItem.attempts.add(1)],
+            condition=(VerificationItem.code_hash == sent.code_hash)
+            & (VerificationItem.attempts < rules.MAX_ATTEMPTS),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return 0  # replaced or used up meanwhile
+    return max(0, rules.MAX_ATTEMPTS - int(sent.attempts))

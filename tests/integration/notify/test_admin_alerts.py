@@ -1,0 +1,160 @@
+"""Admins hear of new requests at most once per connection every 15 minutes each: the first request after
+a quiet spell at once, the rest in one digest when the window ends (the sweep), none lost. An admin may
+turn the alerts off."""
+
+from datetime import timedelta
+
+from connections.notify import sweep as sweep_at
+from connections.store import AdminAlertItem, now
+from tests.integration.helpers import (
+    ADA,
+    BOB,
+    EVE,
+    admin_path,
+    as_admin,
+    decide,
+    given_admin,
+    given_connection,
+    given_organization,
+    given_pending,
+)
+from tests.integration.notify_helpers import sent, sent_to
+
+ALERTS = "/admins/me/alerts"
+
+
+def given_connection_with_two_admins() -> dict:
+    organization = given_organization("Acme")
+    given_admin(organization, BOB)
+    return given_connection(
+        organization,
+        name="Employees",
+        questions=[{"id": "employee_id", "label": "Employee id", "required": False}],
+    )
+
+
+def window_end(connection: dict, admin: str = ADA):
+    return AdminAlertItem.get(*AdminAlertItem.key(connection["connection_id"], admin)).window_ends
+
+
+def test_the_first_request_alerts_every_admin_at_once_listing_what_waits(notify):
+    connection = given_connection_with_two_admins()
+    given_pending(connection, "pat", answers={"employee_id": "<E1234>"})
+    notify.pump()
+    for admin in (ADA, BOB):
+        (email,) = sent_to(admin)
+        assert email["subject"] == "1 request to join Employees waits for you"
+        assert "pat@example.com" in email["text"] and "Employee id: <E1234>" in email["text"]
+        assert "Employee id: &lt;E1234&gt;" in email["html"]
+
+
+def test_a_burst_waits_for_one_digest_per_admin_at_the_end_of_the_window(notify):
+    # Given a first request, alerted at once
+    connection = given_connection_with_two_admins()
+    given_pending(connection, "driver-0")
+    notify.pump()
+    assert len(sent()) == 2
+    # When 12 more arrive within the window, across several batches
+    for n in range(1, 13):
+        given_pending(connection, f"driver-{n}")
+        if n % 5 == 0:
+            notify.pump()
+    notify.pump()
+    # Then nobody gets another email until the window ends
+    assert len(sent()) == 2
+    assert sweep_at(now()) == {"digests": 0, "reminders": 0}
+    # And at its end one digest per admin lists all 13 that wait (one decided meanwhile is not listed)
+    decide(connection, "driver-0", "approve")
+    assert sweep_at(window_end(connection) + timedelta(seconds=1)) == {"digests": 2, "reminders": 0}
+    notify.pump()
+    for admin in (ADA, BOB):
+        first, digest = sent_to(admin)
+        assert digest["subject"] == "12 requests to join Employees wait for you"
+        assert all(f"driver-{n}@example.com" in digest["text"] for n in range(1, 13))
+        assert "driver-0@example.com" not in digest["text"]
+    # And a sweep right after sends nothing more
+    assert sweep_at(window_end(connection) + timedelta(seconds=2))["digests"] == 0
+    notify.pump()
+    assert len(sent_to(ADA)) == len(sent_to(BOB)) == 2
+
+
+def test_a_window_that_ends_with_nothing_new_sends_no_digest(notify):
+    connection = given_connection_with_two_admins()
+    given_pending(connection)
+    notify.pump()
+    assert sweep_at(window_end(connection) + timedelta(minutes=1))["digests"] == 0
+    notify.pump()
+    assert len(sent()) == 2
+
+
+def test_a_request_after_the_window_alerts_at_once_again(notify):
+    connection = given_connection_with_two_admins()
+    given_pending(connection, "driver-1")
+    notify.pump()
+    # Given the window ended (moved into the past: the clock cannot be moved forward)
+    for admin in (ADA, BOB):
+        alert = AdminAlertItem.get(*AdminAlertItem.key(connection["connection_id"], admin))
+        alert.window_ends = now() - timedelta(seconds=1)
+        alert.save()
+    notify.pump()
+    given_pending(connection, "driver-2")
+    notify.pump()
+    assert [m["subject"] for m in sent_to(ADA)] == [
+        "1 request to join Employees waits for you",
+        "2 requests to join Employees wait for you",
+    ]
+
+
+def test_redelivered_records_do_not_alert_twice(notify):
+    connection = given_connection_with_two_admins()
+    given_pending(connection)
+    records = notify.new_records()
+    assert notify.deliver(records) == [] and notify.deliver(records) == []
+    alerts = notify.new_records()
+    assert len(alerts) == 2  # one window opened per admin
+    assert notify.deliver(alerts) == [] and notify.deliver(alerts + alerts) == []
+    notify.pump()
+    assert len(sent()) == 2
+
+
+def test_an_admin_can_turn_new_request_alerts_off_and_on(notify):
+    connection = given_connection_with_two_admins()
+    organization = connection["organization"]["organization_id"]
+    path = f"/organizations/{organization}{ALERTS}"
+    assert as_admin("GET", path, email=BOB).body == {"new_requests": True}
+    # When Bob turns them off
+    answer = as_admin("PUT", path, email=BOB, body={"new_requests": False})
+    assert (answer.status, answer.body) == (200, {"new_requests": False})
+    assert as_admin("GET", path, email=BOB).body == {"new_requests": False}
+    given_pending(connection)
+    notify.pump()
+    # Then only Ada hears of the request
+    assert [m["to"] for m in sent()] == [[ADA]]
+    # And when he turns them on again, he hears of the next one
+    as_admin("PUT", path, email=BOB, body={"new_requests": True})
+    given_pending(connection, "driver-2")
+    notify.pump()
+    assert len(sent_to(BOB)) == 1
+
+
+def test_alert_settings_are_an_admins_own_and_need_a_boolean():
+    connection = given_connection_with_two_admins()
+    organization = connection["organization"]["organization_id"]
+    path = f"/organizations/{organization}{ALERTS}"
+    assert as_admin("GET", path, email=EVE).status == 404  # not an admin of this organization
+    assert as_admin("PUT", path, email=EVE, body={"new_requests": False}).status == 404
+    refused = as_admin("PUT", path, body={"new_requests": "sometimes"})
+    assert refused.status == 422 and "new_requests" in refused.body["fields"]
+    assert as_admin("GET", admin_path(connection, "/requests")).status == 200
+
+
+def test_a_request_waiting_for_the_drivers_code_alerts_nobody(notify):
+    organization = given_organization("Acme")
+    connection = given_connection(
+        organization, name="Staff", public=True, approval_mode="email_domain", email_domains=["acme.example"]
+    )
+    from tests.integration.helpers import request_membership
+
+    assert request_membership(connection, body={"email": "pat@acme.example"}).status == 201
+    notify.pump()
+    assert sent_to(ADA) == [] and len(sent_to("pat@acme.example")) == 1

@@ -1,0 +1,185 @@
+"""The driver's emails, from the table's stream through the notify function to SES (moto): approved with
+what the connection unlocks, denied with the organization's message, removed, expired, and the reminder
+before a re-verification date. Exactly one email per event, however the stream delivers it."""
+
+from datetime import timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from connections import mail
+from connections.notify import sweep as sweep_at
+from connections.store import ReminderItem, now
+from tests.integration.helpers import (
+    DRIVER,
+    decide,
+    given_active,
+    given_connection,
+    given_organization,
+    given_pending,
+    request_membership,
+)
+from tests.integration.notify_helpers import sent, sent_to, sweep
+from tests.integration.stations_helpers import given_policy, given_station, move_expiry, run_expiry
+
+DRIVER_EMAIL = f"{DRIVER}@example.com"
+
+
+@pytest.fixture
+def connection() -> dict:
+    return given_connection(
+        given_organization("Acme"), name="Employees", description="Free charging at the campus."
+    )
+
+
+def test_an_approved_driver_learns_what_the_connection_unlocks(notify, connection):
+    # Given a connection that unlocks two stations, and a pending request
+    organization = connection["organization"]["organization_id"]
+    policy = given_policy(organization, [connection["connection_id"]], name="Campus")
+    given_station(organization, "HQ-1", policy["policy_id"], name="HQ garage, bay 1")
+    given_station(organization, "HQ-2", policy["policy_id"], name="HQ garage, bay 2")
+    given_pending(connection)
+    notify.pump()
+    # When an admin approves it
+    decide(connection, DRIVER, "approve")
+    notify.pump()
+    # Then the driver gets one email, with both parts, naming the stations
+    (email,) = sent_to(DRIVER_EMAIL)
+    assert email["subject"] == "You are in: Employees by Acme"
+    assert email["from"] == "no-reply@connections.example"
+    for part in (email["text"], email["html"]):
+        assert "Free charging at the campus." in part
+        assert "HQ garage, bay 1" in part and "HQ garage, bay 2" in part
+
+
+def test_a_denied_driver_reads_the_message_escaped_in_html(notify, connection):
+    given_pending(connection)
+    message = 'Use your badge number <b>not</b> "E0000".'
+    decide(connection, DRIVER, "deny", body={"message": message})
+    notify.pump()
+    (email,) = sent_to(DRIVER_EMAIL)
+    assert email["subject"] == "Your request to join Employees was not approved"
+    assert message in email["text"]
+    assert "Use your badge number &lt;b&gt;not&lt;/b&gt; &#34;E0000&#34;." in email["html"]
+    assert "<b>not</b>" not in email["html"]
+
+
+def test_a_removed_member_is_told(notify, connection):
+    given_active(connection)
+    decide(connection, DRIVER, "remove")
+    notify.pump()
+    subjects = [m["subject"] for m in sent_to(DRIVER_EMAIL)]
+    assert subjects == ["You are in: Employees by Acme", "Your membership of Employees has ended"]
+
+
+def test_the_driver_withdrawing_or_leaving_gets_no_email(notify, connection):
+    given_pending(connection)
+    request_membership(connection)  # asking again while pending changes nothing
+    from tests.integration.helpers import as_driver
+
+    as_driver("DELETE", f"/me/memberships/{connection['connection_id']}")
+    notify.pump()
+    assert sent_to(DRIVER_EMAIL) == []
+
+
+def test_a_reminder_comes_before_the_reverification_date_and_expiry_is_told(notify):
+    # Given a member of a connection that re-verifies every 30 days
+    connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
+    member = given_active(connection)
+    notify.pump()
+    reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
+    assert reminder.remind_at == reminder.expires_at - timedelta(days=7)
+    # When the sweep runs before the reminder's time, nothing; after it, the reminder goes once
+    sweep()
+    notify.pump()
+    assert len(sent_to(DRIVER_EMAIL)) == 1  # the approval
+    assert sweep_at(reminder.remind_at + timedelta(seconds=1)) == {"digests": 0, "reminders": 1}
+    notify.pump()
+    assert sweep_at(reminder.remind_at + timedelta(minutes=2)) == {"digests": 0, "reminders": 0}
+    notify.pump()
+    emails = sent_to(DRIVER_EMAIL)
+    assert [m["subject"].split(" before ")[0] for m in emails] == [
+        "You are in: Residents by Acme",
+        "Confirm your membership of Residents",
+    ]
+    assert member["expires_at"] and "ask to join" in emails[1]["text"]
+    # And when the date passes, the expiry sweep records it and the driver is told
+    move_expiry(connection["connection_id"], DRIVER, now() - timedelta(seconds=1))
+    notify.pump()
+    run_expiry()
+    notify.pump()
+    assert sent_to(DRIVER_EMAIL)[-1]["subject"] == "Your membership of Residents has expired"
+
+
+def test_a_renewal_moves_the_reminder_and_an_ended_membership_gets_none(notify):
+    connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
+    given_active(connection)
+    notify.pump()
+    old = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
+    # When the driver confirms again (asks while active), the reminder moves to the new date
+    assert request_membership(connection).status == 201
+    notify.pump()
+    new = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
+    assert new.expires_at > old.expires_at and new.remind_at > old.remind_at
+    # And when the member is removed before the reminder is due, the reminder sends nothing
+    decide(connection, DRIVER, "remove")
+    notify.pump()
+    assert sweep_at(new.remind_at + timedelta(seconds=1))["reminders"] == 1
+    notify.pump()
+    assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == [
+        "You are in: Residents by Acme",
+        "Your membership of Residents has ended",
+    ]
+
+
+def test_duplicated_and_redelivered_records_send_each_email_once(notify, connection):
+    # Given an approval and a denial on the stream
+    given_pending(connection)
+    given_pending(connection, "driver-2")
+    decide(connection, DRIVER, "approve")
+    decide(connection, "driver-2", "deny", body={"message": "No."})
+    records = notify.new_records()
+    # When the same records arrive twice in one batch, then again in another batch, reversed
+    assert notify.deliver(records + records) == []
+    assert notify.deliver(list(reversed(records))) == []
+    notify.pump()
+    # Then each driver has exactly one email
+    assert len(sent_to(DRIVER_EMAIL)) == 1
+    assert len(sent_to("driver-2@example.com")) == 1
+
+
+class FlakySes:
+    """SES through connections.mail, except that the next `failures` sends are refused (throttled)."""
+
+    def __init__(self, failures: int) -> None:
+        self.real, self.failures, self.calls = mail._ses(), failures, 0
+
+    def send_email(self, **kwargs):
+        self.calls += 1
+        if self.failures:
+            self.failures -= 1
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        return self.real.send_email(**kwargs)
+
+
+def test_a_refused_send_fails_its_record_and_the_retry_sends_it_once(notify, connection, monkeypatch):
+    flaky = FlakySes(failures=1)
+    monkeypatch.setattr(mail, "_ses", lambda: flaky)
+    given_pending(connection)
+    given_pending(connection, "driver-2")
+    decide(connection, DRIVER, "approve")
+    decide(connection, "driver-2", "approve")
+    records = notify.new_records()
+    approvals = [r for r in records if r["dynamodb"]["NewImage"].get("status", {}).get("S") == "active"]
+    # When SES refuses the first send
+    failed = notify.deliver(records)
+    # Then that record is reported (Lambda retries from it), nothing is lost, and nothing is sent twice
+    assert failed == [approvals[0]["dynamodb"]["SequenceNumber"]]
+    assert len(sent()) == 1
+    first = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] == failed[0])
+    assert notify.deliver(records[first:]) == []
+    assert len(sent_to(DRIVER_EMAIL)) == 1 and len(sent_to("driver-2@example.com")) == 1
+    assert flaky.calls == 3

@@ -1,0 +1,202 @@
+"""Approval by email domain: the driver names an address in one of the connection's domains, gets a
+one-time code there, and the membership turns Active when the code is confirmed; an unconfirmed one stays
+Pending. Codes are stored hashed, expire, work once and for 5 tries, and may be asked 3 times in 15
+minutes."""
+
+from datetime import timedelta
+
+import pytest
+
+from connections.domain import verification
+from connections.store import MembershipItem, VerificationItem, now
+from tests.integration.helpers import (
+    ADA,
+    DRIVER,
+    as_driver,
+    decide,
+    given_connection,
+    given_organization,
+    my_membership,
+    request_membership,
+    requests_of,
+)
+from tests.integration.notify_helpers import code_in, sent, sent_to
+
+WORK = "pat@acme.example"
+
+
+@pytest.fixture
+def by_domain() -> dict:
+    return given_connection(
+        given_organization("Acme"),
+        name="Staff",
+        public=True,
+        approval_mode="email_domain",
+        email_domains=["acme.example"],
+    )
+
+
+def confirm(connection: dict, code: str, driver: str = DRIVER, **kwargs):
+    return as_driver(
+        "POST",
+        f"/me/memberships/{connection['connection_id']}/verification",
+        sub=driver,
+        body={"code": code},
+        **kwargs,
+    )
+
+
+def ask(connection: dict, email: str = WORK, driver: str = DRIVER):
+    return request_membership(connection, driver, body={"email": email})
+
+
+def test_the_code_sent_to_the_work_address_makes_the_driver_a_member(notify, by_domain):
+    # When the driver asks with a work address in the domain
+    answer = ask(by_domain)
+    assert answer.status == 201
+    assert (answer.body["status"], answer.body["verifying_email"]) == ("pending", WORK)
+    notify.pump()
+    # Then a code goes to that address, and only a hash of it is stored
+    (email,) = sent_to(WORK)
+    code = code_in(email)
+    assert code in email["text"].replace("-", "") and "Staff" in email["subject"]
+    stored = VerificationItem.get(*VerificationItem.key(by_domain["connection_id"], DRIVER))
+    assert code not in stored.code_hash and stored.email == WORK
+    assert stored.code_hash == verification.hash_code(code, stored.salt)
+    # And the request stays pending until the code is confirmed (in any case, with the dash)
+    assert my_membership(by_domain).body["status"] == "pending"
+    confirmed = confirm(by_domain, f"{code[:4].lower()}-{code[4:]}")
+    assert confirmed.status == 200, confirmed.body
+    assert (confirmed.body["status"], confirmed.body["verifying_email"]) == ("active", None)
+    # And the admins see who confirmed what; the driver gets the approval
+    (member,) = requests_of(by_domain, "active")
+    assert member["decided_by"] == f"automatic: confirmed {WORK}"
+    notify.pump()
+    assert [m["subject"] for m in sent_to(f"{DRIVER}@example.com")] == ["You are in: Staff by Acme"]
+    # And the code worked once
+    assert confirm(by_domain, code).status == 404
+
+
+def test_the_sign_in_address_is_used_when_none_is_given(notify, by_domain):
+    answer = request_membership(by_domain, email="dee@acme.example")
+    assert (answer.status, answer.body["verifying_email"]) == (201, "dee@acme.example")
+    notify.pump()
+    assert len(sent_to("dee@acme.example")) == 1
+
+
+def test_a_sign_in_address_outside_the_domains_waits_for_an_admin(notify, by_domain):
+    answer = request_membership(by_domain, email="dee@gmail.example")
+    assert (answer.status, answer.body["status"], answer.body["verifying_email"]) == (201, "pending", None)
+    notify.pump()
+    assert sent_to("dee@gmail.example") == [] and len(sent_to(ADA)) == 1
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["pat@other.example", "pat@mail.acme.example", "pat@acme.example.evil.example", "a,b@acme.example"],
+)
+def test_a_given_address_outside_the_domains_is_refused(by_domain, email):
+    answer = ask(by_domain, email)
+    assert answer.status == 422 and "email" in answer.body["fields"]
+    assert my_membership(by_domain).status == 404
+
+
+def test_a_wrong_code_counts_and_five_wrong_ones_end_the_code(notify, by_domain):
+    ask(by_domain)
+    notify.pump()
+    code = code_in(sent_to(WORK)[0])
+    wrong = "22222222" if code != "22222222" else "33333333"
+    for left in (4, 3, 2, 1, 0):
+        answer = confirm(by_domain, wrong)
+        assert (answer.status, answer.body["error"]) == (422, "wrong_code")
+        assert f"{left} tries left" in answer.body["message"]
+    answer = confirm(by_domain, code)
+    assert (answer.status, answer.body["error"]) == (409, "too_many_attempts")
+    assert my_membership(by_domain).body["status"] == "pending"
+
+
+def test_an_expired_code_does_not_confirm(notify, by_domain):
+    ask(by_domain)
+    notify.pump()
+    code = code_in(sent_to(WORK)[0])
+    stored = VerificationItem.get(*VerificationItem.key(by_domain["connection_id"], DRIVER))
+    stored.update(actions=[VerificationItem.expires_at.set(now() - timedelta(seconds=1))])
+    answer = confirm(by_domain, code)
+    assert (answer.status, answer.body["error"]) == (409, "code_expired")
+    assert my_membership(by_domain).body["status"] == "pending"
+
+
+def test_asking_again_sends_a_new_code_and_the_old_one_no_longer_works(notify, by_domain):
+    ask(by_domain)
+    notify.pump()
+    first = code_in(sent_to(WORK)[0])
+    again = ask(by_domain)
+    assert (again.status, again.body["status"]) == (200, "pending")
+    notify.pump()
+    second = code_in(sent_to(WORK)[1])
+    if first != second:
+        assert confirm(by_domain, first).body["error"] == "wrong_code"
+    assert confirm(by_domain, second).body["status"] == "active"
+
+
+def test_codes_may_be_asked_three_times_in_15_minutes(notify, by_domain):
+    for _ in range(3):
+        assert ask(by_domain).status in (200, 201)
+    refused = ask(by_domain)
+    assert refused.status == 429 and int(refused.headers["retry-after"]) > 800
+    notify.pump()
+    assert len(sent_to(WORK)) == 3
+
+
+def test_a_record_delivered_again_does_not_replace_the_code_that_was_sent(notify, by_domain):
+    ask(by_domain)
+    records = notify.new_records()
+    assert notify.deliver(records) == [] and notify.deliver(records) == []
+    (email,) = sent_to(WORK)
+    assert confirm(by_domain, code_in(email)).body["status"] == "active"
+
+
+def test_a_code_before_it_is_sent_or_for_no_request_is_refused(notify, by_domain):
+    assert confirm(by_domain, "ABCD2345").status == 404  # no membership
+    ask(by_domain)
+    answer = confirm(by_domain, "ABCD2345")  # the notify function has not sent it yet
+    assert (answer.status, answer.body["error"]) == (409, "no_valid_code")
+
+
+def test_an_admin_may_still_decide_and_the_code_then_confirms_nothing(notify, by_domain):
+    ask(by_domain)
+    notify.pump()
+    code = code_in(sent_to(WORK)[0])
+    decide(by_domain, DRIVER, "deny", body={"message": "Contractors use the Visitors connection."})
+    assert confirm(by_domain, code).status == 404
+    assert my_membership(by_domain).body["status"] == "denied"
+
+
+def test_renewing_by_email_domain_sends_a_code_and_the_code_renews(notify):
+    connection = given_connection(
+        given_organization("Acme"),
+        name="Staff",
+        public=True,
+        approval_mode="email_domain",
+        email_domains=["acme.example"],
+        reverify_days=30,
+    )
+    ask(connection)
+    notify.pump()
+    assert confirm(connection, code_in(sent_to(WORK)[0])).status == 200
+    before = MembershipItem.get(*MembershipItem.key(connection["connection_id"], DRIVER)).expires_at
+    # When the member asks again to renew, the membership stays active and a code is sent
+    again = ask(connection)
+    assert (again.status, again.body["status"], again.body["verifying_email"]) == (200, "active", WORK)
+    notify.pump()
+    renewal = sent_to(WORK)[1]
+    assert "confirm again" in renewal["text"]
+    # And confirming it renews the membership
+    renewed = confirm(connection, code_in(renewal))
+    assert renewed.status == 200 and renewed.body["expires_at"] > before.isoformat()[:19]
+
+
+def test_confirm_needs_a_code(by_domain):
+    answer = as_driver("POST", f"/me/memberships/{by_domain['connection_id']}/verification", body={})
+    assert answer.status == 422 and "code" in answer.body["fields"]
+    assert sent() == []

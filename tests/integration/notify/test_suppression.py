@@ -1,0 +1,90 @@
+"""Bounces and complaints SES publishes (through the configuration set's SNS event destination) put the
+address on the suppression list, and nothing is sent to a suppressed address again."""
+
+from functions.notify.ses_events import handler as ses_events_handler
+from tests.integration.helpers import DRIVER, decide, given_connection, given_organization, given_pending
+from tests.integration.notify_helpers import sent_to
+from tests.support.api import FakeLambdaContext
+from tests.support.events import sns_event
+
+DRIVER_EMAIL = f"{DRIVER}@example.com"
+
+
+def ses_event(event_type: str, address: str, **details) -> dict:
+    """An event as SES publishes it for a configuration set (eventType, the event, and the mail)."""
+    return {
+        "eventType": event_type,
+        event_type.lower(): details,
+        "mail": {
+            "timestamp": "2026-11-23T12:00:00.000Z",
+            "source": "no-reply@connections.example",
+            "sendingAccountId": "123456789012",
+            "messageId": "0100015e83b1ab8b-5f5fbb1f-3c88-4ecd-90e7-6ee8ac3a0e7a-000000",
+            "destination": [address],
+            "headersTruncated": False,
+            "tags": {"ses:configuration-set": ["connections"]},
+        },
+    }
+
+
+def bounce(address: str, kind: str = "Permanent") -> dict:
+    return ses_event(
+        "Bounce",
+        address,
+        bounceType=kind,
+        bounceSubType="General",
+        bouncedRecipients=[
+            {
+                "emailAddress": address,
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1",
+            }
+        ],
+        timestamp="2026-11-23T12:00:01.000Z",
+        feedbackId="0100015e83b1ab8b-aaf5e2c6-4ee1-4c8f-bd77-3d5a6bbc6b0c-000000",
+    )
+
+
+def report(event: dict) -> dict:
+    return ses_events_handler(sns_event(event), FakeLambdaContext())
+
+
+def test_nothing_is_sent_to_an_address_that_bounced_for_good(notify):
+    connection = given_connection(given_organization("Acme"), name="Employees")
+    # Given SES reported a permanent bounce for the driver's address (twice: SNS delivers at least once)
+    assert report(bounce(DRIVER_EMAIL.upper())) == {"suppressed": 1}
+    assert report(bounce(DRIVER_EMAIL)) == {"suppressed": 0}
+    # When the driver's request is approved
+    given_pending(connection)
+    decide(connection, DRIVER, "approve")
+    notify.pump()
+    # Then no email goes to it
+    assert sent_to(DRIVER_EMAIL) == []
+
+
+def test_a_complaint_suppresses_and_a_transient_bounce_does_not(notify):
+    connection = given_connection(given_organization("Acme"), name="Employees")
+    complaint = ses_event(
+        "Complaint",
+        "driver-2@example.com",
+        complainedRecipients=[{"emailAddress": "driver-2@example.com"}],
+        complaintFeedbackType="abuse",
+        timestamp="2026-11-23T12:00:01.000Z",
+        feedbackId="0100015e83b1ab8b-complaint",
+    )
+    assert report(complaint) == {"suppressed": 1}
+    assert report(bounce(DRIVER_EMAIL, kind="Transient")) == {"suppressed": 0}
+    for driver in (DRIVER, "driver-2"):
+        given_pending(connection, driver)
+        decide(connection, driver, "approve")
+    notify.pump()
+    assert len(sent_to(DRIVER_EMAIL)) == 1
+    assert sent_to("driver-2@example.com") == []
+
+
+def test_a_message_that_is_not_an_ses_event_is_skipped():
+    event = sns_event({})
+    event["Records"][0]["Sns"]["Message"] = "not json"
+    assert ses_events_handler(event, FakeLambdaContext()) == {"suppressed": 0}
+    assert report({"eventType": "Delivery", "delivery": {"recipients": [DRIVER_EMAIL]}}) == {"suppressed": 0}

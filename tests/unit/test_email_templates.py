@@ -1,0 +1,121 @@
+"""Every email template renders, with both parts; what users typed is escaped in the HTML part; a subject
+is one header line whatever was typed into it; and the MIME message carries both parts."""
+
+from email import message_from_bytes, policy
+
+import pytest
+
+from connections import emails, mail
+from connections.domain.notices import NEW_REQUESTS, Notice
+
+HOSTILE = '<script>alert("x")</script> & "quotes"\r\nBcc: victim@example.com'
+ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;"
+
+# Every email with values as the notify function gives them; each typed value is HOSTILE.
+EXAMPLES = {
+    Notice.APPROVED: {
+        "description": HOSTILE,
+        "stations": [HOSTILE, "HQ garage, bay 2"],
+        "more_stations": 3,
+        "expires_at": "23 December 2026, 12:00 UTC",
+    },
+    Notice.DENIED: {"message": HOSTILE},
+    Notice.REMOVED: {},
+    Notice.EXPIRED: {},
+    Notice.EXPIRING: {"expires_at": "23 December 2026, 12:00 UTC", "by_code": True},
+    Notice.VERIFY_EMAIL: {
+        "code": "ABCD-EFGH",
+        "email": "pat@acme.example",
+        "renewal": False,
+        "valid_minutes": 30,
+    },
+    NEW_REQUESTS: {
+        "requests": [
+            {
+                "email": "pat@acme.example",
+                "driver_id": "pat",
+                "requested_at": "23 November 2026, 12:00 UTC",
+                "confirming": False,
+                "answers": [("Employee id", HOSTILE)],
+            }
+        ],
+        "total": 21,
+        "more": 20,
+        "window_minutes": 15,
+    },
+}
+
+
+def render(name: str, **overrides) -> emails.Rendered:
+    values = {"connection": HOSTILE, "organization": HOSTILE, **EXAMPLES[name], **overrides}
+    return emails.render(name, **values)
+
+
+def test_every_template_has_an_example_here():
+    assert sorted(EXAMPLES) == emails.names()
+    assert set(emails.names()) == {*Notice, NEW_REQUESTS}
+
+
+@pytest.mark.parametrize("name", emails.names())
+def test_each_email_renders_a_subject_and_both_parts(name):
+    rendered = render(name, connection="Employees", organization="Acme")
+    assert rendered.subject and "Employees" in rendered.subject
+    assert rendered.text.startswith("Hello,") and "automatic message" in rendered.text
+    assert rendered.html.startswith("<!doctype html>") and rendered.html.rstrip().endswith("</html>")
+    assert "Acme" in rendered.text and "Acme" in rendered.html
+
+
+@pytest.mark.parametrize("name", emails.names())
+def test_what_users_typed_is_escaped_in_the_html_part(name):
+    rendered = render(name)
+    assert "<script>" not in rendered.html
+    assert ESCAPED in rendered.html
+    # the plain text part is not HTML: it shows what was typed
+    assert '<script>alert("x")</script>' in rendered.text
+
+
+@pytest.mark.parametrize("name", emails.names())
+def test_a_subject_is_one_line_whatever_was_typed(name):
+    subject = render(name).subject
+    assert "\r" not in subject and "\n" not in subject
+    assert len(subject) <= emails.SUBJECT_MAX
+
+
+def test_one_line_removes_every_kind_of_line_break_and_control_character():
+    typed = "A\r\nB\nC\rD\x00E\x1bF\u2028G\u0085H\tI"
+    assert emails.one_line(typed) == "A B C D E F G H I"
+    assert emails.one_line("x" * 500).endswith("…") and len(emails.one_line("x" * 500)) == emails.SUBJECT_MAX
+
+
+def test_a_template_missing_a_value_fails_instead_of_sending_a_blank():
+    from jinja2 import UndefinedError
+
+    with pytest.raises(UndefinedError):
+        emails.render(Notice.DENIED, connection="Employees")
+
+
+def test_the_message_has_both_parts_and_one_recipient_and_no_injected_header(monkeypatch):
+    monkeypatch.setenv("SENDER_ADDRESS", "no-reply@connections.example")
+    rendered = render(Notice.DENIED)
+    message = message_from_bytes(mail.mime("pat@acme.example", rendered), policy=policy.default)
+    assert message["To"] == "pat@acme.example" and message["Bcc"] is None
+    assert message["From"] == "Connections <no-reply@connections.example>"
+    assert message["Subject"] == rendered.subject and message["Auto-Submitted"] == "auto-generated"
+    # (lines end in CRLF on the wire, as SMTP wants them)
+    for part, expected in (("plain", rendered.text), ("html", rendered.html)):
+        content = message.get_body((part,)).get_content()
+        assert content.replace("\r\n", "\n") == expected.replace("\r\n", "\n")
+
+
+def test_the_code_email_shows_the_code_and_the_address():
+    rendered = render(Notice.VERIFY_EMAIL, connection="Employees", organization="Acme")
+    assert "ABCD-EFGH" in rendered.subject and "ABCD-EFGH" in rendered.text and "ABCD-EFGH" in rendered.html
+    assert "pat@acme.example" in rendered.text and "30 minutes" in rendered.text
+
+
+def test_the_admins_email_counts_what_waits_and_what_is_not_listed():
+    rendered = render(NEW_REQUESTS, connection="Employees", organization="Acme")
+    assert rendered.subject == "21 requests to join Employees wait for you"
+    assert "and 20 more" in rendered.text and "and 20 more" in rendered.html
+    one = render(NEW_REQUESTS, connection="Employees", organization="Acme", total=1, more=0)
+    assert one.subject == "1 request to join Employees waits for you" and "more" not in one.text
