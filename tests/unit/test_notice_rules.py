@@ -162,6 +162,7 @@ def test_a_code_matches_as_typed_in_any_case_with_spaces_or_the_dash():
         ('"x"@acme.com', False),
         ("Dave <dave@acme.com>", False),
         ("dave@acme.com\r\nBcc: x@evil.example", False),
+        ("dave@acme.com\n", False),  # `$` alone would let a trailing line break through
         ("dave@localhost", False),
         ("", False),
         (None, False),
