@@ -90,6 +90,6 @@ def clear_outbox() -> None:
 
 
 def code_in(message: dict) -> str:
-    found = CODE.search(message["subject"])
-    assert found, message["subject"]
+    found = CODE.search(message["text"])
+    assert found, message["text"]
     return "".join(found.groups())

@@ -68,10 +68,10 @@ def _ses():
 def send(to: str, email: Rendered) -> str | None:
     """Send now, unless the address is suppressed or not one plain address; SES's message id, or None."""
     if not sendable(to):
-        logger.warning("not an address we send to; email dropped", extra={"subject": email.subject})
+        logger.warning("not an address we send to; email dropped", extra={"notice": email.notice})
         return None
     if suppressed([to]):
-        logger.info("address suppressed; email not sent", extra={"subject": email.subject})
+        logger.info("address suppressed; email not sent", extra={"notice": email.notice})
         return None
     answer = _ses().send_email(
         FromEmailAddress=os.environ["SENDER_ADDRESS"],

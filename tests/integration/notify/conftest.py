@@ -15,3 +15,19 @@ def _empty_outbox():
 def notify(tables) -> StreamToNotify:
     """The table's stream, delivered to the NotifyFunction by hand (`notify.pump()`)."""
     return StreamToNotify()
+
+
+
+@pytest.fixture
+def logs(caplog):
+    """Every record the functions log at INFO, the level template.yaml deploys with (the tests run at
+    WARNING), with its extra fields: what would reach CloudWatch."""
+    from connections.telemetry import logger
+
+    level = logger.log_level
+    logger.setLevel("INFO")
+    caplog.set_level("INFO")
+    try:
+        yield lambda: "\n".join(repr(vars(record)) for record in caplog.records)
+    finally:
+        logger.setLevel(level)

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from connections import mail
 from connections.domain import verification
+from connections.domain.feedback import Suppression
 from connections.store import MembershipItem, VerificationItem, now
 from tests.integration.helpers import (
     ADA,
@@ -75,6 +77,21 @@ def test_the_code_sent_to_the_work_address_makes_the_driver_a_member(notify, by_
     assert [m["subject"] for m in sent_to(f"{DRIVER}@example.com")] == ["You are in: Staff by Acme"]
     # And the code worked once
     assert confirm(by_domain, code).status == 404
+
+
+def test_a_code_reaches_neither_the_subject_nor_the_logs(notify, by_domain, monkeypatch, logs):
+    # A subject shows on lock screens and in SES's event payloads; logs are read by more people than codes
+    monkeypatch.setattr(verification, "new_code", lambda: "ABCD2345")
+    mail.suppress(Suppression("lee@acme.example", "bounce", "smtp; 550 5.1.1"))
+    ask(by_domain)
+    ask(by_domain, "lee@acme.example", driver="driver-2")  # suppressed: the send is logged, not made
+    notify.pump()
+    (email,) = sent_to(WORK)
+    assert "ABCD-2345" in email["text"] and "ABCD-2345" in email["html"]
+    assert "ABCD" not in email["subject"]
+    logged = logs()
+    assert "address suppressed" in logged and "'notice': 'verify_email'" in logged
+    assert "ABCD" not in logged, logged
 
 
 def test_the_sign_in_address_is_used_when_none_is_given(notify, by_domain):

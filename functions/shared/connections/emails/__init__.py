@@ -4,7 +4,8 @@ subject block and the plain text part) and `<name>.html` (the HTML part), both w
 Jinja2 renders them: loops and a shared layout without writing markup in code, and autoescape for every
 .html template, so whatever users typed (names, answers, messages) reaches the HTML part escaped. The plain
 text part is not HTML and is left as typed. A subject becomes one line: line breaks and other control
-characters are removed, so nothing typed can add a header.
+characters are removed, so nothing typed can add a header. A subject carries nothing secret (no code): it
+shows on lock screens and in SES's event payloads.
 """
 
 import re
@@ -19,6 +20,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 @dataclass(frozen=True)
 class Rendered:
+    notice: str  # which email it is (the templates' name): what logs may say of it
     subject: str
     text: str
     html: str
@@ -56,6 +58,7 @@ def render(name: str, **values) -> Rendered:
     text = environment.get_template(f"{name}.txt")
     subject = "".join(text.blocks["subject"](text.new_context(values)))
     return Rendered(
+        notice=str(name),
         subject=one_line(subject),
         text=text.render(values),
         html=environment.get_template(f"{name}.html").render(values),
