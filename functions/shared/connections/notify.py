@@ -9,8 +9,8 @@ domain.notices decides which emails a change calls for; this module gathers what
   what waits;
 - a reminder item the sweep made due: the reminder, if the membership still has that date.
 
-Every email's idempotency key names its event (the membership's version, the alert's count, the
-reminder's date), so a duplicated or retried record sends nothing more.
+Every email's idempotency key names its event (the membership's version, the moment the alert's window
+opened, the reminder's date), so a duplicated or retried record sends nothing more.
 """
 
 from dataclasses import dataclass, field
@@ -284,7 +284,9 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
     connection = batch.connection(alert.connection_id)
     if connection is None:
         return
-    key = f"{NEW_REQUESTS}#{alert.connection_id}#{alert.email}#{int(alert.sent)}"
+    # The moment the window opened names this email: `sent` would start again at 1 once the item's TTL
+    # deleted it, while the idempotency record of the old email #1 is still remembered.
+    key = f"{NEW_REQUESTS}#{alert.connection_id}#{alert.email}#{alert.listed_through.isoformat()}"
 
     def work() -> str | None:
         # What waits when the email goes, so that a request that arrived meanwhile is in it too.

@@ -105,6 +105,21 @@ def test_a_request_after_the_window_alerts_at_once_again(notify):
     ]
 
 
+def test_an_alert_after_the_window_item_expired_is_sent(notify):
+    connection = given_connection_with_two_admins()
+    given_pending(connection, "driver-1")
+    notify.pump()
+    # Given the window items were deleted by their TTL (a day after the window ended), while the emails'
+    # idempotency records (2 days) still remember the first alert
+    for admin in (ADA, BOB):
+        AdminAlertItem.get(*AdminAlertItem.key(connection["connection_id"], admin)).delete()
+    notify.pump()
+    # When the next request opens new windows, each admin is alerted again
+    given_pending(connection, "driver-2")
+    notify.pump()
+    assert len(sent_to(ADA)) == len(sent_to(BOB)) == 2
+
+
 def test_redelivered_records_do_not_alert_twice(notify):
     connection = given_connection_with_two_admins()
     given_pending(connection)
