@@ -7,7 +7,8 @@ and complaints (functions/notify/ses_events.py puts those addresses on the suppr
 Exactly one email per event: `once` runs a send under a Powertools idempotency record keyed by the event
 (the IdempotencyTable, apart from the main table's stream). A duplicated or retried stream record finds
 the record completed and sends nothing; one that arrives while the first is still sending fails and is
-retried. A failed send deletes the record, so the retry sends. The one window left is a crash after SES
+retried. A failed send deletes the record, so the retry sends; one SES refuses for good (REFUSED_FOR_GOOD)
+is dropped, so that it does not hold up the emails after it. The one window left is a crash after SES
 accepted the email and before the record is marked complete: the record then expires with the
 invocation's deadline and the retry sends again. SES has no idempotency token to close it, and a second
 copy of an email is better than none.
@@ -30,6 +31,12 @@ from connections.emails import Rendered
 from connections.store import SuppressionItem, batch_get, now
 from connections.telemetry import logger, metrics
 
+# What SES answers when this message can never be sent as it is (the recipient is refused, e.g. not verified
+# in the sandbox, or the address or message is invalid): retrying would only hold up the stream's shard, so
+# the email is dropped (logged, counted as EmailsRejected). Anything else (throttling, SES unavailable, the
+# account paused or its sender not verified) affects every email alike: the record fails and is retried,
+# then parked in NotifyFailures to be read again once fixed.
+REFUSED_FOR_GOOD = frozenset({"MessageRejected", "BadRequestException"})
 # Records outlive the stream's 24 hours, so no redelivery of a record can find its send forgotten.
 REMEMBER_SECONDS = 2 * 24 * 3600
 # SMTP's CRLF line ends, and RFC 5322's line limit: a subject (at most 150 characters) is never folded.
@@ -73,12 +80,25 @@ def send(to: str, email: Rendered) -> str | None:
     if suppressed([to]):
         logger.info("address suppressed; email not sent", extra={"notice": email.notice})
         return None
-    answer = _ses().send_email(
-        FromEmailAddress=os.environ["SENDER_ADDRESS"],
-        Destination={"ToAddresses": [to]},
-        Content={"Raw": {"Data": mime(to, email)}},
-        ConfigurationSetName=os.environ["EMAIL_CONFIGURATION_SET"],
-    )
+    from botocore.exceptions import ClientError  # loaded with boto3, by _ses()
+
+    client = _ses()
+    try:
+        answer = client.send_email(
+            FromEmailAddress=os.environ["SENDER_ADDRESS"],
+            Destination={"ToAddresses": [to]},
+            Content={"Raw": {"Data": mime(to, email)}},
+            ConfigurationSetName=os.environ["EMAIL_CONFIGURATION_SET"],
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code not in REFUSED_FOR_GOOD:
+            raise  # throttled, SES unavailable, the account paused: the record fails and is retried
+        # The message says which address; the logs get the notice and SES's reason only.
+        refused = {"notice": email.notice, "error": code}
+        logger.warning("SES refused this email for good; not sent", extra=refused)
+        metrics.add_metric(name="EmailsRejected", unit=MetricUnit.Count, value=1)
+        return None
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     return answer["MessageId"]
 

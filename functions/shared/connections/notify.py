@@ -94,6 +94,13 @@ def _when(at: datetime) -> str:
 
 def _membership_changed(old: MembershipItem | None, new: MembershipItem, batch: Batch) -> None:
     before, after = _seen(old), _seen(new)
+    # The writes first, then the sends: the writes are idempotent and cheap to do again, while a send SES
+    # keeps refusing fails the record until it is parked in NotifyFailures, and must not take the reminder
+    # or the admins' windows with it.
+    if notices.alerts_admins(before, after):
+        _update_alert_windows(new, batch)
+    if notices.needs_reminder(before, after):
+        _schedule_reminder(new)
     wanted = notices.driver_notices(before, after)
     if wanted:
         connection = batch.connection(new.connection_id)
@@ -105,10 +112,6 @@ def _membership_changed(old: MembershipItem | None, new: MembershipItem, batch: 
                 _send_code(new, connection, batch)
             else:
                 _send_to_driver(notice, new, connection, batch)
-    if notices.alerts_admins(before, after):
-        _update_alert_windows(new, batch)
-    if notices.needs_reminder(before, after):
-        _schedule_reminder(new)
 
 
 def _about(connection: ConnectionItem) -> dict:

@@ -17,7 +17,6 @@ def notify(tables) -> StreamToNotify:
     return StreamToNotify()
 
 
-
 @pytest.fixture
 def logs(caplog):
     """Every record the functions log at INFO, the level template.yaml deploys with (the tests run at

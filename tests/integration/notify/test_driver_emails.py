@@ -5,11 +5,12 @@ before a re-verification date. Exactly one email per event, however the stream d
 from datetime import timedelta
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from connections import mail
 from connections.notify import sweep as sweep_at
-from connections.store import ReminderItem, now
+from connections.store import MembershipItem, ReminderItem, now
 from tests.integration.helpers import (
     DRIVER,
     decide,
@@ -149,19 +150,26 @@ def test_duplicated_and_redelivered_records_send_each_email_once(notify, connect
 
 
 class FlakySes:
-    """SES through connections.mail, except that the next `failures` sends are refused (throttled)."""
+    """SES through connections.mail, except that the next `failures` sends (to `only_to`, if given) are
+    refused: throttled by default, or with another of SES's errors."""
 
-    def __init__(self, failures: int) -> None:
+    REFUSALS = {
+        "TooManyRequestsException": "Maximum sending rate exceeded.",
+        "MessageRejected": "Email address is not verified. The following identities failed the check.",
+        "BadRequestException": "Missing final '@domain'",
+    }
+
+    def __init__(self, failures: int, code: str = "TooManyRequestsException", only_to: str | None = None):
         self.real, self.failures, self.calls = mail._ses(), failures, 0
+        self.code, self.only_to = code, only_to
 
     def send_email(self, **kwargs):
         self.calls += 1
-        if self.failures:
+        aimed = self.only_to is None or self.only_to in kwargs["Destination"]["ToAddresses"]
+        if self.failures and aimed:
             self.failures -= 1
-            raise ClientError(
-                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
-                "SendEmail",
-            )
+            refusal = {"Error": {"Code": self.code, "Message": self.REFUSALS[self.code]}}
+            raise ClientError(refusal, "SendEmail")
         return self.real.send_email(**kwargs)
 
 
@@ -183,3 +191,47 @@ def test_a_refused_send_fails_its_record_and_the_retry_sends_it_once(notify, con
     assert notify.deliver(records[first:]) == []
     assert len(sent_to(DRIVER_EMAIL)) == 1 and len(sent_to("driver-2@example.com")) == 1
     assert flaky.calls == 3
+
+
+def test_the_reminder_does_not_wait_for_an_approval_email_that_keeps_failing(notify, monkeypatch):
+    # Given SES throttles every send, for longer than Lambda retries a record
+    connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
+    given_pending(connection)
+    notify.pump()
+    failing = FlakySes(failures=1000)
+    monkeypatch.setattr(mail, "_ses", lambda: failing)
+    decide(connection, DRIVER, "approve")
+    (approval,) = notify.new_records()
+    # When the approval's record fails every time (MaximumRetryAttempts: 5, then NotifyFailures)
+    for _ in range(1 + 5):
+        with pytest.raises(BatchProcessingError):  # its only record failed: the whole batch fails
+            notify.deliver([approval])
+    # Then the approval email waits in the failure queue, but the reminder was scheduled all the same
+    reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
+    membership = MembershipItem.get(*MembershipItem.key(connection["connection_id"], DRIVER))
+    assert reminder.expires_at == membership.expires_at
+    # And once SES accepts again, the record read back from the stream sends the approval, once
+    monkeypatch.setattr(mail, "_ses", lambda: failing.real)
+    assert notify.deliver([approval]) == [] and notify.deliver([approval]) == []
+    assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == ["You are in: Residents by Acme"]
+
+
+@pytest.mark.parametrize("code", ["MessageRejected", "BadRequestException"])
+def test_an_email_ses_refuses_for_good_is_dropped_and_the_others_go_on(notify, connection, monkeypatch, code):
+    refusing = FlakySes(failures=1000, code=code, only_to=DRIVER_EMAIL)
+    monkeypatch.setattr(mail, "_ses", lambda: refusing)
+    metrics = []
+    monkeypatch.setattr(mail.metrics, "add_metric", lambda **kwargs: metrics.append(kwargs["name"]))
+    given_pending(connection)
+    given_pending(connection, "driver-2")
+    decide(connection, DRIVER, "approve")
+    decide(connection, "driver-2", "approve")
+    records = notify.new_records()
+    # When SES refuses the driver's email for good, the record does not fail (no retry holds the shard)
+    assert notify.deliver(records) == []
+    assert notify.deliver(records) == []  # nor does a redelivery ask SES again
+    notify.pump()
+    # Then that email is dropped and counted, and every other one is sent
+    assert sent_to(DRIVER_EMAIL) == [] and len(sent_to("driver-2@example.com")) == 1
+    assert refusing.calls == len(sent()) + 1
+    assert metrics.count("EmailsRejected") == 1
