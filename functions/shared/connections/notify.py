@@ -24,7 +24,7 @@ from connections.domain import notices, verification
 from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Status
 from connections.domain.notices import NEW_REQUESTS, AlertWindow, Notice, Seen
-from connections.memberships import save_if_unchanged
+from connections.memberships import save_if_unchanged, state
 from connections.store import (
     DIGEST,
     REMIND,
@@ -331,12 +331,10 @@ def _request_line(membership: MembershipItem, connection: ConnectionItem) -> dic
 def _send_reminder(reminder: ReminderItem, batch: Batch) -> None:
     key = MembershipItem.key(reminder.connection_id, reminder.driver_id)
     membership = batch_get([key]).get(key)
-    if (
-        membership is None
-        or membership.status != Status.ACTIVE
-        or membership.expires_at != reminder.expires_at
-    ):
-        return  # renewed, ended or removed since it was scheduled
+    if membership is None or membership.expires_at != reminder.expires_at:
+        return  # renewed or gone since it was scheduled
+    if state(membership).effective_status(batch.at) is not Status.ACTIVE:
+        return  # ended, or its date passed before the reminder came due (a late sweep)
     connection = batch.connection(reminder.connection_id)
     if connection is None:
         return

@@ -133,6 +133,20 @@ def test_a_renewal_moves_the_reminder_and_an_ended_membership_gets_none(notify):
     ]
 
 
+def test_a_reminder_that_comes_due_after_its_date_is_not_sent(notify, monkeypatch):
+    connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
+    given_active(connection)
+    notify.pump()
+    reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
+    # Given the sweep ran late, after the date itself, and the expiry sweep has not recorded the lapse yet
+    late = reminder.expires_at + timedelta(minutes=1)
+    assert sweep_at(late)["reminders"] == 1
+    monkeypatch.setattr("functions.notify.app.now", lambda: late)
+    notify.pump()
+    # Then no reminder asks the driver to act before a date that has passed
+    assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == ["You are in: Residents by Acme"]
+
+
 def test_duplicated_and_redelivered_records_send_each_email_once(notify, connection):
     # Given an approval and a denial on the stream
     given_pending(connection)
