@@ -10,6 +10,7 @@ from connections import present, views
 from connections.domain import membership as machine
 from connections.domain import ratelimit
 from connections.domain import verification as rules
+from connections.domain.approval import Approval, ApprovalMode, approval
 from connections.domain.membership import Action, Status
 from connections.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from connections.http import Caller
@@ -52,6 +53,17 @@ def confirm(caller: Caller, connection_id: str, asked: views.VerificationCode) -
     sent: VerificationItem | None = found.get(code_key)
     if sent is None or sent.requested_at != membership.verify_requested_at:
         raise Conflict(NO_VALID_CODE, code="no_valid_code")
+    connection: ConnectionItem | None = found.get(connection_key)
+    if not _still_approves(connection, sent.email):
+        # The organization removed the domain or changed the approval mode after the code was sent: the
+        # code proves the address, but the address no longer approves anyone here.
+        raise Conflict(
+            f"This code can no longer approve you: since it was sent, the organization changed how this"
+            f" connection approves requests, and {sent.email} no longer does. Your"
+            f" {'membership' if membership.status == Status.ACTIVE else 'request'} stays as it is; ask the"
+            " organization.",
+            code="approval_changed",
+        )
     if rules.expired(sent.expires_at, at):
         raise Conflict("This code has expired; ask to join again for a new one.", code="code_expired")
     if int(sent.attempts) >= rules.MAX_ATTEMPTS:
@@ -65,8 +77,7 @@ def confirm(caller: Caller, connection_id: str, asked: views.VerificationCode) -
         )
     renewal = membership.status == Status.ACTIVE
     membership.status = machine.transition(Action.CONFIRM, state(membership), at)
-    connection: ConnectionItem | None = found.get(connection_key)
-    membership.expires_at = machine.expiry(at, connection.reverify_days if connection else None)
+    membership.expires_at = machine.expiry(at, connection.reverify_days)
     if not renewal:
         membership.decided_at, membership.decided_by = at, f"automatic: confirmed {sent.email}"
         membership.message = None
@@ -87,6 +98,14 @@ def confirm(caller: Caller, connection_id: str, asked: views.VerificationCode) -
             code="membership_changed",
         ) from None
     return present.membership_for_driver(membership, connection, at)
+
+
+def _still_approves(connection: ConnectionItem | None, address: str) -> bool:
+    """The connection still approves `address` by a code sent to it (mode and domains as they are now)."""
+    if connection is None:
+        return False
+    how = approval(ApprovalMode(connection.approval_mode), list(connection.email_domains), address)
+    return how is Approval.BY_EMAIL_CODE
 
 
 def _count_wrong(sent: VerificationItem) -> int:

@@ -14,6 +14,8 @@ from connections.store import MembershipItem, VerificationItem, now
 from tests.integration.helpers import (
     ADA,
     DRIVER,
+    admin_path,
+    as_admin,
     as_driver,
     decide,
     given_connection,
@@ -187,6 +189,31 @@ def test_an_admin_may_still_decide_and_the_code_then_confirms_nothing(notify, by
     decide(by_domain, DRIVER, "deny", body={"message": "Contractors use the Visitors connection."})
     assert confirm(by_domain, code).status == 404
     assert my_membership(by_domain).body["status"] == "denied"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"email_domains": ["acme.example"]}, {"approval_mode": "manual"}, {"approval_mode": "auto"}],
+    ids=["domain removed", "manual approval", "automatic approval"],
+)
+def test_a_code_sent_before_the_organization_changed_the_approval_no_longer_approves(notify, change):
+    connection = given_connection(
+        given_organization("Acme"),
+        name="Staff",
+        public=True,
+        approval_mode="email_domain",
+        email_domains=["acme.example", "contractor.example"],
+    )
+    ask(connection, "pat@contractor.example")
+    notify.pump()
+    code = code_in(sent_to("pat@contractor.example")[0])
+    # When an admin changes how the connection approves before the driver types the code
+    assert as_admin("PATCH", admin_path(connection), body=change).status == 200
+    # Then the code is refused with what happened, and the request still waits
+    answer = confirm(connection, code)
+    assert (answer.status, answer.body["error"]) == (409, "approval_changed")
+    assert "pat@contractor.example" in answer.body["message"]
+    assert my_membership(connection).body["status"] == "pending"
 
 
 def test_renewing_by_email_domain_sends_a_code_and_the_code_renews(notify):
