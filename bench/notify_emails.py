@@ -71,6 +71,7 @@ def given_organization(admin_handler) -> str:
     org = call(admin_handler, "POST", "/organizations", sub="ada", email=ada, body={"name": "Acme"})
     org_id = org["organization_id"]
     call(admin_handler, "POST", f"/organizations/{org_id}/admins", sub="ada", email=ada, body={"email": bob})
+    call(admin_handler, "GET", f"/organizations/{org_id}", sub="bob", email=bob)  # Bob signs in: alerted too
     return org_id
 
 

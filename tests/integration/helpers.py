@@ -64,9 +64,12 @@ def given_organization(name: str = "Fleet One", admin: str = ADA) -> str:
     return answer.body["organization_id"]
 
 
-def given_admin(organization_id: str, email: str, by: str = ADA) -> None:
+def given_admin(organization_id: str, email: str, by: str = ADA, *, signed_in: bool = False) -> None:
+    """`email` added as an admin; `signed_in`: its owner has since signed in and opened the organization."""
     answer = as_admin("POST", f"/organizations/{organization_id}/admins", email=by, body={"email": email})
     assert answer.status == 201, answer.body
+    if signed_in:
+        assert as_admin("GET", f"/organizations/{organization_id}", email=email).status == 200
 
 
 def given_connection(organization_id: str, admin: str = ADA, **fields) -> dict:

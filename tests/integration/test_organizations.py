@@ -95,6 +95,32 @@ def test_an_admin_adds_another_admin_who_then_administers_the_organization():
     assert my_organization_names(BOB) == ["Fleet One"]
 
 
+def test_the_admins_list_shows_who_has_signed_in_with_their_address():
+    # Given Ada's organization, and Bob added to it
+    organization_id = given_organization()
+    given_admin(organization_id, BOB)
+
+    def signed_in() -> dict[str, bool]:
+        answer = as_admin("GET", f"/organizations/{organization_id}/admins")
+        return {a["email"]: a["signed_in_at"] is not None for a in answer.body}
+
+    # Then Ada has (she created it), Bob not yet: no email with drivers' details goes to him
+    assert signed_in() == {ADA: True, BOB: False}
+    # When Bob signs in with that address and opens the organization, it is recorded, once
+    assert as_admin("GET", f"/organizations/{organization_id}", email=BOB).status == 200
+    first = {
+        a["email"]: a["signed_in_at"]
+        for a in as_admin("GET", f"/organizations/{organization_id}/admins").body
+    }
+    assert signed_in() == {ADA: True, BOB: True}
+    assert as_admin("GET", f"/organizations/{organization_id}/admins", email=BOB).status == 200
+    again = {
+        a["email"]: a["signed_in_at"]
+        for a in as_admin("GET", f"/organizations/{organization_id}/admins").body
+    }
+    assert again == first
+
+
 def test_adding_someone_who_is_already_an_admin_is_409_already_admin():
     # Given
     organization_id = given_organization()

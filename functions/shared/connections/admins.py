@@ -51,7 +51,26 @@ def as_admin(caller: Caller, organization_id: str, *keys: tuple[str, str]) -> di
     found = batch_get([admin_key, *keys])
     if admin_key not in found:
         raise NotFound(NO_SUCH_ORGANIZATION)
+    _signed_in(found[admin_key])
     return found
+
+
+def _signed_in(admin: AdminItem) -> None:
+    """Record that the admin's address is someone's verified sign-in, the first time they use the
+    organization: alerts carry drivers' names, addresses and answers, and go only to such addresses (a
+    mistyped one never gets them). One conditional write, once per admin and organization; every later call
+    reads the date with the admin check and writes nothing."""
+    if admin.signed_in_at is not None:
+        return
+    try:
+        admin.update(
+            actions=[AdminItem.signed_in_at.set(now())],
+            condition=AdminItem.pk.exists() & AdminItem.signed_in_at.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        # Another call recorded it first, or the admin was removed meanwhile: nothing to do either way.
 
 
 def _connection_of(found: dict, organization_id: str, connection_id: str) -> ConnectionItem:
@@ -68,7 +87,9 @@ def _organization_view(item: OrganizationItem) -> views.Organization:
 
 
 def _admin_view(item: AdminItem) -> views.Admin:
-    return views.Admin(email=item.email, added_at=item.added_at, added_by=item.added_by)
+    return views.Admin(
+        email=item.email, added_at=item.added_at, added_by=item.added_by, signed_in_at=item.signed_in_at
+    )
 
 
 def _reasons(error: TransactWriteError) -> list[str | None]:
@@ -93,7 +114,7 @@ def create_organization(caller: Caller, new: views.NewOrganization) -> views.Org
     )
     with transaction() as write:
         write.save(organization, condition=OrganizationItem.pk.does_not_exist())
-        write.save(AdminItem.new(organization_id, caller.email, caller.email, at))
+        write.save(AdminItem.new(organization_id, caller.email, caller.email, at, signed_in=True))
     return _organization_view(organization)
 
 
@@ -114,8 +135,10 @@ def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
     admin_key = _admin_key(caller, organization_id)
     pk, _ = OrganizationItem.key(organization_id)
     admins = list(AdminItem.query(pk, AdminItem.sk.startswith("ADMIN#"), consistent_read=True))
-    if admin_key is None or admin_key not in {(a.pk, a.sk) for a in admins}:
+    me = next((a for a in admins if (a.pk, a.sk) == admin_key), None)
+    if me is None:
         raise NotFound(NO_SUCH_ORGANIZATION)
+    _signed_in(me)
     return [_admin_view(a) for a in admins]
 
 

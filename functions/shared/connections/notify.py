@@ -237,9 +237,7 @@ def _update_alert_windows(membership: MembershipItem, batch: Batch) -> None:
     if membership.connection_id in batch.alerted:
         return
     organization_pk, _ = OrganizationItem.key(membership.organization_id)
-    admins = [
-        a for a in AdminItem.query(organization_pk, AdminItem.sk.startswith("ADMIN#")) if a.new_request_alerts
-    ]
+    admins = [a for a in AdminItem.query(organization_pk, AdminItem.sk.startswith("ADMIN#")) if _alerted(a)]
     keys = {a.email: AdminAlertItem.key(membership.connection_id, a.email) for a in admins}
     found = batch_get(list(keys.values())) if keys else {}
     covered = True
@@ -253,6 +251,13 @@ def _update_alert_windows(membership: MembershipItem, batch: Batch) -> None:
         covered &= _on_new_request(alert, membership.requested_at, batch.at)
     if covered:
         batch.alerted.add(membership.connection_id)
+
+
+def _alerted(admin: AdminItem | None) -> bool:
+    """An alert lists drivers' addresses and answers: only to an admin who wants it and whose address someone
+    has signed in with (connections.admins records it), never to an address an admin typed and nobody has
+    shown is right. Leaving the details out for the others would still tell a stranger who asks to join."""
+    return admin is not None and bool(admin.new_request_alerts) and admin.signed_in_at is not None
 
 
 def _on_new_request(alert: AdminAlertItem, requested_at: datetime, at: datetime) -> bool:
@@ -282,7 +287,7 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
     admin_key = AdminItem.key(alert.organization_id, alert.email)
     found = batch_get([admin_key])
     admin = found.get(admin_key)
-    if admin is None or not admin.new_request_alerts:
+    if not _alerted(admin):
         return  # no longer an admin, or turned the alerts off since
     connection = batch.connection(alert.connection_id)
     if connection is None:

@@ -129,13 +129,18 @@ class AdminItem(Item, discriminator="admin"):
     added_at = UTCDateTimeAttribute()
     added_by = UnicodeAttribute()
     new_request_alerts = BooleanAttribute(default=True)  # the admin may turn the emails off
+    # When someone signed in with this address (verified) first used the organization: until then nobody
+    # has shown the address is right, and no email with drivers' details goes to it.
+    signed_in_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(organization_id: str, email: str) -> tuple[str, str]:
         return f"ORG#{organization_id}", f"ADMIN#{email.lower()}"
 
     @classmethod
-    def new(cls, organization_id: str, email: str, added_by: str, now: datetime) -> "AdminItem":
+    def new(
+        cls, organization_id: str, email: str, added_by: str, now: datetime, signed_in: bool = False
+    ) -> "AdminItem":
         pk, sk = cls.key(organization_id, email)
         return cls(
             pk,
@@ -144,6 +149,7 @@ class AdminItem(Item, discriminator="admin"):
             email=email.lower(),
             added_at=now,
             added_by=added_by,
+            signed_in_at=now if signed_in else None,
             gsi1pk=f"ADMIN#{email.lower()}",
             gsi1sk=f"ORG#{organization_id}",
         )

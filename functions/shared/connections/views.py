@@ -49,6 +49,10 @@ class Admin(BaseModel):
     email: str
     added_at: datetime
     added_by: str
+    signed_in_at: datetime | None = Field(
+        description="When someone signed in with this verified address first used the organization; until"
+        " then (a mistyped address, say) no email about drivers' requests goes to it."
+    )
 
 
 class AlertSettings(BaseModel):

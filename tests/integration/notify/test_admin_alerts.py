@@ -25,7 +25,7 @@ ALERTS = "/admins/me/alerts"
 
 def given_connection_with_two_admins() -> dict:
     organization = given_organization("Acme")
-    given_admin(organization, BOB)
+    given_admin(organization, BOB, signed_in=True)
     return given_connection(
         organization,
         name="Employees",
@@ -46,6 +46,22 @@ def test_the_first_request_alerts_every_admin_at_once_listing_what_waits(notify)
         assert email["subject"] == "1 request to join Employees waits for you"
         assert "pat@example.com" in email["text"] and "Employee id: <E1234>" in email["text"]
         assert "Employee id: &lt;E1234&gt;" in email["html"]
+
+
+def test_only_admins_who_signed_in_with_their_address_get_drivers_details(notify):
+    # Given an admin added with a mistyped address, which nobody has signed in with
+    organization = given_organization("Acme")
+    given_admin(organization, "bob@fleet-typo.example")
+    connection = given_connection(organization, name="Employees")
+    given_pending(connection, "pat")
+    notify.pump()
+    # Then the request's details go to Ada only
+    assert [m["to"] for m in sent()] == [[ADA]]
+    # And once Bob signs in with the address and uses the organization, he hears of the next requests
+    given_admin(organization, BOB, signed_in=True)
+    given_pending(connection, "lee")
+    notify.pump()
+    assert len(sent_to(BOB)) == 1 and sent_to("bob@fleet-typo.example") == []
 
 
 def test_a_burst_waits_for_one_digest_per_admin_at_the_end_of_the_window(notify):
