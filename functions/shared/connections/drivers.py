@@ -127,8 +127,8 @@ def request(
             raise NotFound(NO_SUCH_CONNECTION)
 
     mode = ApprovalMode(connection.approval_mode)
-    address = asked.email or caller.email
-    how = approval(mode, list(connection.email_domains), address)
+    email = asked.email or caller.email  # the address a code would go to; `address` is the caller's IP
+    how = approval(mode, list(connection.email_domains), email)
     if asked.email and mode is ApprovalMode.EMAIL_DOMAIN and how is not Approval.BY_EMAIL_CODE:
         raise InvalidInput(
             "This connection approves addresses in its email domains only.",
@@ -171,7 +171,7 @@ def request(
             machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
         )
     if outcome.sends_code:
-        verification.ask_for_code(item, address, at)  # the notify function sends it (stream)
+        verification.ask_for_code(item, email, at)  # the notify function sends it (stream)
     else:
         item.verify_email = item.verify_requested_at = None
     if not save_if_unchanged(item):
