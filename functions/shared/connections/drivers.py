@@ -111,7 +111,9 @@ def request(
         MembershipItem.key(connection_id, caller.user_id),
     )
     limited = limits.keys(caller.user_id, address)
-    found = batch_get([connection_key, membership_key, *limited])
+    email = asked.email or caller.email  # the address a code would go to; `address` is the caller's IP
+    codes_key = verification.codes_sent_key(email)
+    found = batch_get([connection_key, membership_key, *limited, *([codes_key] if codes_key else [])])
     connection: ConnectionItem | None = found.get(connection_key)
     existing: MembershipItem | None = found.get(membership_key)
     if connection is None or not (connection.enabled or existing):
@@ -127,7 +129,6 @@ def request(
             raise NotFound(NO_SUCH_CONNECTION)
 
     mode = ApprovalMode(connection.approval_mode)
-    email = asked.email or caller.email  # the address a code would go to; `address` is the caller's IP
     how = approval(mode, list(connection.email_domains), email)
     if asked.email and mode is ApprovalMode.EMAIL_DOMAIN and how is not Approval.BY_EMAIL_CODE:
         raise InvalidInput(
@@ -171,10 +172,13 @@ def request(
             machine.expiry(at, connection.reverify_days) if outcome.status is Status.ACTIVE else None
         )
     if outcome.sends_code:
-        verification.ask_for_code(item, email, at)  # the notify function sends it (stream)
+        # The notify function sends it (stream); the address's count of codes is written with the request.
+        counted = verification.ask_for_code(item, email, at, found.get(codes_key))
+        saved = verification.save_asking(item, counted)
     else:
         item.verify_email = item.verify_requested_at = None
-    if not save_if_unchanged(item):
+        saved = save_if_unchanged(item)
+    if not saved:
         # Another request of the same driver (or an admin) got there first: answer with what stands now.
         current = MembershipItem.get(*membership_key, consistent_read=True)
         if state(current).effective_status(at) in (Status.PENDING, Status.ACTIVE):

@@ -23,6 +23,7 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     admin alert    pk CONN#<conn>      sk ALERT#<email>    gsi3 DIGEST / <window ends>#<conn>#<email>  (****)
     reminder       pk CONN#<conn>      sk REMIND#<driver>  gsi3 REMIND / <remind at>#<conn>#<driver>   (*****)
     verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
+    codes sent     pk CODESSENT#<email> sk CODESSENT       (deleted by TTL on `expires`)
     suppression    pk SUPPRESSED#<email> sk SUPPRESSED
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
@@ -457,6 +458,20 @@ class VerificationItem(Item, discriminator="verification"):
     @staticmethod
     def key(connection_id: str, driver_id: str) -> tuple[str, str]:
         return f"CONN#{connection_id}", f"VERIFY#{driver_id}"
+
+
+class CodesSentItem(Item, discriminator="codes_sent"):
+    """When codes were asked for one address, whoever asked and for whichever connection (the limit per
+    address, domain.verification.TO_ADDRESS); written with the request that asks, in one transaction."""
+
+    email = UnicodeAttribute()
+    sends = ListAttribute(of=NumberAttribute, default=list)
+    expires = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"CODESSENT#{email.lower()}", "CODESSENT"
 
 
 class SuppressionItem(Item, discriminator="suppression"):

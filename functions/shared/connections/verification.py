@@ -2,7 +2,7 @@
 address), the notify function emails a one-time code and stores its hash, and the driver confirms it here.
 domain.verification holds the rules (code shape, hashing, expiry, tries, how often codes may be asked)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -15,7 +15,15 @@ from connections.domain.membership import Action, Status
 from connections.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from connections.http import Caller
 from connections.memberships import state
-from connections.store import ConnectionItem, MembershipItem, VerificationItem, batch_get, now, transaction
+from connections.store import (
+    CodesSentItem,
+    ConnectionItem,
+    MembershipItem,
+    VerificationItem,
+    batch_get,
+    now,
+    transaction,
+)
 
 NOTHING_TO_CONFIRM = "No code waits for confirmation in this connection; ask to join it to get one."
 NO_VALID_CODE = (
@@ -24,19 +32,71 @@ NO_VALID_CODE = (
 )
 
 
-def ask_for_code(membership: MembershipItem, address: str, at: datetime) -> None:
-    """Record that a code is to be sent to `address` (TooManyRequests when codes were asked too often)."""
+def codes_sent_key(email: str | None) -> tuple[str, str] | None:
+    """Where the codes asked for `email` are counted; read with the request, before it is known whether a
+    code is asked, so that the limit costs no round-trip of its own."""
+    return CodesSentItem.key(email) if email else None
+
+
+def ask_for_code(
+    membership: MembershipItem, address: str, at: datetime, sent: CodesSentItem | None
+) -> CodesSentItem:
+    """Record that a code is to be sent to `address`, and return the address's count of codes to write with
+    the membership (`save_asking`). TooManyRequests when codes were asked too often for this membership, or
+    sent too often to this address by anyone."""
     moment = int(at.timestamp())
-    sends = ratelimit.recent(list(membership.verify_sends), moment, rules.SENDS)
-    wait = ratelimit.retry_after(sends, moment, rules.SENDS)
-    if wait:
-        raise TooManyRequests(
-            f"{rules.SENDS.limit} codes were sent for this connection in the last"
-            f" {rules.SENDS.window // 60} minutes. Use the latest one, or ask again in {wait} seconds.",
-            retry_after=wait,
-        )
+    sends = _within(
+        list(membership.verify_sends),
+        moment,
+        rules.SENDS,
+        f"{rules.SENDS.limit} codes were sent for this connection in the last {rules.SENDS.window // 60}"
+        " minutes.",
+    )
+    to_address = _within(
+        list(sent.sends) if sent else [],
+        moment,
+        rules.TO_ADDRESS,
+        f"{address} has received {rules.TO_ADDRESS.limit} codes in the last hour, the most it is sent.",
+    )
     membership.verify_email, membership.verify_requested_at = address, at
     membership.verify_sends = [*sends, moment]
+    counted = sent or CodesSentItem(*CodesSentItem.key(address), email=address)
+    counted.sends = [*to_address, moment]
+    counted.expires = at + timedelta(seconds=rules.TO_ADDRESS.window)
+    return counted
+
+
+def _within(sends: list[int], moment: int, rule: ratelimit.Limit, too_many: str) -> list[int]:
+    """The sends still in the rule's window; TooManyRequests, saying `too_many`, when one more is too many."""
+    recent = ratelimit.recent(sends, moment, rule)
+    wait = ratelimit.retry_after(recent, moment, rule)
+    if wait:
+        raise TooManyRequests(
+            f"{too_many} Use the latest one, or ask again in {wait} seconds.", retry_after=wait
+        )
+    return recent
+
+
+def save_asking(membership: MembershipItem, counted: CodesSentItem) -> bool:
+    """Write a membership that asks for a code together with its address's count, in one transaction, each
+    conditioned on the version that was read. False when the membership changed meanwhile (as
+    memberships.save_if_unchanged); TooManyRequests when a request for the same address got there first."""
+    membership.index()
+    try:
+        with transaction() as write:
+            write.save(membership)
+            write.save(counted)
+    except TransactWriteError as error:
+        reasons = [reason.code if reason else None for reason in error.cancellation_reasons or []]
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            return False
+        if "ConditionalCheckFailed" in reasons:
+            raise TooManyRequests(
+                f"Another code was asked for {counted.email} at the same moment; ask again in a second.",
+                retry_after=1,
+            ) from None
+        raise
+    return True
 
 
 def confirm(caller: Caller, connection_id: str, asked: views.VerificationCode) -> views.Membership:

@@ -13,6 +13,7 @@ from connections.domain.feedback import Suppression
 from connections.store import MembershipItem, VerificationItem, now
 from tests.integration.helpers import (
     ADA,
+    BOB,
     DRIVER,
     admin_path,
     as_admin,
@@ -165,6 +166,38 @@ def test_codes_may_be_asked_three_times_in_15_minutes(notify, by_domain):
     assert refused.status == 429 and int(refused.headers["retry-after"]) > 800
     notify.pump()
     assert len(sent_to(WORK)) == 3
+
+
+def test_an_address_gets_at_most_five_codes_an_hour_whoever_asks_and_wherever(notify, by_domain):
+    # Given a second connection of another organization, in the same domain
+    other = given_connection(
+        given_organization("Acme Visitors", admin=BOB),
+        admin=BOB,
+        name="Guests",
+        public=True,
+        approval_mode="email_domain",
+        email_domains=["acme.example"],
+    )
+    # When three accounts ask for codes to one address, five times in all
+    for connection, driver in [
+        (by_domain, DRIVER),
+        (by_domain, DRIVER),
+        (other, DRIVER),
+        (other, "driver-2"),
+    ]:
+        assert ask(connection, driver=driver).status in (200, 201)
+    assert ask(by_domain, driver="driver-3").status == 201
+    # Then a sixth is refused for about an hour, saying why, and changes nothing
+    refused = ask(other, driver="driver-4")
+    assert (refused.status, refused.body["error"]) == (429, "too_many_requests")
+    assert 3500 < int(refused.headers["retry-after"]) <= 3600
+    assert WORK in refused.body["message"] and "hour" in refused.body["message"]
+    assert my_membership(other, "driver-4").status == 404
+    # And the address received five codes, not six
+    notify.pump()
+    assert len(sent_to(WORK)) == 5
+    # While another address is not held up by it
+    assert ask(other, "lee@acme.example", driver="driver-4").status == 201
 
 
 def test_a_record_delivered_again_does_not_replace_the_code_that_was_sent(notify, by_domain):

@@ -4,7 +4,8 @@ A code has 8 characters of the connection-code alphabet (no look-alikes; about 8
 30 minutes and for 5 tries, and is used once. Only a salted scrypt hash is stored: a code is short, so a
 fast hash (or an unsalted one) of a leaked table would give the code back in seconds, while scrypt makes
 each guess cost memory and time, far beyond a code's 30 minutes; it needs no secret to keep and rotate.
-A membership may ask for 3 codes per 15 minutes, so an address cannot be flooded with them.
+A membership may ask for 3 codes per 15 minutes, and an address receives at most 5 codes an hour whoever
+asks and for whichever connection, so that nobody can flood an address with them.
 """
 
 import hashlib
@@ -17,7 +18,8 @@ from connections.domain import codes, ratelimit
 CODE_LENGTH = 8
 VALID_FOR = timedelta(minutes=30)
 MAX_ATTEMPTS = 5
-SENDS = ratelimit.Limit(limit=3, window=15 * 60)
+SENDS = ratelimit.Limit(limit=3, window=15 * 60)  # per membership
+TO_ADDRESS = ratelimit.Limit(limit=5, window=60 * 60)  # per address, across connections and accounts
 # scrypt's interactive-use parameters (RFC 7914): 16 MiB and some 50 ms per hash.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 2**20}
 
