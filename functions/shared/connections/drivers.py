@@ -232,6 +232,7 @@ def end(caller: Caller, connection_id: str) -> views.Membership:
     action = Action.WITHDRAW if current.effective_status(at) is Status.PENDING else Action.LEAVE
     membership.status = machine.transition(action, current, at)
     membership.updated_at = at
+    membership.verify_email = membership.verify_requested_at = None  # ended: no code to wait for
     if not save_if_unchanged(membership):
         raise Conflict(
             "Your membership changed at the same moment (the organization may have just decided);"

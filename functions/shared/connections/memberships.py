@@ -33,5 +33,8 @@ def expire_lapsed(limit: int = 500) -> int:
     for membership in lapsed:
         membership.status = machine.transition(Action.EXPIRE, state(membership), at)
         membership.updated_at = at
+        membership.verify_email = membership.verify_requested_at = (
+            None  # a renewal's code confirms nothing now
+        )
         expired += save_if_unchanged(membership)  # a concurrent change (the driver renewing) wins
     return expired

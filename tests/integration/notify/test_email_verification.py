@@ -11,6 +11,7 @@ from connections import mail
 from connections.domain import verification
 from connections.domain.feedback import Suppression
 from connections.store import MembershipItem, VerificationItem, now
+from connections.verification import NOTHING_TO_CONFIRM
 from tests.integration.helpers import (
     ADA,
     BOB,
@@ -26,6 +27,7 @@ from tests.integration.helpers import (
     requests_of,
 )
 from tests.integration.notify_helpers import code_in, sent, sent_to
+from tests.integration.stations_helpers import move_expiry, run_expiry
 
 WORK = "pat@acme.example"
 
@@ -271,6 +273,49 @@ def test_renewing_by_email_domain_sends_a_code_and_the_code_renews(notify):
     # And confirming it renews the membership
     renewed = confirm(connection, code_in(renewal))
     assert renewed.status == 200 and renewed.body["expires_at"] > before.isoformat()[:19]
+
+
+def stored_code_request(connection: dict) -> tuple:
+    stored = MembershipItem.get(
+        *MembershipItem.key(connection["connection_id"], DRIVER), consistent_read=True
+    )
+    return stored.status, stored.verify_email, stored.verify_requested_at
+
+
+def test_withdrawing_a_request_ends_its_wait_for_a_code(notify, by_domain):
+    ask(by_domain)
+    notify.pump()
+    code = code_in(sent_to(WORK)[0])
+    assert as_driver("DELETE", f"/me/memberships/{by_domain['connection_id']}").status == 200
+    assert stored_code_request(by_domain) == ("withdrawn", None, None)
+    answer = confirm(by_domain, code)
+    assert (answer.status, answer.body["message"]) == (404, NOTHING_TO_CONFIRM)
+
+
+@pytest.mark.parametrize("ends", ["leaves", "lapses"])
+def test_a_member_who_leaves_or_lapses_while_renewing_waits_for_no_code(notify, ends):
+    connection = given_connection(
+        given_organization("Acme"),
+        name="Staff",
+        public=True,
+        approval_mode="email_domain",
+        email_domains=["acme.example"],
+        reverify_days=30,
+    )
+    ask(connection)
+    notify.pump()
+    assert confirm(connection, code_in(sent_to(WORK)[0])).status == 200
+    ask(connection)  # to renew: a code goes to the address, the membership stays active meanwhile
+    notify.pump()
+    renewal = code_in(sent_to(WORK)[1])
+    if ends == "leaves":
+        assert as_driver("DELETE", f"/me/memberships/{connection['connection_id']}").status == 200
+    else:
+        move_expiry(connection["connection_id"], DRIVER, now() - timedelta(seconds=1))
+        assert run_expiry() == {"expired": 1}
+    assert stored_code_request(connection) == ("left" if ends == "leaves" else "expired", None, None)
+    answer = confirm(connection, renewal)
+    assert (answer.status, answer.body["message"]) == (404, NOTHING_TO_CONFIRM)
 
 
 def test_confirm_needs_a_code(by_domain):
