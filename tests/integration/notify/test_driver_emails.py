@@ -13,6 +13,7 @@ from connections.notify import sweep as sweep_at
 from connections.store import MembershipItem, ReminderItem, now
 from tests.integration.helpers import (
     DRIVER,
+    as_driver,
     decide,
     given_active,
     given_connection,
@@ -74,13 +75,18 @@ def test_a_removed_member_is_told(notify, connection):
 
 
 def test_the_driver_withdrawing_or_leaving_gets_no_email(notify, connection):
+    mine = f"/me/memberships/{connection['connection_id']}"
+    # One driver withdraws a request (after asking again while pending, which changes nothing)
     given_pending(connection)
-    request_membership(connection)  # asking again while pending changes nothing
-    from tests.integration.helpers import as_driver
-
-    as_driver("DELETE", f"/me/memberships/{connection['connection_id']}")
+    request_membership(connection)
+    assert as_driver("DELETE", mine).body["status"] == "withdrawn"
+    # Another is approved, then leaves
+    given_active(connection, "driver-2")
+    assert as_driver("DELETE", mine, sub="driver-2").body["status"] == "left"
     notify.pump()
+    # Then neither hears of what they just did themselves
     assert sent_to(DRIVER_EMAIL) == []
+    assert [m["subject"] for m in sent_to("driver-2@example.com")] == ["You are in: Employees by Acme"]
 
 
 def test_a_reminder_comes_before_the_reverification_date_and_expiry_is_told(notify):
