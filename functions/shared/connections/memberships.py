@@ -33,8 +33,7 @@ def expire_lapsed(limit: int = 500) -> int:
     for membership in lapsed:
         membership.status = machine.transition(Action.EXPIRE, state(membership), at)
         membership.updated_at = at
-        membership.verify_email = membership.verify_requested_at = (
-            None  # a renewal's code confirms nothing now
-        )
+        # A code asked to renew it confirms nothing now: expired, the driver asks to join again.
+        membership.verify_email = membership.verify_requested_at = None
         expired += save_if_unchanged(membership)  # a concurrent change (the driver renewing) wins
     return expired

@@ -288,7 +288,7 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
     found = batch_get([admin_key])
     admin = found.get(admin_key)
     if not _alerted(admin):
-        return  # no longer an admin, or turned the alerts off since
+        return  # no longer an admin, turned the alerts off since, or never signed in
     connection = batch.connection(alert.connection_id)
     if connection is None:
         return
