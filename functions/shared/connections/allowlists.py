@@ -13,6 +13,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
 from connections.domain.membership import Status
+from connections.domain.policy import Rules
 from connections.memberships import state
 from connections.store import (
     AllowEntryItem,
@@ -54,7 +55,7 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
             for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
                 changes.entries[(entry.policy_id, item.id_tag)] = (Access(TagStatus.BLOCKED), item.driver_id)
     elif isinstance(item, PolicyItem) and new is not None:
-        if old is None or set(old.connection_ids) != set(new.connection_ids):
+        if old is None or list_terms(old) != list_terms(new):
             _policy(changes, new, old, now)
     elif isinstance(item, StationItem) and new is not None:
         # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
@@ -62,6 +63,13 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
         # refused too often in a row (then the next change, a reboot or an admin's edit tries again).
         if new.needs_full and not new.in_flight_id and int(new.failures) < MAX_REFUSALS:
             changes.full.add(new.station_id)
+
+
+def list_terms(policy: PolicyItem) -> tuple[frozenset[str], frozenset[str], bool]:
+    """What of a policy decides its list: its connections, those with hours of use, and whether everyone
+    else may charge (then nobody is Blocked: whoever is not Accepted is asked about online)."""
+    rules = Rules.parse(policy.connection_ids, policy.rules, None)
+    return frozenset(rules.connection_ids), frozenset(rules.limited()), rules.everyone is not None
 
 
 def _access_changed(old: MembershipItem | None, new: MembershipItem | None) -> bool:
@@ -80,7 +88,13 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
         connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
     for connection_id in connections:
         for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
-            verdict = access(memberships, unlock.connection_ids, now)
+            verdict = access(
+                memberships,
+                unlock.connection_ids,
+                now,
+                limited=unlock.limited_ids or (),
+                everyone=bool(unlock.everyone),
+            )
             for tag in cards:
                 changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id)
 
@@ -92,10 +106,11 @@ def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: date
     for connection_id in set(new.connection_ids) | set(old.connection_ids if old else []):
         for member in MembershipItem.gsi2.query(MembershipItem.status_key(connection_id, Status.ACTIVE)):
             drivers.add(member.driver_id)
+    _, limited, everyone = list_terms(new)
     for driver_id in drivers:
         items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
         memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
-        verdict = access(memberships, new.connection_ids, now)
+        verdict = access(memberships, new.connection_ids, now, limited=limited, everyone=everyone)
         for card in (i for i in items if isinstance(i, CardItem)):
             changes.entries[(new.policy_id, card.id_tag)] = (verdict, driver_id)
 
@@ -114,8 +129,8 @@ def apply(changes: Changes) -> dict[str, int]:
         current = stored.get(AllowEntryItem.key(policy_id, tag))
         if current and current.status == verdict.status and current.expires_at == verdict.expires_at:
             continue
-        if current is None and verdict.status is TagStatus.BLOCKED:
-            continue  # never listed: nothing to revoke
+        if current is None and verdict.status is not TagStatus.ACCEPTED:
+            continue  # never listed: nothing to revoke or delete
         by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id))
     sequences = {p.policy_id: int(p.seq) for p in stored.values() if isinstance(p, PolicyItem)}
     for policy_id, entries in by_policy.items():

@@ -20,10 +20,12 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi1 POLICYSEQ#<policy> / <seq, 12 digits>
                                                            gsi2 TAG#<idTag> / POLICY#<policy>
+    station        (on the map)                            gsi4 GEO#<geohash[:4]> / <geohash>#<id>  (****)
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
     (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
     (***) only while the membership is active and has a re-verification date: the expiry sweep reads it.
+    (****) only for stations with a place; gsi4 projects only what the map needs (see _Gsi4).
 """
 
 import base64
@@ -47,14 +49,27 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import QueryError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from connections.domain import geo
 from connections.errors import InvalidInput
 
 BROWSE = "BROWSE"
 EXPIRES = "EXPIRES"
+# What the map index (gsi4) projects of a station; template.yaml lists the same names.
+MAP_ATTRIBUTES = [
+    "kind",
+    "station_id",
+    "organization_id",
+    "name",
+    "latitude",
+    "longitude",
+    "policy_id",
+    "time_zone",
+    "organization_name",
+]
 
 
 class _Gsi1(GlobalSecondaryIndex):
@@ -84,6 +99,18 @@ class _Gsi3(GlobalSecondaryIndex):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
+class _Gsi4(GlobalSecondaryIndex):
+    """The map: stations by geohash (connections.domain.geo). It carries only what a search shows and
+    filters on, not the station's allow-list state (a request in flight can be tens of KB)."""
+
+    class Meta:
+        index_name = "gsi4"
+        projection = IncludeProjection(MAP_ATTRIBUTES)
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
 class Item(Model):
     class Meta:
         table_name = os.environ.get("TABLE_NAME", "connections")
@@ -101,6 +128,9 @@ class Item(Model):
     gsi1 = _Gsi1()
     gsi2 = _Gsi2()
     gsi3 = _Gsi3()
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi4 = _Gsi4()
 
 
 class OrganizationItem(Item, discriminator="organization"):
@@ -241,6 +271,10 @@ class PolicyItem(Item, discriminator="policy"):
     seq = NumberAttribute(default=0)  # the allow list's sequence: raised for every entry that changes
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # For drivers (connections.domain.policy.Rules): who sees its stations (None: everyone), and the hours
+    # and price of each group.
+    visible_to = ListAttribute(of=UnicodeAttribute, null=True)
+    rules = JSONAttribute(null=True)
 
     @staticmethod
     def key(policy_id: str) -> tuple[str, str]:
@@ -256,6 +290,10 @@ class UnlockItem(Item, discriminator="unlock"):
 
     policy_id = UnicodeAttribute()
     connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # Whose cards the list leaves to online authorization (hours of use): members of these connections,
+    # and everyone else when the policy has a rule for them.
+    limited_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    everyone = BooleanAttribute(null=True)
 
     @staticmethod
     def key(connection_id: str, policy_id: str) -> tuple[str, str]:
@@ -290,6 +328,10 @@ class StationItem(Item, discriminator="station"):
     in_flight_then = JSONAttribute(null=True)
     in_flight_sent_at = UTCDateTimeAttribute(null=True)
     in_flight_config = NumberAttribute(null=True)  # config_version when the request was sent
+    # The map and hours of use: its IANA time zone (None: UTC), its organization's name, its geohash.
+    time_zone = UnicodeAttribute(null=True)
+    organization_name = UnicodeAttribute(null=True)
+    geohash = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(station_id: str) -> tuple[str, str]:
@@ -302,6 +344,19 @@ class StationItem(Item, discriminator="station"):
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"STATION#{self.station_id}"
         self.gsi2pk, self.gsi2sk = self.policy_key(self.policy_id), f"STATION#{self.station_id}"
+        self.gsi4pk, self.gsi4sk = self.map_keys()
+
+    def map_keys(self) -> tuple[str | None, str | None]:
+        """The station's keys on the map index, from its place (none without one)."""
+        if self.latitude is None or self.longitude is None:
+            self.geohash = None
+            return None, None
+        self.geohash = geo.encode(float(self.latitude), float(self.longitude))
+        return self.map_partition(self.geohash[: geo.PARTITION]), f"{self.geohash}#{self.station_id}"
+
+    @staticmethod
+    def map_partition(prefix: str) -> str:
+        return f"GEO#{prefix}"
 
 
 class CardItem(Item, discriminator="card"):
