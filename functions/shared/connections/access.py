@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 from connections.domain.membership import Status
 from connections.domain.policy import Decision, Rules, decide
 from connections.memberships import state
-from connections.store import CardItem, Item, MembershipItem, PolicyItem, StationItem, batch_get
+from connections.store import (
+    CardItem,
+    Item,
+    MapStation,
+    MembershipItem,
+    PolicyItem,
+    StationItem,
+    batch_get,
+)
 
 UTC_ZONE = "UTC"
 
@@ -42,7 +50,7 @@ def rules_of(policy: PolicyItem | None) -> Rules | None:
     return Rules.parse(policy.connection_ids, policy.rules, policy.visible_to)
 
 
-def local_time(station: StationItem, at: datetime) -> datetime:
+def local_time(station: StationItem | MapStation, at: datetime) -> datetime:
     return at.astimezone(ZoneInfo(station.time_zone or UTC_ZONE))
 
 
@@ -51,6 +59,7 @@ class Policies:
 
     def __init__(self) -> None:
         self._found: dict[str, PolicyItem | None] = {}
+        self._rules: dict[str, Rules] = {}
 
     def read(self, policy_ids: Iterable[str | None]) -> None:
         wanted = [p for p in dict.fromkeys(policy_ids) if p and p not in self._found]
@@ -59,21 +68,23 @@ class Policies:
             for policy_id in wanted[start : start + 100]:
                 self._found[policy_id] = found.get(PolicyItem.key(policy_id))
 
-    def rules(self, station: StationItem) -> Rules | None:
+    def rules(self, station: StationItem | MapStation) -> Rules | None:
         """The rules at a station (None: no policy, usable by everyone). A policy that cannot be found
         hides the station from everyone: better than showing it to the wrong drivers."""
         if not station.policy_id:
             return None
-        self.read([station.policy_id])
-        policy = self._found[station.policy_id]
-        return rules_of(policy) if policy else Rules((), visible_to=frozenset())
+        if station.policy_id not in self._rules:
+            self.read([station.policy_id])
+            policy = self._found[station.policy_id]
+            self._rules[station.policy_id] = rules_of(policy) if policy else Rules((), visible_to=frozenset())
+        return self._rules[station.policy_id]
 
     def item(self, policy_id: str) -> PolicyItem | None:
         self.read([policy_id])
         return self._found[policy_id]
 
 
-def decision(station: StationItem, rules: Rules | None, who: Driver, at: datetime) -> Decision:
+def decision(station: StationItem | MapStation, rules: Rules | None, who: Driver, at: datetime) -> Decision:
     return decide(rules, who.memberships, who.has_card, local_time(station, at))
 
 

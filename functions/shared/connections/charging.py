@@ -16,7 +16,15 @@ from connections.domain.policy import ConnectionName, Decision, Price, explain, 
 from connections.errors import InvalidInput, NotFound
 from connections.http import Caller
 from connections.stations import policy_view
-from connections.store import ConnectionItem, PolicyItem, StationItem, batch_get, now
+from connections.store import (
+    ConnectionItem,
+    MapStation,
+    PolicyItem,
+    StationItem,
+    batch_get,
+    map_stations,
+    now,
+)
 
 NO_SUCH_STATION = "There is no such station."
 NO_SUCH_STATION_HERE = "There is no such station in this organization."
@@ -37,7 +45,9 @@ def price_view(price: Price | None) -> views.PriceView | None:
     )
 
 
-def _on_map(station: StationItem, decision: Decision, distance: float | None) -> views.StationOnMap:
+def _on_map(
+    station: StationItem | MapStation, decision: Decision, distance: float | None
+) -> views.StationOnMap:
     return views.StationOnMap(
         station_id=station.station_id,
         name=station.name,
@@ -66,13 +76,10 @@ def search(caller: Caller, lat: float, lng: float, radius_km: float, limit: int)
             "This radius is too large here; search a smaller one.", fields={"radius_km": "too large here"}
         ) from None
     who = access.driver(caller.user_id, at)
-    near: list[tuple[float, StationItem]] = []
+    near: list[tuple[float, MapStation]] = []
     for cell in ranges:
-        found = StationItem.gsi4.query(
-            StationItem.map_partition(cell.partition), StationItem.gsi4sk.between(cell.low, cell.high)
-        )
-        for station in found:
-            distance = geo.distance_m(lat, lng, float(station.latitude), float(station.longitude))
+        for station in map_stations(cell.partition, cell.low, cell.high):
+            distance = geo.distance_m(lat, lng, station.latitude, station.longitude)
             if distance <= radius_m:
                 near.append((distance, station))
     policies = access.Policies()

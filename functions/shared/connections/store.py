@@ -32,6 +32,8 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
@@ -470,3 +472,50 @@ def decode_cursor(cursor: str | None, index: str | None, partition: str) -> dict
     except (binascii.Error, ValueError, UnicodeDecodeError):
         pass
     raise _bad_cursor()
+
+
+@dataclass(frozen=True)
+class MapStation:
+    """A station as the map index (gsi4) holds it: what a search shows and filters on."""
+
+    station_id: str
+    organization_id: str
+    organization_name: str | None
+    name: str
+    latitude: float
+    longitude: float
+    policy_id: str | None
+    time_zone: str | None
+
+
+def map_stations(partition: str, low: str, high: str) -> Iterator[MapStation]:
+    """The stations of one sort-key range of the map index, every page of it. Read as plain values rather
+    than as StationItems: building a full item costs about as much as the rest of a search together
+    (bench/station_map.py)."""
+
+    def text(raw: dict, name: str) -> str | None:
+        return raw[name]["S"] if name in raw else None
+
+    table = Item._get_connection()
+    start = None
+    while True:
+        page = table.query(
+            StationItem.map_partition(partition),
+            range_key_condition=Item.gsi4sk.between(low, high),
+            index_name="gsi4",
+            exclusive_start_key=start,
+        )
+        for raw in page.get("Items", []):
+            yield MapStation(
+                station_id=raw["station_id"]["S"],
+                organization_id=raw["organization_id"]["S"],
+                organization_name=text(raw, "organization_name"),
+                name=raw["name"]["S"],
+                latitude=float(raw["latitude"]["N"]),
+                longitude=float(raw["longitude"]["N"]),
+                policy_id=text(raw, "policy_id"),
+                time_zone=text(raw, "time_zone"),
+            )
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
