@@ -77,5 +77,5 @@ openapi: $(STAMP)
 
 .PHONY: bench
 bench: $(STAMP)
-	@failed=0; for b in dynamodb_calls import_time local_stack station_latency station_fanout station_burst; do \
+	@failed=0; for b in dynamodb_calls import_time local_stack station_latency station_fanout station_burst station_map; do \
 		echo "== bench/$$b.py"; $(PY) bench/$$b.py || failed=1; done; exit $$failed

@@ -69,3 +69,14 @@ def test_a_circle_touching_too_many_partitions_is_refused():
     # Near the pole a partition cell is a few km wide: 8 km touches more than 8 of them
     with pytest.raises(geo.TooWide):
         geo.cover(89.0, 0.0, 8_000, 8)
+
+
+def test_the_templates_map_index_projects_what_a_search_reads():
+    from connections.store import MAP_ATTRIBUTES, MapStation
+    from infra.template import resources
+
+    (table,) = [t for n, t in resources("AWS::DynamoDB::Table").items() if n == "ConnectionsTable"]
+    (index,) = [i for i in table["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == "gsi4"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == sorted(MAP_ATTRIBUTES)
+    assert set(MapStation.__dataclass_fields__) <= set(MAP_ATTRIBUTES)
