@@ -5,7 +5,7 @@ Authorize, in the station's time zone; a member listed before their group got ho
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from tests.integration.helpers import decide, given_active, given_connection, given_organization
+from tests.integration.helpers import as_driver, decide, given_active, given_connection, given_organization
 from tests.integration.stations_helpers import (
     as_station_admin,
     entries_of,
@@ -73,6 +73,9 @@ def test_members_with_hours_are_answered_online_in_the_stations_time_zone(sync):
     assert (end.hour, end.minute) == (0, 0) and end > datetime.now(UTC)
     assert station.authorize("NICK0001") == {"status": "Invalid"}
     assert station.authorize("SAM00001") == {"status": "Accepted"}
+    # and the members with hours see their access as arrived: there is nothing to deliver
+    answer = as_driver("GET", f"/me/memberships/{day['connection_id']}/stations", sub="dana")
+    assert answer.body == {"stations": 1, "delivered": 1}
 
 
 def test_a_listed_member_whose_connection_gets_hours_is_deleted_from_the_list(sync):
