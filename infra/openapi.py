@@ -57,9 +57,10 @@ def handler_modules() -> dict:
     _prepare()
     from functions.approve import app as approve
     from functions.request_connection import app as request_connection
+    from functions.station_map import app as station_map
     from functions.stations import app as stations
 
-    return {module.__name__: module for module in (request_connection, approve, stations)}
+    return {module.__name__: module for module in (request_connection, approve, stations, station_map)}
 
 
 def document() -> dict:

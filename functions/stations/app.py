@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from connections import stations, views
+from connections import charging, stations, views
 from connections.http import answers, caller, idempotent, lambda_handler, make_resolver
 
 router = Router()
@@ -92,6 +92,19 @@ def update_station(
     organization_id: OrganizationId, station_id: StationId, changes: views.StationChanges
 ) -> views.Station:
     return stations.update_station(caller(app), organization_id, station_id, changes)
+
+
+@router.get(
+    "/organizations/<organization_id>/stations/<station_id>/preview",
+    tags=["Stations"],
+    summary="What a driver would get at the station now: access, price, reason",
+)
+def preview_access(
+    organization_id: OrganizationId,
+    station_id: StationId,
+    driver: Annotated[str, Query(min_length=1, max_length=128, description="The driver's id.")],
+) -> views.AccessPreview:
+    return charging.preview(caller(app), organization_id, station_id, driver)
 
 
 app.include_router(router)

@@ -1,6 +1,7 @@
 """A small demo, made through the API like any user would: an organization with an admin, a public and
-a private connection, an access policy with two members-only stations and one for everyone, drivers
-with cards. Returns what a newcomer should try next."""
+a private connection, two access policies (one with hours and prices per connection, one shown on the map
+to employees only) over two members-only stations, one station for everyone, drivers with cards.
+Returns what a newcomer should try next."""
 
 import json
 import urllib.request
@@ -13,6 +14,9 @@ DRIVERS = {"bob": "bob@example.com", "carol": "carol@example.com", "dave": "dave
 CARDS = {"bob": "B0B00001", "carol": "CA201234", "dave": "DA7E0001"}
 CODE = "ACMESTAFF"
 CAPABILITIES = {"local_auth_list_max_length": 50, "send_local_list_max_length": 25}
+PLACE = (37.3894, -122.0819)  # Mountain View
+TIME_ZONE = "America/Los_Angeles"
+WEEKDAY_DAYTIME = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}]
 
 
 def _call(base: str, token: str, method: str, path: str, body=None) -> dict:
@@ -59,21 +63,37 @@ def seed(base: str, moto: str) -> dict:
             "approval_mode": "auto",
         },
     )["connection_id"]
-    policy = _call(
+    # Employees charge free at all hours; visitors on weekdays 08:00-18:00, at a price. Everyone sees it.
+    campus = _call(
         base,
         alice,
         "POST",
         f"/organizations/{org}/policies",
-        {"name": "Campus", "connection_ids": [employees]},
+        {
+            "name": "Campus",
+            "connection_ids": [employees, visitors],
+            "members": {
+                employees: {"price": {}},
+                visitors: {"hours": WEEKDAY_DAYTIME, "price": {"currency": "USD", "per_kwh": "0.30"}},
+            },
+        },
+    )["policy_id"]
+    # Only employees see this one on the map; for anyone else it does not exist.
+    garage = _call(
+        base,
+        alice,
+        "POST",
+        f"/organizations/{org}/policies",
+        {"name": "Staff garage", "connection_ids": [employees], "visible_to": [employees]},
     )["policy_id"]
     stations = [
-        {"station_id": "ACME-HQ-1", "name": "HQ garage, bay 1", "policy_id": policy},
-        {"station_id": "ACME-HQ-2", "name": "HQ garage, bay 2", "policy_id": policy},
+        {"station_id": "ACME-HQ-1", "name": "HQ car park, bay 1", "policy_id": campus},
+        {"station_id": "ACME-HQ-2", "name": "Staff garage, bay 2", "policy_id": garage},
         {"station_id": "ACME-LOBBY", "name": "Visitor lobby"},
     ]
-    for station in stations:
+    for n, station in enumerate(stations):
+        place = {"latitude": PLACE[0] + 0.001 * n, "longitude": PLACE[1], "time_zone": TIME_ZONE}
         provision(station["station_id"], org, endpoint_url=moto)  # as the installer would, in AWS IoT
-        place = {"latitude": 37.3894, "longitude": -122.0819}
         _call(base, alice, "POST", f"/organizations/{org}/stations", {**station, **place, **CAPABILITIES})
     for name, card in CARDS.items():
         _call(base, tokens[name], "POST", "/me/cards", {"id_tag": card, "label": "badge"})
@@ -108,14 +128,22 @@ def instructions(base: str, demo: dict, mqtt_port: int) -> str:
 Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
   private connection "Employees" (code {CODE}, manual approval; bob's request is pending),
   public connection "Visitors" (automatic approval; carol is a member).
-Stations (simulated chargers on MQTT 127.0.0.1:{mqtt_port}): ACME-HQ-1 and ACME-HQ-2 for members of
-  "Employees" only, ACME-LOBBY for everyone with a registered card. Cards: bob B0B00001, dave DA7E0001.
+Stations (simulated chargers on MQTT 127.0.0.1:{mqtt_port}, in Mountain View, {TIME_ZONE} time):
+  ACME-HQ-1 ("Campus": Employees free at all hours, Visitors weekdays 08:00-18:00 at 0.30 USD/kWh),
+  ACME-HQ-2 ("Staff garage": Employees only, and on the map for them only), ACME-LOBBY for everyone
+  with a registered card. Cards: bob B0B00001, carol CA201234, dave DA7E0001.
 
 Sign-in tokens (valid 12 h, also after a restart; ids change at every start; make another with:
 make token SUB=erin EMAIL=erin@example.com):
 {exports}
 
 Try, as dave (a driver) and alice (the admin):
+  curl -s -H "Authorization: Bearer $DAVE" "{base}/stations?lat={PLACE[0]}&lng={PLACE[1]}&radius_km=2"
+       (the map: ACME-HQ-1 and ACME-LOBBY; the staff garage does not exist for dave)
+  curl -s -H "Authorization: Bearer $DAVE" {base}/stations/ACME-HQ-1/access     (why not, what to do)
+  curl -s -H "Authorization: Bearer $CAROL" {base}/stations/ACME-HQ-1/access    (a visitor: hours, price)
+  curl -s -H "Authorization: Bearer $ALICE" \\
+       "{base}/organizations/{org}/stations/ACME-HQ-1/preview?driver=carol"   (what carol gets there)
   {check} STATION=ACME-HQ-1 CARD=DA7E0001          (refused: dave is not a member yet)
   curl -s -H "Authorization: Bearer $DAVE" {base}/connections/by-code/{CODE.lower()}
   curl -s -X POST -H "Authorization: Bearer $DAVE" -H 'content-type: application/json' \\

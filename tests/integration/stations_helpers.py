@@ -300,11 +300,14 @@ def as_station_admin(method: str, path: str, *, email: str = ADA, **kwargs) -> A
     return checked(call(stations_handler, method, path, email=email, **kwargs))
 
 
-def given_policy(organization_id: str, connection_ids: list[str], name: str = "Depot", **kwargs) -> dict:
+def given_policy(
+    organization_id: str, connection_ids: list[str], name: str = "Depot", rules: dict | None = None, **kwargs
+) -> dict:
+    """A policy; `rules` adds its rules for drivers (visible_to, members, everyone)."""
     answer = as_station_admin(
         "POST",
         f"/organizations/{organization_id}/policies",
-        body={"name": name, "connection_ids": connection_ids},
+        body={"name": name, "connection_ids": connection_ids, **(rules or {})},
         **kwargs,
     )
     assert answer.status == 201, answer.body

@@ -14,6 +14,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
 from connections.domain.membership import Status
+from connections.domain.policy import Rules
 from connections.memberships import state
 from connections.store import (
     AllowChangeItem,
@@ -56,7 +57,7 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
             for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
                 changes.entries[(entry.policy_id, item.id_tag)] = (Access(TagStatus.BLOCKED), item.driver_id)
     elif isinstance(item, PolicyItem) and new is not None:
-        if old is None or set(old.connection_ids) != set(new.connection_ids):
+        if old is None or list_terms(old) != list_terms(new):
             _policy(changes, new, old, now)
     elif isinstance(item, StationItem) and new is not None:
         # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
@@ -64,6 +65,13 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
         # refused too often in a row (then the next change, a reboot or an admin's edit tries again).
         if new.needs_full and not new.in_flight_id and int(new.failures) < MAX_REFUSALS:
             changes.full.add(new.station_id)
+
+
+def list_terms(policy: PolicyItem) -> tuple[frozenset[str], frozenset[str], bool]:
+    """What of a policy decides its list: its connections, those with hours of use, and whether everyone
+    else may charge (then nobody is Blocked: whoever is not Accepted is asked about online)."""
+    rules = Rules.parse(policy.connection_ids, policy.rules, None)
+    return frozenset(rules.connection_ids), frozenset(rules.limited()), rules.everyone is not None
 
 
 def _access_changed(old: MembershipItem | None, new: MembershipItem | None) -> bool:
@@ -82,7 +90,13 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
         connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
     for connection_id in connections:
         for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
-            verdict = access(memberships, unlock.connection_ids, now)
+            verdict = access(
+                memberships,
+                unlock.connection_ids,
+                now,
+                limited=unlock.limited_ids or (),
+                everyone=bool(unlock.everyone),
+            )
             for tag in cards:
                 changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id)
 
@@ -94,12 +108,14 @@ def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: date
     for connection_id in set(new.connection_ids) | set(old.connection_ids if old else []):
         for member in MembershipItem.gsi2.query(MembershipItem.status_key(connection_id, Status.ACTIVE)):
             drivers.add(member.driver_id)
+    _, limited, everyone = list_terms(new)
 
     def recompute(driver_id: str) -> tuple[str, Access, list[str]]:
         items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
         memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
         cards = [i.id_tag for i in items if isinstance(i, CardItem)]
-        return driver_id, access(memberships, new.connection_ids, now), cards
+        verdict = access(memberships, new.connection_ids, now, limited=limited, everyone=everyone)
+        return driver_id, verdict, cards
 
     # One query per driver: a policy of thousands of drivers reads them 16 at a time.
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -183,5 +199,5 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
 
 def _differs(current: AllowEntryItem | None, verdict: Access) -> bool:
     if current is None:
-        return verdict.status is not TagStatus.BLOCKED  # never listed: nothing to revoke
+        return verdict.status is TagStatus.ACCEPTED  # never listed: nothing to revoke or delete
     return current.status != verdict.status or current.expires_at != verdict.expires_at

@@ -79,6 +79,12 @@ def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
     ]
     total = delivered = 0
     for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
+        if connection_id in (unlock.limited_ids or ()):
+            # Hours of use: the stations ask online (Authorize) rather than hold the cards; nothing to send.
+            count = sum(1 for _ in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)))
+            total += count
+            delivered += count if tags else 0
+            continue
         entries = batch_get([AllowEntryItem.key(unlock.policy_id, t) for t in tags]) if tags else {}
         needed = max((int(e.seq) for e in entries.values() if e.status == TagStatus.ACCEPTED), default=None)
         for station in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)):

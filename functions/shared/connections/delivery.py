@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from connections import iot, ocpp
+from connections import access, iot, ocpp
 from connections.domain.allowlist import (
     MAX_REFUSALS,
     Entry,
@@ -392,7 +392,9 @@ def authorize(station: StationItem, id_tag: str) -> dict:
     try:
         entry = AllowEntryItem.get(*AllowEntryItem.key(station.policy_id, id_tag))
     except AllowEntryItem.DoesNotExist:
-        return {"status": "Invalid"}
+        entry = None
+    if entry is None or entry.status == TagStatus.ONLINE:
+        return access.authorize_online(station, id_tag, at)  # hours of use, everyone else's rule
     if entry.status != TagStatus.ACCEPTED:
         return {"status": "Blocked"}
     if entry.expires_at and entry.expires_at <= at:

@@ -7,10 +7,13 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from connections import iot, views
 from connections.admins import as_admin
+from connections.allowlists import list_terms
+from connections.domain.policy import Rules
 from connections.errors import Conflict, InvalidInput, NotFound
 from connections.http import Caller
 from connections.store import (
     ConnectionItem,
+    OrganizationItem,
     PolicyItem,
     StationItem,
     UnlockItem,
@@ -25,17 +28,50 @@ NO_SUCH_POLICY = "There is no such access policy in this organization."
 NO_SUCH_STATION = "There is no such station in this organization."
 
 
-def _policy_view(item: PolicyItem) -> views.Policy:
+def policy_view(item: PolicyItem) -> views.Policy:
+    rules = item.rules or {}
     return views.Policy(
         policy_id=item.policy_id,
         name=item.name,
         connection_ids=list(item.connection_ids),
         list_sequence=int(item.seq),
         updated_at=item.updated_at,
+        visible_to=list(item.visible_to) if item.visible_to is not None else None,
+        members=rules.get("members") or {},
+        everyone=rules.get("everyone"),
     )
 
 
-def _check_connections(found: dict, organization_id: str, connection_ids: list[str]) -> None:
+def _driver_rules(
+    given: views.DriverRules, connection_ids: list[str], found: dict, organization_id: str, check_visible=True
+):
+    """The rules to store from what an admin gave: (visible_to, rules), checked against the policy's
+    connections and the organization's."""
+    strangers = [c for c in given.members if c not in connection_ids]
+    if strangers:
+        raise InvalidInput(
+            "A rule per connection is for a connection of the policy.",
+            fields={"members": "not connections of this policy: " + ", ".join(strangers)},
+        )
+    if given.visible_to is not None and check_visible:
+        _check_connections(found, organization_id, given.visible_to, field="visible_to")
+    prices = [g.price for g in [*given.members.values(), given.everyone] if g and g.price]
+    currencies = {p.currency for p in prices if p.currency}
+    if len(currencies) > 1:
+        raise InvalidInput(
+            "Give every price of a policy in one currency.", fields={"price": "currencies differ"}
+        )
+    stored = {
+        "members": {c: g.model_dump(mode="json") for c, g in given.members.items()},
+        "everyone": given.everyone.model_dump(mode="json") if given.everyone else None,
+    }
+    visible_to = list(dict.fromkeys(given.visible_to)) if given.visible_to is not None else None
+    return visible_to, Rules.parse(connection_ids, stored, visible_to).stored()
+
+
+def _check_connections(
+    found: dict, organization_id: str, connection_ids: list[str], field: str = "connection_ids"
+) -> None:
     strangers = [
         c
         for c in connection_ids
@@ -44,14 +80,16 @@ def _check_connections(found: dict, organization_id: str, connection_ids: list[s
     if strangers:
         raise InvalidInput(
             "Every connection of a policy must be one of this organization's.",
-            fields={"connection_ids": "not connections of this organization: " + ", ".join(strangers)},
+            fields={field: "not connections of this organization: " + ", ".join(strangers)},
         )
 
 
 def create_policy(caller: Caller, organization_id: str, new: views.NewPolicy) -> views.Policy:
     connection_ids = list(dict.fromkeys(new.connection_ids))
-    found = as_admin(caller, organization_id, *[ConnectionItem.key(c) for c in connection_ids])
+    keys = [ConnectionItem.key(c) for c in dict.fromkeys(connection_ids + (new.visible_to or []))]
+    found = as_admin(caller, organization_id, *keys)
     _check_connections(found, organization_id, connection_ids)
+    visible_to, rules = _driver_rules(new, connection_ids, found, organization_id)
     at, policy_id = now(), uuid.uuid4().hex
     policy = PolicyItem(
         *PolicyItem.key(policy_id),
@@ -61,18 +99,25 @@ def create_policy(caller: Caller, organization_id: str, new: views.NewPolicy) ->
         connection_ids=connection_ids,
         created_at=at,
         updated_at=at,
+        visible_to=visible_to,
+        rules=rules,
     )
     policy.index()
     with transaction() as write:
         write.save(policy, condition=PolicyItem.pk.does_not_exist())
         for connection_id in connection_ids:
-            write.save(_unlock(connection_id, policy_id, connection_ids))
-    return _policy_view(policy)
+            write.save(_unlock(connection_id, policy))
+    return policy_view(policy)
 
 
-def _unlock(connection_id: str, policy_id: str, connection_ids: list[str]) -> UnlockItem:
+def _unlock(connection_id: str, policy: PolicyItem) -> UnlockItem:
+    _, limited, everyone = list_terms(policy)
     return UnlockItem(
-        *UnlockItem.key(connection_id, policy_id), policy_id=policy_id, connection_ids=connection_ids
+        *UnlockItem.key(connection_id, policy.policy_id),
+        policy_id=policy.policy_id,
+        connection_ids=list(policy.connection_ids),
+        limited_ids=sorted(limited),
+        everyone=everyone,
     )
 
 
@@ -87,8 +132,9 @@ def update_policy(
     caller: Caller, organization_id: str, policy_id: str, changes: views.PolicyChanges
 ) -> views.Policy:
     wanted = list(dict.fromkeys(changes.connection_ids)) if changes.connection_ids else None
+    named = dict.fromkeys((wanted or []) + (changes.visible_to or []))
     found = as_admin(
-        caller, organization_id, PolicyItem.key(policy_id), *[ConnectionItem.key(c) for c in wanted or []]
+        caller, organization_id, PolicyItem.key(policy_id), *[ConnectionItem.key(c) for c in named]
     )
     policy = _policy_of(found, organization_id, policy_id)
     if wanted is not None:
@@ -97,6 +143,7 @@ def update_policy(
     policy.name = changes.name or policy.name
     policy.connection_ids = wanted if wanted is not None else old
     policy.updated_at = now()
+    policy.visible_to, policy.rules = _changed_rules(changes, policy, found, organization_id)
     try:
         with transaction() as write:
             write.update(
@@ -105,13 +152,17 @@ def update_policy(
                     PolicyItem.name.set(policy.name),
                     PolicyItem.connection_ids.set(policy.connection_ids),
                     PolicyItem.updated_at.set(policy.updated_at),
+                    PolicyItem.rules.set(policy.rules),
+                    PolicyItem.visible_to.set(policy.visible_to)
+                    if policy.visible_to is not None
+                    else PolicyItem.visible_to.remove(),
                 ],
                 condition=PolicyItem.updated_at == seen,
             )
             for connection_id in set(old) - set(policy.connection_ids):
                 write.delete(UnlockItem(*UnlockItem.key(connection_id, policy_id)))
             for connection_id in policy.connection_ids:
-                write.save(_unlock(connection_id, policy_id, policy.connection_ids))
+                write.save(_unlock(connection_id, policy))
     except TransactWriteError as error:
         if "ConditionalCheckFailed" not in [r.code if r else None for r in error.cancellation_reasons or []]:
             raise
@@ -119,18 +170,35 @@ def update_policy(
             "Someone else changed this policy at the same time; reload it and apply your change again.",
             code="policy_changed",
         ) from None
-    return _policy_view(policy)
+    return policy_view(policy)
+
+
+def _changed_rules(changes: views.PolicyChanges, policy: PolicyItem, found: dict, organization_id: str):
+    """The policy's (visible_to, rules) after a change: fields the change does not give stay as they
+    are, and the rules of connections the policy no longer has are dropped."""
+    current = policy_view(policy)
+    given = changes.model_fields_set
+    merged = views.DriverRules(
+        visible_to=changes.visible_to if "visible_to" in given else current.visible_to,
+        members=changes.members
+        if "members" in given
+        else {c: g for c, g in current.members.items() if c in policy.connection_ids},
+        everyone=changes.everyone if "everyone" in given else current.everyone,
+    )
+    return _driver_rules(
+        merged, list(policy.connection_ids), found, organization_id, check_visible="visible_to" in given
+    )
 
 
 def list_policies(caller: Caller, organization_id: str) -> list[views.Policy]:
     as_admin(caller, organization_id)
     found = PolicyItem.gsi1.query(f"ORG#{organization_id}", PolicyItem.gsi1sk.startswith("POLICY#"))
-    return [_policy_view(p) for p in found]
+    return [policy_view(p) for p in found]
 
 
 def get_policy(caller: Caller, organization_id: str, policy_id: str) -> views.Policy:
     found = as_admin(caller, organization_id, PolicyItem.key(policy_id))
-    return _policy_view(_policy_of(found, organization_id, policy_id))
+    return policy_view(_policy_of(found, organization_id, policy_id))
 
 
 # --- Stations
@@ -158,6 +226,7 @@ def sync_status(station: StationItem, policy: PolicyItem | None) -> views.SyncSt
 
 
 def _station_view(station: StationItem, policy: PolicyItem | None) -> views.Station:
+    """The station as its admins see it, with the policy that applies there."""
     return views.Station(
         station_id=station.station_id,
         name=station.name,
@@ -170,11 +239,18 @@ def _station_view(station: StationItem, policy: PolicyItem | None) -> views.Stat
             send_local_list_max_length=station.send_local_list_max_length,
         ),
         sync=sync_status(station, policy),
+        time_zone=station.time_zone or "UTC",
+        effective_policy=policy_view(policy) if policy else None,
     )
 
 
 def register_station(caller: Caller, organization_id: str, new: views.NewStation) -> views.Station:
-    found = as_admin(caller, organization_id, *([PolicyItem.key(new.policy_id)] if new.policy_id else []))
+    found = as_admin(
+        caller,
+        organization_id,
+        OrganizationItem.key(organization_id),
+        *([PolicyItem.key(new.policy_id)] if new.policy_id else []),
+    )
     policy = _policy_of(found, organization_id, new.policy_id) if new.policy_id else None
     if iot.owner(new.station_id) != organization_id:
         # Whoever registers a charger decides who may charge there and receives its messages: only the
@@ -184,6 +260,7 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
             f" whoever installed it to provision it in AWS IoT Core for organization {organization_id}.",
             fields={"station_id": "not provisioned for this organization"},
         )
+    organization = found.get(OrganizationItem.key(organization_id))
     station = StationItem(
         *StationItem.key(new.station_id),
         station_id=new.station_id,
@@ -196,6 +273,8 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
         local_auth_list_max_length=new.local_auth_list_max_length,
         send_local_list_max_length=new.send_local_list_max_length,
         created_at=now(),
+        time_zone=new.time_zone,
+        organization_name=organization.name if organization else None,
     )
     station.index()
     try:
@@ -244,6 +323,7 @@ def update_station(
             StationItem.policy_id.set(policy_id) if policy_id else StationItem.policy_id.remove(),
             StationItem.gsi2pk.set(StationItem.policy_key(policy_id)),
         ]
+    actions += _place_actions(station, given)
     if actions:
         try:
             station.update(actions=actions, condition=StationItem.organization_id == organization_id)
@@ -255,6 +335,23 @@ def update_station(
         else None
     )
     return _station_view(station, policy)
+
+
+def _place_actions(station: StationItem, given: dict) -> list:
+    """A moved station moves on the map too (its geohash and map index keys)."""
+    if given.get("latitude") is None and given.get("longitude") is None:
+        return []
+    for field in ("latitude", "longitude"):
+        if given.get(field) is not None:
+            setattr(station, field, given[field])
+    partition, sort = station.map_keys()
+    if partition is None:
+        return []
+    return [
+        StationItem.geohash.set(station.geohash),
+        StationItem.gsi4pk.set(partition),
+        StationItem.gsi4sk.set(sort),
+    ]
 
 
 def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: str | None) -> views.Stations:

@@ -25,18 +25,22 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
     verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
     codes sent     pk CODESSENT#<email> sk CODESSENT       (deleted by TTL on `expires`)
     suppression    pk SUPPRESSED#<email> sk SUPPRESSED
+    station        (on the map)                            gsi4 GEO#<geohash[:4]> / <geohash>#<id>  (******)
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.
     (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
     (***) only while the membership is active and has a re-verification date: the expiry sweep reads it.
     (****) only while requests wait for the admin's next digest: the notify sweep reads it.
     (*****) only until the reminder is due: the notify sweep reads it.
+    (******) only for stations with a place; gsi4 projects only what the map needs (see _Gsi4).
 """
 
 import base64
 import binascii
 import json
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
@@ -54,16 +58,29 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import QueryError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from connections.domain import geo
 from connections.errors import InvalidInput
 
 BROWSE = "BROWSE"
 EXPIRES = "EXPIRES"
 DIGEST = "DIGEST"
 REMIND = "REMIND"
+# What the map index (gsi4) projects of a station; template.yaml lists the same names.
+MAP_ATTRIBUTES = [
+    "kind",
+    "station_id",
+    "organization_id",
+    "name",
+    "latitude",
+    "longitude",
+    "policy_id",
+    "time_zone",
+    "organization_name",
+]
 
 
 class _Gsi1(GlobalSecondaryIndex):
@@ -93,6 +110,18 @@ class _Gsi3(GlobalSecondaryIndex):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
+class _Gsi4(GlobalSecondaryIndex):
+    """The map: stations by geohash (connections.domain.geo). It carries only what a search shows and
+    filters on, not the station's allow-list state (a request in flight can be tens of KB)."""
+
+    class Meta:
+        index_name = "gsi4"
+        projection = IncludeProjection(MAP_ATTRIBUTES)
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
 class Item(Model):
     class Meta:
         table_name = os.environ.get("TABLE_NAME", "connections")
@@ -110,6 +139,9 @@ class Item(Model):
     gsi1 = _Gsi1()
     gsi2 = _Gsi2()
     gsi3 = _Gsi3()
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi4 = _Gsi4()
 
 
 class OrganizationItem(Item, discriminator="organization"):
@@ -266,6 +298,10 @@ class PolicyItem(Item, discriminator="policy"):
     seq = NumberAttribute(default=0)  # the allow list's sequence: raised for every entry that changes
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # For drivers (connections.domain.policy.Rules): who sees its stations (None: everyone), and the hours
+    # and price of each group.
+    visible_to = ListAttribute(of=UnicodeAttribute, null=True)
+    rules = JSONAttribute(null=True)
 
     @staticmethod
     def key(policy_id: str) -> tuple[str, str]:
@@ -281,6 +317,10 @@ class UnlockItem(Item, discriminator="unlock"):
 
     policy_id = UnicodeAttribute()
     connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # Whose cards the list leaves to online authorization (hours of use): members of these connections,
+    # and everyone else when the policy has a rule for them.
+    limited_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    everyone = BooleanAttribute(null=True)
 
     @staticmethod
     def key(connection_id: str, policy_id: str) -> tuple[str, str]:
@@ -317,6 +357,10 @@ class StationItem(Item, discriminator="station"):
     in_flight_sent_at = UTCDateTimeAttribute(null=True)
     in_flight_config = NumberAttribute(null=True)  # config_version when the request was sent
     in_flight_resends = NumberAttribute(null=True)  # times sent again unanswered (the back-off's exponent)
+    # The map and hours of use: its IANA time zone (None: UTC), its organization's name, its geohash.
+    time_zone = UnicodeAttribute(null=True)
+    organization_name = UnicodeAttribute(null=True)
+    geohash = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(station_id: str) -> tuple[str, str]:
@@ -329,6 +373,19 @@ class StationItem(Item, discriminator="station"):
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"STATION#{self.station_id}"
         self.gsi2pk, self.gsi2sk = self.policy_key(self.policy_id), f"STATION#{self.station_id}"
+        self.gsi4pk, self.gsi4sk = self.map_keys()
+
+    def map_keys(self) -> tuple[str | None, str | None]:
+        """The station's keys on the map index, from its place (none without one)."""
+        if self.latitude is None or self.longitude is None:
+            self.geohash = None
+            return None, None
+        self.geohash = geo.encode(float(self.latitude), float(self.longitude))
+        return self.map_partition(self.geohash[: geo.PARTITION]), f"{self.geohash}#{self.station_id}"
+
+    @staticmethod
+    def map_partition(prefix: str) -> str:
+        return f"GEO#{prefix}"
 
 
 class CardItem(Item, discriminator="card"):
@@ -556,3 +613,50 @@ def decode_cursor(cursor: str | None, index: str | None, partition: str) -> dict
     except (binascii.Error, ValueError, UnicodeDecodeError):
         pass
     raise _bad_cursor()
+
+
+@dataclass(frozen=True)
+class MapStation:
+    """A station as the map index (gsi4) holds it: what a search shows and filters on."""
+
+    station_id: str
+    organization_id: str
+    organization_name: str | None
+    name: str
+    latitude: float
+    longitude: float
+    policy_id: str | None
+    time_zone: str | None
+
+
+def map_stations(partition: str, low: str, high: str) -> Iterator[MapStation]:
+    """The stations of one sort-key range of the map index, every page of it. Read as plain values rather
+    than as StationItems: building a full item costs about as much as the rest of a search together
+    (bench/station_map.py)."""
+
+    def text(raw: dict, name: str) -> str | None:
+        return raw[name]["S"] if name in raw else None
+
+    table = Item._get_connection()
+    start = None
+    while True:
+        page = table.query(
+            StationItem.map_partition(partition),
+            range_key_condition=Item.gsi4sk.between(low, high),
+            index_name="gsi4",
+            exclusive_start_key=start,
+        )
+        for raw in page.get("Items", []):
+            yield MapStation(
+                station_id=raw["station_id"]["S"],
+                organization_id=raw["organization_id"]["S"],
+                organization_name=text(raw, "organization_name"),
+                name=raw["name"]["S"],
+                latitude=float(raw["latitude"]["N"]),
+                longitude=float(raw["longitude"]["N"]),
+                policy_id=text(raw, "policy_id"),
+                time_zone=text(raw, "time_zone"),
+            )
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return

@@ -1,9 +1,11 @@
 """What the API accepts and answers: Pydantic models, which also make the OpenAPI document."""
 
 from datetime import datetime
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from connections.domain import addresses
 from connections.domain.approval import ApprovalMode
@@ -223,27 +225,102 @@ class ErrorBody(BaseModel):
 
 # --- Stations, access policies and cards
 
+ConnectionId = Annotated[str, StringConstraints(max_length=64)]
+Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Amount = Annotated[Decimal, Field(ge=0, le=10_000, max_digits=9, decimal_places=4)]
+
+
+class HoursWindow(BaseModel):
+    days: list[Day] = Field(min_length=1, max_length=7, description="The days the window starts on.")
+    start: Clock = Field(description="HH:MM, in the station's time zone.")
+    end: Annotated[str, StringConstraints(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")] = Field(
+        description="HH:MM or 24:00; at or before `start`: the window ends the next day (22:00-06:00)."
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "HoursWindow":
+        if self.start == self.end:
+            raise ValueError("start and end are the same: use 00:00 to 24:00 for a whole day")
+        return self
+
+
+class PriceRule(BaseModel):
+    """Any of a price per kWh, per hour and a fee per session; none (or all 0) is free."""
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
+        default=None, description="ISO 4217, e.g. EUR; required unless free."
+    )
+    per_kwh: Amount = Decimal(0)
+    per_hour: Amount = Decimal(0)
+    session_fee: Amount = Decimal(0)
+
+    @model_validator(mode="after")
+    def _currency_unless_free(self) -> "PriceRule":
+        if (self.per_kwh or self.per_hour or self.session_fee) and not self.currency:
+            raise ValueError("give the currency of a price that is not free")
+        return self
+
+
+class GroupRule(BaseModel):
+    hours: list[HoursWindow] | None = Field(
+        default=None, min_length=1, max_length=14, description="When the group may charge; omitted: always."
+    )
+    price: PriceRule | None = Field(default=None, description="Omitted: no price published.")
+
+
+class DriverRules(BaseModel):
+    """What drivers see of a policy: who sees its stations, and each group's hours and price."""
+
+    visible_to: list[ConnectionId] | None = Field(
+        default=None,
+        max_length=20,
+        description="Only Active members of these connections see the stations; omitted: every driver.",
+    )
+    members: dict[ConnectionId, GroupRule] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="A rule per connection of the policy (by id); without one: always, no price.",
+    )
+    everyone: GroupRule | None = Field(
+        default=None,
+        description="The rule for every other driver with a registered card; omitted: members only.",
+    )
+
+
 StationId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,36}$")]
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone, e.g. Europe/Berlin or America/New_York") from None
+    return name
+
+
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
 IdTag = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9._:-]{1,20}$")
 ]
 
 
-class NewPolicy(BaseModel):
+class NewPolicy(DriverRules):
     name: Name
-    connection_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+    connection_ids: list[ConnectionId] = Field(
         min_length=1, max_length=20, description="Members of any of these connections may use the stations."
     )
 
 
-class PolicyChanges(BaseModel):
+class PolicyChanges(DriverRules):
+    """Only the fields present are changed (`visible_to: null` shows the stations to everyone again,
+    `everyone: null` makes them members-only)."""
+
     name: Name | None = None
-    connection_ids: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
-        default=None, min_length=1, max_length=20
-    )
+    connection_ids: list[ConnectionId] | None = Field(default=None, min_length=1, max_length=20)
 
 
-class Policy(BaseModel):
+class Policy(DriverRules):
     policy_id: str
     name: str
     connection_ids: list[str]
@@ -271,6 +348,7 @@ class NewStation(Capabilities):
     policy_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="Omitted: usable by every driver with a card."
     )
+    time_zone: TimeZone = Field(default="UTC", description="IANA time zone: hours of use are its local time.")
 
 
 class StationChanges(BaseModel):
@@ -284,6 +362,7 @@ class StationChanges(BaseModel):
     local_list_supported: bool | None = None
     local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = None
     send_local_list_max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    time_zone: TimeZone | None = None
 
 
 class SyncStatus(BaseModel):
@@ -304,6 +383,11 @@ class Station(BaseModel):
     policy_id: str | None
     capabilities: Capabilities
     sync: SyncStatus
+    time_zone: str
+    effective_policy: Policy | None = Field(
+        description="The policy as it applies here (who sees it, who may charge when, at what price);"
+        " null: every driver with a registered card, at all hours."
+    )
 
 
 class Stations(BaseModel):
@@ -326,3 +410,62 @@ class Card(BaseModel):
 class StationDelivery(BaseModel):
     stations: int = Field(description="Stations this connection unlocks.")
     delivered: int = Field(description="Of those, stations whose list already holds the driver's cards.")
+
+
+# --- The driver's map and the access check
+
+
+class PriceView(PriceRule):
+    free: bool
+    text: str = Field(description="The price in words, e.g. '0.30 EUR per kWh + 1.00 EUR per session'.")
+
+
+class StationOnMap(BaseModel):
+    """A station as a driver sees it: only stations the driver may see are ever shown."""
+
+    station_id: str
+    name: str
+    organization: OrganizationRef
+    latitude: float
+    longitude: float
+    time_zone: str
+    distance_m: int | None = Field(description="From the point searched around (null when not searched).")
+    open_now: bool = Field(description="Open to the caller now (their card aside).")
+    status: str = Field(description="OCPP 2.0.1 AuthorizationStatus the caller would get now.")
+    price: PriceView | None = Field(
+        description="The best price for the caller: of their Active connections' rules, or everyone's."
+    )
+
+
+class StationsNearby(BaseModel):
+    items: list[StationOnMap] = Field(description="Nearest first.")
+    more: bool = Field(description="More stations match than `limit`: search a smaller radius.")
+
+
+class AccessCheck(BaseModel):
+    station_id: str
+    may_charge: bool
+    reason: str = Field(
+        description="allowed, no_card, members_only, request_pending, membership_expired,"
+        " membership_removed or closed_now."
+    )
+    message: str = Field(description="Why, and what to do, for the driver.")
+    ocpp_status: str = Field(
+        description="OCPP 2.0.1 AuthorizationStatusEnumType: Accepted, Unknown, NotAtThisLocation,"
+        " NotAtThisTime, Expired or Blocked."
+    )
+    ocpp16_status: str = Field(description="What an OCPP 1.6 station answers (Accepted, Invalid, ...).")
+    price: PriceView | None
+    local_time: datetime = Field(description="Now, in the station's time zone.")
+    opens_at: datetime | None = Field(description="Closed now: when it opens to the caller.")
+    until: datetime | None = Field(
+        description="Allowed now: when the caller's hours end (null: they do not)."
+    )
+
+
+class AccessPreview(AccessCheck):
+    """What a driver would get at a station now, for its organization's admins (cards are not checked)."""
+
+    driver_id: str
+    visible: bool = Field(description="Whether the driver sees the station (on the map, by id).")
+    effective_policy: Policy | None

@@ -30,6 +30,9 @@ MAX_REFUSALS = 3
 class TagStatus(StrEnum):
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"  # revoked: a listed tag that is not Accepted is refused even offline
+    # Not on the station's list (a Differential deletes it; a Full leaves it out): the station asks online
+    # and Authorize applies the hours of use, which a list cannot (see `access`).
+    ONLINE = "Online"
 
 
 @dataclass(frozen=True)
@@ -40,18 +43,27 @@ class Access:
     expires_at: datetime | None = None
 
 
-def access(memberships: Iterable[tuple[str, Membership]], unlocking: Iterable[str], now: datetime) -> Access:
-    """Accepted while the driver has an Active membership in any connection that unlocks the policy, until
-    the latest of those memberships expires (never, if one of them does not expire)."""
-    unlocking = set(unlocking)
-    expiries = [
-        m.expires_at
-        for connection, m in memberships
-        if connection in unlocking and m.effective_status(now) is Status.ACTIVE
-    ]
-    if not expiries:
-        return Access(TagStatus.BLOCKED)
-    return Access(TagStatus.ACCEPTED, None if None in expiries else max(expiries))
+def access(
+    memberships: Iterable[tuple[str, Membership]],
+    unlocking: Iterable[str],
+    now: datetime,
+    *,
+    limited: Iterable[str] = (),
+    everyone: bool = False,
+) -> Access:
+    """Accepted while the driver has an Active membership in any connection that unlocks the policy at all
+    hours, until the latest of those memberships expires (never, if one of them does not expire). A driver
+    whose only way in has hours of use (a connection in `limited`, or the policy's rule for `everyone`) is
+    left to online authorization; anyone else is Blocked."""
+    memberships = list(memberships)
+    always = set(unlocking) - set(limited)
+    active = {c: m for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
+    expiries = [m.expires_at for c, m in active.items() if c in always]
+    if expiries:
+        return Access(TagStatus.ACCEPTED, None if None in expiries else max(expiries))
+    if everyone or set(active) & set(limited):
+        return Access(TagStatus.ONLINE)
+    return Access(TagStatus.BLOCKED)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class Entry:
     seq: int
 
     def ocpp(self) -> dict:
+        if self.status is TagStatus.ONLINE:
+            return {"idTag": self.id_tag}  # no idTagInfo: deleted from the station's list
         info = {"status": str(self.status)}
         if self.expires_at and self.status is TagStatus.ACCEPTED:
             info["expiryDate"] = self.expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -136,10 +150,16 @@ class Send:
     deleted: tuple[str, ...] = ()  # idTags to delete (a Differential entry without idTagInfo)
 
     def payload(self) -> dict:
+        # A Full lists every entry with its idTagInfo, so the entries left to online authorization are
+        # left out of it rather than deleted.
+        full = self.update_type is UpdateType.FULL
         return {
             "listVersion": self.version,
             "updateType": str(self.update_type),
-            "localAuthorizationList": [e.ocpp() for e in self.entries] + [{"idTag": t} for t in self.deleted],
+            "localAuthorizationList": [
+                e.ocpp() for e in self.entries if not (full and e.status is TagStatus.ONLINE)
+            ]
+            + [{"idTag": t} for t in self.deleted],
         }
 
 

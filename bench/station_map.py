@@ -1,0 +1,433 @@
+"""The driver's map at city scale: DynamoDB calls, index queries and items read per search, and the
+handler's p50/p99, for a city of 10,000 stations and a driver with 5 Active connections.
+
+    .venv/bin/python bench/station_map.py [--searches 1000] [--radius-km 3]
+
+The city (30 km x 30 km around Berlin's centre, 10,000 stations at seeded random places, 100
+organizations with 3 connections and 2 policies each: one shown to members only, one open to everyone at
+office hours with prices; a fifth of the stations have no policy) is written straight to moto's server
+(started in this process) with BatchWriteItem, keyed as the service keys it (StationItem.index). Then the
+real StationMapFunction handler answers `GET /stations` for random points of the city, with real HttpApi
+payload 2.0 events, as the driver.
+
+Counted on every botocore client (deterministic for a given seed): operations per search, index
+queries (Query on gsi1..gsi4), items read (each Query's Count, each BatchGetItem's items), Scans (must
+be 0). Timed: the handler (all of it, moto's HTTP round-trips included) and the part of it spent outside
+DynamoDB calls. Baseline in the same run: the same searches' stations found by a Scan of the table
+(what a search without the index reads), on a sample of them.
+
+Targets: at most 9 index queries per search and no Scan. Exits 1 otherwise. 1,000 searches take about
+20 minutes here, nearly all of it moto answering (see IndexedMotoQueries).
+"""
+
+import argparse
+import contextlib
+import gc
+import io
+import json
+import logging
+import os
+import random
+import statistics
+import sys
+import time
+import warnings
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "functions" / "shared", ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+CENTRE = (52.5200, 13.4050)
+CITY_KM = 30
+STATIONS = 10_000
+ORGANIZATIONS = 100
+DRIVER = "driver-with-5"
+MAX_INDEX_QUERIES = 9
+SCAN_SAMPLE = int(os.environ.get("SCAN_SAMPLE", 5))
+SEED = 6
+
+
+class Meter:
+    """Every DynamoDB request of every botocore client: operation, items read, time spent."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.operations: list[str] = []
+        self.index_queries = 0
+        self.items_read = 0
+        self.map_items = 0  # of items_read, stations read from the map index (gsi4)
+        self._index: str | None = None
+        self.seconds = 0.0
+        self._started: float | None = None
+
+    def before(self, **_) -> None:
+        self._started = time.perf_counter()
+
+    def after(self, http_response, parsed, model, **_) -> None:
+        self.seconds += time.perf_counter() - (self._started or time.perf_counter())
+        self.operations.append(model.name)
+        if model.name in ("Query", "Scan"):
+            read = int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+            self.items_read += read
+            self.map_items += read if self._index == "gsi4" else 0
+        if model.name == "BatchGetItem":
+            self.items_read += sum(len(items) for items in parsed.get("Responses", {}).values())
+
+    def request(self, params, model, **_) -> None:
+        self._index = params.get("IndexName")
+        if model.name == "Query" and params.get("IndexName"):
+            self.index_queries += 1
+
+
+METER = Meter()
+
+
+def hook_every_client() -> None:
+    import botocore.session
+
+    create_client = botocore.session.Session.create_client
+
+    def create_measured_client(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+        client.meta.events.register("provide-client-params.dynamodb", METER.request)
+        client.meta.events.register("before-send.dynamodb", METER.before)
+        client.meta.events.register("after-call.dynamodb", METER.after)
+        return client
+
+    botocore.session.Session.create_client = create_measured_client
+
+
+class IndexedMotoQueries:
+    """moto answers an index Query by sorting and checking every item of the table (about 0.4 s per
+    search at 10,000 stations here), which would make this benchmark measure moto. The table does not
+    change while the searches run, so after seeding this hands moto, for each index Query, only the items
+    whose index partition key is the one asked for (grouped once), and of those, for a BETWEEN, only the
+    ones whose sort key is within it (moto sorts the whole partition first); moto still applies the key
+    conditions,
+    the projection, the order and the paging itself, so the answers are the same. Installed after the
+    seeding and before the searches; every Query it shortened is counted."""
+
+    def __init__(self) -> None:
+        self.shortened = 0
+
+    def install(self) -> None:
+        from moto.dynamodb.models.table import Table
+
+        query, all_items = Table.query, Table.all_items
+        groups: dict[tuple[int, str, str], list] = {}
+        done: set[tuple[int, str]] = set()
+        guard = self
+
+        def grouped(table, attribute: str, value: str) -> list:
+            if (id(table), attribute) not in done:
+                done.add((id(table), attribute))
+                for item in all_items(table):
+                    found = item.attrs.get(attribute)
+                    if found is not None and found.type == "S":
+                        groups.setdefault((id(table), attribute, found.value), []).append(item)
+            return groups.get((id(table), attribute, value), [])
+
+        def indexed_query(table, *args, hash_key_conditions=None, **kwargs):
+            index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+            ranges = kwargs.get("range_key_conditions")
+            if index_name and hash_key_conditions and len(hash_key_conditions) == 1:
+                ((attribute, value),) = hash_key_conditions
+                only = grouped(table, attribute, value.value)
+                if ranges and str(ranges[-1][1]).upper() == "BETWEEN":
+                    name, _, (low, high) = ranges[-1]
+                    only = [
+                        i for i in only if name in i.attrs and low.value <= i.attrs[name].value <= high.value
+                    ]
+                table.all_items = lambda: only
+                guard.shortened += 1
+                try:
+                    return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
+                finally:
+                    del table.all_items
+            return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
+
+        Table.query = indexed_query
+        # Projecting an item onto an INCLUDE index costs moto ~3 ms (it round-trips the item through
+        # JSON); unchanged items project the same, so each is projected once.
+        from moto.dynamodb.models.table import SecondaryIndex
+
+        project, projected = SecondaryIndex.project, {}
+
+        def project_once(index, item):
+            key = (id(index), id(item))
+            if key not in projected:
+                projected[key] = project(index, item)
+            return projected[key]
+
+        SecondaryIndex.project = project_once
+
+
+def _place(rng: random.Random) -> tuple[float, float]:
+    half = CITY_KM / 2
+    lat = CENTRE[0] + rng.uniform(-half, half) / 111.32
+    lng = CENTRE[1] + rng.uniform(-half, half) / (111.32 * 0.6088)
+    return lat, lng
+
+
+def seed_city(rng: random.Random) -> tuple[list[str], list[tuple[float, float]]]:
+    """The city's organizations, connections, policies and stations, and the driver's 5 memberships and
+    card. Returns the driver's connections and the stations' places."""
+    from connections.domain.policy import Group, Price, Rules, Window
+    from connections.store import (
+        CardItem,
+        ConnectionItem,
+        MembershipItem,
+        OrganizationItem,
+        PolicyItem,
+        StationItem,
+        UnlockItem,
+    )
+
+    at = datetime.now(UTC)
+    office = (Window.parse({"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}),)
+    items, policies, connections = [], [], []
+    for o in range(ORGANIZATIONS):
+        org = f"org-{o:03d}"
+        name = f"Organization {o}"
+        items.append(
+            OrganizationItem(
+                *OrganizationItem.key(org), organization_id=org, name=name, created_at=at, created_by="bench"
+            )
+        )
+        ids = [f"{org}-conn-{c}" for c in range(3)]
+        for c, connection_id in enumerate(ids):
+            connection = ConnectionItem(
+                *ConnectionItem.key(connection_id),
+                connection_id=connection_id,
+                organization_id=org,
+                organization_name=name,
+                name=f"Group {c}",
+                public=c == 0,
+                code=f"CODE{o:03d}{c}",
+                approval_mode="manual",
+                created_at=at,
+                updated_at=at,
+            )
+            connection.index()
+            items.append(connection)
+            connections.append(connection_id)
+        hidden = Rules((ids[0],), visible_to=frozenset({ids[0]}))
+        public = Rules(
+            tuple(ids[1:]),
+            members={
+                ids[1]: Group(price=Price()),
+                ids[2]: Group(office, Price("EUR", per_kwh=Decimal("0.25"))),
+            },
+            everyone=Group(office, Price("EUR", per_kwh=Decimal("0.49"))),
+        )
+        for p, rules in enumerate((hidden, public)):
+            policy_id = f"{org}-policy-{p}"
+            policy = PolicyItem(
+                *PolicyItem.key(policy_id),
+                policy_id=policy_id,
+                organization_id=org,
+                name=f"Policy {p}",
+                connection_ids=list(rules.connection_ids),
+                created_at=at,
+                updated_at=at,
+                visible_to=sorted(rules.visible_to) if rules.visible_to is not None else None,
+                rules=rules.stored(),
+            )
+            policy.index()
+            items.append(policy)
+            policies.append((org, name, policy_id))
+            for connection_id in rules.connection_ids:
+                items.append(
+                    UnlockItem(
+                        *UnlockItem.key(connection_id, policy_id),
+                        policy_id=policy_id,
+                        connection_ids=list(rules.connection_ids),
+                    )
+                )
+    for n in range(STATIONS):
+        org, name, policy_id = rng.choice(policies)
+        lat, lng = _place(rng)
+        station = StationItem(
+            *StationItem.key(f"CP-{n:05d}"),
+            station_id=f"CP-{n:05d}",
+            organization_id=org,
+            organization_name=name,
+            name=f"Charger {n}",
+            latitude=round(lat, 6),
+            longitude=round(lng, 6),
+            policy_id=None if rng.random() < 0.2 else policy_id,
+            created_at=at,
+            time_zone="Europe/Berlin",
+        )
+        station.index()
+        items.append(station)
+    mine = rng.sample(connections, 5)
+    for connection_id in mine:
+        membership = MembershipItem(
+            *MembershipItem.key(connection_id, DRIVER),
+            connection_id=connection_id,
+            organization_id=connection_id.split("-conn-")[0],
+            driver_id=DRIVER,
+            status="active",
+            requested_at=at,
+            updated_at=at,
+        )
+        membership.index()
+        items.append(membership)
+    places = [(float(i.latitude), float(i.longitude)) for i in items if isinstance(i, StationItem)]
+    card = CardItem(*CardItem.key("DRIVER05"), id_tag="DRIVER05", driver_id=DRIVER, created_at=at)
+    card.index()
+    items.append(card)
+    with StationItem.batch_write() as batch:  # any item kind: they share the table
+        for item in items:
+            batch.save(item)
+    return mine, places
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[float, float]:
+    """Items a Scan reads for a search, and how many of them are stations in the circle (mean)."""
+    from connections.domain import geo
+    from connections.store import Item, StationItem
+
+    read, inside = [], []
+    for lat, lng in points:
+        METER.reset()
+        found = [
+            s
+            for s in Item.scan()
+            if isinstance(s, StationItem)
+            and s.latitude is not None
+            and geo.distance_m(lat, lng, float(s.latitude), float(s.longitude)) <= radius_km * 1000
+        ]
+        read.append(METER.items_read)
+        inside.append(len(found))
+    return statistics.mean(read), statistics.mean(inside)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--searches", type=int, default=1000)
+    parser.add_argument("--radius-km", type=float, default=3.0)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from tests.support.aws import reset_tables, start_moto, use_endpoint
+
+    server, endpoint = start_moto()
+    try:
+        use_endpoint(endpoint)
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        hook_every_client()
+        reset_tables(endpoint)
+        rng = random.Random(SEED)
+        started = time.perf_counter()
+        _, places = seed_city(rng)
+        print(
+            f"city: {STATIONS:,} stations in {CITY_KM} km x {CITY_KM} km around {CENTRE}, "
+            f"{ORGANIZATIONS} organizations, {2 * ORGANIZATIONS} policies; driver with 5 Active connections "
+            f"(seeded in {time.perf_counter() - started:.1f} s)"
+        )
+
+        guard = IndexedMotoQueries()
+        guard.install()
+        gc.collect()
+        gc.freeze()  # the seeded table is moto's heap: keep the collector from sweeping it on every search
+        started = time.perf_counter()
+        from functions.station_map.app import handler
+        from tests.support.api import call
+
+        points = [_place(rng) for _ in range(args.searches)]
+        from connections.domain import geo
+
+        totals, outside, operations, queries, items, shown = [], [], Counter(), [], [], []
+        map_items, in_circle = [], []
+        for lat, lng in points:
+            METER.reset()
+            begin = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                answer = call(
+                    handler,
+                    "GET",
+                    "/stations",
+                    sub=DRIVER,
+                    query={"lat": lat, "lng": lng, "radius_km": args.radius_km, "limit": 200},
+                )
+            elapsed = time.perf_counter() - begin
+            if answer.status != 200:
+                raise SystemExit(f"search answered {answer.status}: {json.dumps(answer.body)[:300]}")
+            totals.append(elapsed * 1000)
+            outside.append((elapsed - METER.seconds) * 1000)
+            operations.update(METER.operations)
+            queries.append(METER.index_queries)
+            items.append(METER.items_read)
+            map_items.append(METER.map_items)
+            in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= args.radius_km * 1000))
+            shown.append(len(answer.body["items"]))
+        calls = [len(METER.operations)]  # the last search's, for the shape of one
+        n = len(points)
+        per_search = {op: count / n for op, count in sorted(operations.items())}
+        searched = time.perf_counter() - started
+        baseline_read, baseline_inside = scan_baseline(points[:SCAN_SAMPLE], args.radius_km)
+        print(
+            f"(searches took {searched:.1f} s, the scans {time.perf_counter() - started - searched:.1f} s; "
+            f"{guard.shortened} moto index queries given their partition's items only)"
+        )
+
+        print(f"\n{n} searches, radius {args.radius_km} km, limit 200:")
+        print(
+            "  DynamoDB calls per search (mean by operation): "
+            + ", ".join(f"{op} {v:.2f}" for op, v in per_search.items())
+            + f"   (last search: {calls[0]})"
+        )
+        print(
+            f"  index queries per search: max {max(queries)}, mean {statistics.mean(queries):.2f} "
+            f"(target <= {MAX_INDEX_QUERIES}); Scans: {operations['Scan']}"
+        )
+        print(
+            f"  items read per search: mean {statistics.mean(items):.0f}, p50 {pct(items, 50):.0f}, "
+            f"p99 {pct(items, 99):.0f}, max {max(items)}"
+        )
+        print(
+            f"  stations read from the map index per search: mean {statistics.mean(map_items):.0f} for "
+            f"{statistics.mean(in_circle):.0f} in the circle "
+            f"({sum(map_items) / max(1, sum(in_circle)):.2f} read per station in it)"
+        )
+        print(
+            f"  stations shown per search (visible to the driver, in the circle): mean "
+            f"{statistics.mean(shown):.0f}"
+        )
+        print(
+            f"  handler: p50 {pct(totals, 50):.1f} ms, p99 {pct(totals, 99):.1f} ms "
+            f"(moto's HTTP round-trips included); outside DynamoDB calls: p50 {pct(outside, 50):.1f} ms, "
+            f"p99 {pct(outside, 99):.1f} ms"
+        )
+        print(
+            f"\nbaseline, a Scan per search ({SCAN_SAMPLE} of the same searches): {baseline_read:,.0f} items "
+            f"read per search for {baseline_inside:.0f} stations in the circle"
+        )
+        print(
+            f"  the index reads {statistics.mean(items[:SCAN_SAMPLE]) / baseline_read:.1%} of that "
+            f"({baseline_read / statistics.mean(items[:SCAN_SAMPLE]):.0f}x fewer items)"
+        )
+        ok = max(queries) <= MAX_INDEX_QUERIES and operations["Scan"] == 0
+        if not ok:
+            print(f"FAIL: a search made more than {MAX_INDEX_QUERIES} index queries, or a Scan")
+        return 0 if ok else 1
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
