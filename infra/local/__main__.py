@@ -14,7 +14,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra import template
-from infra.local import iot, moto_transactions, outbox, schedules, seed, stations, streams
+from infra.local import iot, moto_dynamodb, outbox, schedules, seed, stations, streams
 from infra.local.functions import load_functions
 from infra.local.gateway import IOT_PREFIX, Gateway
 
@@ -46,7 +46,7 @@ class Stack:
         self._closers: list = []
 
     def start(self) -> None:
-        moto_transactions.install()
+        moto_dynamodb.install()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         moto.start()
         self._closers.append(moto.stop)

@@ -7,7 +7,7 @@ import socket
 import boto3
 from moto.server import ThreadedMotoServer
 
-from infra.local import outbox
+from infra.local import moto_dynamodb, outbox
 from infra.template import create_tables
 
 TABLES = {"ConnectionsTable": "connections", "IdempotencyTable": "connections-idempotency"}
@@ -20,6 +20,7 @@ def free_port() -> int:
 
 
 def start_moto() -> tuple[ThreadedMotoServer, str]:
+    moto_dynamodb.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -1,11 +1,18 @@
-"""Keeps moto's TransactWriteItems fast in a long-running local stack, with DynamoDB's semantics intact.
+"""Two corrections to moto's DynamoDB, so the local stack and the tests meet DynamoDB's semantics.
 
-moto applies a transaction's items one by one and, to roll back if a later condition fails, first
-deep-copies every table it touches, stream history included: about 0.2 ms per stored item and record here,
-so a stack that has run a while takes seconds per transaction (the sync function writes each batch's
-allow-list entries in one). No moto setting avoids it, so this wraps it: the conditions are evaluated
-first; a transaction whose conditions all hold is applied without the copy (nothing will need rolling
-back), and any other takes moto's own path, rollback included."""
+Atomic requests. moto's threaded server runs requests side by side, and its backend checks a condition
+and then writes without a lock. Two conditional writes sent at once can then both pass, and a transaction
+that fails restores a copy of the table taken before another request's write, erasing that write. In
+DynamoDB a condition and its write are one step, and a transaction is all or nothing for everybody. The
+services' rate limits and claims rely on exactly that, so `install` runs DynamoDB requests one at a time.
+moto offers no such setting; a lock around its request handler is the smallest way to get it.
+
+Fast transactions. moto applies a transaction's items one by one and, to roll back if a later condition
+fails, first deep-copies every table it touches, stream history included: about 0.2 ms per stored item and
+record here, so a stack that has run a while takes seconds per transaction (the sync function writes each
+batch's allow-list entries in one). No moto setting avoids it, so this wraps it: the conditions are
+evaluated first; a transaction whose conditions all hold is applied without the copy (nothing will need
+rolling back), and any other takes moto's own path, rollback included."""
 
 import copy
 import threading
@@ -58,8 +65,23 @@ def _conditions_hold(backend, transact_items: list[dict]) -> bool:
     return True
 
 
+_one_at_a_time = threading.Lock()
+
+
 def install() -> None:
-    from moto.dynamodb import models
+    """Both corrections; calling it again changes nothing."""
+    from moto.dynamodb import models, responses
+
+    if getattr(responses.DynamoHandler.call_action, "serialized", False):
+        return
+    handle = responses.DynamoHandler.call_action
+
+    def call_action(handler):
+        with _one_at_a_time:
+            return handle(handler)
+
+    call_action.serialized = True
+    responses.DynamoHandler.call_action = call_action
 
     models.copy = _CopyExceptTables()
     transact = models.DynamoDBBackend.transact_write_items
