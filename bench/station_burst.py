@@ -60,7 +60,10 @@ from station_support import Stream, TransactionGuard, moto_published, ops, pct  
 APPROVALS = 1_000
 TARGET_MB = 256
 MAX_WAVES = 5
-DRAIN_BOUND_S = 480  # the drain stops (and the bench fails) past this
+# A guard against a hang, not a target: past it the drain stops and the bench fails, since an unfinished
+# drain proves nothing. The time is moto's and follows the machine's load (350 s on a quiet machine, 496 s
+# beside two test suites), so the bound leaves room for that; the function's own CPU is printed apart.
+DRAIN_BOUND_S = 1_200
 ADMIN = {"sub": "burst-admin", "email": "admin@burst.example"}
 MB = 1024 * 1024
 
