@@ -280,7 +280,7 @@ class LookupMissesItem(Item, discriminator="lookup_misses"):
     """Recent failed code lookups of one caller (a user or an address), for the rate limit."""
 
     misses = ListAttribute(of=NumberAttribute, default=list)
-    attempts = NumberAttribute(null=True)  # raised by every lookup and miss: the lookups' optimistic lock
+    attempts = NumberAttribute(null=True)  # raised by every try of a code: the tries' optimistic lock
     expires = TTLAttribute(null=True)
 
     @staticmethod
