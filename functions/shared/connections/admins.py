@@ -273,15 +273,16 @@ def create_connection(
     )
     _check_connection_rules(connection)
     connection.index()
+    attempt = limits.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
     for _ in range(3):  # a generated code collides with an existing one about never; retry if it does
         try:
-            with transaction() as write:
+            with attempt.recorded_with() as write:
                 write.save(connection)
                 write.save(_code_of(connection), condition=CodeItem.pk.does_not_exist())
             break
         except TransactWriteError:
             if new.code:
-                limits.record_miss(found, limited)
+                attempt.record(missed=True)
                 raise _code_taken(chosen=True) from None
             connection.code = codes.generate()
     else:
@@ -341,8 +342,9 @@ def update_connection(
     _check_connection_rules(connection)
     connection.updated_at = now()
     connection.index()
+    attempt = limits.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
     try:
-        with transaction() as write:
+        with attempt.recorded_with() as write:
             write.save(connection)  # conditioned on the version read (VersionAttribute)
             if connection.code != old_code:
                 write.delete(CodeItem(*CodeItem.key(old_code)))
@@ -358,7 +360,7 @@ def update_connection(
                 code="connection_changed",
             ) from None
         if changes.code:
-            limits.record_miss(found, limited)
+            attempt.record(missed=True)
         raise _code_taken(chosen=bool(changes.code)) from None
     return present.connection_for_admin(connection)
 

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from connections.domain import ratelimit
@@ -38,33 +37,6 @@ def check(found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], rat
                 " or ask the organization for its code.",
                 retry_after=wait,
             )
-
-
-def record_miss(found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], ratelimit.Limit]) -> None:
-    """Add a miss for every limited caller, in one transaction; a long list is trimmed to the window."""
-    now = int(time.time())
-    try:
-        _write_miss(found, limited, now, trim=True)
-    except TransactWriteError:
-        # Somebody else trimmed or added meanwhile: append without trimming, which cannot conflict.
-        _write_miss(found, limited, now, trim=False)
-
-
-def _write_miss(found, limited, now: int, trim: bool) -> None:
-    with transaction() as write:
-        for key, rule in limited.items():
-            item = found.get(key)
-            seen = list(item.misses) if item else []
-            actions = [LookupMissesItem.expires.set(timedelta(seconds=rule.window))]
-            condition = None
-            if trim and len(seen) > 2 * rule.limit:
-                actions.append(LookupMissesItem.misses.set(ratelimit.recent(seen, now, rule) + [now]))
-                condition = size(LookupMissesItem.misses) == len(seen)
-            else:
-                actions.append(LookupMissesItem.misses.set((LookupMissesItem.misses | []).append([now])))
-            actions.append(LookupMissesItem.kind.set(LookupMissesItem))
-            actions.append(LookupMissesItem.attempts.add(1))
-            write.update(LookupMissesItem(*key), actions=actions, condition=condition)
 
 
 class Attempt:
