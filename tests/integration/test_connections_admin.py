@@ -274,3 +274,22 @@ def test_a_burst_of_code_changes_sent_at_once_cannot_try_more_chosen_codes_than_
     for connection, answer in zip(mine, answers, strict=True):
         if answer.status == 429:
             assert as_admin("GET", admin_path(connection)).body["code"] == connection["code"]
+
+
+def test_a_new_code_racing_another_change_of_the_connection_answers_connection_changed_not_code_taken():
+    # Given a connection two admins manage
+    organization_id = given_organization()
+    given_admin(organization_id, BOB)
+    connection = given_connection(organization_id)
+
+    for round_ in range(10):  # the race goes either way: ten rounds let each side lose a few times
+        # When Ada gives it a free code while Bob renames it
+        ada, bob = at_the_same_moment(
+            lambda r=round_: change(connection, code=f"FREECODE{r:02d}"),
+            lambda r=round_: change(connection, admin=BOB, name=f"Renamed {r}"),
+        )
+
+        # Then both were written one after the other, or the loser hears that the connection changed
+        assert sorted([ada.status, bob.status]) in ([200, 200], [200, 409]), (round_, ada.body, bob.body)
+        for loser in (a for a in (ada, bob) if a.status == 409):
+            assert loser.error == "connection_changed", (round_, loser.body)

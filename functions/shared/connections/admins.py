@@ -352,8 +352,10 @@ def update_connection(
             else:  # what a lookup of the code answers changes with the connection
                 write.save(_code_of(connection), condition=CodeItem.connection_id == connection_id)
     except TransactWriteError as error:
-        reasons = _reasons(error)
-        if reasons[:1] == ["ConditionalCheckFailed"]:
+        # PynamoDB sends a transaction's deletes before its puts: with a new code, the old one's delete
+        # comes first and the connection second.
+        at = 1 if connection.code != old_code else 0
+        if _reasons(error)[at : at + 1] == ["ConditionalCheckFailed"]:
             raise Conflict(
                 "Someone else changed this connection at the same time; reload it and apply your change"
                 " again.",
