@@ -277,7 +277,8 @@ class MembershipItem(Item, discriminator="membership"):
 
 
 class LookupMissesItem(Item, discriminator="lookup_misses"):
-    """Recent failed code lookups of one caller (a user or an address), for the rate limit."""
+    """Recent misses of one caller (a user or an address) trying connection codes, for the limits: codes
+    that matched nothing (scope `lookup`, lookups and requests) or were taken (scope `choose`)."""
 
     misses = ListAttribute(of=NumberAttribute, default=list)
     attempts = NumberAttribute(null=True)  # raised by every try of a code: the tries' optimistic lock
