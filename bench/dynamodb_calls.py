@@ -249,6 +249,15 @@ def run(bench: Bench) -> None:
         expect=201,
         body={"answers": {"employee_id": "8080", "team": "day"}, "code": "NIGHTSHIFT42"},
     )
+    b.measure(
+        "driver",
+        "request private, wrong code",
+        "POST",
+        f"/connections/{night}/memberships",
+        who=driver(11),
+        expect=404,
+        body={"answers": {"employee_id": "8080", "team": "day"}, "code": "NIGHTSHIFT43"},
+    )
     b.measure("driver", "my memberships (3)", "GET", "/me/memberships", who=driver(1), expect=200)
     b.measure("driver", "get mine", "GET", f"/me/memberships/{depot}", who=driver(1), expect=200)
     b.measure(
@@ -321,6 +330,24 @@ def run(bench: Bench) -> None:
         expect=201,
         body={"name": "Workshop", "questions": QUESTIONS[:1]},
     )
+    b.measure(
+        "admin",
+        "create connection (chosen code)",
+        "POST",
+        f"{org_path}/connections",
+        who=ADMIN,
+        expect=201,
+        body={"name": "Yard", "code": "YARD-2026"},
+    )
+    b.measure(
+        "admin",
+        "create connection (chosen code taken)",
+        "POST",
+        f"{org_path}/connections",
+        who=ADMIN,
+        expect=409,
+        body={"name": "Yard again", "code": "yard2026"},
+    )
     b.measure("admin", "list connections", "GET", f"{org_path}/connections", who=ADMIN, expect=200)
     b.measure("admin", "get connection", "GET", depot_path, who=ADMIN, expect=200)
     b.measure(
@@ -331,6 +358,15 @@ def run(bench: Bench) -> None:
         who=ADMIN,
         expect=200,
         body={"code": "LATE-SHIFT-7", "description": "22:00 to 06:00."},
+    )
+    b.measure(
+        "admin",
+        "update connection (chosen code taken)",
+        "PATCH",
+        depot_path,
+        who=ADMIN,
+        expect=409,
+        body={"code": "late-shift-7"},
     )
     b.measure("admin", "list requests (pending)", "GET", f"{depot_path}/requests", who=ADMIN, expect=200)
     b.measure(

@@ -140,6 +140,26 @@ def test_a_burst_of_lookups_sent_at_once_cannot_try_more_codes_than_the_limit_al
     assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status == 429)
 
 
+def test_a_burst_of_requests_with_codes_sent_at_once_cannot_try_more_codes_than_the_limit_allows():
+    # Given a private connection, and nine misses: one more code may be tried
+    connection = given_connection(given_organization(), code="PRIVATE01")
+    given_earlier_misses(9, user="driver-1")
+
+    # When nineteen wrong codes and the right one are sent at the same moment
+    codes = [f"WRONG{n:05d}" for n in range(19)] + ["PRIVATE01"]
+    answers = at_the_same_moment(
+        *[lambda code=code: request_membership(connection, code=code, source_ip=ADDRESS) for code in codes]
+    )
+
+    # Then at most one more wrong code was tried; every other one answers 429, and so does the right code
+    # unless it was tried, so a 429 says nothing about a code
+    statuses = [a.status for a in answers]
+    wrong, right = statuses[:19], statuses[19]
+    assert wrong.count(404) <= 1 and wrong.count(429) >= 18, statuses
+    assert right in (201, 429), statuses
+    assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status == 429)
+
+
 def test_a_lookup_answers_the_connection_as_it_is_now():
     # Given a connection whose admin renames it and disables it, then enables it again
     connection = given_connection(given_organization(), code="RENAMED01")

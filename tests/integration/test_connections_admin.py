@@ -7,6 +7,7 @@ from tests.integration.helpers import (
     admin_path,
     as_admin,
     as_driver,
+    at_the_same_moment,
     browse,
     given_admin,
     given_connection,
@@ -224,3 +225,71 @@ def test_choosing_codes_that_are_taken_is_limited_like_guessing_codes():
     assert chosen.status == 429
     assert int(chosen.headers["retry-after"]) > 0
     assert generated.status == 201
+
+
+def test_a_burst_of_new_connections_sent_at_once_cannot_try_more_chosen_codes_than_the_limit_allows():
+    # Given codes taken by other connections, and nine earlier tries by Ada: one more code may be tried
+    organization_id = given_organization()
+    taken = [f"TAKEN{n:04d}" for n in range(5)]
+    for code in taken:
+        given_connection(organization_id, name=code, code=code)
+    given_earlier_misses(9, user=sub_of(ADA), scope="choose")
+
+    # When ten new connections, with five taken codes and five free ones, are asked for at the same moment
+    codes = taken + [f"FREE{n:04d}" for n in range(5)]
+    answers = at_the_same_moment(*[lambda code=code: create(organization_id, code=code) for code in codes])
+
+    # Then at most one more taken code was tried; every other one answers 429, which says nothing about
+    # it (a free code may have been tried before or after it, as it misses nothing)
+    statuses = [a.status for a in answers]
+    assert statuses[:5].count(409) <= 1 and statuses[:5].count(429) >= 4, statuses
+    assert set(statuses[5:]) <= {201, 429}, statuses
+    assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status == 429)
+
+
+def test_a_burst_of_code_changes_sent_at_once_cannot_try_more_chosen_codes_than_the_limit_allows():
+    # Given codes taken by other connections, ten connections of Ada's, and nine earlier tries by Ada
+    organization_id = given_organization()
+    taken = [f"TAKEN{n:04d}" for n in range(5)]
+    for code in taken:
+        given_connection(organization_id, name=code, code=code)
+    mine = [given_connection(organization_id, name=f"Mine {n}") for n in range(10)]
+    given_earlier_misses(9, user=sub_of(ADA), scope="choose")
+
+    # When each of them is given a code at the same moment, five taken codes and five free ones
+    codes = taken + [f"FREE{n:04d}" for n in range(5)]
+    answers = at_the_same_moment(
+        *[
+            lambda connection=connection, code=code: change(connection, code=code)
+            for connection, code in zip(mine, codes, strict=True)
+        ]
+    )
+
+    # Then at most one more taken code was tried; every other one answers 429 (a free code may have been
+    # tried before or after it), and a connection whose change answered 429 keeps its code
+    statuses = [a.status for a in answers]
+    assert statuses[:5].count(409) <= 1 and statuses[:5].count(429) >= 4, statuses
+    assert set(statuses[5:]) <= {200, 429}, statuses
+    assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status == 429)
+    for connection, answer in zip(mine, answers, strict=True):
+        if answer.status == 429:
+            assert as_admin("GET", admin_path(connection)).body["code"] == connection["code"]
+
+
+def test_a_new_code_racing_another_change_of_the_connection_answers_connection_changed_not_code_taken():
+    # Given a connection two admins manage
+    organization_id = given_organization()
+    given_admin(organization_id, BOB)
+    connection = given_connection(organization_id)
+
+    for round_ in range(10):  # the race goes either way: ten rounds let each side lose a few times
+        # When Ada gives it a free code while Bob renames it
+        ada, bob = at_the_same_moment(
+            lambda r=round_: change(connection, code=f"FREECODE{r:02d}"),
+            lambda r=round_: change(connection, admin=BOB, name=f"Renamed {r}"),
+        )
+
+        # Then both were written one after the other, or the loser hears that the connection changed
+        assert sorted([ada.status, bob.status]) in ([200, 200], [200, 409]), (round_, ada.body, bob.body)
+        for loser in (a for a in (ada, bob) if a.status == 409):
+            assert loser.error == "connection_changed", (round_, loser.body)

@@ -273,15 +273,16 @@ def create_connection(
     )
     _check_connection_rules(connection)
     connection.index()
+    attempt = limits.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
     for _ in range(3):  # a generated code collides with an existing one about never; retry if it does
         try:
-            with transaction() as write:
+            with attempt.recorded_with() as write:
                 write.save(connection)
                 write.save(_code_of(connection), condition=CodeItem.pk.does_not_exist())
             break
         except TransactWriteError:
             if new.code:
-                limits.record_miss(found, limited)
+                attempt.record(missed=True)
                 raise _code_taken(chosen=True) from None
             connection.code = codes.generate()
     else:
@@ -341,8 +342,9 @@ def update_connection(
     _check_connection_rules(connection)
     connection.updated_at = now()
     connection.index()
+    attempt = limits.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
     try:
-        with transaction() as write:
+        with attempt.recorded_with() as write:
             write.save(connection)  # conditioned on the version read (VersionAttribute)
             if connection.code != old_code:
                 write.delete(CodeItem(*CodeItem.key(old_code)))
@@ -350,15 +352,17 @@ def update_connection(
             else:  # what a lookup of the code answers changes with the connection
                 write.save(_code_of(connection), condition=CodeItem.connection_id == connection_id)
     except TransactWriteError as error:
-        reasons = _reasons(error)
-        if reasons[:1] == ["ConditionalCheckFailed"]:
+        # PynamoDB sends a transaction's deletes before its puts: with a new code, the old one's delete
+        # comes first and the connection second.
+        at = 1 if connection.code != old_code else 0
+        if _reasons(error)[at : at + 1] == ["ConditionalCheckFailed"]:
             raise Conflict(
                 "Someone else changed this connection at the same time; reload it and apply your change"
                 " again.",
                 code="connection_changed",
             ) from None
         if changes.code:
-            limits.record_miss(found, limited)
+            attempt.record(missed=True)
         raise _code_taken(chosen=bool(changes.code)) from None
     return present.connection_for_admin(connection)
 

@@ -3,18 +3,21 @@
 Every function makes at most two DynamoDB round-trips (bench/dynamodb_calls.py counts them).
 """
 
+from datetime import datetime
+
 from connections import limits, present, verification, views
 from connections.domain import codes
 from connections.domain import membership as machine
 from connections.domain.approval import Approval, ApprovalMode, approval
 from connections.domain.membership import ENDED, Action, Status
 from connections.domain.questions import Question, validate_answers
-from connections.errors import Conflict, InvalidInput, NotFound
+from connections.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connections.http import Caller
 from connections.memberships import save_if_unchanged, state
 from connections.store import (
     BROWSE,
     CodeItem,
+    CodesSentItem,
     ConnectionItem,
     Item,
     MembershipItem,
@@ -77,7 +80,7 @@ def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionFor
     limits.check(found, limited)
     code: CodeItem | None = found.get(code_key) if code_key else None
     hit = code is not None and code.enabled and code.view is not None
-    limits.attempt(found, limited, missed=not hit)
+    limits.Attempt(found, limited).record(missed=not hit)
     if not hit:
         raise NotFound(NO_SUCH_CODE)
     return views.ConnectionForDriver.model_validate(code.view)
@@ -119,15 +122,42 @@ def request(
     if connection is None or not (connection.enabled or existing):
         raise NotFound(NO_SUCH_CONNECTION)
     reopening = existing is None or state(existing).effective_status(at) in ENDED - {Status.EXPIRED}
-    if not connection.public and reopening:
-        # A private connection is reachable only with its code, also for a driver whose membership ended
-        # (the organization may have changed the code since); an expired member re-verifies without it.
-        # A wrong code is a miss like a lookup's.
-        limits.check(found, limited)
-        if codes.normalize(asked.code or "") != connection.code:
-            limits.record_miss(found, limited)
-            raise NotFound(NO_SUCH_CONNECTION)
+    sent = found.get(codes_key) if codes_key else None
+    if connection.public or not reopening:
+        return _ask(caller, connection, existing, asked, email, sent, at)
+    # A private connection is reachable only with its code, also for a driver whose membership ended (the
+    # organization may have changed the code since); an expired member re-verifies without it. A wrong code
+    # is a miss like a lookup's. Whatever the code, the answer waits until the try is recorded (with the
+    # request's write, or alone), so a burst cannot try more codes than the limit allows, and the 429 of a
+    # try that lost the race says nothing about its code.
+    limits.check(found, limited)
+    attempt = limits.Attempt(found, limited)
+    if codes.normalize(asked.code or "") != connection.code:
+        attempt.record(missed=True)
+        raise NotFound(NO_SUCH_CONNECTION)
+    try:
+        answer = _ask(caller, connection, existing, asked, email, sent, at, attempt)
+    except ServiceError:
+        attempt.record(missed=False)
+        raise
+    attempt.record(missed=False)  # recorded already when the request was written
+    return answer
 
+
+def _ask(
+    caller: Caller,
+    connection: ConnectionItem,
+    existing: MembershipItem | None,
+    asked: views.MembershipRequest,
+    email: str | None,
+    sent: CodesSentItem | None,
+    at: datetime,
+    attempt: limits.Attempt | None = None,
+) -> tuple[views.Membership, int]:
+    """The request once the driver may make it: a new or changed membership (201), or the one that stands
+    (200). `attempt`, a try of the connection's code, is recorded with the write."""
+    connection_id = connection.connection_id
+    membership_key = MembershipItem.key(connection_id, caller.user_id)
     mode = ApprovalMode(connection.approval_mode)
     how = approval(mode, list(connection.email_domains), email)
     if asked.email and mode is ApprovalMode.EMAIL_DOMAIN and how is not Approval.BY_EMAIL_CODE:
@@ -173,11 +203,11 @@ def request(
         )
     if outcome.sends_code:
         # The notify function sends it (stream); the address's count of codes is written with the request.
-        counted = verification.ask_for_code(item, email, at, found.get(codes_key))
-        saved = verification.save_asking(item, counted)
+        counted = verification.ask_for_code(item, email, at, sent)
+        saved = verification.save_asking(item, counted, attempt)
     else:
         item.verify_email = item.verify_requested_at = None
-        saved = save_if_unchanged(item)
+        saved = save_if_unchanged(item, attempt)
     if not saved:
         # Another request of the same driver (or an admin) got there first: answer with what stands now.
         current = MembershipItem.get(*membership_key, consistent_read=True)

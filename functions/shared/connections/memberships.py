@@ -1,8 +1,9 @@
 """Writing membership changes: every change is a put conditioned on the version that was read
 (PynamoDB's VersionAttribute), so of two writers racing exactly one wins."""
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
 
+from connections import limits
 from connections.domain import membership as machine
 from connections.domain.membership import Action, Membership, Status
 from connections.store import EXPIRES, MembershipItem, now
@@ -13,13 +14,24 @@ def state(item: MembershipItem) -> Membership:
     return Membership(Status(item.status), item.expires_at)
 
 
-def save_if_unchanged(item: MembershipItem) -> bool:
-    """Write `item` unless somebody changed the membership since it was read; False when somebody did."""
+def save_if_unchanged(item: MembershipItem, attempt: limits.Attempt | None = None) -> bool:
+    """Write `item` unless somebody changed the membership since it was read; False when somebody did.
+    With `attempt` (a try of the connection's code), the try is recorded in the same transaction."""
     item.index()
+    if attempt is None:
+        try:
+            item.save()
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
     try:
-        item.save()
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        with attempt.recorded_with() as write:
+            write.save(item)
+    except TransactWriteError as error:
+        first = (error.cancellation_reasons or [None])[0]  # the membership's: the try's come after it
+        if first is not None and first.code == "ConditionalCheckFailed":
             return False
         raise
     return True

@@ -277,10 +277,11 @@ class MembershipItem(Item, discriminator="membership"):
 
 
 class LookupMissesItem(Item, discriminator="lookup_misses"):
-    """Recent failed code lookups of one caller (a user or an address), for the rate limit."""
+    """Recent misses of one caller (a user or an address) trying connection codes, for the limits: codes
+    that matched nothing (scope `lookup`, lookups and requests) or were taken (scope `choose`)."""
 
     misses = ListAttribute(of=NumberAttribute, default=list)
-    attempts = NumberAttribute(null=True)  # raised by every lookup and miss: the lookups' optimistic lock
+    attempts = NumberAttribute(null=True)  # raised by every try of a code: the tries' optimistic lock
     expires = TTLAttribute(null=True)
 
     @staticmethod

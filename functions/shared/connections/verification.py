@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from connections import present, views
+from connections import limits, present, views
 from connections.domain import membership as machine
 from connections.domain import ratelimit
 from connections.domain import verification as rules
@@ -77,13 +77,16 @@ def _within(sends: list[int], moment: int, rule: ratelimit.Limit, too_many: str)
     return recent
 
 
-def save_asking(membership: MembershipItem, counted: CodesSentItem) -> bool:
+def save_asking(
+    membership: MembershipItem, counted: CodesSentItem, attempt: limits.Attempt | None = None
+) -> bool:
     """Write a membership that asks for a code together with its address's count, in one transaction, each
     conditioned on the version that was read. False when the membership changed meanwhile (as
-    memberships.save_if_unchanged); TooManyRequests when a request for the same address got there first."""
+    memberships.save_if_unchanged); TooManyRequests when a request for the same address got there first.
+    With `attempt` (a try of the connection's code), the try is recorded in the same transaction."""
     membership.index()
     try:
-        with transaction() as write:
+        with attempt.recorded_with() if attempt else transaction() as write:
             write.save(membership)
             write.save(counted)
     except TransactWriteError as error:
