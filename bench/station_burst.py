@@ -219,7 +219,6 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
                 organization_id=org,
                 name=f"Site {t}",
                 connection_ids=[connection_id],
-                seq=0,
                 created_at=at,
                 updated_at=at,
             )

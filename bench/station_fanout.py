@@ -222,7 +222,14 @@ def setup(handlers: dict) -> tuple[str, str, str]:
 
 
 def write_members(org: str, connection: str, policy: str, pending: int) -> None:
-    from connections.store import AllowChangeItem, AllowEntryItem, CardItem, MembershipItem, PolicyItem, now
+    from connections.store import (
+        AllowChangeItem,
+        AllowEntryItem,
+        AllowListItem,
+        CardItem,
+        MembershipItem,
+        now,
+    )
 
     at = now()
 
@@ -281,7 +288,7 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
             driver = f"newcomer-{n}"
             cards.save(card(driver, pending_tag(n)))
             memberships.save(membership(driver, "pending"))
-    PolicyItem(*PolicyItem.key(policy)).update(actions=[PolicyItem.seq.set(MEMBERS)])
+    AllowListItem(*AllowListItem.key(policy), policy_id=policy, seq=MEMBERS).save()
 
 
 def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | None, held: int) -> None:
