@@ -12,7 +12,8 @@ Differential. For each S (stations are added to reach S; the same 10,000 members
 2. the stream records it causes are read from moto's stream (boto3 dynamodbstreams), turned into Lambda's
    shape (infra.local.streams.lambda_record), filtered by the template's FilterCriteria
    (infra.local.filters.matches_any) and handed to StationSyncFunction in batches of its BatchSize, until
-   no record passes the filter (the sync function's own writes come back on the stream: a second wave);
+   no record passes the filter (the sync function's own writes come back on the stream too, but none of
+   them should pass it: a second wave would be an invocation with nothing to do);
 3. every station answers its message (a CALLRESULT Accepted through StationMessagesFunction, as the IoT
    rule delivers it), which is also counted, and must leave every station in sync.
 
