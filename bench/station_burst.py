@@ -17,7 +17,8 @@ How: moto's server in this process (tests/support/aws.py); the data written with
 approvals through the admin handler; then the stream records they caused are read from moto's stream
 (boto3 dynamodbstreams), put in Lambda's shape (infra.local.streams.lambda_record), filtered by the
 template's FilterCriteria and handed to StationSyncFunction in batches of its BatchSize (100), until no record
-passes the filter (the function's own writes come back on the stream: a second wave).
+passes the filter (the function's own writes come back on the stream too, but none of them should pass it: a
+second wave would be invocations with nothing to do).
 
 The sync function runs in its own process (spawned, as a Lambda worker is, before moto and the data fill
 this one), so that its memory is its own and not moto's: resource.getrusage ru_maxrss of that process
@@ -222,7 +223,6 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
                 organization_id=org,
                 name=f"Site {t}",
                 connection_ids=[connection_id],
-                seq=0,
                 created_at=at,
                 updated_at=at,
             )

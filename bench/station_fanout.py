@@ -12,7 +12,8 @@ Differential. For each S (stations are added to reach S; the same 10,000 members
 2. the stream records it causes are read from moto's stream (boto3 dynamodbstreams), turned into Lambda's
    shape (infra.local.streams.lambda_record), filtered by the template's FilterCriteria
    (infra.local.filters.matches_any) and handed to StationSyncFunction in batches of its BatchSize, until
-   no record passes the filter (the sync function's own writes come back on the stream: a second wave);
+   no record passes the filter (the sync function's own writes come back on the stream too, but none of
+   them should pass it: a second wave would be an invocation with nothing to do);
 3. every station answers its message (a CALLRESULT Accepted through StationMessagesFunction, as the IoT
    rule delivers it), which is also counted, and must leave every station in sync.
 
@@ -222,7 +223,14 @@ def setup(handlers: dict) -> tuple[str, str, str]:
 
 
 def write_members(org: str, connection: str, policy: str, pending: int) -> None:
-    from connections.store import AllowChangeItem, AllowEntryItem, CardItem, MembershipItem, PolicyItem, now
+    from connections.store import (
+        AllowChangeItem,
+        AllowEntryItem,
+        AllowListItem,
+        CardItem,
+        MembershipItem,
+        now,
+    )
 
     at = now()
 
@@ -281,7 +289,7 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
             driver = f"newcomer-{n}"
             cards.save(card(driver, pending_tag(n)))
             memberships.save(membership(driver, "pending"))
-    PolicyItem(*PolicyItem.key(policy)).update(actions=[PolicyItem.seq.set(MEMBERS)])
+    AllowListItem(*AllowListItem.key(policy), policy_id=policy, seq=MEMBERS).save()
 
 
 def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | None, held: int) -> None:

@@ -27,7 +27,7 @@ from moto.iotdata.models import iotdata_backends
 from ocpp.messages import MessageType, get_validator
 
 from connections import delivery
-from connections.store import AllowChangeItem, AllowEntryItem, MembershipItem, PolicyItem, StationItem
+from connections.store import AllowChangeItem, AllowEntryItem, MembershipItem, StationItem
 from functions.expire_memberships.app import handler as expire_handler
 from functions.station_messages.app import handler as station_messages_handler
 from functions.station_messages.sweep import handler as sweep_handler
@@ -387,7 +387,7 @@ def entries_of(policy_id: str) -> dict[str, tuple[str, int]]:
 
 
 def policy_seq(policy_id: str) -> int:
-    return int(PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True).seq)
+    return delivery.policy_seq(policy_id)
 
 
 def stored_station(station_id: str) -> StationItem:

@@ -19,6 +19,7 @@ from connections.memberships import state
 from connections.store import (
     AllowChangeItem,
     AllowEntryItem,
+    AllowListItem,
     CardItem,
     Item,
     MembershipItem,
@@ -138,21 +139,22 @@ def apply(changes: Changes) -> dict[str, int]:
     return sequences
 
 
-# Entries, their change items and the sequence they take are written in one transaction, conditioned on
-# the sequence read: a reader never sees the sequence raised before its changes exist, and two writers of
-# one policy never interleave their numbers (the later one reads again and retries). Every writer of a
-# policy's entries raises its sequence, so an unchanged sequence also means unchanged entries.
-_PER_TRANSACTION = 33  # 3 items an entry (entry, new change, old change) + the policy: DynamoDB's 100
+# Entries, their change items and the sequence they take (the policy's AllowListItem) are written in one
+# transaction, conditioned on the sequence read: a reader never sees the sequence raised before its changes
+# exist, and two writers of one policy never interleave their numbers (the later one reads again and
+# retries). Every writer of a policy's entries raises its sequence, so an unchanged sequence also means
+# unchanged entries. None of these items is of a kind the sync function's stream filter takes.
+_PER_TRANSACTION = 33  # 3 items an entry (entry, new change, old change) + the sequence: DynamoDB's 100
 
 
 def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
-    keys = [PolicyItem.key(policy_id), *(AllowEntryItem.key(policy_id, tag) for tag, _, _ in wanted)]
+    keys = [*AllowListItem.keys(policy_id), *(AllowEntryItem.key(policy_id, tag) for tag, _, _ in wanted)]
     for _ in range(10):
         stored = batch_get(keys, consistent=True)
-        policy = stored.get(PolicyItem.key(policy_id))
-        if policy is None:
-            return 0  # deleted meanwhile: no station reads its list
-        seen = int(policy.seq)
+        if PolicyItem.key(policy_id) not in stored:
+            return 0  # no such policy: no station reads its list
+        first = AllowListItem.key(policy_id) not in stored  # the list's first write creates its item
+        seen = AllowListItem.sequence(stored, policy_id)
         changed = [
             (tag, verdict, driver_id, stored.get(AllowEntryItem.key(policy_id, tag)))
             for tag, verdict, driver_id in wanted
@@ -162,10 +164,11 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
             return seen
         try:
             with transaction() as write:
-                write.update(
-                    policy,
-                    actions=[PolicyItem.seq.set(seen + len(changed))],
-                    condition=PolicyItem.seq == seen,
+                write.save(
+                    AllowListItem(
+                        *AllowListItem.key(policy_id), policy_id=policy_id, seq=seen + len(changed)
+                    ),
+                    condition=AllowListItem.pk.does_not_exist() if first else AllowListItem.seq == seen,
                 )
                 for seq, (tag, verdict, driver_id, current) in enumerate(changed, start=seen + 1):
                     entry = AllowEntryItem(

@@ -15,8 +15,9 @@ from connections.domain import geo
 from connections.domain.policy import ConnectionName, Decision, Price, explain, visible
 from connections.errors import InvalidInput, NotFound
 from connections.http import Caller
-from connections.stations import policy_view
+from connections.stations import policy_view, station_policy
 from connections.store import (
+    AllowListItem,
     ConnectionItem,
     MapStation,
     PolicyItem,
@@ -159,7 +160,8 @@ def preview(caller: Caller, organization_id: str, station_id: str, driver_id: st
     station = found.get(StationItem.key(station_id))
     if station is None or station.organization_id != organization_id:
         raise NotFound(NO_SUCH_STATION_HERE)
-    policy = access.Policies().item(station.policy_id) if station.policy_id else None
+    found = station_policy(station)
+    policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
     rules = access.rules_of(policy)
     who = access.driver(driver_id, at)
     own = set(rules.connection_ids) | set(rules.visible_to or ()) if rules else set()
@@ -169,5 +171,7 @@ def preview(caller: Caller, organization_id: str, station_id: str, driver_id: st
         **answer,
         driver_id=driver_id,
         visible=visible(rules, who.active),
-        effective_policy=policy_view(policy) if policy else None,
+        effective_policy=policy_view(policy, AllowListItem.sequence(found, policy.policy_id))
+        if policy
+        else None,
     )

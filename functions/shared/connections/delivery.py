@@ -29,7 +29,15 @@ from connections.domain.allowlist import (
     need,
     overflows,
 )
-from connections.store import AllowChangeItem, AllowEntryItem, CardItem, PolicyItem, StationItem, now
+from connections.store import (
+    AllowChangeItem,
+    AllowEntryItem,
+    AllowListItem,
+    CardItem,
+    StationItem,
+    batch_get,
+    now,
+)
 
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
 MAX_CHUNK = 1000
@@ -273,12 +281,10 @@ def deliver_changes(sequences: dict[str, int], full: set[str]) -> Delivery:
 
 
 def policy_seq(policy_id: str | None) -> int:
+    """The sequence of the policy's list, read consistently (one round-trip): what a station should hold."""
     if not policy_id:
         return 0
-    try:
-        return int(PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True).seq)
-    except PolicyItem.DoesNotExist:
-        return 0
+    return AllowListItem.sequence(batch_get(AllowListItem.keys(policy_id), consistent=True), policy_id)
 
 
 def _continue(station: StationItem, done: Delivery) -> None:

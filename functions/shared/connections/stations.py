@@ -12,6 +12,7 @@ from connections.domain.policy import Rules
 from connections.errors import Conflict, InvalidInput, NotFound
 from connections.http import Caller
 from connections.store import (
+    AllowListItem,
     ConnectionItem,
     OrganizationItem,
     PolicyItem,
@@ -28,13 +29,14 @@ NO_SUCH_POLICY = "There is no such access policy in this organization."
 NO_SUCH_STATION = "There is no such station in this organization."
 
 
-def policy_view(item: PolicyItem) -> views.Policy:
+def policy_view(item: PolicyItem, sequence: int) -> views.Policy:
+    """The policy as its admins see it; `sequence` is its list's (AllowListItem.sequence)."""
     rules = item.rules or {}
     return views.Policy(
         policy_id=item.policy_id,
         name=item.name,
         connection_ids=list(item.connection_ids),
-        list_sequence=int(item.seq),
+        list_sequence=sequence,
         updated_at=item.updated_at,
         visible_to=list(item.visible_to) if item.visible_to is not None else None,
         members=rules.get("members") or {},
@@ -107,7 +109,7 @@ def create_policy(caller: Caller, organization_id: str, new: views.NewPolicy) ->
         write.save(policy, condition=PolicyItem.pk.does_not_exist())
         for connection_id in connection_ids:
             write.save(_unlock(connection_id, policy))
-    return policy_view(policy)
+    return policy_view(policy, 0)
 
 
 def _unlock(connection_id: str, policy: PolicyItem) -> UnlockItem:
@@ -134,7 +136,7 @@ def update_policy(
     wanted = list(dict.fromkeys(changes.connection_ids)) if changes.connection_ids else None
     named = dict.fromkeys((wanted or []) + (changes.visible_to or []))
     found = as_admin(
-        caller, organization_id, PolicyItem.key(policy_id), *[ConnectionItem.key(c) for c in named]
+        caller, organization_id, *AllowListItem.keys(policy_id), *[ConnectionItem.key(c) for c in named]
     )
     policy = _policy_of(found, organization_id, policy_id)
     if wanted is not None:
@@ -170,13 +172,13 @@ def update_policy(
             "Someone else changed this policy at the same time; reload it and apply your change again.",
             code="policy_changed",
         ) from None
-    return policy_view(policy)
+    return policy_view(policy, AllowListItem.sequence(found, policy_id))
 
 
 def _changed_rules(changes: views.PolicyChanges, policy: PolicyItem, found: dict, organization_id: str):
     """The policy's (visible_to, rules) after a change: fields the change does not give stay as they
     are, and the rules of connections the policy no longer has are dropped."""
-    current = policy_view(policy)
+    current = policy_view(policy, 0)  # only its rules are read
     given = changes.model_fields_set
     merged = views.DriverRules(
         visible_to=changes.visible_to if "visible_to" in given else current.visible_to,
@@ -192,20 +194,25 @@ def _changed_rules(changes: views.PolicyChanges, policy: PolicyItem, found: dict
 
 def list_policies(caller: Caller, organization_id: str) -> list[views.Policy]:
     as_admin(caller, organization_id)
-    found = PolicyItem.gsi1.query(f"ORG#{organization_id}", PolicyItem.gsi1sk.startswith("POLICY#"))
-    return [policy_view(p) for p in found]
+    policies = list(PolicyItem.gsi1.query(f"ORG#{organization_id}", PolicyItem.gsi1sk.startswith("POLICY#")))
+    # Their lists' sequences: one BatchGetItem per 100 policies.
+    lists = batch_get([AllowListItem.key(p.policy_id) for p in policies]) if policies else {}
+    found = lists | {PolicyItem.key(p.policy_id): p for p in policies}
+    return [policy_view(p, AllowListItem.sequence(found, p.policy_id)) for p in policies]
 
 
 def get_policy(caller: Caller, organization_id: str, policy_id: str) -> views.Policy:
-    found = as_admin(caller, organization_id, PolicyItem.key(policy_id))
-    return policy_view(_policy_of(found, organization_id, policy_id))
+    found = as_admin(caller, organization_id, *AllowListItem.keys(policy_id))
+    return policy_view(
+        _policy_of(found, organization_id, policy_id), AllowListItem.sequence(found, policy_id)
+    )
 
 
 # --- Stations
 
 
-def sync_status(station: StationItem, policy: PolicyItem | None) -> views.SyncStatus:
-    wanted = int(policy.seq) if policy else 0
+def sync_status(station: StationItem, wanted: int) -> views.SyncStatus:
+    """How far the station's list has got towards `wanted`, its policy's list sequence (0: no policy)."""
     online_only = not station.local_list_supported or station.policy_id is None
     # A station without a policy is in sync once the empty list that clears it is acknowledged.
     in_sync = not station.local_list_supported or (
@@ -225,8 +232,11 @@ def sync_status(station: StationItem, policy: PolicyItem | None) -> views.SyncSt
     )
 
 
-def _station_view(station: StationItem, policy: PolicyItem | None) -> views.Station:
-    """The station as its admins see it, with the policy that applies there."""
+def _station_view(station: StationItem, found: dict) -> views.Station:
+    """The station as its admins see it, with the policy that applies there (from `found`, a batch_get
+    that asked for AllowListItem.keys of its policy)."""
+    policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
+    sequence = AllowListItem.sequence(found, station.policy_id) if policy else 0
     return views.Station(
         station_id=station.station_id,
         name=station.name,
@@ -238,9 +248,9 @@ def _station_view(station: StationItem, policy: PolicyItem | None) -> views.Stat
             local_auth_list_max_length=station.local_auth_list_max_length,
             send_local_list_max_length=station.send_local_list_max_length,
         ),
-        sync=sync_status(station, policy),
+        sync=sync_status(station, sequence),
         time_zone=station.time_zone or "UTC",
-        effective_policy=policy_view(policy) if policy else None,
+        effective_policy=policy_view(policy, sequence) if policy else None,
     )
 
 
@@ -249,9 +259,10 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
         caller,
         organization_id,
         OrganizationItem.key(organization_id),
-        *([PolicyItem.key(new.policy_id)] if new.policy_id else []),
+        *(AllowListItem.keys(new.policy_id) if new.policy_id else []),
     )
-    policy = _policy_of(found, organization_id, new.policy_id) if new.policy_id else None
+    if new.policy_id:
+        _policy_of(found, organization_id, new.policy_id)
     if iot.owner(new.station_id) != organization_id:
         # Whoever registers a charger decides who may charge there and receives its messages: only the
         # organization it was provisioned for may (an unknown charger and another's answer alike).
@@ -287,7 +298,7 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
                 fields={"station_id": "already registered"},
             ) from None
         raise
-    return _station_view(station, policy)
+    return _station_view(station, found)
 
 
 def _station_of(found: dict, organization_id: str, station_id: str) -> StationItem:
@@ -329,12 +340,7 @@ def update_station(
             station.update(actions=actions, condition=StationItem.organization_id == organization_id)
         except UpdateError:
             raise NotFound(NO_SUCH_STATION) from None
-    policy = (
-        batch_get([PolicyItem.key(station.policy_id)]).get(PolicyItem.key(station.policy_id))
-        if station.policy_id
-        else None
-    )
-    return _station_view(station, policy)
+    return _station_view(station, station_policy(station))
 
 
 def _place_actions(station: StationItem, given: dict) -> list:
@@ -363,11 +369,9 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
         last_evaluated_key=decode_cursor(cursor, "gsi1", f"ORG#{organization_id}"),
     )
     stations, next_cursor = page(found, cursor)
-    policy_keys = {PolicyItem.key(s.policy_id) for s in stations if s.policy_id}
-    policies = batch_get(list(policy_keys)) if policy_keys else {}
-    items = [
-        _station_view(s, policies.get(PolicyItem.key(s.policy_id)) if s.policy_id else None) for s in stations
-    ]
+    policy_keys = [k for s in stations if s.policy_id for k in AllowListItem.keys(s.policy_id)]
+    policies = batch_get(policy_keys) if policy_keys else {}
+    items = [_station_view(s, policies) for s in stations]
     return views.Stations(
         items=items,
         out_of_sync=sum(1 for s in items if not s.sync.in_sync),
@@ -378,9 +382,9 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
 def get_station(caller: Caller, organization_id: str, station_id: str) -> views.Station:
     found = as_admin(caller, organization_id, StationItem.key(station_id))
     station = _station_of(found, organization_id, station_id)
-    policy = (
-        batch_get([PolicyItem.key(station.policy_id)]).get(PolicyItem.key(station.policy_id))
-        if station.policy_id
-        else None
-    )
-    return _station_view(station, policy)
+    return _station_view(station, station_policy(station))
+
+
+def station_policy(station: StationItem) -> dict:
+    """The station's policy and its list (AllowListItem.keys) as batch_get answers: one round-trip."""
+    return batch_get(AllowListItem.keys(station.policy_id)) if station.policy_id else {}

@@ -18,6 +18,7 @@ Every key of the design is built here and nowhere else; docs/architecture.md lis
                                                            gsi2 POLICY#<policy> / STATION#<id>
                                                            gsi3 INFLIGHT / <answer due>#<id>        (**)
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
+    allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
     allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
     admin alert    pk CONN#<conn>      sk ALERT#<email>    gsi3 DIGEST / <window ends>#<conn>#<email>  (****)
@@ -296,7 +297,9 @@ class PolicyItem(Item, discriminator="policy"):
     organization_id = UnicodeAttribute()
     name = UnicodeAttribute()
     connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    seq = NumberAttribute(default=0)  # the allow list's sequence: raised for every entry that changes
+    # Not written any more: the list's sequence is an AllowListItem. A table written when it was the
+    # policy's may still hold it here, and AllowListItem.sequence continues from it.
+    seq = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     # For drivers (connections.domain.policy.Rules): who sees its stations (None: everyone), and the hours
@@ -403,6 +406,37 @@ class CardItem(Item, discriminator="card"):
 
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CARD#{self.id_tag}"
+
+
+class AllowListItem(Item, discriminator="allow_list"):
+    """A policy's allow list as a whole: its sequence, raised for every entry that changes, in the transaction
+    that writes the entries. An item of its own rather than an attribute of the policy: the sync function's
+    stream filter takes policy items (an admin's edit changes the list), and raising a sequence there made
+    every change of the list invoke it a second time, to find nothing to do. Written by the list's first
+    change; before it, the sequence is 0."""
+
+    policy_id = UnicodeAttribute()
+    seq = NumberAttribute()
+
+    @staticmethod
+    def key(policy_id: str) -> tuple[str, str]:
+        return f"POLICY#{policy_id}", "LIST"
+
+    @staticmethod
+    def keys(policy_id: str) -> list[tuple[str, str]]:
+        """What to read for the list's sequence (`sequence`): the policy and its list, in one batch_get."""
+        return [PolicyItem.key(policy_id), AllowListItem.key(policy_id)]
+
+    @staticmethod
+    def sequence(found: dict, policy_id: str) -> int:
+        """The list's sequence from a batch_get of `keys`. A table written when the sequence was the
+        policy's keeps it there until the list's next change, which continues from it: the sequences that
+        stations hold and the change items keyed by them stay valid, and no migration is needed."""
+        head = found.get(AllowListItem.key(policy_id))
+        if head is not None:
+            return int(head.seq)
+        policy = found.get(PolicyItem.key(policy_id))
+        return int(policy.seq or 0) if policy is not None else 0
 
 
 class AllowEntryItem(Item, discriminator="allow_entry"):

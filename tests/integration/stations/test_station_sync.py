@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from connections import delivery
+from connections.store import AllowListItem, PolicyItem
 from tests.integration.helpers import (
     DRIVER,
     as_driver,
@@ -92,6 +93,38 @@ def test_a_driver_approved_with_two_cards_reaches_the_station_in_one_differentia
     update_type, version, entries = list_payload(station.take_one("SendLocalList"))
     assert (update_type, version) == ("Differential", 2)
     assert statuses(entries) == {"TAG-1": "Accepted", "TAG-2": "Accepted"}
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"), [("approve", "membership"), ("add a card", "card"), ("remove", "membership")]
+)
+def test_a_change_to_the_list_invokes_the_sync_function_once_with_that_change_alone(sync, change, kind):
+    # Given a synced station, and a driver with a card who asks to join (a member, but for the approval)
+    organization = given_organization()
+    connection = given_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_card(DRIVER, "TAG-1")
+    given_pending(connection, DRIVER)
+    if change != "approve":
+        assert decide(connection, DRIVER, "approve").status == 200
+    settle(sync, station)
+    before = len(sync.batches)
+
+    # When the list changes
+    match change:
+        case "approve" | "remove":
+            assert decide(connection, DRIVER, change).status == 200
+        case "add a card":
+            given_card(DRIVER, "TAG-2")
+    sync.pump()
+
+    # Then the function ran once, for that change's record: writing the entries raised the list's sequence,
+    # and that write is not one more record that passes the filter only for the function to find nothing
+    batches = sync.batches[before:]
+    assert [[r["dynamodb"]["NewImage"]["kind"]["S"] for r in batch] for batch in batches] == [[kind]]
+    assert list_payload(station.take_one("SendLocalList"))[0] == "Differential"
+    assert station_view(organization, "CP-1")["sync"]["wanted_sequence"] == (1 if change == "approve" else 2)
 
 
 def test_a_card_added_later_reaches_the_station_too(sync):
@@ -546,3 +579,37 @@ def test_every_station_of_the_policy_receives_the_change(sync):
         assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}
     assert elsewhere.take() == []
     assert stored_station("CP-3").in_flight_id is None
+
+
+def test_a_list_whose_sequence_an_older_table_kept_on_the_policy_continues_from_there(sync):
+    # Given a synced station whose list was written when the policy item carried the list's sequence
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    policy_id = policy["policy_id"]
+    AllowListItem.get(*AllowListItem.key(policy_id)).delete()
+    PolicyItem(*PolicyItem.key(policy_id)).update(actions=[PolicyItem.seq.set(1)])
+    sync.pump()
+    assert station_view(organization, "CP-1")["sync"] | {"acknowledged_at": None} == {
+        "wanted_sequence": 1,
+        "held_sequence": 1,
+        "list_version": 1,
+        "acknowledged_at": None,
+        "in_sync": True,
+        "awaiting": None,
+        "online_only": False,
+    }
+
+    # When another driver joins
+    given_auto_member(connection, "driver-b", "TAG-B")
+    accepted = settle(sync, station)
+
+    # Then the new entry takes the next number (the older entry's change is kept), and only it is sent
+    assert entries_of(policy_id) == {"TAG-A": ("Accepted", 1), "TAG-B": ("Accepted", 2)}
+    assert [(list_payload(f)[0], statuses(list_payload(f)[2])) for f in accepted] == [
+        ("Differential", {"TAG-B": "Accepted"})
+    ]
+    assert policy_view(organization, policy_id)["list_sequence"] == 2
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
