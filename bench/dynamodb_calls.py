@@ -3,10 +3,10 @@ against moto's server (started in this process), with realistic data.
 
     .venv/bin/python bench/dynamodb_calls.py        (the first half of `make bench`)
 
-Every HTTP request any botocore client sends to DynamoDB is counted (a 'before-send' hook registered on
-every client created: PynamoDB's and the boto3 ones of the idempotency layer), split by table: calls on
-the service table are the route's; calls on the idempotency table are the Powertools idempotency layer's
-own, paid only by requests that carry an Idempotency-Key header, and reported apart.
+Every HTTP request any botocore client sends to DynamoDB is counted (bench/counting.py: PynamoDB's
+clients and the boto3 ones of the idempotency layer), split by table: calls on the service table are the
+route's; calls on the idempotency table are the Powertools idempotency layer's own, paid only by requests
+that carry an Idempotency-Key header, and reported apart.
 
 Limits: every driver route makes at most 2 round-trips; a single admin decision (approve, deny, remove) at
 most 3. Exits 1 when a limit is broken, when a request does not answer as expected (its count would mean
@@ -15,19 +15,20 @@ nothing) or when a route of template.yaml was not measured.
 
 import contextlib
 import io
-import json
 import logging
 import os
 import sys
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT):
+for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+from counting import DynamoDBCalls  # noqa: E402
 
 DRIVER_LIMIT = 2
 DECISION_LIMIT = 3
@@ -36,56 +37,10 @@ IDEMPOTENCY_TABLE = "connections-idempotency"
 ADMIN = {"sub": "admin-1", "email": "alice@northwind.example"}
 
 
-# --- Counting
+# --- Counting (bench/counting.py): each request's calls on the service table, and the idempotency layer's
 
 
-@dataclass
-class Calls:
-    """DynamoDB requests sent since the last reset, by table kind, with their operations."""
-
-    route: list[str] = field(default_factory=list)
-    idempotency: list[str] = field(default_factory=list)
-
-    def reset(self) -> None:
-        self.route.clear()
-        self.idempotency.clear()
-
-
-CALLS = Calls()
-
-
-def _tables(body: dict) -> set[str]:
-    """The table names a DynamoDB JSON request names (TableName, RequestItems, TransactItems)."""
-    found = set()
-    if isinstance(body.get("TableName"), str):
-        found.add(body["TableName"])
-    found.update(body.get("RequestItems") or {})
-    for item in body.get("TransactItems") or []:
-        for operation in item.values():
-            found.add(operation.get("TableName"))
-    return found
-
-
-def _count(request, **_) -> None:
-    target = request.headers.get("X-Amz-Target", b"")
-    operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1] or "?"
-    raw = request.body or b"{}"
-    body = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-    (CALLS.idempotency if IDEMPOTENCY_TABLE in _tables(body) else CALLS.route).append(operation)
-
-
-def hook_every_client() -> None:
-    """Register the counter on every botocore client created from now on (boto3 clients included)."""
-    import botocore.session
-
-    create_client = botocore.session.Session.create_client
-
-    def create_counted_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        client.meta.events.register("before-send.dynamodb", _count)
-        return client
-
-    botocore.session.Session.create_client = create_counted_client
+DYNAMODB = DynamoDBCalls()
 
 
 # --- Calling the handlers
@@ -121,7 +76,7 @@ class Bench:
         from tests.support.api import call
 
         route = next(r for r in routes() if r.match(method, path) is not None)
-        CALLS.reset()
+        DYNAMODB.reset()
         with contextlib.redirect_stdout(io.StringIO()):  # keep EMF metrics output, if any, off the table
             answer = call(self.handlers[route.function], method, path, **who, **kwargs)
         if answer.status != expect:
@@ -137,8 +92,8 @@ class Bench:
                 route=route.route_key,
                 status=answer.status,
                 expected=expect,
-                route_calls=list(CALLS.route),
-                idempotency_calls=list(CALLS.idempotency),
+                route_calls=[c.operation for c in DYNAMODB.calls if IDEMPOTENCY_TABLE not in c.tables],
+                idempotency_calls=[c.operation for c in DYNAMODB.calls if IDEMPOTENCY_TABLE in c.tables],
             )
         )
         return answer
@@ -468,7 +423,7 @@ def main() -> int:
         # As in Lambda, the functions read their configuration at import: point them at moto first.
         use_endpoint(endpoint)
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        hook_every_client()
+        DYNAMODB.install()
         reset_tables(endpoint)
 
         from functions.approve import app as approve
