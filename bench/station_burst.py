@@ -56,6 +56,7 @@ for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from counting import DynamoDBCalls  # noqa: E402
 from station_support import Stream, TransactionGuard, moto_published, ops, pct  # noqa: E402
 
 APPROVALS = 1_000
@@ -97,21 +98,12 @@ def worker(pipe) -> None:
     started = {"maxrss": maxrss(), "hwm": peak_rss()}
     os.environ.update(pipe.recv())  # the configuration, as Lambda's runtime gives it before the import
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    calls: list[str] = []
+    dynamodb = DynamoDBCalls().install()
     waited = [0.0]
     published: list[tuple[str, int, list]] = []
 
-    import botocore.session
     from botocore.endpoint import Endpoint
 
-    create_client = botocore.session.Session.create_client
-
-    def create_counted_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
-        return client
-
-    botocore.session.Session.create_client = create_counted_client
     send = Endpoint._send
 
     def timed(self, request):
@@ -142,7 +134,7 @@ def worker(pipe) -> None:
         if message is None:
             return
         records, trace = message
-        calls.clear()
+        dynamodb.reset()
         published.clear()
         waited[0] = 0.0
         if trace:
@@ -159,7 +151,7 @@ def worker(pipe) -> None:
                 "seconds": seconds,
                 "cpu": cpu,
                 "waited": waited[0],
-                "calls": list(calls),
+                "calls": dynamodb.operations(),
                 "publishes": [(s, b, f) for s, b, f in published],
                 "failures": len(result.get("batchItemFailures") or []),
                 "peak": peak,

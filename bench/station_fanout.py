@@ -18,7 +18,7 @@ Differential. For each S (stations are added to reach S; the same 10,000 members
    rule delivers it), which is also counted, and must leave every station in sync.
 
 Counted (all deterministic): IoT publishes and bytes (connections.iot.publish wrapped, cross-checked with
-moto's iot-data backend), DynamoDB API calls (a 'before-call.dynamodb' hook on every botocore client).
+moto's iot-data backend), DynamoDB API calls (bench/counting.py, on every botocore client).
 
 Baseline (computed exactly, same run): open-source servers push the FULL list to every station on every
 change. Counted as one SendLocalList Full per station carrying every entry of the list (10,001 and up):
@@ -59,6 +59,7 @@ for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from counting import DynamoDBCalls  # noqa: E402
 from station_support import Stream, TransactionGuard, moto_published, ops  # noqa: E402
 
 MEMBERS = 10_000
@@ -77,33 +78,15 @@ ADMIN = {"sub": "fanout-admin", "email": "admin@fanout.example"}
 
 @dataclass
 class Tally:
-    dynamodb: list[str] = field(default_factory=list)  # operation names
+    dynamodb: DynamoDBCalls = field(default_factory=DynamoDBCalls)  # bench/counting.py
     publishes: list[tuple[str, int, list]] = field(default_factory=list)  # (station, bytes, frame)
 
     def reset(self) -> None:
-        self.dynamodb.clear()
+        self.dynamodb.reset()
         self.publishes.clear()
 
 
 TALLY = Tally()
-
-
-def _count_call(model, **_) -> None:
-    TALLY.dynamodb.append(model.name)
-
-
-def hook_every_client() -> None:
-    """Count every DynamoDB API call of every botocore client created from now on (PynamoDB's included)."""
-    import botocore.session
-
-    create_client = botocore.session.Session.create_client
-
-    def create_counted_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        client.meta.events.register("before-call.dynamodb", _count_call)
-        return client
-
-    botocore.session.Session.create_client = create_counted_client
 
 
 def wrap_publish() -> None:
@@ -159,7 +142,7 @@ def pump(stream: Stream, handler) -> Pumped:
             if result.get("batchItemFailures"):
                 raise SystemExit(f"the sync function reported failures: {result}")
             done.invocations.append(
-                Invocation(len(batch), list(TALLY.dynamodb), list(TALLY.publishes), seconds)
+                Invocation(len(batch), TALLY.dynamodb.operations(), list(TALLY.publishes), seconds)
             )
     return done
 
@@ -173,7 +156,7 @@ def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[st
         reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
         TALLY.reset()
         handler({"station_id": station_id, "frame": base64.b64encode(reply).decode()}, FakeLambdaContext())
-        calls += TALLY.dynamodb
+        calls += TALLY.dynamodb.operations()
         sent += TALLY.publishes
     return calls, sent, time.perf_counter() - began
 
@@ -438,7 +421,7 @@ def approve(handlers: dict, org: str, connection: str, driver: str) -> list[str]
     )
     if answer.status != 200:
         raise SystemExit(f"approve {driver}: {answer.status} {answer.body}")
-    return list(TALLY.dynamodb)
+    return TALLY.dynamodb.operations()
 
 
 def one_round(handlers, stream: Stream, org: str, connection: str, policy: str, n: int) -> Round:
@@ -695,7 +678,7 @@ def main() -> int:
         # As in Lambda, the functions read their configuration at import: point them at moto first.
         use_endpoint(endpoint)
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        hook_every_client()
+        TALLY.dynamodb.install()
         reset_tables(endpoint)
 
         from functions.approve import app as approve_app

@@ -10,11 +10,11 @@ office hours with prices; a fifth of the stations have no policy) is written str
 real StationMapFunction handler answers `GET /stations` for random points of the city, with real HttpApi
 payload 2.0 events, as the driver.
 
-Counted on every botocore client (deterministic for a given seed): operations per search, index
-queries (Query on gsi1..gsi4), items read (each Query's Count, each BatchGetItem's items), Scans (must
-be 0). Timed: the handler (all of it, moto's HTTP round-trips included) and the part of it spent outside
-DynamoDB calls. Baseline in the same run: the same searches' stations found by a Scan of the table
-(what a search without the index reads), on a sample of them.
+Counted on every botocore client by bench/counting.py (deterministic for a given seed): operations per
+search, index queries (Query on gsi1..gsi4), items read (each Query's Count, each BatchGetItem's items),
+Scans (must be 0). Timed: the handler (all of it, moto's HTTP round-trips included) and the part of it
+spent outside DynamoDB calls. Baseline in the same run: the same searches' stations found by a Scan of
+the table (what a search without the index reads), on a sample of them.
 
 Targets: at most 9 index queries per search and no Scan. Exits 1 otherwise. 1,000 searches take about
 20 minutes here, nearly all of it moto answering (see IndexedMotoQueries).
@@ -38,9 +38,11 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT):
+for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+from counting import DynamoDBCalls  # noqa: E402
 
 CENTRE = (52.5200, 13.4050)
 CITY_KM = 30
@@ -52,56 +54,7 @@ SCAN_SAMPLE = int(os.environ.get("SCAN_SAMPLE", 5))
 SEED = 6
 
 
-class Meter:
-    """Every DynamoDB request of every botocore client: operation, items read, time spent."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.operations: list[str] = []
-        self.index_queries = 0
-        self.items_read = 0
-        self.map_items = 0  # of items_read, stations read from the map index (gsi4)
-        self._index: str | None = None
-        self.seconds = 0.0
-        self._started: float | None = None
-
-    def before(self, **_) -> None:
-        self._started = time.perf_counter()
-
-    def after(self, http_response, parsed, model, **_) -> None:
-        self.seconds += time.perf_counter() - (self._started or time.perf_counter())
-        self.operations.append(model.name)
-        if model.name in ("Query", "Scan"):
-            read = int(parsed.get("ScannedCount", parsed.get("Count", 0)))
-            self.items_read += read
-            self.map_items += read if self._index == "gsi4" else 0
-        if model.name == "BatchGetItem":
-            self.items_read += sum(len(items) for items in parsed.get("Responses", {}).values())
-
-    def request(self, params, model, **_) -> None:
-        self._index = params.get("IndexName")
-        if model.name == "Query" and params.get("IndexName"):
-            self.index_queries += 1
-
-
-METER = Meter()
-
-
-def hook_every_client() -> None:
-    import botocore.session
-
-    create_client = botocore.session.Session.create_client
-
-    def create_measured_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        client.meta.events.register("provide-client-params.dynamodb", METER.request)
-        client.meta.events.register("before-send.dynamodb", METER.before)
-        client.meta.events.register("after-call.dynamodb", METER.after)
-        return client
-
-    botocore.session.Session.create_client = create_measured_client
+DYNAMODB = DynamoDBCalls()
 
 
 class IndexedMotoQueries:
@@ -303,7 +256,7 @@ def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[
 
     read, inside = [], []
     for lat, lng in points:
-        METER.reset()
+        DYNAMODB.reset()
         found = [
             s
             for s in Item.scan()
@@ -311,7 +264,7 @@ def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[
             and s.latitude is not None
             and geo.distance_m(lat, lng, float(s.latitude), float(s.longitude)) <= radius_km * 1000
         ]
-        read.append(METER.items_read)
+        read.append(DYNAMODB.items_read())
         inside.append(len(found))
     return statistics.mean(read), statistics.mean(inside)
 
@@ -329,7 +282,7 @@ def main() -> int:
     try:
         use_endpoint(endpoint)
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        hook_every_client()
+        DYNAMODB.install()
         reset_tables(endpoint)
         rng = random.Random(SEED)
         started = time.perf_counter()
@@ -354,7 +307,7 @@ def main() -> int:
         totals, outside, operations, queries, items, shown = [], [], Counter(), [], [], []
         map_items, in_circle = [], []
         for lat, lng in points:
-            METER.reset()
+            DYNAMODB.reset()
             begin = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
                 answer = call(
@@ -368,14 +321,14 @@ def main() -> int:
             if answer.status != 200:
                 raise SystemExit(f"search answered {answer.status}: {json.dumps(answer.body)[:300]}")
             totals.append(elapsed * 1000)
-            outside.append((elapsed - METER.seconds) * 1000)
-            operations.update(METER.operations)
-            queries.append(METER.index_queries)
-            items.append(METER.items_read)
-            map_items.append(METER.map_items)
+            outside.append((elapsed - DYNAMODB.seconds()) * 1000)
+            operations.update(DYNAMODB.operations())
+            queries.append(DYNAMODB.index_queries())
+            items.append(DYNAMODB.items_read())
+            map_items.append(DYNAMODB.items_read("gsi4"))
             in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= args.radius_km * 1000))
             shown.append(len(answer.body["items"]))
-        calls = [len(METER.operations)]  # the last search's, for the shape of one
+        calls = [len(DYNAMODB.calls)]  # the last search's, for the shape of one
         n = len(points)
         per_search = {op: count / n for op, count in sorted(operations.items())}
         searched = time.perf_counter() - started
