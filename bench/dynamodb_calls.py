@@ -24,10 +24,11 @@ Limits, in round-trips on the service table:
 - the map search (GET /stations): at most 9 index queries and no Scan, whatever else it makes (one
   BatchGetItem per 100 policies): bench/station_map.py's target, which it checks at city scale; here it is
   one organization's eight stations;
-- where my access has arrived (GET /me/memberships/{id}/stations): 3 + 2 per policy the connection
-  unlocks: the membership, the cards, the policies unlocked, then per policy its stations and the cards'
-  entries (not read for a policy whose hours of use keep the cards off the stations' lists). It grows with
-  the connection's policies; the row says how many.
+- where my access has arrived (GET /me/memberships/{id}/stations): 3 + 1 per policy the connection
+  unlocks: the driver's memberships and cards (one query), the policies unlocked, the cards' entries in
+  all of them (one BatchGetItem per 100 entries; none for policies whose hours of use keep the cards off
+  the stations' lists), then per policy its stations. It grows with the connection's policies; the row
+  says how many.
 Exits 1 when a limit is broken, when a request does not answer as expected (its count would mean nothing)
 or when a route of template.yaml was not measured.
 """
@@ -99,14 +100,15 @@ GROUPS = {
     "station": Group("a station for a driver", Limit(3)),
     "access": Group("an access answer (driver's check, admin's preview)", Limit(4)),
     "map": Group("the map search", Limit(MAX_INDEX_QUERIES, index_queries=True)),
-    "delivery": Group("where my access has arrived", None, "3 + 2 per policy the connection unlocks"),
+    "delivery": Group("where my access has arrived", None, "3 + 1 per policy the connection unlocks"),
 }
 
 
 def delivery_limit(policies: int) -> Limit:
-    """GET /me/memberships/{id}/stations: the membership, the cards, the policies the connection unlocks,
-    then per policy its stations and (unless hours keep the cards off the lists) the cards' entries."""
-    return Limit(3 + 2 * policies)
+    """GET /me/memberships/{id}/stations: the driver's memberships and cards, the policies the connection
+    unlocks, the cards' entries in them (up to 100 a call; the rows have fewer), then per policy its
+    stations."""
+    return Limit(3 + policies)
 
 
 # --- Calling the handlers

@@ -11,6 +11,7 @@ from connections.memberships import state
 from connections.store import (
     AllowEntryItem,
     CardItem,
+    Item,
     MembershipItem,
     StationItem,
     UnlockItem,
@@ -67,26 +68,36 @@ def remove_card(caller: Caller, id_tag: str) -> None:
 
 def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
     """On how many of the stations this connection unlocks the driver's access has arrived: a station has
-    it once its acknowledged list reflects the latest change of each of the driver's cards."""
-    try:
-        membership = MembershipItem.get(*MembershipItem.key(connection_id, caller.user_id))
-    except MembershipItem.DoesNotExist:
-        membership = None
+    it once its acknowledged list reflects the latest change of each of the driver's cards. Round-trips:
+    the driver's memberships and cards (one query: they share the driver's key), the policies the
+    connection unlocks, the cards' entries in all of them (BatchGetItem, 100 a call), and each policy's
+    stations."""
+    mine = list(Item.gsi1.query(f"DRIVER#{caller.user_id}"))
+    memberships = (m for m in mine if isinstance(m, MembershipItem) and m.connection_id == connection_id)
+    membership = next(memberships, None)
     if membership is None or state(membership).effective_status(now()) is not Status.ACTIVE:
         raise NotFound("You have no active membership in this connection.")
-    tags = [
-        c.id_tag for c in CardItem.gsi1.query(f"DRIVER#{caller.user_id}", CardItem.gsi1sk.startswith("CARD#"))
-    ]
+    tags = [c.id_tag for c in mine if isinstance(c, CardItem)]
+    unlocks = list(UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")))
+    # Hours of use: those stations ask online (Authorize) rather than hold the cards; nothing to send.
+    listed = [u.policy_id for u in unlocks if connection_id not in (u.limited_ids or ())]
+    keys = [AllowEntryItem.key(p, t) for p in listed for t in tags]
+    entries = batch_get(keys) if keys else {}
     total = delivered = 0
-    for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
-        if connection_id in (unlock.limited_ids or ()):
-            # Hours of use: the stations ask online (Authorize) rather than hold the cards; nothing to send.
+    for unlock in unlocks:
+        if unlock.policy_id not in listed:
             count = sum(1 for _ in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)))
             total += count
             delivered += count if tags else 0
             continue
-        entries = batch_get([AllowEntryItem.key(unlock.policy_id, t) for t in tags]) if tags else {}
-        needed = max((int(e.seq) for e in entries.values() if e.status == TagStatus.ACCEPTED), default=None)
+        needed = max(
+            (
+                int(e.seq)
+                for e in (entries.get(AllowEntryItem.key(unlock.policy_id, t)) for t in tags)
+                if e is not None and e.status == TagStatus.ACCEPTED
+            ),
+            default=None,
+        )
         for station in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)):
             total += 1
             online = not station.local_list_supported
