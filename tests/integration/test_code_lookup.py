@@ -160,6 +160,45 @@ def test_a_burst_of_requests_with_codes_sent_at_once_cannot_try_more_codes_than_
     assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status == 429)
 
 
+def test_many_people_behind_one_address_may_use_the_right_code_at_the_same_moment():
+    # Given a private connection whose code was just announced to twenty colleagues behind one NAT
+    connection = given_connection(given_organization(), code="ALLHANDS1")
+
+    # When they all look it up and request it at the same moment
+    lookups = at_the_same_moment(
+        *[lambda n=n: look_up("ALLHANDS1", driver=f"colleague-{n}") for n in range(20)]
+    )
+    requests = at_the_same_moment(
+        *[
+            lambda n=n: request_membership(connection, f"colleague-{n}", code="ALLHANDS1", source_ip=ADDRESS)
+            for n in range(20)
+        ]
+    )
+
+    # Then nobody is told to wait: only a person's own tries are decided one at a time
+    assert [a.status for a in lookups] == [200] * 20
+    assert [a.status for a in requests] == [201] * 20
+
+
+def test_a_burst_from_many_people_behind_one_address_cannot_pass_its_limit():
+    # Given an address with room for three more misses
+    connection = given_connection(given_organization(), code="RIGHTCODE1")
+    given_earlier_misses(97, address=ADDRESS)
+
+    # When twenty people behind it send wrong codes at the same moment
+    answers = at_the_same_moment(
+        *[lambda n=n: look_up(f"WRONG{n:05d}", driver=f"nat-user-{n}") for n in range(20)]
+    )
+
+    # Then three were tried and the others refused, with the time until a miss leaves the window
+    statuses = [a.status for a in answers]
+    assert statuses.count(404) == 3 and statuses.count(429) == 17, statuses
+    assert all(int(a.headers["retry-after"]) > 1 for a in answers if a.status == 429)
+    # and once it is full, the right code answers 429 too, so a 429 says nothing about a code
+    assert look_up("RIGHTCODE1", driver="nat-newcomer").status == 429
+    assert request_membership(connection, "nat-newcomer", code="RIGHTCODE1", source_ip=ADDRESS).status == 429
+
+
 def test_a_lookup_answers_the_connection_as_it_is_now():
     # Given a connection whose admin renames it and disables it, then enables it again
     connection = given_connection(given_organization(), code="RENAMED01")

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from connections.domain import ratelimit
@@ -41,17 +42,25 @@ def check(found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], rat
 
 class Attempt:
     """One try of a connection code by the limited callers (a lookup, a request for a private connection,
-    a code chosen for a connection), recorded before its answer is given, conditioned on no other try of
-    theirs having been recorded since `found` was read. One caller's tries are thus decided one at a time:
-    a burst sent in parallel cannot try more codes than the limit allows. The losers of a race answer 429
-    whether their code was right or not, so a 429 tells nothing about a code.
+    a code chosen for a connection), recorded before its answer is given, so that a burst sent in parallel
+    cannot try more codes than the limits allow, and every answer depends only on the tries before it (a
+    429 tells nothing about a code):
+
+    - a person's tries are decided one at a time: each is conditioned on no other try of theirs having been
+      recorded since `found` was read (their `attempts` counter); the losers of a race answer 429;
+    - an address's are not, since many people share one behind a NAT and may well try codes at the same
+      moment: each try, right or wrong, is conditioned on the address having room for a miss as DynamoDB
+      applies it (the size of its list of misses), and a miss is appended to the list, both atomic. Once
+      the address is full, right and wrong codes alike answer 429.
 
     A try is recorded once: with the writes that answer it (`recorded_with`, no round-trip of its own), or
     alone (`record`)."""
 
     def __init__(self, found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], ratelimit.Limit]):
         self._found, self._limited = found, limited
-        self._recorded = self._lost = False
+        self._recorded = False
+        self._trimming: set[tuple[str, str]] = set()
+        self._refusal: TooManyRequests | None = None
 
     def record(self, *, missed: bool) -> None:
         """Record the try (and a miss, when `missed`) in a transaction of its own, unless it was recorded
@@ -63,12 +72,13 @@ class Attempt:
     @contextmanager
     def recorded_with(self, *, missed: bool = False) -> Iterator[TransactWrite]:
         """A transaction that records the try with the writes added to it. TooManyRequests when another
-        try of these callers was recorded since `found` was read, whatever else failed; any other
-        cancellation is raised as it came, the try not recorded. The try's writes are the transaction's
-        last ones (PynamoDB sends updates after condition checks, deletes and puts, and they are added
-        after the caller's), so the cancellation reasons of the caller's writes keep their places."""
-        if self._lost:
-            raise _lost()
+        try of the person was recorded since `found` was read or the address has no room left, whatever
+        else failed; any other cancellation is raised as it came, the try not recorded. The try's writes
+        are the transaction's last ones (PynamoDB sends updates after condition checks, deletes and puts,
+        and they are added after the caller's), so the cancellation reasons of the caller's writes keep
+        their places."""
+        if self._refusal is not None:
+            raise self._refusal
         now = int(time.time())
         try:
             with transaction() as write:
@@ -78,29 +88,77 @@ class Attempt:
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in error.cancellation_reasons or []]
             ours = reasons[len(reasons) - len(self._limited) :] if self._limited else []
-            # TransactionConflict: DynamoDB's answer when another transaction on the item is under way.
-            if {"ConditionalCheckFailed", "TransactionConflict"} & set(ours):
-                self._lost = True
-                raise _lost() from None
+            for (key, rule), reason in zip(self._limited.items(), ours, strict=False):
+                # TransactionConflict: DynamoDB's answer when another transaction on the item is under way.
+                full = not _one_at_a_time(rule) and key not in self._trimming
+                if reason == "ConditionalCheckFailed" and full:
+                    self._refusal = _full(self._misses(key), now, rule)
+                elif reason in {"ConditionalCheckFailed", "TransactionConflict"}:
+                    self._refusal = _lost()
+                if self._refusal is not None:
+                    raise self._refusal from None
             raise
         self._recorded = True
 
+    def _misses(self, key: tuple[str, str]) -> list[int]:
+        item = self._found.get(key)
+        return list(item.misses) if item is not None else []
+
     def _update(self, key: tuple[str, str], rule: ratelimit.Limit, now: int, missed: bool):
+        if not _one_at_a_time(rule):
+            return self._appended(key, rule, now, missed)
         item = self._found.get(key)
         seen = int(item.attempts) if item is not None and item.attempts is not None else None
         actions = [
+            LookupMissesItem.kind.set(LookupMissesItem),
             LookupMissesItem.attempts.set((seen or 0) + 1),
             LookupMissesItem.expires.set(timedelta(seconds=rule.window)),
-            LookupMissesItem.kind.set(LookupMissesItem),
         ]
         if missed:
-            recent = ratelimit.recent(list(item.misses) if item is not None else [], now, rule)
+            recent = ratelimit.recent(self._misses(key), now, rule)
             actions.append(LookupMissesItem.misses.set(recent + [now]))
         if seen is None:
             condition = LookupMissesItem.attempts.does_not_exist()
         else:
             condition = LookupMissesItem.attempts == seen
         return LookupMissesItem(*key), actions, condition
+
+    def _appended(self, key: tuple[str, str], rule: ratelimit.Limit, now: int, missed: bool):
+        """The actions and condition of an address's try. The list holds the misses that were read (some
+        old, left to be trimmed) and those appended since; there is room while it is shorter than the
+        limit plus the old ones. A list grown long is trimmed when a miss is added, conditioned on nothing
+        having been appended since it was read (a try that races it answers 429 and may try again)."""
+        seen = self._misses(key)
+        stale = len(seen) - len(ratelimit.recent(seen, now, rule))
+        room = LookupMissesItem.misses.does_not_exist() | (size(LookupMissesItem.misses) < rule.limit + stale)
+        actions = [
+            LookupMissesItem.kind.set(LookupMissesItem),
+            LookupMissesItem.expires.set(timedelta(seconds=rule.window)),
+        ]
+        if not missed:
+            return LookupMissesItem(*key), actions, room
+        if stale > 2 * rule.limit:
+            self._trimming.add(key)
+            trimmed = ratelimit.recent(seen, now, rule) + [now]
+            actions.append(LookupMissesItem.misses.set(trimmed))
+            return LookupMissesItem(*key), actions, size(LookupMissesItem.misses) == len(seen)
+        actions.append(LookupMissesItem.misses.set((LookupMissesItem.misses | []).append([now])))
+        return LookupMissesItem(*key), actions, room
+
+
+def _one_at_a_time(rule: ratelimit.Limit) -> bool:
+    return rule is PER_USER
+
+
+def _full(misses: list[int], now: int, rule: ratelimit.Limit) -> TooManyRequests:
+    """The address filled up meanwhile: a slot frees when the oldest miss in its window leaves it."""
+    window = ratelimit.recent(misses, now, rule)
+    wait = max(1, window[0] + rule.window - now) if window else rule.window
+    return TooManyRequests(
+        f"Too many connection codes that match nothing. Try again in {wait} seconds,"
+        " or ask the organization for its code.",
+        retry_after=wait,
+    )
 
 
 def _lost() -> TooManyRequests:
