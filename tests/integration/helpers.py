@@ -182,17 +182,17 @@ def stored_status(connection_id: str, driver: str) -> str:
 
 
 def given_earlier_misses(
-    count: int, *, user: str | None = None, address: str | None = None, scope: str = "lookup"
+    count: int, *, user: str | None = None, address: str | None = None, seconds_ago: int = 0
 ) -> None:
     """Misses made a moment ago by `user` (from anywhere) or from `address` (by anyone), written to the
     limit's record directly: each real miss is a DynamoDB transaction, and a hundred of them would take
     longer than a whole test module. Tests still make the misses that cross a limit for real."""
     if user:
-        first, second = limits.keys(user, "192.0.2.1", scope), limits.keys(user, "192.0.2.2", scope)
+        first, second = limits.keys(user, "192.0.2.1"), limits.keys(user, "192.0.2.2")
     else:
-        first, second = limits.keys("someone", address, scope), limits.keys("someone-else", address, scope)
+        first, second = limits.keys("someone", address), limits.keys("someone-else", address)
     (key,) = set(first) & set(second)
-    LookupMissesItem(*key, misses=[int(time.time())] * count).save()
+    LookupMissesItem(*key, misses=[int(time.time()) - seconds_ago] * count).save()
 
 
 def at_the_same_moment(*actions: Callable[[], Answer]) -> list[Answer]:

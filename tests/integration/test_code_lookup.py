@@ -1,5 +1,10 @@
 """Finding a connection by its code, and the limit on codes that match nothing (no guessing codes)."""
 
+import pytest
+
+from connections import limits
+from connections.errors import TooManyRequests
+from connections.store import LookupMissesItem, batch_get
 from tests.integration.helpers import (
     admin_path,
     as_admin,
@@ -175,7 +180,8 @@ def test_many_people_behind_one_address_may_use_the_right_code_at_the_same_momen
         ]
     )
 
-    # Then nobody is told to wait: only a person's own tries are decided one at a time
+    # Then nobody is told to wait: only a person's own tries are decided one at a time (moto runs requests
+    # one at a time; DynamoDB could still refuse two transactions on the address at the very same moment)
     assert [a.status for a in lookups] == [200] * 20
     assert [a.status for a in requests] == [201] * 20
 
@@ -197,6 +203,43 @@ def test_a_burst_from_many_people_behind_one_address_cannot_pass_its_limit():
     # and once it is full, the right code answers 429 too, so a 429 says nothing about a code
     assert look_up("RIGHTCODE1", driver="nat-newcomer").status == 429
     assert request_membership(connection, "nat-newcomer", code="RIGHTCODE1", source_ip=ADDRESS).status == 429
+
+
+def test_tries_that_read_a_list_due_for_a_trim_are_answered_alike_whatever_their_code():
+    # Given an address with 250 misses older than the window (its list is due for a trim), read by two
+    # people's tries at the same moment: a wrong code and the right one
+    given_earlier_misses(250, address=ADDRESS, seconds_ago=20 * 60)
+    wrong_keys, right_keys = limits.keys("nat-user-1", ADDRESS), limits.keys("nat-user-2", ADDRESS)
+    wrong = limits.Attempt(batch_get(list(wrong_keys), consistent=True), wrong_keys)
+    right = limits.Attempt(batch_get(list(right_keys), consistent=True), right_keys)
+
+    # When the wrong code's try is recorded first (it trims the list), then the right code's
+    wrong.record(missed=True)
+    with pytest.raises(TooManyRequests) as refused:
+        right.record(missed=False)
+
+    # Then the right code is refused as any code would be, and the wrong one is counted
+    assert refused.value.retry_after == 1
+    (address_key,) = set(wrong_keys) & set(right_keys)
+    assert len(LookupMissesItem.get(*address_key, consistent_read=True).misses) == 1
+
+
+def test_a_burst_on_an_address_whose_old_misses_are_trimmed_answers_no_try_without_counting_it():
+    # Given an address with 250 misses older than the window (its list is due for a trim) and a right code
+    given_connection(given_organization(), code="RIGHTCODE1")
+    given_earlier_misses(250, address=ADDRESS, seconds_ago=20 * 60)
+
+    # When twenty people behind it send wrong codes and one the right code at the same moment
+    codes = [f"WRONG{n:05d}" for n in range(20)] + ["RIGHTCODE1"]
+    answers = at_the_same_moment(
+        *[lambda n=n, code=code: look_up(code, driver=f"nat-user-{n}") for n, code in enumerate(codes)]
+    )
+
+    # Then every wrong code that was answered is among the address's misses now, and the old ones are gone
+    statuses = [a.status for a in answers]
+    assert statuses.count(404) + statuses.count(429) >= 20, statuses
+    (address_key,) = set(limits.keys("a", ADDRESS)) & set(limits.keys("b", ADDRESS))
+    assert len(LookupMissesItem.get(*address_key, consistent_read=True).misses) == statuses.count(404)
 
 
 def test_a_lookup_answers_the_connection_as_it_is_now():

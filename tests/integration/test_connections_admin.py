@@ -214,7 +214,7 @@ def test_choosing_codes_that_are_taken_is_limited_like_guessing_codes():
     # Given: nine earlier tries of taken codes by Ada, then a tenth
     organization_id = given_organization()
     given_connection(organization_id, name="Holder", code="TAKEN0001")
-    given_earlier_misses(9, user=sub_of(ADA), scope="choose")
+    given_earlier_misses(9, user=sub_of(ADA))
     assert create(organization_id, code="taken0001").status == 409
 
     # When
@@ -227,13 +227,28 @@ def test_choosing_codes_that_are_taken_is_limited_like_guessing_codes():
     assert generated.status == 201
 
 
+def test_codes_that_match_nothing_and_codes_that_are_taken_share_one_limit():
+    # Given ten codes that matched nothing, looked up by Ada from her address
+    organization_id = given_organization()
+    for n in range(10):
+        lookup = as_driver("GET", f"/connections/by-code/WRONG{n:05d}", sub=sub_of(ADA))
+        assert lookup.status == 404, lookup.body
+
+    # When she then chooses a code for a new connection
+    chosen = create(organization_id, code="FREECODE01")
+
+    # Then she may not try more: either way of trying tells whether a code exists
+    assert chosen.status == 429
+    assert create(organization_id).status == 201
+
+
 def test_a_burst_of_new_connections_sent_at_once_cannot_try_more_chosen_codes_than_the_limit_allows():
     # Given codes taken by other connections, and nine earlier tries by Ada: one more code may be tried
     organization_id = given_organization()
     taken = [f"TAKEN{n:04d}" for n in range(5)]
     for code in taken:
         given_connection(organization_id, name=code, code=code)
-    given_earlier_misses(9, user=sub_of(ADA), scope="choose")
+    given_earlier_misses(9, user=sub_of(ADA))
 
     # When ten new connections, with five taken codes and five free ones, are asked for at the same moment
     codes = taken + [f"FREE{n:04d}" for n in range(5)]
@@ -254,7 +269,7 @@ def test_a_burst_of_code_changes_sent_at_once_cannot_try_more_chosen_codes_than_
     for code in taken:
         given_connection(organization_id, name=code, code=code)
     mine = [given_connection(organization_id, name=f"Mine {n}") for n in range(10)]
-    given_earlier_misses(9, user=sub_of(ADA), scope="choose")
+    given_earlier_misses(9, user=sub_of(ADA))
 
     # When each of them is given a code at the same moment, five taken codes and five free ones
     codes = taken + [f"FREE{n:04d}" for n in range(5)]

@@ -42,13 +42,15 @@ def _admin_key(caller: Caller, organization_id: str) -> tuple[str, str] | None:
     return AdminItem.key(organization_id, caller.email) if caller.email and caller.email_verified else None
 
 
-def as_admin(caller: Caller, organization_id: str, *keys: tuple[str, str]) -> dict[tuple[str, str], Item]:
+def as_admin(
+    caller: Caller, organization_id: str, *keys: tuple[str, str], consistent: bool = False
+) -> dict[tuple[str, str], Item]:
     """The items at `keys`, read in the same round-trip as the check that the caller administers the
     organization (NotFound otherwise)."""
     admin_key = _admin_key(caller, organization_id)
     if admin_key is None:
         raise NotFound(NO_SUCH_ORGANIZATION)
-    found = batch_get([admin_key, *keys])
+    found = batch_get([admin_key, *keys], consistent=consistent)
     if admin_key not in found:
         raise NotFound(NO_SUCH_ORGANIZATION)
     _signed_in(found[admin_key])
@@ -248,8 +250,8 @@ def create_connection(
     check_unique(new.questions)
     organization_key = OrganizationItem.key(organization_id)
     # A chosen code that is taken reveals that the code exists, so choosing codes is limited like lookups.
-    limited = limits.keys(caller.user_id, address, scope="choose") if new.code else {}
-    found = as_admin(caller, organization_id, organization_key, *limited)
+    limited = limits.keys(caller.user_id, address) if new.code else {}
+    found = as_admin(caller, organization_id, organization_key, *limited, consistent=bool(limited))
     limits.check(found, limited)
     organization: OrganizationItem = found[organization_key]
     at = now()
@@ -320,8 +322,9 @@ def update_connection(
         )
     if changes.questions is not None:
         check_unique(changes.questions)
-    limited = limits.keys(caller.user_id, address, scope="choose") if changes.code else {}
-    found = as_admin(caller, organization_id, ConnectionItem.key(connection_id), *limited)
+    limited = limits.keys(caller.user_id, address) if changes.code else {}
+    connection_key = ConnectionItem.key(connection_id)
+    found = as_admin(caller, organization_id, connection_key, *limited, consistent=bool(limited))
     limits.check(found, limited)
     connection = _connection_of(found, organization_id, connection_id)
     old_code = connection.code

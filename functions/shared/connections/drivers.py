@@ -76,7 +76,7 @@ def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionFor
     normal = codes.normalize(code)
     limited = limits.keys(caller.user_id, address)
     code_key = CodeItem.key(normal) if codes.is_well_formed(normal) else None
-    found = batch_get([*limited, *([code_key] if code_key else [])])
+    found = batch_get([*limited, *([code_key] if code_key else [])], consistent=True)
     limits.check(found, limited)
     code: CodeItem | None = found.get(code_key) if code_key else None
     hit = code is not None and code.enabled and code.view is not None
@@ -116,7 +116,9 @@ def request(
     limited = limits.keys(caller.user_id, address)
     email = asked.email or caller.email  # the address a code would go to; `address` is the caller's IP
     codes_key = verification.codes_sent_key(email)
-    found = batch_get([connection_key, membership_key, *limited, *([codes_key] if codes_key else [])])
+    found = batch_get(
+        [connection_key, membership_key, *limited, *([codes_key] if codes_key else [])], consistent=True
+    )
     connection: ConnectionItem | None = found.get(connection_key)
     existing: MembershipItem | None = found.get(membership_key)
     if connection is None or not (connection.enabled or existing):

@@ -19,11 +19,18 @@ PER_USER = ratelimit.Limit(limit=10, window=15 * 60)
 PER_ADDRESS = ratelimit.Limit(limit=100, window=15 * 60)
 
 
-def keys(user_id: str, address: str, scope: str = "lookup") -> dict[tuple[str, str], ratelimit.Limit]:
+def keys(user_id: str, address: str) -> dict[tuple[str, str], ratelimit.Limit]:
+    """The limits of a caller trying codes. One budget for every way of trying one (a lookup, a request for
+    a private connection, a code chosen for a connection): all of them tell whether a code exists."""
     return {
-        LookupMissesItem.key(f"{scope}#user#{user_id}"): PER_USER,
-        LookupMissesItem.key(f"{scope}#ip#{address}"): PER_ADDRESS,
+        LookupMissesItem.key(f"lookup#user#{user_id}"): PER_USER,
+        LookupMissesItem.key(f"lookup#ip#{address}"): PER_ADDRESS,
     }
+
+
+def _one_at_a_time(key: tuple[str, str]) -> bool:
+    """A person's tries are decided one at a time; an address's are not (see Attempt)."""
+    return "#user#" in key[0]
 
 
 def check(found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], ratelimit.Limit]) -> None:
@@ -50,8 +57,11 @@ class Attempt:
       recorded since `found` was read (their `attempts` counter); the losers of a race answer 429;
     - an address's are not, since many people share one behind a NAT and may well try codes at the same
       moment: each try, right or wrong, is conditioned on the address having room for a miss as DynamoDB
-      applies it (the size of its list of misses), and a miss is appended to the list, both atomic. Once
-      the address is full, right and wrong codes alike answer 429.
+      applies it (the size of its list of misses) and on its list not having been trimmed since it was
+      read, and a miss is appended to the list, both atomic. Once the address is full, right and wrong
+      codes alike answer 429. A list grown long with old misses is trimmed by the next try, right or
+      wrong, conditioned on nothing having been appended since it was read: then too, every try faces
+      the same condition.
 
     A try is recorded once: with the writes that answer it (`recorded_with`, no round-trip of its own), or
     alone (`record`)."""
@@ -88,11 +98,14 @@ class Attempt:
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in error.cancellation_reasons or []]
             ours = reasons[len(reasons) - len(self._limited) :] if self._limited else []
-            for (key, rule), reason in zip(self._limited.items(), ours, strict=False):
+            for key, reason in zip(self._limited, ours, strict=False):
                 # TransactionConflict: DynamoDB's answer when another transaction on the item is under way.
-                full = not _one_at_a_time(rule) and key not in self._trimming
+                # An address's failed condition: it is full, unless this try was to trim it (then it lost
+                # a race, like a person's try). A try that read the list just before another trimmed it
+                # is told it is full too: rare (once per 200 old misses), and the same for any code.
+                full = not _one_at_a_time(key) and key not in self._trimming
                 if reason == "ConditionalCheckFailed" and full:
-                    self._refusal = _full(self._misses(key), now, rule)
+                    self._refusal = _full(self._misses(key), now, self._limited[key])
                 elif reason in {"ConditionalCheckFailed", "TransactionConflict"}:
                     self._refusal = _lost()
                 if self._refusal is not None:
@@ -105,7 +118,7 @@ class Attempt:
         return list(item.misses) if item is not None else []
 
     def _update(self, key: tuple[str, str], rule: ratelimit.Limit, now: int, missed: bool):
-        if not _one_at_a_time(rule):
+        if not _one_at_a_time(key):
             return self._appended(key, rule, now, missed)
         item = self._found.get(key)
         seen = int(item.attempts) if item is not None and item.attempts is not None else None
@@ -124,30 +137,30 @@ class Attempt:
         return LookupMissesItem(*key), actions, condition
 
     def _appended(self, key: tuple[str, str], rule: ratelimit.Limit, now: int, missed: bool):
-        """The actions and condition of an address's try. The list holds the misses that were read (some
-        old, left to be trimmed) and those appended since; there is room while it is shorter than the
-        limit plus the old ones. A list grown long is trimmed when a miss is added, conditioned on nothing
-        having been appended since it was read (a try that races it answers 429 and may try again)."""
+        """The update and condition of an address's try. The list holds the misses that were read (some
+        old, left to be trimmed) and those appended since: there is room while it is shorter than the
+        limit plus the old ones, as long as nobody trimmed it meanwhile (its `trims` as read)."""
+        item = self._found.get(key)
         seen = self._misses(key)
-        stale = len(seen) - len(ratelimit.recent(seen, now, rule))
-        room = LookupMissesItem.misses.does_not_exist() | (size(LookupMissesItem.misses) < rule.limit + stale)
+        recent = ratelimit.recent(seen, now, rule)
+        trims = int(item.trims) if item is not None and item.trims is not None else None
+        untrimmed = (
+            LookupMissesItem.trims.does_not_exist() if trims is None else LookupMissesItem.trims == trims
+        )
         actions = [
             LookupMissesItem.kind.set(LookupMissesItem),
             LookupMissesItem.expires.set(timedelta(seconds=rule.window)),
         ]
-        if not missed:
-            return LookupMissesItem(*key), actions, room
-        if stale > 2 * rule.limit:
+        if len(seen) - len(recent) > 2 * rule.limit:
             self._trimming.add(key)
-            trimmed = ratelimit.recent(seen, now, rule) + [now]
-            actions.append(LookupMissesItem.misses.set(trimmed))
-            return LookupMissesItem(*key), actions, size(LookupMissesItem.misses) == len(seen)
-        actions.append(LookupMissesItem.misses.set((LookupMissesItem.misses | []).append([now])))
-        return LookupMissesItem(*key), actions, room
-
-
-def _one_at_a_time(rule: ratelimit.Limit) -> bool:
-    return rule is PER_USER
+            actions.append(LookupMissesItem.misses.set(recent + ([now] if missed else [])))
+            actions.append(LookupMissesItem.trims.set((trims or 0) + 1))
+            return LookupMissesItem(*key), actions, untrimmed & (size(LookupMissesItem.misses) == len(seen))
+        stale = len(seen) - len(recent)
+        room = LookupMissesItem.misses.does_not_exist() | (size(LookupMissesItem.misses) < rule.limit + stale)
+        if missed:
+            actions.append(LookupMissesItem.misses.set((LookupMissesItem.misses | []).append([now])))
+        return LookupMissesItem(*key), actions, untrimmed & room
 
 
 def _full(misses: list[int], now: int, rule: ratelimit.Limit) -> TooManyRequests:

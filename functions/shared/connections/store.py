@@ -279,10 +279,11 @@ class MembershipItem(Item, discriminator="membership"):
 
 class LookupMissesItem(Item, discriminator="lookup_misses"):
     """Recent misses of one caller (a user or an address) trying connection codes, for the limits: codes
-    that matched nothing (scope `lookup`, lookups and requests) or were taken (scope `choose`)."""
+    that matched nothing (lookups, requests) or were taken (codes chosen by admins)."""
 
     misses = ListAttribute(of=NumberAttribute, default=list)
-    attempts = NumberAttribute(null=True)  # raised by every try of a code: the tries' optimistic lock
+    attempts = NumberAttribute(null=True)  # a user's: raised by every try, the tries' optimistic lock
+    trims = NumberAttribute(null=True)  # an address's: raised by every trim of its misses
     expires = TTLAttribute(null=True)
 
     @staticmethod
