@@ -1,11 +1,16 @@
 """Two people changing one membership at the same moment: exactly one of them wins, the other gets a
 409 that says what happened, and what is stored is the winner's change. Likewise for a request sent twice
-at once with the same Idempotency-Key. Each race is run ROUNDS times on fresh requests."""
+at once with the same Idempotency-Key. Each race is run ROUNDS times on fresh requests. And DynamoDB's own
+contention (a transaction refused for another under way, a throttled table) asks the caller to retry."""
 
 import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
+from functions.request_connection.app import handler as driver_handler
 from tests.integration.helpers import (
     BOB,
+    DRIVER,
     as_admin,
     as_driver,
     at_the_same_moment,
@@ -14,8 +19,11 @@ from tests.integration.helpers import (
     given_connection,
     given_organization,
     given_pending,
+    my_membership,
+    request_membership,
     stored_status,
 )
+from tests.support.api import call
 
 ROUNDS = 10
 
@@ -105,3 +113,60 @@ def test_two_retries_with_the_same_idempotency_key_at_once_create_one_organizati
         created = {a.body["organization_id"] for a in (first, second) if a.status == 201}
         assert len(created) == 1
     assert len(as_admin("GET", "/organizations").body) == ROUNDS
+
+
+def dynamodb_answering(monkeypatch, operation: str, error: dict, reasons: list | None = None) -> None:
+    """DynamoDB answering `operation` with `error` (what moto, one request at a time, never does)."""
+    make_api_call = BaseClient._make_api_call
+
+    def answer(client, name, params):
+        if name != operation:
+            return make_api_call(client, name, params)
+        response = {"Error": error, **({"CancellationReasons": reasons} if reasons else {})}
+        raise ClientError(response, name)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", answer)
+
+
+def test_dynamodb_refusing_a_transaction_for_contention_answers_409_to_try_again(monkeypatch):
+    # Given a private connection, and DynamoDB refusing the request's transaction (the membership and the
+    # try of the code) because another transaction is under way on the membership
+    connection = given_connection(given_organization(), code="PRIVATE01")
+    conflict = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+    canceled = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+    dynamodb_answering(
+        monkeypatch, "TransactWriteItems", canceled, [conflict, {"Code": "None"}, {"Code": "None"}]
+    )
+
+    # When a driver asks to join with its code
+    answer = request_membership(connection)
+
+    # Then a 409 that says to try again, not a 500, and nothing written
+    monkeypatch.undo()
+    assert answer.status == 409 and answer.body["error"] == "busy", answer.body
+    assert answer.headers["retry-after"] == "1"
+    assert my_membership(connection).status == 404
+
+
+def test_a_throttled_table_answers_503_to_try_again(monkeypatch):
+    # Given a table that DynamoDB throttles
+    connection = given_connection(given_organization(), public=True)
+    dynamodb_answering(
+        monkeypatch,
+        "BatchGetItem",
+        {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"},
+    )
+
+    # When
+    answer = call(
+        driver_handler,
+        "POST",
+        f"/connections/{connection['connection_id']}/memberships",
+        sub=DRIVER,
+        body={"answers": {}},
+    )
+
+    # Then
+    monkeypatch.undo()
+    assert answer.status == 503 and answer.body["error"] == "busy", answer.body
+    assert answer.headers["retry-after"] == "1"

@@ -282,7 +282,10 @@ def create_connection(
                 write.save(connection)
                 write.save(_code_of(connection), condition=CodeItem.pk.does_not_exist())
             break
-        except TransactWriteError:
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in error.cancellation_reasons or []]
+            if reasons[1:2] != ["ConditionalCheckFailed"]:  # the code item's (puts keep their order)
+                raise  # not the code: DynamoDB's contention or a bug, answered as such
             if new.code:
                 attempt.record(missed=True)
                 raise _code_taken(chosen=True) from None

@@ -65,11 +65,39 @@ def make_resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
+        contention = _contention(error)
+        if contention is not None:
+            logger.warning("DynamoDB contention", extra={"cause": contention})
+            if contention.startswith("TransactionConflict"):
+                status, message = 409, "Someone else changed the same thing at this very moment; try again."
+            else:
+                status, message = 503, "The service is busier than it can answer right now; try again."
+            return error_response(status, "busy", message, headers={"Retry-After": "1"})
         # A bug, never a client's fault: log it with the request and answer without internals.
         logger.exception("unexpected error")
         return error_response(500, "internal_error", "Something went wrong on our side; please try again.")
 
     return app
+
+
+# DynamoDB's answers when an item is under another transaction at the same moment, or the table is
+# throttled: nobody's bug, and the same request a moment later succeeds.
+CONTENTION = {
+    "TransactionConflict",
+    "TransactionConflictException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+
+
+def _contention(error: Exception) -> str | None:
+    """The contention `error` (a PynamoDB error) comes from, if that is what it is."""
+    cause = getattr(error, "cause_response_code", None)
+    if cause in CONTENTION:
+        return cause
+    reasons = {r.code for r in getattr(error, "cancellation_reasons", None) or [] if r}
+    return next(iter(reasons & CONTENTION), None)
 
 
 @dataclass(frozen=True)
