@@ -66,6 +66,10 @@ def remove_card(caller: Caller, id_tag: str) -> None:
         raise
 
 
+def _active(membership: MembershipItem | None) -> bool:
+    return membership is not None and state(membership).effective_status(now()) is Status.ACTIVE
+
+
 def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
     """On how many of the stations this connection unlocks the driver's access has arrived: a station has
     it once its acknowledged list reflects the latest change of each of the driver's cards. Round-trips:
@@ -74,9 +78,11 @@ def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
     stations."""
     mine = list(Item.gsi1.query(f"DRIVER#{caller.user_id}"))
     memberships = (m for m in mine if isinstance(m, MembershipItem) and m.connection_id == connection_id)
-    membership = next(memberships, None)
-    if membership is None or state(membership).effective_status(now()) is not Status.ACTIVE:
-        raise NotFound("You have no active membership in this connection.")
+    if not _active(next(memberships, None)):
+        # The index lags the table by a moment: a membership approved just now is confirmed from the table.
+        key = MembershipItem.key(connection_id, caller.user_id)
+        if not _active(batch_get([key], consistent=True).get(key)):
+            raise NotFound("You have no active membership in this connection.")
     tags = [c.id_tag for c in mine if isinstance(c, CardItem)]
     unlocks = list(UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")))
     # Hours of use: those stations ask online (Authorize) rather than hold the cards; nothing to send.

@@ -1,6 +1,7 @@
 """A driver's charging cards (/me/cards) and whether the driver's access has reached the stations of a
 connection (/me/memberships/{id}/stations)."""
 
+from connections.store import MembershipItem
 from tests.integration.helpers import (
     DRIVER,
     OTHER_DRIVER,
@@ -145,6 +146,24 @@ def test_station_delivery_is_only_for_an_active_membership_of_ones_own(sync):
     mine, not_mine = delivery(connection, DRIVER), delivery(connection, OTHER_DRIVER)
     assert mine.status == 200 and mine.body == {"stations": 0, "delivered": 0}
     assert (not_mine.status, not_mine.error) == (404, "not_found")
+
+
+def test_station_delivery_answers_a_membership_approved_a_moment_ago_that_the_index_does_not_show_yet(sync):
+    # Given a driver approved a moment ago, whose membership the driver index does not show yet (DynamoDB
+    # indexes lag their table; moto's do not, so the index keys are taken off the item)
+    organization = given_organization()
+    connection = given_connection(organization)
+    given_policy(organization, [connection["connection_id"]])
+    given_pending(connection, DRIVER)
+    assert decide(connection, DRIVER, "approve").status == 200
+    membership = MembershipItem.get(*MembershipItem.key(connection["connection_id"], DRIVER))
+    membership.update(actions=[MembershipItem.gsi1pk.remove(), MembershipItem.gsi1sk.remove()])
+
+    # When the driver asks where their access has arrived
+    answer = delivery(connection)
+
+    # Then the table, read consistently, says they are a member
+    assert answer.status == 200 and answer.body == {"stations": 0, "delivered": 0}, answer.body
 
 
 def test_station_delivery_waits_for_the_chunk_that_holds_the_drivers_card(sync):
