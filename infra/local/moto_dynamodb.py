@@ -12,7 +12,10 @@ fails, first deep-copies every table it touches, stream history included: about 
 record here, so a stack that has run a while takes seconds per transaction (the sync function writes each
 batch's allow-list entries in one). No moto setting avoids it, so this wraps it: the conditions are
 evaluated first; a transaction whose conditions all hold is applied without the copy (nothing will need
-rolling back), and any other takes moto's own path, rollback included."""
+rolling back), one whose conditions fail is cancelled with moto's reasons before anything is written,
+and anything unusual (a key twice, an expression this check cannot judge) takes moto's own path. One gap
+remains: an item that moto refuses while applying it (an update expression it rejects, a bug the tests
+then show) leaves the items before it written, where DynamoDB would write none."""
 
 import copy
 import threading
@@ -35,10 +38,13 @@ class _CopyExceptTables:
         return copy.deepcopy(value, memo)
 
 
-def _conditions_hold(backend, transact_items: list[dict]) -> bool:
+def _checked(backend, transact_items: list[dict]) -> list | None:
+    """The transaction's cancellation reasons, as moto reports them ((None, None, None) for an item whose
+    condition holds); None when it is unusual (a key twice, an unknown table, an expression
+    moto must judge): moto's own path then decides and reports it."""
     from moto.dynamodb.comparisons import get_filter_expression
 
-    seen = set()
+    seen, reasons = set(), []
     try:
         for entry in transact_items:
             ((kind, op),) = entry.items()
@@ -51,18 +57,22 @@ def _conditions_hold(backend, transact_items: list[dict]) -> bool:
                 key = op["Key"]
             identity = (op["TableName"], str(sorted(key.items())))
             if identity in seen:
-                return False
+                return None
             seen.add(identity)
+            current = backend.get_item(op["TableName"], key)
             condition = op.get("ConditionExpression")
-            if condition:
-                test = get_filter_expression(
-                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-                )
-                if not test.expr(backend.get_item(op["TableName"], key)):
-                    return False
+            test = condition and get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if test and not test.expr(current):
+                old = current.to_json()["Attributes"] if current is not None else None
+                wanted = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                reasons.append(("ConditionalCheckFailed", "The conditional request failed", wanted and old))
+            else:
+                reasons.append((None, None, None))
     except Exception:  # noqa: BLE001 - anything unusual: moto's own path decides and reports it
-        return False
-    return True
+        return None
+    return reasons
 
 
 _one_at_a_time = threading.Lock()
@@ -71,6 +81,7 @@ _one_at_a_time = threading.Lock()
 def install() -> None:
     """Both corrections; calling it again changes nothing."""
     from moto.dynamodb import models, responses
+    from moto.dynamodb.exceptions import TransactionCanceledException
 
     if getattr(responses.DynamoHandler.call_action, "serialized", False):
         return
@@ -87,12 +98,15 @@ def install() -> None:
     transact = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(backend, transact_items):
-        if len(transact_items) <= 100 and _conditions_hold(backend, transact_items):
-            _skip.active = True
-            try:
-                return transact(backend, transact_items)
-            finally:
-                _skip.active = False
-        return transact(backend, transact_items)
+        reasons = _checked(backend, transact_items) if len(transact_items) <= 100 else None
+        if reasons is None:
+            return transact(backend, transact_items)
+        if any(code for code, _, _ in reasons):
+            raise TransactionCanceledException(reasons)  # nothing written: nothing to copy or roll back
+        _skip.active = True
+        try:
+            return transact(backend, transact_items)
+        finally:
+            _skip.active = False
 
     models.DynamoDBBackend.transact_write_items = transact_write_items

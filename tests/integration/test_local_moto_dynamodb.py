@@ -44,6 +44,8 @@ def test_a_failed_condition_leaves_nothing_written(installed):
         )
     # Then DynamoDB's answer, and none of its writes
     assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in refused.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
     assert {i["pk"]["S"] for i in installed.scan(TableName=TABLE)["Items"]} == {"TAKEN"}
 
 
