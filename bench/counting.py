@@ -27,6 +27,7 @@ class Call:
     index: str | None  # the index a Query or Scan reads
     items_read: int = 0  # a Query's or Scan's items read (ScannedCount), a BatchGetItem's items found
     seconds: float = 0.0  # from sending it to its parsed answer
+    error: str | None = None  # the error DynamoDB answered with (ConditionalCheckFailedException, ...)
 
     @property
     def index_query(self) -> bool:
@@ -81,6 +82,11 @@ class DynamoDBCalls:
         """Items read by the calls (`index`: by its queries and scans only)."""
         return sum(c.items_read for c in self.calls if index is None or c.index == index)
 
+    def refused(self) -> list[str]:
+        """The calls DynamoDB answered with an error, as "operation: error" (a condition that did not hold, a
+        cancelled transaction: the service then reads again, retries or answers 409)."""
+        return [f"{c.operation}: {c.error}" for c in self.calls if c.error]
+
     def seconds(self) -> float:
         """Time spent in the calls (threads' calls at once are each counted)."""
         return sum(c.seconds for c in self.calls)
@@ -99,6 +105,7 @@ class DynamoDBCalls:
         if call is None:
             return
         call.seconds = time.perf_counter() - self._sending.at
+        call.error = (parsed.get("Error") or {}).get("Code")  # botocore emits after-call for errors too
         if call.operation in ("Query", "Scan"):
             call.items_read = int(parsed.get("ScannedCount", parsed.get("Count", 0)))
         elif call.operation == "BatchGetItem":

@@ -1,11 +1,8 @@
 """What bench/station_fanout.py and bench/station_burst.py share: the table's stream read as Lambda's event
-source mapping reads it, moto's iot-data record of publishes, a guard that makes moto's TransactWriteItems
-affordable at these table sizes, and small report helpers. Not a benchmark itself."""
+source mapping reads it, moto's iot-data record of publishes, and small report helpers. Not a benchmark
+itself."""
 
-import copy
-import sys
 from collections import Counter
-from pathlib import Path
 
 REGION = "us-east-1"
 
@@ -63,62 +60,6 @@ def moto_published() -> list[tuple[str, bytes]]:
     return iotdata_backends[DEFAULT_ACCOUNT_ID][REGION].published_payloads
 
 
-class TransactionGuard:
-    """moto's TransactWriteItems deep-copies the whole table, its stream history included, once per item
-    of the transaction, to roll back if one fails: about 0.2 ms per stored item and stream record on this
-    machine, seconds per transaction at these sizes. With the guard on, that copy is skipped, and every
-    transaction that does not succeed is counted: moto would have rolled it back, so a run with one is not
-    valid (the benchmarks say so and fail). Nothing else writes the table while they run, so none is
-    expected. Every other use of deepcopy in moto's DynamoDB backend is left as it is."""
-
-    FAILED = "TRANSACTION-GUARD: a transaction failed without moto's rollback:"
-
-    def __init__(self, announce: bool = False) -> None:
-        self.announce = announce  # print each failure (the stack's log, read by bench/station_latency.py)
-        self.transactions = 0
-        self.failed: list[str] = []
-        self.copies_skipped = 0
-
-    def install(self) -> "TransactionGuard":
-        from moto.dynamodb import models
-        from moto.dynamodb.models.table import Table
-
-        guard = self
-
-        class _CopyExceptTables:
-            def __getattr__(self, name):
-                return getattr(copy, name)
-
-            @staticmethod
-            def deepcopy(value, memo=None):
-                if isinstance(value, Table):
-                    guard.copies_skipped += 1
-                    return value
-                return copy.deepcopy(value, memo)
-
-        models.copy = _CopyExceptTables()
-        transact = models.DynamoDBBackend.transact_write_items
-
-        def guarded(backend, transact_items):
-            guard.transactions += 1
-            try:
-                return transact(backend, transact_items)
-            except Exception as error:
-                guard.failed.append(repr(error)[:200])
-                if guard.announce:
-                    print(f"{guard.FAILED} {error!r}"[:300], flush=True)
-                raise
-
-        models.DynamoDBBackend.transact_write_items = guarded
-        return self
-
-    def describe(self) -> str:
-        return (
-            f"moto TransactWriteItems: {self.transactions} transactions, {len(self.failed)} not successful"
-            f" (must be 0: moto's rollback copy was skipped, {self.copies_skipped} table copies)"
-        )
-
-
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -126,15 +67,3 @@ def pct(values: list[float], p: float) -> float:
 
 def ops(calls: list[str]) -> str:
     return ", ".join(f"{op} {n}" for op, n in Counter(calls).most_common()) or "-"
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["stack"]:
-    # `make run`'s stack (python -m infra.local) with the guard installed in its moto:
-    # bench/station_latency.py --guard-moto starts it this way.
-    import runpy
-
-    root = Path(__file__).resolve().parent.parent
-    sys.path[:0] = [str(root)]
-    TransactionGuard(announce=True).install()
-    sys.argv = [str(root / "infra" / "local" / "__main__.py")]
-    runpy.run_module("infra.local", run_name="__main__", alter_sys=True)
