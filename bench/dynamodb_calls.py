@@ -35,8 +35,6 @@ or when a route of template.yaml was not measured.
 
 import contextlib
 import io
-import logging
-import os
 import sys
 import warnings
 from collections import Counter
@@ -759,16 +757,11 @@ def main() -> int:
     # connections.http does not register the Lambda context with the idempotency config (reported); the
     # warning says so on every keyed request and changes no count.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from tests.support.aws import reset_tables, start_moto, use_endpoint
+    from tests.support.aws import start_moto_for_functions
 
-    server, endpoint = start_moto()
+    server, _ = start_moto_for_functions()
     try:
-        # As in Lambda, the functions read their configuration at import: point them at moto first.
-        use_endpoint(endpoint)
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         DYNAMODB.install()
-        reset_tables(endpoint)
 
         from functions.approve import app as approve
         from functions.request_connection import app as request_connection

@@ -25,7 +25,6 @@ Exit 1 if a target is missed. Run: .venv/bin/python bench/notify_emails.py   (ab
 
 import contextlib
 import io
-import logging
 import os
 import random
 import sys
@@ -200,14 +199,11 @@ def measure(out) -> int:
         print(*lines, file=out)
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from tests.support.aws import TABLES, reset_tables, start_moto, use_endpoint
+    from tests.support.aws import TABLES, reset_tables, start_moto_for_functions
 
     began = time.perf_counter()
-    server, endpoint = start_moto()
+    server, endpoint = start_moto_for_functions()
     try:
-        use_endpoint(endpoint)  # as in Lambda, the functions read their configuration at import
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
         from connections import mail
         from functions.approve.app import handler as admin_handler

@@ -341,13 +341,10 @@ def main() -> int:
     pipe, child_pipe = context.Pipe()
     child = context.Process(target=worker, args=(child_pipe,), name="station-sync", daemon=True)
     child.start()
-    from tests.support.aws import TABLES, reset_tables, start_moto, use_endpoint
+    from tests.support.aws import TABLES, start_moto_for_functions
 
-    server, endpoint = start_moto()
+    server, endpoint = start_moto_for_functions()
     try:
-        use_endpoint(endpoint)
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        reset_tables(endpoint)
         from functions.approve import app as approve_app
 
         org, approvals = setup(approve_app.handler, shape, count)

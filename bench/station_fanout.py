@@ -48,9 +48,7 @@ copy when a transaction's conditions all hold. Run: .venv/bin/python bench/stati
 
 import base64
 import json
-import logging
 import math
-import os
 import sys
 import time
 import warnings
@@ -674,17 +672,12 @@ def full_capacity_ok(full: FullCapacity) -> bool:
 
 def main() -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from tests.support.aws import TABLES, reset_tables, start_moto, use_endpoint
+    from tests.support.aws import TABLES, start_moto_for_functions
 
     began = time.perf_counter()
-    server, endpoint = start_moto()
+    server, endpoint = start_moto_for_functions()
     try:
-        # As in Lambda, the functions read their configuration at import: point them at moto first.
-        use_endpoint(endpoint)
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         TALLY.dynamodb.install()
-        reset_tables(endpoint)
 
         from functions.approve import app as approve_app
         from functions.station_messages import app as messages_app

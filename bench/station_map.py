@@ -25,7 +25,6 @@ import contextlib
 import gc
 import io
 import json
-import logging
 import os
 import random
 import statistics
@@ -275,15 +274,11 @@ def main() -> int:
     parser.add_argument("--radius-km", type=float, default=3.0)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from tests.support.aws import reset_tables, start_moto, use_endpoint
+    from tests.support.aws import start_moto_for_functions
 
-    server, endpoint = start_moto()
+    server, _ = start_moto_for_functions()
     try:
-        use_endpoint(endpoint)
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         DYNAMODB.install()
-        reset_tables(endpoint)
         rng = random.Random(SEED)
         started = time.perf_counter()
         _, places = seed_city(rng)

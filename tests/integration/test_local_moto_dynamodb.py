@@ -1,4 +1,5 @@
-"""The local stack's speed-up of moto's transactions keeps DynamoDB's all-or-nothing semantics."""
+"""The corrections of infra/local/moto_dynamodb.py (atomic requests, fast transactions) keep DynamoDB's
+semantics: conditions decided atomically, transactions all or nothing."""
 
 import random
 import threading
@@ -7,7 +8,7 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.dynamodb import models
+from moto.dynamodb import models, responses
 
 from infra.local import moto_dynamodb
 
@@ -16,10 +17,10 @@ TABLE = "connections"
 
 @pytest.fixture
 def installed(tables):
-    saved = models.copy, models.DynamoDBBackend.transact_write_items
-    moto_dynamodb.install()
+    """A client of the tests' moto, which tests/support/aws.py started with the corrections installed."""
+    assert getattr(responses.DynamoHandler.call_action, "serialized", False), "moto_dynamodb is not installed"
+    moto_dynamodb.install()  # a second install changes nothing
     yield boto3.client("dynamodb", endpoint_url=tables, region_name="us-east-1")
-    models.copy, models.DynamoDBBackend.transact_write_items = saved
 
 
 def put(pk: str, condition: str | None = None) -> dict:

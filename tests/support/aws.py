@@ -1,6 +1,7 @@
 """moto's server, started in this process, with the template's tables: real DynamoDB semantics
 (conditions, transactions, indexes) behind a real HTTP endpoint, reached through AWS_ENDPOINT_URL."""
 
+import logging
 import os
 import socket
 
@@ -25,6 +26,18 @@ def start_moto() -> tuple[ThreadedMotoServer, str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, f"http://127.0.0.1:{port}"
+
+
+def start_moto_for_functions() -> tuple[ThreadedMotoServer, str]:
+    """What a benchmark runs the functions against: moto's server in this process, quiet, with fresh
+    tables, and the functions' environment pointed at it (before they are imported: as in Lambda, they
+    read their configuration at import), metrics off. Stop the server when done."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server, endpoint = start_moto()
+    use_endpoint(endpoint)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    reset_tables(endpoint)
+    return server, endpoint
 
 
 def use_endpoint(endpoint: str) -> None:
