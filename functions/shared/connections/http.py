@@ -39,10 +39,25 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
+def _read_json(text: str) -> Any:
+    """The body as Python objects. A body that is JSON but that Python cannot hold (an integer of more
+    digits than sys.get_int_max_str_digits(), nesting deeper than the recursion limit) is refused like any
+    other invalid JSON: Powertools answers a JSONDecodeError with a validation error, anything else with
+    a 500."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise json.JSONDecodeError(str(error), text, 0) from None
+
+
 def make_resolver() -> APIGatewayHttpResolver:
     # An answer that does not fit its own model is our bug: 500, never a 422 blamed on the client.
     app = APIGatewayHttpResolver(
-        enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+        enable_validation=True,
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+        json_body_deserializer=_read_json,
     )
 
     @app.exception_handler(ServiceError)

@@ -1,0 +1,73 @@
+"""What every operation that takes a body does with a body it cannot use: the operations come from the
+OpenAPI document (every operation with a requestBody), so a new route is covered without a change here.
+
+No test here reaches the tables (a body is read before anything else), so they are made once."""
+
+import importlib
+import re
+
+import pytest
+
+from infra import openapi
+from infra.template import Route, routes
+from tests.integration.helpers import checked
+from tests.support.api import call
+
+SHARED_TABLES = True
+
+
+def _operations_with_a_body() -> list[Route]:
+    by_key = {r.route_key: r for r in routes()}
+    return [
+        by_key[f"{method.upper()} {path}"]
+        for path, operations in openapi.document()["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+
+
+BODY_OPERATIONS = _operations_with_a_body()
+
+
+def _handler(route: Route):
+    module = route.code_uri.strip("/").replace("/", ".") + "." + route.handler.rsplit(".", 1)[0]
+    return importlib.import_module(module).handler
+
+
+def _call(route: Route, body: str):
+    path = re.sub(r"\{(\w+)\}", lambda m: f"{m.group(1)}-1", route.path)
+    return checked(call(_handler(route), route.method, path, body=body))
+
+
+def test_the_operations_with_a_body_are_found():
+    # The document lists them; an empty list would make the tests below pass without checking anything.
+    assert len(BODY_OPERATIONS) >= 14
+    assert {r.function for r in BODY_OPERATIONS} == {
+        "RequestConnectionFunction",
+        "ApproveFunction",
+        "StationsFunction",
+    }
+
+
+UNREADABLE = {
+    # More digits than Python converts to an int (sys.get_int_max_str_digits(): 4300).
+    "an integer of 4301 digits": '{"name": ' + "9" * 4301 + "}",
+    # Deeper than the parser's recursion limit.
+    "arrays nested 10000 deep": '{"name": ' + "[" * 10_000 + "]" * 10_000 + "}",
+    "objects nested 100000 deep": '{"a": ' * 100_000 + "1" + "}" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", UNREADABLE.values(), ids=UNREADABLE.keys())
+@pytest.mark.parametrize("route", BODY_OPERATIONS, ids=lambda r: r.route_key)
+def test_a_body_the_json_parser_cannot_read_is_400_invalid_json(route, body):
+    # When
+    answer = _call(route, body)
+
+    # Then
+    assert answer.status == 400, answer.body
+    assert answer.body == {
+        "error": "invalid_json",
+        "message": "The request body is not valid JSON.",
+        "fields": {},
+    }
