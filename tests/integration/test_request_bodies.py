@@ -4,6 +4,7 @@ OpenAPI document (every operation with a requestBody), so a new route is covered
 No test here reaches the tables (a body is read before anything else), so they are made once."""
 
 import importlib
+import json
 import re
 
 import pytest
@@ -71,3 +72,48 @@ def test_a_body_the_json_parser_cannot_read_is_400_invalid_json(route, body):
         "message": "The request body is not valid JSON.",
         "fields": {},
     }
+
+
+def _route(route_key: str) -> Route:
+    (route,) = [r for r in BODY_OPERATIONS if r.route_key == route_key]
+    return route
+
+
+CONNECTION = "/organizations/{organization_id}/connections/{connection_id}"
+STATION = {"station_id": "CP-1", "name": "Charger"}
+
+
+@pytest.mark.parametrize(
+    ("route_key", "body", "field"),
+    [
+        (f"PATCH {CONNECTION}", {"regenerate_code": 0}, "regenerate_code"),
+        (f"PATCH {CONNECTION}", {"public": "true"}, "public"),
+        (
+            "POST /organizations/{organization_id}/connections",
+            {"name": "Visitors", "questions": [{"id": "plate", "label": "Plate", "required": 0}]},
+            "questions.0.required",
+        ),
+        (
+            "POST /organizations/{organization_id}/connections",
+            {"name": "V", "reverify_days": "30"},
+            "reverify_days",
+        ),
+        ("PUT /organizations/{organization_id}/admins/me/alerts", {"new_requests": "off"}, "new_requests"),
+        ("POST /organizations/{organization_id}/stations", {**STATION, "latitude": True}, "latitude"),
+        ("POST /organizations/{organization_id}/stations", {**STATION, "longitude": "13.4"}, "longitude"),
+        (
+            "PATCH /organizations/{organization_id}/stations/{station_id}",
+            {"send_local_list_max_length": 25.0},
+            "send_local_list_max_length",
+        ),
+    ],
+)
+def test_a_value_of_another_json_type_is_422_not_coerced(route_key, body, field):
+    # When
+    answer = _call(_route(route_key), json.dumps(body))
+
+    # Then
+    assert answer.status == 422, answer.body
+    assert answer.error == "invalid_input"
+    assert list(answer.body["fields"]) == [field]
+    assert answer.body["fields"][field].startswith("Input should be a valid")

@@ -5,8 +5,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
+from connections.body import Body
 from connections.domain import addresses
 from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Status
@@ -28,12 +29,13 @@ Email = Annotated[
 ]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 ReverifyDays = Annotated[int, Field(ge=1, le=3650)]
+Approval = Annotated[ApprovalMode, Strict(False)]  # by its value, e.g. "manual"
 
 
 # --- Organizations and admins
 
 
-class NewOrganization(BaseModel):
+class NewOrganization(Body):
     name: Name
 
 
@@ -43,7 +45,7 @@ class Organization(BaseModel):
     created_at: datetime
 
 
-class NewAdmin(BaseModel):
+class NewAdmin(Body):
     email: Email = Field(description="The verified email address the new admin signs in with.")
 
 
@@ -57,7 +59,7 @@ class Admin(BaseModel):
     )
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(Body):
     new_requests: bool = Field(
         description="An email when requests wait for a decision (at most one per connection every 15"
         " minutes)."
@@ -67,7 +69,7 @@ class AlertSettings(BaseModel):
 # --- Connections
 
 
-class NewConnection(BaseModel):
+class NewConnection(Body):
     name: Name
     description: Description = ""
     public: bool = Field(
@@ -76,12 +78,12 @@ class NewConnection(BaseModel):
     enabled: bool = True
     code: str | None = Field(default=None, description="6-20 letters or digits; generated when omitted.")
     questions: list[Question] = Field(default_factory=list, max_length=20)
-    approval_mode: ApprovalMode = ApprovalMode.MANUAL
+    approval_mode: Approval = ApprovalMode.MANUAL
     email_domains: list[Domain] = Field(default_factory=list, max_length=50)
     reverify_days: ReverifyDays | None = None
 
 
-class ConnectionChanges(BaseModel):
+class ConnectionChanges(Body):
     """Only the fields present are changed."""
 
     name: Name | None = None
@@ -91,7 +93,7 @@ class ConnectionChanges(BaseModel):
     code: str | None = Field(default=None, description="A new code; the old one stops working at once.")
     regenerate_code: bool = Field(default=False, description="Replace the code by a newly generated one.")
     questions: list[Question] | None = Field(default=None, max_length=20)
-    approval_mode: ApprovalMode | None = None
+    approval_mode: Approval | None = None
     email_domains: list[Domain] | None = Field(default=None, max_length=50)
     reverify_days: ReverifyDays | None = None
     clear_reverify: bool = Field(default=False, description="Stop requiring re-verification.")
@@ -132,7 +134,7 @@ WorkEmail = Annotated[
 ]
 
 
-class MembershipRequest(BaseModel):
+class MembershipRequest(Body):
     answers: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
     code: str | None = Field(default=None, max_length=40, description="Required for a private connection.")
     email: WorkEmail | None = Field(
@@ -160,7 +162,7 @@ class Membership(BaseModel):
     )
 
 
-class VerificationCode(BaseModel):
+class VerificationCode(Body):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] = Field(
         description="The code from the email (case, spaces and dashes do not matter)."
     )
@@ -182,17 +184,17 @@ class MemberRequest(BaseModel):
     expires_at: datetime | None
 
 
-class Denial(BaseModel):
+class Denial(Body):
     message: Message | None = Field(default=None, description="Shown to the driver.")
 
 
-class Decision(BaseModel):
+class Decision(Body):
     driver_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     decision: Annotated[str, StringConstraints(pattern="^(approve|deny)$")]
     message: Message | None = None
 
 
-class Decisions(BaseModel):
+class Decisions(Body):
     decisions: list[Decision] = Field(min_length=1, max_length=100)
 
 
@@ -228,10 +230,11 @@ class ErrorBody(BaseModel):
 ConnectionId = Annotated[str, StringConstraints(max_length=64)]
 Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Amount = Annotated[Decimal, Field(ge=0, le=10_000, max_digits=9, decimal_places=4)]
+# A JSON number or a string ("0.30", exact): prices are Decimals either way.
+Amount = Annotated[Decimal, Strict(False), Field(ge=0, le=10_000, max_digits=9, decimal_places=4)]
 
 
-class HoursWindow(BaseModel):
+class HoursWindow(Body):
     days: list[Day] = Field(min_length=1, max_length=7, description="The days the window starts on.")
     start: Clock = Field(description="HH:MM, in the station's time zone.")
     end: Annotated[str, StringConstraints(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")] = Field(
@@ -245,7 +248,7 @@ class HoursWindow(BaseModel):
         return self
 
 
-class PriceRule(BaseModel):
+class PriceRule(Body):
     """Any of a price per kWh, per hour and a fee per session; none (or all 0) is free."""
 
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
@@ -262,14 +265,14 @@ class PriceRule(BaseModel):
         return self
 
 
-class GroupRule(BaseModel):
+class GroupRule(Body):
     hours: list[HoursWindow] | None = Field(
         default=None, min_length=1, max_length=14, description="When the group may charge; omitted: always."
     )
     price: PriceRule | None = Field(default=None, description="Omitted: no price published.")
 
 
-class DriverRules(BaseModel):
+class DriverRules(Body):
     """What drivers see of a policy: who sees its stations, and each group's hours and price."""
 
     visible_to: list[ConnectionId] | None = Field(
@@ -321,6 +324,9 @@ class PolicyChanges(DriverRules):
 
 
 class Policy(DriverRules):
+    # An answer, not a body: Powertools checks answers once turned into JSON values (dates are strings).
+    model_config = ConfigDict(strict=False)
+
     policy_id: str
     name: str
     connection_ids: list[str]
@@ -328,7 +334,7 @@ class Policy(DriverRules):
     updated_at: datetime
 
 
-class Capabilities(BaseModel):
+class Capabilities(Body):
     local_list_supported: bool = True
     local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
         default=None, description="LocalAuthListMaxLength: how many entries the station can hold."
@@ -351,7 +357,7 @@ class NewStation(Capabilities):
     time_zone: TimeZone = Field(default="UTC", description="IANA time zone: hours of use are its local time.")
 
 
-class StationChanges(BaseModel):
+class StationChanges(Body):
     name: Name | None = None
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
@@ -396,7 +402,7 @@ class Stations(BaseModel):
     next_cursor: str | None
 
 
-class NewCard(BaseModel):
+class NewCard(Body):
     id_tag: IdTag = Field(description="The card's idTag (RFID UID), at most 20 letters, digits or ._:- ")
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
 
@@ -416,6 +422,8 @@ class StationDelivery(BaseModel):
 
 
 class PriceView(PriceRule):
+    model_config = ConfigDict(strict=False)  # an answer, as Policy
+
     free: bool
     text: str = Field(description="The price in words, e.g. '0.30 EUR per kWh + 1.00 EUR per session'.")
 

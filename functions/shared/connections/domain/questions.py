@@ -5,8 +5,9 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 import regex
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import Field, Strict, StringConstraints, model_validator
 
+from connections.body import Body
 from connections.errors import InvalidInput
 
 MAX_ANSWER_LENGTH = 500
@@ -34,10 +35,10 @@ class QuestionKind(StrEnum):
     CHOICE = "choice"
 
 
-class Question(BaseModel):
+class Question(Body):
     id: QuestionId = Field(description="Key of the answer in a request, e.g. `employee_id`.")
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    kind: QuestionKind = QuestionKind.TEXT
+    kind: Annotated[QuestionKind, Strict(False)] = QuestionKind.TEXT
     required: bool = True
     pattern: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="A regular expression the whole answer must match (text answers)."
