@@ -117,3 +117,34 @@ def test_a_value_of_another_json_type_is_422_not_coerced(route_key, body, field)
     assert answer.error == "invalid_input"
     assert list(answer.body["fields"]) == [field]
     assert answer.body["fields"][field].startswith("Input should be a valid")
+
+
+# Names a machine's own time zone database may hold beside the IANA zones (zoneinfo finds them there).
+NOT_IANA_ZONES = [
+    "localtime",
+    "posixrules",
+    "Factory",
+    "right/UTC",
+    "posix/Europe/Berlin",
+    "Mars/Olympus_Mons",
+]
+
+
+@pytest.mark.parametrize("zone", NOT_IANA_ZONES)
+@pytest.mark.parametrize(
+    ("route_key", "body"),
+    [
+        ("POST /organizations/{organization_id}/stations", STATION),
+        ("PATCH /organizations/{organization_id}/stations/{station_id}", {}),
+    ],
+    ids=["register", "change"],
+)
+def test_a_time_zone_that_is_not_an_iana_zone_name_is_422(route_key, body, zone):
+    # When
+    answer = _call(_route(route_key), json.dumps({**body, "time_zone": zone}))
+
+    # Then
+    assert answer.status == 422, answer.body
+    assert answer.body["fields"] == {
+        "time_zone": "Value error, not an IANA time zone, e.g. Europe/Berlin or America/New_York"
+    }
