@@ -148,3 +148,45 @@ def test_a_time_zone_that_is_not_an_iana_zone_name_is_422(route_key, body, zone)
     assert answer.body["fields"] == {
         "time_zone": "Value error, not an IANA time zone, e.g. Europe/Berlin or America/New_York"
     }
+
+
+def _price(price: dict) -> str:
+    return json.dumps({"name": "Campus", "connection_ids": ["c-1"], "everyone": {"price": price}})
+
+
+@pytest.mark.parametrize(
+    ("price", "field", "message"),
+    [
+        ({"currency": "ZZZ", "per_kwh": 1}, "currency", "not an ISO 4217 currency code"),
+        ({"currency": "XAU", "per_kwh": 1}, "currency", "not an ISO 4217 currency code"),  # gold
+        ({"currency": "EUR", "session_fee": "0.999"}, "session_fee", "at most 2 decimals in EUR"),
+        ({"currency": "JPY", "session_fee": 100.5}, "session_fee", "at most 0 decimals in JPY"),
+        ({"currency": "EUR", "per_kwh": "0.34567"}, "per_kwh", "at most 4 decimals in EUR"),
+        ({"currency": "JPY", "per_hour": "120.125"}, "per_hour", "at most 2 decimals in JPY"),
+    ],
+)
+def test_a_price_is_in_an_iso_4217_currency_and_its_minor_unit(price, field, message):
+    # When
+    answer = _call(_route("POST /organizations/{organization_id}/policies"), _price(price))
+
+    # Then
+    assert answer.status == 422, answer.body
+    assert list(answer.body["fields"]) == [f"everyone.price.{field}"]
+    assert message in answer.body["fields"][f"everyone.price.{field}"]
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        {"currency": "EUR", "per_kwh": "0.345", "per_hour": "0.0125", "session_fee": "1.50"},
+        {"currency": "EUR", "session_fee": "1.500"},  # the same amount as 1.50
+        {"currency": "JPY", "per_kwh": 45.5, "session_fee": 100},
+        {"currency": "BHD", "per_kwh": "0.12345", "session_fee": "0.125"},
+    ],
+)
+def test_a_price_within_its_currencys_minor_unit_is_accepted(price):
+    # When (the organization does not exist: an accepted body gets that far)
+    answer = _call(_route("POST /organizations/{organization_id}/policies"), _price(price))
+
+    # Then
+    assert answer.status == 404, answer.body

@@ -6,10 +6,20 @@ from functools import cache
 from importlib.resources import files
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connections.body import Body
-from connections.domain import addresses
+from connections.domain import addresses, policy
 from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Status
 from connections.domain.questions import Question
@@ -231,8 +241,18 @@ class ErrorBody(BaseModel):
 ConnectionId = Annotated[str, StringConstraints(max_length=64)]
 Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-# A JSON number or a string ("0.30", exact): prices are Decimals either way.
-Amount = Annotated[Decimal, Strict(False), Field(ge=0, le=10_000, max_digits=9, decimal_places=4)]
+# A JSON number or a string ("0.30", exact): prices are Decimals either way. Its decimals depend on the
+# currency (PriceRule).
+Amount = Annotated[Decimal, Strict(False), Field(ge=0, le=10_000)]
+
+
+def _iso_currency(code: str) -> str:
+    if policy.minor_unit(code) is None:
+        raise ValueError("not an ISO 4217 currency code, e.g. EUR or USD")
+    return code
+
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_currency)]
 
 
 class HoursWindow(Body):
@@ -252,12 +272,25 @@ class HoursWindow(Body):
 class PriceRule(Body):
     """Any of a price per kWh, per hour and a fee per session; none (or all 0) is free."""
 
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
-        default=None, description="ISO 4217, e.g. EUR; required unless free."
+    currency: Currency | None = Field(default=None, description="ISO 4217, e.g. EUR; required unless free.")
+    per_kwh: Amount = Field(
+        default=Decimal(0), description="At most two decimals more than the currency's minor unit."
     )
-    per_kwh: Amount = Decimal(0)
-    per_hour: Amount = Decimal(0)
-    session_fee: Amount = Decimal(0)
+    per_hour: Amount = Field(
+        default=Decimal(0), description="At most two decimals more than the currency's minor unit."
+    )
+    session_fee: Amount = Field(default=Decimal(0), description="In the currency's minor unit.")
+
+    @field_validator("per_kwh", "per_hour", "session_fee")
+    @classmethod
+    def _in_minor_units(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")  # absent when invalid: that is the error then
+        if currency:
+            extra = 0 if info.field_name == "session_fee" else policy.RATE_EXTRA_DECIMALS
+            allowed = policy.minor_unit(currency) + extra
+            if policy.decimals(amount) > allowed:
+                raise ValueError(f"at most {allowed} decimals in {currency}")
+        return amount
 
     @model_validator(mode="after")
     def _currency_unless_free(self) -> "PriceRule":

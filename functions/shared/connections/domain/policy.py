@@ -115,6 +115,27 @@ def opens_at(hours: Hours, local: datetime) -> datetime | None:
 
 # --- Prices
 
+# A fee per session is charged as it is, so it is in the currency's minor unit (EUR cents, whole JPY). A
+# rate (per kWh, per hour) is multiplied before anything is charged, and tariffs carry finer rates (0.345
+# EUR per kWh): a rate may have two decimals more than the minor unit.
+RATE_EXTRA_DECIMALS = 2
+
+
+def minor_unit(currency: str) -> int | None:
+    """The decimals of an ISO 4217 currency (EUR 2, JPY 0, BHD 3); None for a code that is none, or one
+    without a minor unit (gold, SDR, the test code), which no price is in."""
+    from iso4217 import Currency  # imported on first use: ~40 ms, paid only by requests with a price
+
+    try:
+        return Currency(currency).exponent
+    except ValueError:
+        return None
+
+
+def decimals(amount: Decimal) -> int:
+    """The decimals an amount needs (1.50 and 1.500 need one: zeros at the end change nothing)."""
+    return max(0, -amount.normalize().as_tuple().exponent)
+
 
 @dataclass(frozen=True)
 class Price:
