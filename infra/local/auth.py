@@ -1,8 +1,8 @@
 """Local sign-in: stands in for the Cognito user pool and the HTTP API's JWT authorizer.
 
 Tokens are RS256 ID tokens signed with a key kept in .local/ (so tokens survive restarts). The gateway
-checks them as API Gateway's JWT authorizer does (signature, issuer, audience, expiry) and hands the
-claims to the function in the same form: every claim as a string.
+checks them as API Gateway's JWT authorizer does (signature, issuer, audience, expiry, which is required)
+and hands the claims to the function in the same form: every claim as a string.
 """
 
 import json
@@ -20,7 +20,7 @@ ISSUER = "http://127.0.0.1/local-user-pool"
 AUDIENCE = "local-app-client"
 
 
-def _private_key() -> rsa.RSAPrivateKey:
+def signing_key() -> rsa.RSAPrivateKey:
     if not KEY_FILE.exists():
         STATE.mkdir(exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -47,12 +47,12 @@ def mint(sub: str, email: str | None = None, *, email_verified: bool = True, hou
         "auth_time": now,
         "exp": now + int(hours * 3600),
     }
-    return jwt.encode(claims, _private_key(), algorithm="RS256")
+    return jwt.encode(claims, signing_key(), algorithm="RS256")
 
 
 class Verifier:
     def __init__(self) -> None:
-        self._public = _private_key().public_key()
+        self._public = signing_key().public_key()
 
     def claims(self, authorization: str | None) -> dict[str, str] | None:
         """The verified claims of a 'Bearer <token>' header, as API Gateway passes them; None if invalid."""
@@ -65,6 +65,8 @@ class Verifier:
                 algorithms=["RS256"],
                 audience=AUDIENCE,
                 issuer=ISSUER,
+                # API Gateway's JWT authorizer refuses a token without exp; PyJWT checks exp only if present.
+                options={"require": ["exp"]},
             )
         except jwt.PyJWTError:
             return None

@@ -3,7 +3,11 @@
 import threading
 import uuid
 
+import jwt
 import pytest
+
+from infra.local import auth
+from tests.e2e.stack import token
 
 pytestmark = pytest.mark.e2e
 
@@ -133,6 +137,22 @@ def test_the_gateway_checks_sign_in_as_the_jwt_authorizer_does(stack):
     assert (status, body) == (401, {"message": "Unauthorized"})
     forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."  # alg none, no signature
     assert stack.call("GET", "/me/memberships", headers={"authorization": f"Bearer {forged}"})[0] == 401
+
+
+def test_the_gateway_refuses_a_token_without_expiry_as_the_jwt_authorizer_does(stack):
+    # Given a token signed with the local user pool's key, of its issuer and audience, but without `exp`
+    claims = jwt.decode(token("no-exp-driver"), options={"verify_signature": False})
+    without_exp = {k: v for k, v in claims.items() if k != "exp"}
+
+    def sign(payload: dict) -> dict:
+        return {"authorization": f"Bearer {jwt.encode(payload, auth.signing_key(), algorithm='RS256')}"}
+
+    # When
+    status, body, _ = stack.call("GET", "/me/memberships", headers=sign(without_exp))
+
+    # Then
+    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert stack.call("GET", "/me/memberships", headers=sign(claims))[0] == 200  # only `exp` was missing
 
 
 def test_unknown_routes_and_methods_answer_404(stack):
