@@ -43,7 +43,7 @@ def _call(route: Route, body: str):
 def test_the_operations_with_a_body_are_found():
     # The document lists them; an empty list would make the tests below pass without checking anything.
     assert len(BODY_OPERATIONS) >= 14
-    assert {r.function for r in BODY_OPERATIONS} == {
+    assert {r.function for r in BODY_OPERATIONS} >= {
         "RequestConnectionFunction",
         "ApproveFunction",
         "StationsFunction",
