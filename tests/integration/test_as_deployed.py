@@ -3,21 +3,16 @@ imported and invoked in a fresh interpreter whose path holds only the function's
 layer ships (no dev packages), with tracing on and the invocation sampled as X-Ray does in AWS, on a real
 event of its trigger. A runtime dependency missing from functions/shared/requirements.in fails here.
 
-`make test` runs `sam build` first. The built layer is for arm64, whose compiled wheels (pydantic-core) do
-not load here: the layer's lock is installed for this machine once (cached beside the build, keyed by the
-lock's hash) and put before the built layer, whose distributions must be exactly the lock's."""
+`make test` runs `sam build` first; tests/support/built.py says how the arm64 build runs here."""
 
-import hashlib
-import importlib.metadata
 import json
 import os
-import platform
-import re
-import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,23 +26,19 @@ from infra.local.functions import environment
 from infra.local.iot import rule_event
 from infra.local.schedules import scheduled_event
 from infra.local.streams import lambda_record, mappings
-from infra.template import ROOT, resources, routes
+from infra.template import resources, routes
 from tests.integration.helpers import ADA, given_active, given_connection, given_organization, sub_of
 from tests.integration.stations_helpers import OCPP, given_card, given_policy, given_station
 from tests.support.aws import TABLES
+from tests.support.built import code, layer_paths, new_trace, runtime_env
 from tests.support.events import bounce, http_event, sns_event
 
 SHARED_TABLES = True  # one world, made once (`world`), that every function is invoked against
 
-BUILD = ROOT / ".aws-sam" / "build"
-((LAYER, LAYER_PROPERTIES),) = resources("AWS::Serverless::LayerVersion").items()
-LOCK = ROOT / LAYER_PROPERTIES["Properties"]["ContentUri"] / "requirements.txt"
 FUNCTIONS = resources("AWS::Serverless::Function")
 DEV_ONLY = ("moto", "pytest")  # in the dev environment, never in the layer
 STATION = "CP-AS-DEPLOYED"
 CARD = "TAG-AS-DEPLOYED"
-TRACE_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
-SAMPLED_TRACE = f"Root={TRACE_ROOT};Parent=53995c3f42cd8ad8;Sampled=1"
 MEMBER = sub_of(ADA)  # the admin, also a member: every read of the API is theirs to make
 
 # The fresh interpreter (-I -S: no site-packages, no PYTHON* variables, no current directory on the path):
@@ -77,30 +68,6 @@ with open({event_path!r}) as event:
 with open({report_path!r}, "w") as out:
     json.dump(report, out)
 """
-
-
-def _distributions(folder: Path) -> set[tuple[str, str]]:
-    found = importlib.metadata.distributions(path=[str(folder)])
-    return {(re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(), d.version) for d in found}
-
-
-@pytest.fixture(scope="module")
-def layer_packages() -> Path:
-    """The lock installed for this machine, next to the build (kept across `sam build`s, which replace
-    .aws-sam/build only), made once per lock."""
-    machine = platform.machine()
-    target = ROOT / ".aws-sam" / f"layer-{machine}-{hashlib.sha256(LOCK.read_bytes()).hexdigest()[:12]}"
-    if not target.exists():
-        for old in target.parent.glob(f"layer-{machine}-*"):
-            shutil.rmtree(old)
-        partial = target.with_name(f"{target.name}.partial")
-        subprocess.run(  # noqa: S603 - our own interpreter, the lock's pins
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
-            + ["--only-binary=:all:", "--target", str(partial), "-r", str(LOCK)],
-            check=True,
-        )
-        partial.rename(target)  # only a complete install is ever used
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -166,49 +133,32 @@ class Lambda:
         self.paths, self.folder = [str(p) for p in paths], folder
         self.daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.daemon.bind(("127.0.0.1", 0))
-        self.daemon.setblocking(False)
+        self.segments: dict[str, set[str]] = defaultdict(set)  # trace id -> names of its (sub)segments
 
     def invoke(self, function: str, event: dict) -> dict:
-        properties = FUNCTIONS[function]["Properties"]
-        code = BUILD / function
-        assert code.is_dir(), f"{code} is missing: run `make build` (sam build) first"
+        trace = new_trace()
         endpoint = os.environ["AWS_ENDPOINT_URL"]  # moto's, as tests/conftest.py started it
-        env = environment(function, {**TABLES, **outbox.PARAMETERS, "IotDataEndpoint": endpoint})
-        env.update(
-            # What Lambda's runtime sets.
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_LAMBDA_FUNCTION_NAME=function,
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
-            LAMBDA_TASK_ROOT=str(code),
-            _HANDLER=properties["Handler"],
-            TZ=":UTC",
-            # Tracing: Active, and X-Ray sampled this invocation.
-            _X_AMZN_TRACE_ID=SAMPLED_TRACE,
-            AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
-            AWS_XRAY_DAEMON_ADDRESS=":".join(map(str, self.daemon.getsockname())),
+        env = {
+            **environment(function, {**TABLES, **outbox.PARAMETERS, "IotDataEndpoint": endpoint}),
+            **runtime_env(function, trace, xray_daemon=":".join(map(str, self.daemon.getsockname()))),
             # moto stands in for AWS.
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            # The runtime image has no time-zone database: zoneinfo has only what the layer ships.
-            PYTHONTZPATH="",
-        )
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
         event_path, report_path = self.folder / f"{function}-event.json", self.folder / f"{function}.json"
         event_path.write_text(json.dumps(event))
         child = CHILD.format(
-            paths=[str(code), *self.paths],
+            paths=[str(code(function)), *self.paths],
             dev_only=DEV_ONLY,
-            handler=properties["Handler"],
+            handler=FUNCTIONS[function]["Properties"]["Handler"],
             function=function,
             event_path=str(event_path),
             report_path=str(report_path),
         )
         done = subprocess.run(  # noqa: S603 - our own interpreter and code
             [sys.executable, "-I", "-S", "-c", child],
-            cwd=code,
+            cwd=code(function),
             env=env,
             capture_output=True,
             text=True,
@@ -218,66 +168,71 @@ class Lambda:
         report = json.loads(report_path.read_text())
         assert report["foreign_paths"] == [], f"{function} saw more than its code and the layer: {report}"
         assert report["dev_packages"] == [], f"{function} could import dev packages: {report['dev_packages']}"
-        report["traced"] = self._sent_to_xray()
+        report["trace"] = trace
         return report
 
-    def _sent_to_xray(self) -> list[dict]:
-        """The segment documents received (the child has exited: every datagram it sent is here)."""
-        documents = []
-        while True:
+    def traced(self, trace: str, until: Callable[[set[str]], bool], seconds: float = 10) -> set[str]:
+        """The names of what the daemon received in `trace`, once `until` holds of them (or after `seconds`):
+        on a loaded machine a datagram can reach the socket a moment after its sender exited."""
+        deadline = time.monotonic() + seconds
+        while not until(self.segments[trace]) and (left := deadline - time.monotonic()) > 0:
+            self.daemon.settimeout(left)
             try:
                 datagram = self.daemon.recv(65536)
-            except BlockingIOError:
-                return documents
-            _header, _, document = datagram.decode().partition("\n")
-            documents.append(json.loads(document))
+            except TimeoutError:
+                break
+            _header, _, document = datagram.decode().partition("\n")  # {"format": "json", ...}\n{segment}
+            segment = json.loads(document)
+            self.segments[segment["trace_id"]].add(segment["name"])
+        return self.segments[trace]
 
     def close(self) -> None:
         self.daemon.close()
 
 
 @pytest.fixture(scope="module")
-def aws_lambda(layer_packages, tmp_path_factory) -> Lambda:
-    layer = BUILD / LAYER / "python"
-    assert layer.is_dir(), f"{layer} is missing: run `make build` (sam build) first"
-    assert _distributions(layer) == _distributions(layer_packages), (
-        f"{layer} does not hold exactly the packages of {LOCK.relative_to(ROOT)}: run `make build` again"
-    )
-    runtime = Lambda([layer_packages, layer], tmp_path_factory.mktemp("lambda"))
+def aws_lambda(tmp_path_factory) -> Lambda:
+    runtime = Lambda(layer_paths(), tmp_path_factory.mktemp("lambda"))
     yield runtime
     runtime.close()
 
 
 # --- A real event of each trigger, and what the function must answer to it
 
+type Check = Callable[[dict, Lambda], None]  # the function's report, and the Lambda that ran it
 
-def _http(function: str, world: dict) -> tuple[dict, Callable[[dict], None]]:
+
+def _http(function: str, world: dict) -> tuple[dict, Check]:
     # One of the function's most specific reads (the world's ids in its path), by the admin who is a member.
     reads = [r.path for r in routes() if r.function == function and r.method == "GET"]
     path = max(reads, key=lambda p: (p.count("{"), -len(p))).format(**world["params"])
     event = http_event("GET", path, sub=MEMBER, email=ADA)
 
-    def check(report: dict) -> None:
+    def check(report: dict, runtime: Lambda) -> None:
         assert report["result"]["statusCode"] == 200, f"{function} GET {path}: {report['result']}"
         # The Tracer's subsegments reached the daemon, in the sampled trace: the handler's and DynamoDB's.
-        traced = {d["name"] for d in report["traced"] if d["trace_id"] == TRACE_ROOT}
-        assert "dynamodb" in traced and any(n.startswith("## ") for n in traced), f"{function}: {traced}"
+        traced = runtime.traced(report["trace"], until=_handler_and_dynamodb)
+        assert _handler_and_dynamodb(traced), f"{function} sent X-Ray only {traced}"
 
     return event, check
 
 
-def _stream(function: str, world: dict) -> tuple[dict, Callable[[dict], None]]:
+def _handler_and_dynamodb(names: set[str]) -> bool:
+    return "dynamodb" in names and any(n.startswith("## ") for n in names)  # "## <method>": capture_method
+
+
+def _stream(function: str, world: dict) -> tuple[dict, Check]:
     (mapping,) = (m for m in mappings() if m.function == function)
     records = [r for r in world["records"] if matches_any(mapping.filter_criteria, r)]
     assert records, f"the world made no stream record that {function}'s filters let through"
 
-    def check(report: dict) -> None:
+    def check(report: dict, runtime: Lambda) -> None:
         assert report["result"] == {"batchItemFailures": []}, f"{function}: {report['result']}"
 
     return {"Records": records[: mapping.batch_size]}, check
 
 
-def _iot_rule(function: str, world: dict) -> tuple[dict, Callable[[dict], None]]:
+def _iot_rule(function: str, world: dict) -> tuple[dict, Check]:
     (event_spec,) = (
         e for e in FUNCTIONS[function]["Properties"]["Events"].values() if e["Type"] == "IoTRule"
     )
@@ -286,25 +241,25 @@ def _iot_rule(function: str, world: dict) -> tuple[dict, Callable[[dict], None]]
     station = world["station"]
     station.take()  # what was published to the station before
 
-    def check(report: dict) -> None:
+    def check(report: dict, runtime: Lambda) -> None:
         answers = [f for f in station.take() if f[1] == frame[1]]
         assert [a[0] for a in answers] == [MessageType.CallResult], f"{function} answered {answers}"
 
     return rule_event(event_spec["Properties"]["Sql"], f"{STATION}/in", json.dumps(frame).encode()), check
 
 
-def _schedule(function: str, world: dict) -> tuple[dict, Callable[[dict], None]]:
-    def check(report: dict) -> None:
+def _schedule(function: str, world: dict) -> tuple[dict, Check]:
+    def check(report: dict, runtime: Lambda) -> None:
         counts = report["result"]
         assert isinstance(counts, dict) and all(isinstance(n, int) for n in counts.values()), counts
 
     return scheduled_event(), check
 
 
-def _sns(function: str, world: dict) -> tuple[dict, Callable[[dict], None]]:
+def _sns(function: str, world: dict) -> tuple[dict, Check]:
     address = f"bounced-{uuid.uuid4().hex[:8]}@example.com"
 
-    def check(report: dict) -> None:
+    def check(report: dict, runtime: Lambda) -> None:
         assert report["result"] == {"suppressed": 1}, f"{function}: {report['result']}"
 
     return sns_event(bounce(address)), check
@@ -319,4 +274,4 @@ def test_each_function_runs_as_deployed_on_an_event_of_its_trigger(function, wor
     assert triggers and triggers <= set(EVENTS), f"{function}: no event here for its trigger(s) {triggers}"
     for trigger in sorted(triggers):
         event, check = EVENTS[trigger](function, world)
-        check(aws_lambda.invoke(function, event))
+        check(aws_lambda.invoke(function, event), aws_lambda)
