@@ -20,6 +20,7 @@ help:
 	@echo "make check-card STATION=ACME-HQ-1 CARD=DA7E0001   would this card be accepted there now?"
 	@echo "make provision STATION=CP-9 ORG=<organization_id>   provision a charger for an organization (local)"
 	@echo "make openapi regenerate docs/openapi.json from the routes"
+	@echo "make lock    pin the layer's dependencies (functions/shared/requirements.in -> requirements.txt)"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make build   sam build (what 'sam deploy' ships)"
 
@@ -78,6 +79,13 @@ provision: $(STAMP)
 	@# run `.venv/bin/python -m infra.provision --station ... --organization ...` with the account's credentials.
 	@AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \
 		$(PY) -m infra.provision --station "$(STATION)" --organization "$(ORG)" --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}"
+
+.PHONY: lock
+lock: $(STAMP)
+	@# Existing pins are kept (uv's --upgrade-package NAME moves one); resolved for the runtime, arm64.
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
+		--annotation-style line --custom-compile-command "make lock" \
+		functions/shared/requirements.in -o functions/shared/requirements.txt
 
 .PHONY: openapi
 openapi: $(STAMP)

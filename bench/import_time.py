@@ -1,27 +1,34 @@
 """Cold import time of each function's handler module, against a bare `import boto3`.
 
-    .venv/bin/python bench/import_time.py        (the second half of `make bench`)
+    .venv/bin/python bench/import_time.py           (the second half of `make bench`)
+    .venv/bin/python bench/import_time.py --built   (what `make build` built, as Lambda runs it)
 
 Each import runs in a fresh interpreter, as on a Lambda cold start: the handler module is imported as the
 top-level `app` with its CodeUri folder first on sys.path and functions/shared (the layer) after it, under
-the environment template.yaml gives the functions (POWERTOOLS_TRACE_DISABLED unset). Runs are interleaved
+the environment template.yaml gives the functions (POWERTOOLS_TRACE_DISABLED unset). With --built, from
+.aws-sam/build instead, with only the layer's packages (tests/support/built.py: the lock installed for this
+machine; boto3 is the layer's too), tracing on and the invocation sampled; the API functions' lines then
+also say what loading the Tracer adds to the first sampled invocation. Runs are interleaved
 so that the targets share the machine's noise, after a warm-up run that leaves every .pyc compiled; the
 median of each is compared. The target: a handler imports in at most 1.6 times a bare `import boto3` and
 loads neither boto3 nor aws_xray_sdk (connections.http defers both to the requests that need them).
 Exits 1 when a handler is over the target or loads either.
 """
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT / "functions" / "shared"
 sys.path.insert(0, str(ROOT))
 from infra.template import resources  # noqa: E402
+from tests.support import built  # noqa: E402
 
 # Every function of template.yaml: logical id -> (CodeUri, handler module); the API ones also get the
 # breakdown of where their import time goes (the stages below are the API functions' dependencies).
@@ -47,7 +54,14 @@ sys.path[:0] = {paths!r}
 start = time.perf_counter()
 import {module}
 elapsed = time.perf_counter() - start
-print(json.dumps({{"seconds": elapsed, "loaded": [m for m in {watched!r} if m in sys.modules]}}))
+loaded = [m for m in {watched!r} if m in sys.modules]
+tracer = None
+if {tracer!r}:  # what connections.http does on the first invocation X-Ray samples
+    start = time.perf_counter()
+    from aws_lambda_powertools import Tracer
+    Tracer()
+    tracer = time.perf_counter() - start
+print(json.dumps({{"seconds": elapsed, "loaded": loaded, "tracer": tracer}}))
 """
 
 # Where a handler's import time goes: the same imports, split in stages (each stage's time excludes what
@@ -96,21 +110,35 @@ def lambda_env() -> dict[str, str]:
     return env
 
 
-def probe(target: str, staged: bool = False) -> dict:
-    """Import `target` ("boto3" or a function's logical id) in a fresh interpreter."""
+@cache
+def built_layer() -> list[str]:
+    return [str(p) for p in built.layer_paths()]
+
+
+def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
+    """Import `target` ("boto3" or a function's logical id) in a fresh interpreter; `from_build`: from
+    .aws-sam/build, with the layer's packages only (-S: no site-packages) and tracing on, sampled."""
+    env, flags = lambda_env(), ["-I"]
     if target == "boto3":
-        cwd, paths, module = ROOT, [], "boto3"
+        cwd, paths, module = ROOT, built_layer()[:1] if from_build else [], "boto3"
+    elif from_build:
+        cwd, module = built.code(target), FUNCTIONS[target][1]
+        paths = [str(cwd), *built_layer()]
+        env.update(built.runtime_env(target, built.new_trace()))
     else:
         code_uri, module = ROOT / FUNCTIONS[target][0], FUNCTIONS[target][1]
         cwd, paths = code_uri, [str(code_uri), str(SHARED)]
+    if from_build:
+        flags.append("-S")
     if staged:
         code = STAGED_PROBE.format(paths=paths, stages=list(STAGES.values()))
     else:
-        code = PROBE.format(paths=paths, module=module, watched=WATCHED)
+        tracer = from_build and target in API
+        code = PROBE.format(paths=paths, module=module, watched=WATCHED, tracer=tracer)
     done = subprocess.run(
-        [sys.executable, "-I", "-c", code],
+        [sys.executable, *flags, "-c", code],
         cwd=cwd,
-        env=lambda_env(),
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -121,22 +149,29 @@ def probe(target: str, staged: bool = False) -> dict:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--built", action="store_true", help="from .aws-sam/build, as Lambda runs it")
+    from_build = parser.parse_args().built
     targets = ["boto3", *FUNCTIONS]
     for target in targets:  # warm-up: compiles every .pyc, fills the OS file cache
-        probe(target)
+        probe(target, from_build=from_build)
     seconds: dict[str, list[float]] = {t: [] for t in targets}
+    tracer: dict[str, list[float]] = {f: [] for f in API}
     stages: dict[str, list[list[float]]] = {f: [] for f in API}
     loaded: dict[str, set[str]] = {t: set() for t in targets}
     for _ in range(RUNS):
         for target in targets:
-            result = probe(target)
+            result = probe(target, from_build=from_build)
             seconds[target].append(result["seconds"])
             loaded[target].update(result["loaded"])
+            if result["tracer"] is not None:
+                tracer[target].append(result["tracer"])
         for function in API:
-            stages[function].append(probe(function, staged=True)["stages"])
+            stages[function].append(probe(function, staged=True, from_build=from_build)["stages"])
     median = {t: statistics.median(s) for t, s in seconds.items()}
 
-    print(f"cold import, median of {RUNS} fresh interpreters (interleaved, .pyc compiled):")
+    where = ".aws-sam/build, the layer's packages only, tracing on and sampled" if from_build else "sources"
+    print(f"cold import from {where}, median of {RUNS} fresh interpreters (interleaved, .pyc compiled):")
     print(f"  {'import boto3':<36} {median['boto3'] * 1000:7.1f} ms")
     ok = True
     for function, (code_uri, module) in FUNCTIONS.items():
@@ -153,6 +188,9 @@ def main() -> int:
         print(f"      {flags} (loaded: {others})")
         if function not in API:
             continue
+        if tracer[function]:
+            extra = statistics.median(tracer[function]) * 1000
+            print(f"      loading the Tracer (first sampled invocation): +{extra:.0f} ms")
         split = [statistics.median(run[i] for run in stages[function]) for i in range(len(STAGES))]
         parts = ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in zip(STAGES, split, strict=True))
         print(f"      where it goes: {parts}")

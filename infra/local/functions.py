@@ -100,6 +100,20 @@ def _resolve(value, names: dict[str, str]):
     return value if isinstance(value, str | int | float | bool) else None
 
 
+def environment(name: str, local_names: dict[str, str]) -> dict[str, str]:
+    """The Environment template.yaml gives function `name` (its Globals' and its own), with each Ref given
+    its local value from `local_names` (tables, parameters); a variable whose Ref has none is left out."""
+    globals_ = template.load().get("Globals", {}).get("Function", {})
+    variables = {
+        **globals_.get("Environment", {}).get("Variables", {}),
+        **template.resources("AWS::Serverless::Function")[name]["Properties"]
+        .get("Environment", {})
+        .get("Variables", {}),
+    }
+    resolved = ((k, _resolve(v, local_names)) for k, v in variables.items())
+    return {k: str(v) for k, v in resolved if v is not None}
+
+
 class LocalFunction:
     def __init__(self, name: str, properties: dict, env: dict[str, str], concurrency: int):
         self.name = name
@@ -134,17 +148,7 @@ def load_functions(
     functions = {}
     for name, resource in template.resources("AWS::Serverless::Function").items():
         properties = {**globals_, **resource["Properties"]}
-        variables = {
-            **globals_.get("Environment", {}).get("Variables", {}),
-            **resource["Properties"].get("Environment", {}).get("Variables", {}),
-        }
-        env = {
-            k: str(v)
-            for k, v in ((k, _resolve(v, local_names)) for k, v in variables.items())
-            if v is not None
-        }
-        env.update(extra_env)
-        env["AWS_LAMBDA_FUNCTION_NAME"] = name
+        env = {**environment(name, local_names), **extra_env, "AWS_LAMBDA_FUNCTION_NAME": name}
         functions[name] = LocalFunction(name, properties, env, concurrency)
     for function in functions.values():
         function.warm(concurrency)

@@ -24,6 +24,20 @@ def schedules() -> list[tuple[str, float]]:
     return found
 
 
+def scheduled_event() -> dict:
+    """The event EventBridge invokes a scheduled function with."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+
+
 class Scheduler:
     def __init__(self, functions: dict[str, LocalFunction]):
         self._stop = threading.Event()
@@ -32,17 +46,7 @@ class Scheduler:
 
     def _run(self, function: LocalFunction, seconds: float) -> None:
         while not self._stop.wait(seconds):
-            event = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "region": "us-east-1",
-                "resources": [],
-                "detail": {},
-            }
-            invocation = function.invoke(event)
+            invocation = function.invoke(scheduled_event())
             if invocation.error:
                 print(f"[{function.name}] scheduled run failed:\n{invocation.error}")
 

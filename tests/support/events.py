@@ -67,3 +67,39 @@ def sns_event(message: dict, topic: str = "arn:aws:sns:us-east-1:123456789012:Em
             }
         ]
     }
+
+
+def ses_event(event_type: str, address: str, **details) -> dict:
+    """An event as SES publishes it for a configuration set (eventType, the event, and the mail)."""
+    return {
+        "eventType": event_type,
+        event_type.lower(): details,
+        "mail": {
+            "timestamp": "2026-11-23T12:00:00.000Z",
+            "source": "no-reply@connections.example",
+            "sendingAccountId": "123456789012",
+            "messageId": "0100015e83b1ab8b-5f5fbb1f-3c88-4ecd-90e7-6ee8ac3a0e7a-000000",
+            "destination": [address],
+            "headersTruncated": False,
+            "tags": {"ses:configuration-set": ["connections"]},
+        },
+    }
+
+
+def bounce(address: str, kind: str = "Permanent") -> dict:
+    return ses_event(
+        "Bounce",
+        address,
+        bounceType=kind,
+        bounceSubType="General",
+        bouncedRecipients=[
+            {
+                "emailAddress": address,
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1",
+            }
+        ],
+        timestamp="2026-11-23T12:00:01.000Z",
+        feedbackId="0100015e83b1ab8b-aaf5e2c6-4ee1-4c8f-bd77-3d5a6bbc6b0c-000000",
+    )
