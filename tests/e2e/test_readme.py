@@ -21,10 +21,10 @@ FENCED = re.compile(r"^(<!--[^\n]*-->\n)?```sh\n(.*?)^```$", re.MULTILINE | re.D
 # Stricter than a person at a terminal: the first failing command stops the run, and so does an API answer
 # of 4xx or 5xx (its body is still printed), so an example that answers an error fails the test.
 PROLOGUE = """\
-set -euo pipefail
+set -Eeuo pipefail
 shopt -s inherit_errexit
 trap 'echo "README example failed (exit $?): $BASH_COMMAND" >&2' ERR
-curl() { command curl --fail-with-body "$@"; }
+curl() { command curl --fail-with-body --write-out '\\n' "$@"; }
 """
 
 
