@@ -19,6 +19,7 @@ help:
 	@echo "make token SUB=alice EMAIL=alice@example.com   a sign-in token for the local stack"
 	@echo "make check-card STATION=ACME-HQ-1 CARD=DA7E0001   would this card be accepted there now?"
 	@echo "make provision STATION=CP-9 ORG=<organization_id>   provision a charger for an organization (local)"
+	@echo "make charger STATION=CP-9   run a simulated charger for that station (local) until Ctrl-C"
 	@echo "make openapi regenerate docs/openapi.json from the routes"
 	@echo "make lock    pin the layer's dependencies (functions/shared/requirements.in -> requirements.txt)"
 	@echo "make bench   run the benchmarks in bench/"
@@ -55,8 +56,13 @@ template: $(STAMP) $(SAM_STAMP)
 build: $(SAM_STAMP)
 	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
 
+.PHONY: tools
+tools:
+	@# The README's examples use curl and jq, and tests/e2e/test_readme.py runs them (CI runs as root).
+	@command -v curl >/dev/null && command -v jq >/dev/null || (apt-get update && apt-get install -y curl jq)
+
 .PHONY: test
-test: lint template build
+test: lint template build tools
 	$(PY) -m pytest
 
 .PHONY: run
@@ -86,6 +92,12 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
 		--annotation-style line --custom-compile-command "make lock" \
 		functions/shared/requirements.in -o functions/shared/requirements.txt
+
+.PHONY: charger
+charger: $(STAMP)
+	@# The demo's stations get theirs from `make run`; any other station gets one here, on make run's broker.
+	@test -n "$(STATION)" || { echo "Name the station: make charger STATION=CP-9" >&2; exit 2; }
+	@$(PY) -m infra.local.stations "$(STATION)" --mqtt-port "$${MQTT_PORT:-1883}"
 
 .PHONY: openapi
 openapi: $(STAMP)

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     if answer is None:
         print(
             f"NO ANSWER: station {args.station} did not answer on 127.0.0.1:{args.mqtt_port} within "
-            f"{args.timeout:g} s (is it running? is the broker up?)."
+            f"{args.timeout:g} s. Only the demo's stations have a simulated charger of their own; run one "
+            f"for this station with `make charger STATION={args.station}` (MQTT_PORT as for make run)."
         )
         return NO_ANSWER
     print(describe(answer))

@@ -382,6 +382,8 @@ def test_station_check_answers_and_exits_0_1_2(connect, mqtt_port):
     assert offline.returncode == 1 and "did not answer Authorize" in offline.stdout
     nobody = check("CP-NOT-RUNNING", "04A2B3C4", mqtt_port, timeout=1)
     assert nobody.returncode == 2 and nobody.stdout.startswith("NO ANSWER"), nobody.stdout + nobody.stderr
+    # A station registered by hand has no charger until one is started: the answer says how
+    assert "make charger STATION=CP-NOT-RUNNING" in nobody.stdout
 
 
 def test_frames_that_break_the_schema_are_recorded_as_violations(connect):
