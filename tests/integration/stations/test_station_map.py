@@ -136,6 +136,19 @@ def test_near_the_pole_a_radius_too_large_for_the_index_answers_422():
     assert (answer.status, answer.body["fields"]) == (422, {"radius_km": "too large here"})
 
 
+def test_a_search_across_the_180th_meridian_finds_the_station_on_the_other_side():
+    # Given a station just west of the 180th meridian
+    organization = given_organization()
+    station(organization, "DATELINE", at=(0.0, 179.999), time_zone="Pacific/Fiji")
+
+    # When a driver just east of it, 222 m away, searches 1 km around
+    answer = search(lat=0.0, lng=-179.999, radius_km=1)
+
+    # Then
+    assert ids(answer) == ["DATELINE"]
+    assert answer.body["items"][0]["distance_m"] == 222
+
+
 def test_a_station_id_in_the_path_is_judged_on_its_characters_not_on_their_encoding():
     # Given station ids of 36 and 37 non-ASCII characters, percent-encoded in the URL (6 bytes each)
     thirty_six, thirty_seven = quote("\u00d6" * 36), quote("\u00d6" * 37)
