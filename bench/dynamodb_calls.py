@@ -25,9 +25,10 @@ Limits, in round-trips on the service table:
   BatchGetItem per 100 policies): bench/station_map.py's target, which it checks at city scale; here it is
   one organization's eight stations;
 - where my access has arrived (GET /me/memberships/{id}/stations): 3 + 1 per policy the connection
-  unlocks: the driver's memberships and cards (one query), the policies unlocked, the cards' entries in
-  all of them (one BatchGetItem per 100 entries; none for policies whose hours of use keep the cards off
-  the stations' lists), then per policy its stations. It grows with the connection's policies; the row
+  unlocks: the driver's memberships and cards (one query), the policies unlocked, those policies (whose
+  visible_to decides which count) with the cards' entries in all of them (one BatchGetItem per 100 keys;
+  no entries for policies whose hours of use keep the cards off the stations' lists), then per policy
+  its stations. It grows with the connection's policies; the row
   says how many.
 Exits 1 when a limit is broken, when a request does not answer as expected (its count would mean nothing)
 or when a route of template.yaml was not measured.

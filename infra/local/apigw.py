@@ -5,11 +5,24 @@ import base64
 import json
 import time
 import uuid
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from infra.template import Route
 
 TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+
+
+def route_for(routes: list[Route], method: str, url_path: str) -> tuple[Route | None, str]:
+    """The route a request's URL path (as sent, percent-encoded) takes, and the path its event carries.
+
+    An HTTP API decodes the path once before it routes, and hands Lambda the decoded path in `rawPath`,
+    `requestContext.http.path` and `pathParameters` (the query string stays encoded): `/a%2Fb` routes as
+    `/a/b`, and `/pets/Chester%20Mall` arrives as `Chester Mall`. REST APIs and function URLs keep the
+    encoding; this gateway plays the HTTP API. Seen in captured events: fastify/aws-lambda-fastify#169,
+    honojs/hono#2156, aws-powertools/powertools-lambda-python#1098 (fixed by #1099 so that a decoded space
+    routes), middleapi/standard-server#93 (citing hotsock/voker#8's captures of every API Gateway kind)."""
+    path = unquote(url_path)
+    return next((r for r in routes if r.match(method, path) is not None), None), path
 
 
 def http_api_event(

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from infra import template
-from infra.local.apigw import http_api_event, http_response
+from infra.local.apigw import http_api_event, http_response, route_for
 from infra.local.auth import Verifier
 from infra.local.functions import LocalFunction
 from infra.template import ROOT
@@ -80,10 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         if self._local(path, url.query, body):
             return
-        candidates = [r for r in self.server.routes if r.match(self.command, path) is not None]
-        if not candidates:
+        route, path = route_for(self.server.routes, self.command, path)
+        if route is None:
             return self._json(404, {"message": "Not Found"})
-        route = candidates[0]
         claims = None
         if route.authorized:
             claims = self.server.verifier.claims(self.headers.get("authorization"))

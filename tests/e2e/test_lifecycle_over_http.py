@@ -2,6 +2,7 @@
 
 import threading
 import uuid
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -64,6 +65,24 @@ def test_a_driver_finds_a_private_connection_by_code_and_is_approved(stack):
     assert [(m["connection_id"], m["status"]) for m in mine["items"]] == [
         (connection["connection_id"], "active")
     ]
+
+
+def test_path_parameters_reach_the_service_decoded_as_api_gateway_hands_them(stack):
+    # Given a connection whose code the driver types with a space, which a URL carries as %20
+    admin, driver = unique("admin"), unique("driver")
+    org = new_organization(stack, admin)
+    code = f"PATH{uuid.uuid4().hex[:8].upper()}"
+    status, connection, _ = stack.call(
+        "POST", f"/organizations/{org}/connections", user=admin, body={"name": "Spaced", "code": code}
+    )
+    assert status == 201, connection
+    # When the driver looks it up, and asks for a station whose id has 36 non-ASCII characters
+    spaced = quote(f"{code[:4].lower()} {code[4:]}")
+    status, found, _ = stack.call("GET", f"/connections/by-code/{spaced}", user=driver)
+    station = stack.call("GET", f"/stations/{quote(chr(0xD6) * 36)}", user=driver)
+    # Then the code finds the connection, and the id is judged on 36 characters (no such station)
+    assert status == 200 and found["connection_id"] == connection["connection_id"], found
+    assert station[:2] == (404, {"error": "not_found", "message": "There is no such station.", "fields": {}})
 
 
 def test_a_denied_driver_sees_the_organizations_message(stack):

@@ -61,6 +61,20 @@ def test_a_code_finds_its_connection_whatever_the_case_and_dashes():
     assert "code" not in found and "enabled" not in found
 
 
+def test_a_code_with_a_space_as_a_url_carries_it_finds_its_connection_and_is_no_miss():
+    # Given a connection with code ACME-2026 and nine earlier misses: one more miss would lock the driver out
+    connection = given_connection(given_organization(), code="ACME-2026")
+    given_earlier_misses(9, user="driver-1")
+
+    # When the driver's app sends "acme 2026" (codes ignore spaces), percent-encoded as in any URL
+    answer = look_up("acme%202026")
+
+    # Then it finds the connection, and was not counted as a miss: the right code still answers
+    assert answer.status == 200, answer.body
+    assert answer.body["connection_id"] == connection["connection_id"]
+    assert look_up("ACME-2026").status == 200
+
+
 def test_a_disabled_connections_code_answers_exactly_like_a_code_that_does_not_exist():
     # Given
     connection = given_connection(given_organization(), code="DISABLED1")

@@ -1,10 +1,11 @@
 """Real API Gateway HTTP API (payload format 2.0) events, as the JWT authorizer passes them to Lambda.
-Built by the same code as the local gateway's (infra/local/apigw.py), so tests and `make run` agree."""
+Built by the same code as the local gateway's (infra/local/apigw.py), so tests and `make run` agree: `path`
+is the URL path as a client sends it (percent-encoded), the event carries it decoded as API Gateway does."""
 
 import json
 from urllib.parse import urlencode
 
-from infra.local.apigw import http_api_event
+from infra.local.apigw import http_api_event, route_for
 from infra.template import routes
 
 
@@ -20,7 +21,7 @@ def http_event(
     headers: dict | None = None,
     source_ip: str = "198.51.100.7",
 ) -> dict:
-    route = next((r for r in routes() if r.match(method, path) is not None), None)
+    route, path = route_for(routes(), method, path)
     raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
     claims = None
     if sub is not None:

@@ -42,6 +42,11 @@ def _inside(ranges: list[geo.Range], lat: float, lng: float) -> bool:
         (40.7128, -74.006, 1_000),  # New York
         (64.1466, -21.9426, 8_000),  # Reykjavik, far north: wide cells
         (0.0001, 0.0001, 2_000),  # where the four first cells of the world meet
+        (0.0, -179.999, 1_000),  # across the 180th meridian, from either side
+        (0.0, 179.999, 8_000),
+        (-17.8, 180.0, 8_000),  # Taveuni, Fiji, on the meridian
+        (-17.8, -180.0, 8_000),
+        (78.2232, 15.6267, 8_000),  # Longyearbyen, as far north as chargers go
     ],
 )
 def test_a_cover_holds_every_point_of_the_circle_in_at_most_eight_ranges(lat, lng, radius_m):
@@ -53,9 +58,24 @@ def test_a_cover_holds_every_point_of_the_circle_in_at_most_eight_ranges(lat, ln
     spread = random.Random(f"{lat},{lng}")
     for _ in range(2_000):
         plat = lat + spread.uniform(-1, 1) * radius_m / 111_000
-        plng = lng + spread.uniform(-1, 1) * radius_m / 40_000
+        plng = (lng + spread.uniform(-1, 1) * radius_m / 40_000 + 180) % 360 - 180
         if geo.distance_m(lat, lng, plat, plng) <= radius_m:
             assert _inside(ranges, plat, plng), (plat, plng)
+
+
+def test_a_search_across_the_180th_meridian_finds_what_is_on_the_other_side():
+    # Given a station at (0, 179.999) and a search 1 km around (0, -179.999), 222 m away
+    assert 220 < geo.distance_m(0, -179.999, 0, 179.999) < 225
+    # Then the ranges hold the station, and the search point's own side
+    ranges = geo.cover(0, -179.999, 1_000, 8)
+    assert _inside(ranges, 0, 179.999) and _inside(ranges, 0, -179.999)
+    assert _inside(geo.cover(0, 179.999, 1_000, 8), 0, -179.999)
+
+
+def test_a_circle_holding_a_pole_is_refused_rather_than_searched_on_one_side():
+    # Every longitude meets at the pole: 100 m around it touches every partition of the top row
+    with pytest.raises(geo.TooWide):
+        geo.cover(89.9995, 0.0, 100, 8)
 
 
 def test_a_small_circle_reads_little_outside_it():

@@ -1,11 +1,14 @@
-"""The local stack's stand-ins for Lambda event filtering and IoT rule SQL: pure functions."""
+"""The local stack's stand-ins for Lambda event filtering, IoT rule SQL and API Gateway's events: pure
+functions."""
 
 import json
 
 import pytest
 
+from infra.local.apigw import http_api_event, route_for
 from infra.local.filters import matches, matches_any
 from infra.local.iot import rule_event
+from infra.template import routes
 
 RECORD = {
     "eventName": "MODIFY",
@@ -91,3 +94,19 @@ def test_exists_false_on_a_leaf_matches_an_absent_attribute():
     pattern = {"dynamodb": {"NewImage": {"in_flight_id": {"S": [{"exists": False}]}}}}
     assert matches(pattern, RECORD)
     assert not matches(pattern, {"dynamodb": {"NewImage": {"in_flight_id": {"S": "abc"}}}})
+
+
+def test_the_gateway_hands_the_path_decoded_as_an_http_api_does():
+    # When a request's path carries a space and a non-ASCII letter, percent-encoded
+    route, path = route_for(routes(), "GET", "/connections/by-code/acme%202026%C3%96")
+    event = http_api_event(route, "GET", path, "a=b%20c", {}, None, None, "198.51.100.7")
+
+    # Then the event has them decoded everywhere but in the raw query string, as API Gateway sends it
+    assert route.route_key == "GET /connections/by-code/{code}"
+    assert event["pathParameters"] == {"code": "acme 2026\u00d6"}
+    assert (
+        event["rawPath"] == event["requestContext"]["http"]["path"] == "/connections/by-code/acme 2026\u00d6"
+    )
+    assert (event["rawQueryString"], event["queryStringParameters"]) == ("a=b%20c", {"a": "b c"})
+    # and an encoded slash is a slash: it routes as two segments, to no route
+    assert route_for(routes(), "GET", "/connections/by-code/a%2Fb")[0] is None

@@ -1,6 +1,7 @@
-"""Whether a driver may charge at a station, from the table: the driver's memberships and cards, the
-station's policy and time zone; connections.domain.policy decides. Shared by the map, the access check,
-the admins' preview and online Authorize (so it imports nothing of the HTTP layer)."""
+"""Whether a driver may see and charge at a station, from the table: the driver's memberships and cards,
+the station's policy and time zone; connections.domain.policy decides. Shared by the map, the access check,
+the admins' preview, online Authorize, the approval email and the delivery count (so it imports nothing of
+the HTTP layer)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from connections.domain.membership import Status
-from connections.domain.policy import Decision, Rules, decide
+from connections.domain.policy import Decision, Rules, decide, visible
 from connections.memberships import state
 from connections.store import (
     CardItem,
@@ -17,6 +18,7 @@ from connections.store import (
     MembershipItem,
     PolicyItem,
     StationItem,
+    UnlockItem,
     batch_get,
 )
 
@@ -35,7 +37,12 @@ class Driver:
 
 def driver(driver_id: str, at: datetime) -> Driver:
     """The driver's memberships and whether they have a card: one query (both share the driver's key)."""
-    items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
+    return driver_of(Item.gsi1.query(f"DRIVER#{driver_id}"), at)
+
+
+def driver_of(items: Iterable[Item], at: datetime) -> Driver:
+    """The driver of the items under the driver's key (memberships and cards)."""
+    items = list(items)
     return Driver(
         memberships={
             m.connection_id: state(m).effective_status(at) for m in items if isinstance(m, MembershipItem)
@@ -61,27 +68,36 @@ class Policies:
         self._found: dict[str, PolicyItem | None] = {}
         self._rules: dict[str, Rules] = {}
 
-    def read(self, policy_ids: Iterable[str | None]) -> None:
-        wanted = [p for p in dict.fromkeys(policy_ids) if p and p not in self._found]
-        for start in range(0, len(wanted), 100):
-            found = batch_get([PolicyItem.key(p) for p in wanted[start : start + 100]])
-            for policy_id in wanted[start : start + 100]:
-                self._found[policy_id] = found.get(PolicyItem.key(policy_id))
+    def read(self, policy_ids: Iterable[str | None], also: Iterable[tuple[str, str]] = ()) -> dict:
+        """Read the policies not read yet, with the items of the keys `also` in the same calls; returns
+        those items."""
+        wanted = {PolicyItem.key(p): p for p in policy_ids if p and p not in self._found}
+        keys = [*wanted, *also]
+        found = batch_get(keys) if keys else {}
+        for key, policy_id in wanted.items():
+            self._found[policy_id] = found.pop(key, None)
+        return found
 
-    def rules(self, station: StationItem | MapStation) -> Rules | None:
-        """The rules at a station (None: no policy, usable by everyone). A policy that cannot be found
-        hides the station from everyone: better than showing it to the wrong drivers."""
-        if not station.policy_id:
+    def rules(self, policy_id: str | None) -> Rules | None:
+        """The rules at a station of this policy (None: no policy, usable by everyone). A policy that
+        cannot be found hides its stations from everyone: better than showing them to the wrong drivers."""
+        if not policy_id:
             return None
-        if station.policy_id not in self._rules:
-            self.read([station.policy_id])
-            policy = self._found[station.policy_id]
-            self._rules[station.policy_id] = rules_of(policy) if policy else Rules((), visible_to=frozenset())
-        return self._rules[station.policy_id]
+        if policy_id not in self._rules:
+            self.read([policy_id])
+            policy = self._found[policy_id]
+            self._rules[policy_id] = rules_of(policy) if policy else Rules((), visible_to=frozenset())
+        return self._rules[policy_id]
 
     def item(self, policy_id: str) -> PolicyItem | None:
         self.read([policy_id])
         return self._found[policy_id]
+
+
+def shown(unlocks: Iterable[UnlockItem], policies: Policies, active: set[str]) -> list[UnlockItem]:
+    """The policies a connection unlocks whose stations a driver who is an Active member of `active` sees
+    (domain.policy.visible, as on the map): the only ones the driver is told of, by email or by count."""
+    return [u for u in unlocks if visible(policies.rules(u.policy_id), active)]
 
 
 def decision(station: StationItem | MapStation, rules: Rules | None, who: Driver, at: datetime) -> Decision:

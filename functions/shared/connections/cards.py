@@ -2,7 +2,7 @@
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from connections import views
+from connections import access, views
 from connections.domain.allowlist import TagStatus
 from connections.domain.membership import Status
 from connections.errors import Conflict, NotFound
@@ -66,31 +66,31 @@ def remove_card(caller: Caller, id_tag: str) -> None:
         raise
 
 
-def _active(membership: MembershipItem | None) -> bool:
-    return membership is not None and state(membership).effective_status(now()) is Status.ACTIVE
-
-
 def delivery(caller: Caller, connection_id: str) -> views.StationDelivery:
-    """On how many of the stations this connection unlocks the driver's access has arrived: a station has
-    it once its acknowledged list reflects the latest change of each of the driver's cards. Round-trips:
-    the driver's memberships and cards (one query: they share the driver's key), the policies the
-    connection unlocks, the cards' entries in all of them (BatchGetItem, 100 a call), and each policy's
-    stations."""
+    """On how many of the stations this connection unlocks and shows the driver the driver's access has
+    arrived: a station has it once its acknowledged list reflects the latest change of each of the
+    driver's cards. Round-trips: the driver's memberships and cards (one query: they share the driver's
+    key), the policies the connection unlocks, those policies with the cards' entries in all of them
+    (BatchGetItem, 100 a call), and each shown policy's stations."""
+    at = now()
     mine = list(Item.gsi1.query(f"DRIVER#{caller.user_id}"))
-    memberships = (m for m in mine if isinstance(m, MembershipItem) and m.connection_id == connection_id)
-    if not _active(next(memberships, None)):
+    who = access.driver_of(mine, at)
+    if connection_id not in who.active:
         # The index lags the table by a moment: a membership approved just now is confirmed from the table.
         key = MembershipItem.key(connection_id, caller.user_id)
-        if not _active(batch_get([key], consistent=True).get(key)):
+        membership = batch_get([key], consistent=True).get(key)
+        if membership is None or state(membership).effective_status(at) is not Status.ACTIVE:
             raise NotFound("You have no active membership in this connection.")
     tags = [c.id_tag for c in mine if isinstance(c, CardItem)]
     unlocks = list(UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")))
     # Hours of use: those stations ask online (Authorize) rather than hold the cards; nothing to send.
     listed = [u.policy_id for u in unlocks if connection_id not in (u.limited_ids or ())]
-    keys = [AllowEntryItem.key(p, t) for p in listed for t in tags]
-    entries = batch_get(keys) if keys else {}
+    policies = access.Policies()
+    entries = policies.read(
+        (u.policy_id for u in unlocks), also=[AllowEntryItem.key(p, t) for p in listed for t in tags]
+    )
     total = delivered = 0
-    for unlock in unlocks:
+    for unlock in access.shown(unlocks, policies, who.active | {connection_id}):
         if unlock.policy_id not in listed:
             count = sum(1 for _ in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)))
             total += count

@@ -87,7 +87,7 @@ def search(caller: Caller, lat: float, lng: float, radius_km: float, limit: int)
     policies.read(s.policy_id for _, s in near)
     shown = []
     for distance, station in sorted(near, key=lambda found: (found[0], found[1].station_id)):
-        rules = policies.rules(station)
+        rules = policies.rules(station.policy_id)
         if not visible(rules, who.active):
             continue
         shown.append(_on_map(station, access.decision(station, rules, who, at), distance))
@@ -103,7 +103,7 @@ def _visible_station(caller: Caller, station_id: str, at: datetime):
     except StationItem.DoesNotExist:
         raise NotFound(NO_SUCH_STATION) from None
     policies = access.Policies()
-    rules = policies.rules(station)
+    rules = policies.rules(station.policy_id)
     who = access.driver(caller.user_id, at)
     if not visible(rules, who.active):
         raise NotFound(NO_SUCH_STATION)

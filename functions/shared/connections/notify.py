@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from connections import emails, mail
+from connections import access, emails, mail
 from connections.allowlists import image
 from connections.domain import notices, verification
 from connections.domain.approval import ApprovalMode
@@ -124,7 +124,7 @@ def _send_to_driver(
     def work() -> str | None:
         values = _about(connection)
         if notice is Notice.APPROVED:
-            stations, more = _unlocked_stations(connection.connection_id)
+            stations, more = _unlocked_stations(membership, batch.at)
             values.update(
                 description=connection.description,
                 stations=stations,
@@ -139,10 +139,17 @@ def _send_to_driver(
     mail.once(key, work, batch.lambda_context)
 
 
-def _unlocked_stations(connection_id: str) -> tuple[list[str], int]:
-    """The names of the first stations the connection unlocks, and how many more there are."""
+def _unlocked_stations(membership: MembershipItem, at: datetime) -> tuple[list[str], int]:
+    """The names of the first stations the membership's connection unlocks and shows the driver, and how
+    many more there are."""
+    connection_id = membership.connection_id
+    unlocks = list(UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")))
+    policies = access.Policies()
+    policies.read(u.policy_id for u in unlocks)
+    # This email is the approval: Active here, whatever the driver index shows yet.
+    active = access.driver(membership.driver_id, at).active | {connection_id}
     names: dict[str, str] = {}
-    for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
+    for unlock in access.shown(unlocks, policies, active):
         for station in StationItem.gsi2.query(StationItem.policy_key(unlock.policy_id)):
             names.setdefault(station.station_id, station.name)
     listed = sorted(names.values(), key=str.lower)

@@ -13,6 +13,7 @@ from connections.notify import sweep as sweep_at
 from connections.store import MembershipItem, ReminderItem, now
 from tests.integration.helpers import (
     DRIVER,
+    OTHER_DRIVER,
     as_driver,
     decide,
     given_active,
@@ -52,6 +53,36 @@ def test_an_approved_driver_learns_what_the_connection_unlocks(notify, connectio
     for part in (email["text"], email["html"]):
         assert "Free charging at the campus." in part
         assert "HQ garage, bay 1" in part and "HQ garage, bay 2" in part
+
+
+def test_an_approval_names_only_the_stations_the_driver_may_see(notify, connection):
+    # Given a connection that unlocks an open station and one shown only to members of Staff
+    organization = connection["organization"]["organization_id"]
+    staff = given_connection(organization, name="Staff")
+    shown = given_policy(organization, [connection["connection_id"]], name="Campus")
+    hidden = given_policy(
+        organization, [connection["connection_id"]], "Staff garage", {"visible_to": [staff["connection_id"]]}
+    )
+    given_station(organization, "HQ-1", shown["policy_id"], name="HQ garage, bay 1")
+    given_station(organization, "STAFF-1", hidden["policy_id"], name="Staff garage, bay 1")
+    # and two requests: a driver who is not on Staff, and one who is
+    given_pending(connection)
+    given_active(staff, OTHER_DRIVER)
+    given_pending(connection, OTHER_DRIVER)
+    notify.pump()
+
+    # When an admin approves both
+    decide(connection, DRIVER, "approve")
+    decide(connection, OTHER_DRIVER, "approve")
+    notify.pump()
+
+    # Then each email names what its driver sees on the map: the Staff garage only for the Staff member
+    (outsider,) = sent_to(DRIVER_EMAIL)
+    insider = next(m for m in sent_to(f"{OTHER_DRIVER}@example.com") if "Employees" in m["subject"])
+    for part in (outsider["text"], outsider["html"]):
+        assert "HQ garage, bay 1" in part and "Staff garage" not in part and "1 more" not in part
+    for part in (insider["text"], insider["html"]):
+        assert "HQ garage, bay 1" in part and "Staff garage, bay 1" in part
 
 
 def test_a_denied_driver_reads_the_message_escaped_in_html(notify, connection):

@@ -131,6 +131,26 @@ def test_station_delivery_counts_the_stations_that_acknowledged_the_drivers_card
     assert after_both == {"stations": 2, "delivered": 2}
 
 
+def test_station_delivery_counts_only_the_stations_the_driver_may_see(sync):
+    # Given a connection that unlocks an open station and one shown only to members of Staff
+    organization = given_organization()
+    connection, staff = given_connection(organization), given_connection(organization, name="Staff")
+    shown = given_policy(organization, [connection["connection_id"]])
+    hidden = given_policy(
+        organization, [connection["connection_id"]], "Staff only", {"visible_to": [staff["connection_id"]]}
+    )
+    given_station(organization, "CP-1", shown["policy_id"])
+    given_station(organization, "CP-2", hidden["policy_id"])
+    # and two members: one not on Staff, one who is
+    given_active(connection, DRIVER)
+    given_active(connection, OTHER_DRIVER)
+    given_active(staff, OTHER_DRIVER)
+
+    # Then each counts the stations it sees on the map
+    assert delivery(connection, DRIVER).body == {"stations": 1, "delivered": 0}
+    assert delivery(connection, OTHER_DRIVER).body == {"stations": 2, "delivered": 0}
+
+
 def test_station_delivery_is_only_for_an_active_membership_of_ones_own(sync):
     # Given a driver whose request is pending
     organization = given_organization()

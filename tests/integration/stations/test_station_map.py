@@ -3,6 +3,7 @@ search around a point, a station by id, the access check with every reason, the 
 the rule that a station hidden from a driver never shows, whatever the driver asks."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -133,6 +134,34 @@ def test_a_search_with_a_bad_point_or_radius_answers_422(query, field):
 def test_near_the_pole_a_radius_too_large_for_the_index_answers_422():
     answer = search(lat=89.5, lng=0, radius_km=8)
     assert (answer.status, answer.body["fields"]) == (422, {"radius_km": "too large here"})
+
+
+def test_a_search_across_the_180th_meridian_finds_the_station_on_the_other_side():
+    # Given a station just west of the 180th meridian
+    organization = given_organization()
+    station(organization, "DATELINE", at=(0.0, 179.999), time_zone="Pacific/Fiji")
+
+    # When a driver just east of it, 222 m away, searches 1 km around
+    answer = search(lat=0.0, lng=-179.999, radius_km=1)
+
+    # Then
+    assert ids(answer) == ["DATELINE"]
+    assert answer.body["items"][0]["distance_m"] == 222
+
+
+def test_a_station_id_in_the_path_is_judged_on_its_characters_not_on_their_encoding():
+    # Given station ids of 36 and 37 non-ASCII characters, percent-encoded in the URL (6 bytes each)
+    thirty_six, thirty_seven = quote("\u00d6" * 36), quote("\u00d6" * 37)
+
+    # When a driver asks for each
+    fits, too_long = (
+        as_map_driver("GET", f"/stations/{thirty_six}"),
+        as_map_driver("GET", f"/stations/{thirty_seven}"),
+    )
+
+    # Then 36 characters are within the limit (there is no such station), 37 are not
+    assert (fits.status, fits.body["error"]) == (404, "not_found"), fits.body
+    assert too_long.status == 422 and "36" in too_long.body["fields"]["station_id"], too_long.body
 
 
 def test_prices_on_the_map_are_the_best_among_the_drivers_connections_or_the_public_one():

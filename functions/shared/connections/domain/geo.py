@@ -7,7 +7,8 @@ strings follow a Z-order curve and every cell of any precision is one contiguous
 `cover` takes the cells of a fine grid that touch the circle, turns consecutive cells into runs, and
 joins the runs separated by the smallest gaps until at most `max_ranges` remain (a run never spans two
 partitions, which are separate index queries anyway). Joining the smallest gaps reads the fewest cells
-outside the circle for that number of queries.
+outside the circle for that number of queries. A circle across the 180th meridian takes the cells of
+both sides; one holding a pole touches every partition of the top row, more than a search may query.
 
 Written here rather than taken from a package: the geohash packages on the index are either C
 extensions (pygeohash 3, python-geohash: per-architecture wheels for the arm64 layer) or unmaintained
@@ -84,23 +85,46 @@ class TooWide(ValueError):
     """The circle touches more index partitions than one search may query."""
 
 
-def _box(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, float]:
-    d_lat = math.degrees(radius_m / EARTH_RADIUS_M)
-    d_lng = d_lat / max(math.cos(math.radians(lat)), 1e-9)
-    return max(lat - d_lat, -90.0), min(lat + d_lat, 90.0), max(lng - d_lng, -180.0), min(lng + d_lng, 180.0)
+Box = tuple[float, float, list[tuple[float, float]]]  # south, north, longitude spans (west, east)
 
 
-def _grid(box: tuple[float, float, float, float], precision: int) -> tuple[range, range]:
-    south, north, west, east = box
-    (x0, y0), (x1, y1) = _cell(south, west, precision), _cell(north, east, precision)
-    return range(x0, x1 + 1), range(y0, y1 + 1)
+def _box(lat: float, lng: float, radius_m: float) -> Box:
+    """A box holding the circle: its latitudes, and its longitudes as one span, or two when the circle
+    crosses the 180th meridian, or every longitude when it holds a pole (they all meet there)."""
+    angle = radius_m / EARTH_RADIUS_M
+    d_lat = math.degrees(angle)
+    south, north = max(lat - d_lat, -90.0), min(lat + d_lat, 90.0)
+    if lat - d_lat <= -90.0 or lat + d_lat >= 90.0:
+        return south, north, [(-180.0, 180.0)]
+    # The circle's widest longitudes (not radius / cos(lat), which is too narrow near the poles).
+    d_lng = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat))))
+    west, east = lng - d_lng, lng + d_lng
+    if west < -180.0:
+        return south, north, [(west + 360.0, 180.0), (-180.0, east)]
+    if east > 180.0:
+        return south, north, [(west, 180.0), (-180.0, east - 360.0)]
+    return south, north, [(west, east)]
+
+
+def _grid(box: Box, precision: int) -> list[tuple[range, range]]:
+    """The cells of the box at `precision`: (columns, rows) for each span of longitudes."""
+    south, north, spans = box
+    grid = []
+    for west, east in spans:
+        (x0, y0), (x1, y1) = _cell(south, west, precision), _cell(north, east, precision)
+        grid.append((range(x0, x1 + 1), range(y0, y1 + 1)))
+    return grid
 
 
 def _touches(lat: float, lng: float, radius_m: float, x: int, y: int, precision: int) -> bool:
     """Whether cell (x, y) comes within radius_m of the point (to the cell's nearest point)."""
     lng_bits, lat_bits = _bits(precision)
     w, h = 360.0 / (1 << lng_bits), 180.0 / (1 << lat_bits)
-    near_lng = min(max(lng, -180.0 + x * w), -180.0 + (x + 1) * w)
+    west = -180.0 + x * w
+    # The point's longitude taken within 180 degrees of the cell, so that the cell's nearest side to a
+    # point across the 180th meridian is the one facing it.
+    lng = west + w / 2 + (lng - west - w / 2 + 180.0) % 360.0 - 180.0
+    near_lng = min(max(lng, west), west + w)
     near_lat = min(max(lat, -90.0 + y * h), -90.0 + (y + 1) * h)
     return distance_m(lat, lng, near_lat, near_lng) <= radius_m
 
@@ -110,13 +134,15 @@ def cover(lat: float, lng: float, radius_m: float, max_ranges: int) -> list[Rang
     box = _box(lat, lng, radius_m)
     precision = PARTITION
     for finer in range(PRECISION, PARTITION - 1, -1):
-        xs, ys = _grid(box, finer)
-        if len(xs) * len(ys) <= MAX_CELLS:
+        if sum(len(xs) * len(ys) for xs, ys in _grid(box, finer)) <= MAX_CELLS:
             precision = finer
             break
-    xs, ys = _grid(box, precision)
     cells = sorted(
-        _z(x, y, precision) for x in xs for y in ys if _touches(lat, lng, radius_m, x, y, precision)
+        _z(x, y, precision)
+        for xs, ys in _grid(box, precision)
+        for x in xs
+        for y in ys
+        if _touches(lat, lng, radius_m, x, y, precision)
     )
     shift = 5 * (precision - PARTITION)  # z >> shift is the cell's partition
     runs: list[list[int]] = []

@@ -250,13 +250,11 @@ class Rules:
         """The connections whose members may charge only at some hours."""
         return {c for c in self.connection_ids if self.group(c).hours is not None}
 
-    def visible(self, active: set[str]) -> bool:
-        return self.visible_to is None or bool(self.visible_to & active)
-
 
 def visible(rules: Rules | None, active: set[str]) -> bool:
-    """Whether a driver who is an Active member of `active` sees a station with these rules."""
-    return rules is None or rules.visible(active)
+    """Whether a driver who is an Active member of `active` sees a station with these rules. Whatever a
+    driver is shown of stations (the map, a station, the approval email, the delivery count) asks this."""
+    return rules is None or rules.visible_to is None or bool(rules.visible_to & active)
 
 
 # --- May this driver charge here now, and if not, why
