@@ -109,15 +109,12 @@ class EntryReader:
         # The base table with ConsistentRead: what a transaction wrote is seen whole, in sequence order.
         partition, sort = AllowChangeItem.partition(policy_id), AllowChangeItem.sk
         match wanted.fetch:
-            case Fetch.CHANGED:
+            case Fetch.CHANGED | Fetch.HELD:
                 condition, forward = sort > AllowChangeItem.sort(wanted.after), True
             case Fetch.TOP:
                 condition, forward = None, False
             case Fetch.BELOW:
                 condition, forward = sort < AllowChangeItem.sort(wanted.below), False
-            case Fetch.HELD:
-                low, high = AllowChangeItem.sort(wanted.after + 1), AllowChangeItem.sort(wanted.below - 1)
-                condition, forward = sort.between(low, high), True
             case _:
                 return []
         limit = wanted.limit + 1 if wanted.fetch in (Fetch.TOP, Fetch.BELOW) else wanted.limit

@@ -415,6 +415,49 @@ def test_a_small_station_holds_the_most_recently_changed_entries(sync):
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
+@pytest.mark.parametrize("chunk", [25, 2], ids=["long-messages", "two-entry-messages"])
+@pytest.mark.parametrize("members", [4, 5], ids=["filling-up", "full"])
+def test_a_full_station_is_never_sent_more_than_it_holds_when_changes_arrive_while_it_answers(
+    sync, members, chunk
+):
+    # Given a station that holds 5 entries, synced with the policy's members, that has not yet answered
+    # the Differential bringing one more
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    tags = [f"TAG-{n}" for n in range(members + 1)]
+    for tag in tags[:members]:
+        given_auto_member(connection, f"driver-{tag}", tag)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(
+        organization,
+        "CP-1",
+        policy["policy_id"],
+        local_auth_list_max_length=5,
+        send_local_list_max_length=chunk,
+    )
+    settle(sync, station)
+    given_auto_member(connection, f"driver-{tags[-1]}", tags[-1])
+    sync.pump()
+    in_flight = station.take_one("SendLocalList")
+
+    # When meanwhile a driver joins and then a listed member leaves
+    given_auto_member(connection, "driver-new", "TAG-NEW")
+    sync.pump()
+    assert decide(connection, f"driver-{tags[1]}", "remove").status == 200
+    sync.pump()
+    assert station.take() == []
+
+    # Then once it answers, every message fits in the station (`accept` checks), and it holds the five
+    # most recent changes: the leaver Blocked, the newcomer Accepted
+    station.accept(in_flight)
+    for frame in station.take():
+        station.accept(frame)
+    settle(sync, station)
+    held = station.statuses()
+    assert len(held) == 5 and held[tags[1]] == "Blocked" and held["TAG-NEW"] == "Accepted"
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
 def test_a_station_moved_to_another_policy_gets_the_new_list(sync):
     # Given two policies with one member each, and a synced station of the first
     organization = given_organization()
