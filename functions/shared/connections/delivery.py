@@ -315,14 +315,11 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             _refused(station, uid, done)
         return
     if station.in_flight_action == "GetLocalListVersion":
-        held = payload.get("listVersion")
-        if held == -1:
+        if payload.get("listVersion") == -1:
             _release(station, uid, [StationItem.local_list_supported.set(False)])
-        elif held == int(station.list_version) and not station.needs_full:
-            if _release(station, uid, [StationItem.failures.set(0)]):
-                _continue(station, done)
-        # A station that rebooted without its list did not refuse anything: it gets a Full, and a new
-        # count of refusals (this is how a station that refused too often is tried again).
+        # Asked after a boot, the version proves nothing: a charger that lost its list (version 0) and
+        # took a Differential before its BootNotification reports the version we expect, holding only that
+        # Differential. So a booted station gets a Full, and a new count of refusals.
         elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
             _continue(station, done)
         return
@@ -377,7 +374,7 @@ def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             )
     done.published(iot.publish(station.station_id, answer))
     if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
-        # After a reboot or reconnection: ask what the station holds, then send what it lacks.
+        # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
         unique_id, question = ocpp.call("GetLocalListVersion", {})
         if _claim(station, unique_id, question, None, force=True):
             _publish(station, unique_id, question, done)

@@ -174,15 +174,48 @@ def test_a_boot_is_accepted_and_the_service_asks_for_the_list_version(sync):
 
     # When it answers the version the service recorded
     station.answer(question, {"listVersion": station.version})
-    sync.pump()
 
-    # Then there is nothing to send
+    # Then it is sent its whole list all the same (the version cannot tell whether it is whole)
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[:2] == ("Full", station.version + 1)
+    station.accept(full)
+    sync.pump()
     assert station.take() == []
+    assert station.statuses() == {"TAG-1": "Accepted"}
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
-def test_after_a_boot_a_station_with_the_recorded_version_gets_only_what_changed_meanwhile(sync):
-    # Given a synced station that boots, and a driver who joins before it answers the version question
+def test_a_station_that_lost_its_list_and_took_a_differential_before_booting_gets_a_full(sync):
+    # Given a station synced with three members, that reboots and loses its list (version 0)
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    for tag in ("TAG-A", "TAG-B", "TAG-C"):
+        given_auto_member(connection, f"driver-{tag}", tag)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    station.entries, station.version = {}, 0
+
+    # When a fourth member joins before its BootNotification: it applies the Differential to its empty
+    # list (its version is higher, as OCPP allows), and then boots and reports that version
+    given_auto_member(connection, "driver-D", "TAG-D")
+    settle(sync, station)
+    assert station.statuses() == {"TAG-D": "Accepted"}
+    _, question = station.boot()
+    station.answer(question, {"listVersion": station.version})
+
+    # Then it is sent its whole list, and only then counted in sync
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is False
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[0] == "Full"
+    station.accept(full)
+    assert station.statuses() == {tag: "Accepted" for tag in ("TAG-A", "TAG-B", "TAG-C", "TAG-D")}
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+@pytest.mark.parametrize("held", [None, 0, 7], ids=["recorded-version", "lost-its-list", "other-version"])
+def test_after_a_boot_a_station_gets_its_whole_list_with_what_changed_meanwhile(sync, held):
+    # Given a synced station holding a member, that boots, and a driver who joins before it answers the
+    # version question
     organization = given_organization()
     connection = given_open_connection(organization)
     given_auto_member(connection, "driver-a", "TAG-A")
@@ -193,30 +226,10 @@ def test_after_a_boot_a_station_with_the_recorded_version_gets_only_what_changed
     sync.pump()
     assert station.take() == []
 
-    # When it answers the recorded version
-    station.answer(question, {"listVersion": station.version})
+    # When it answers a version
+    station.answer(question, {"listVersion": station.version if held is None else held})
 
-    # Then it gets a Differential with the new driver only
-    update_type, version, entries = list_payload(station.take_one("SendLocalList"))
-    assert (update_type, version) == ("Differential", station.version + 1)
-    assert statuses(entries) == {"TAG-B": "Accepted"}
-
-
-@pytest.mark.parametrize("held", [0, 7], ids=["lost-its-list", "other-version"])
-def test_after_a_boot_a_station_with_another_version_gets_a_full(sync, held):
-    # Given a synced station holding two members
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    given_auto_member(connection, "driver-b", "TAG-B")
-    policy = given_policy(organization, [connection["connection_id"]])
-    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
-
-    # When it boots and reports another version
-    _, question = station.boot()
-    station.answer(question, {"listVersion": held})
-
-    # Then it gets the whole list
+    # Then it gets the whole list, the newcomer included
     full = station.take_one("SendLocalList")
     update_type, _, entries = list_payload(full)
     assert update_type == "Full"

@@ -4,8 +4,8 @@ brings it there. No I/O: the sync function reads and writes, this module decides
 The desired list is kept per access policy (stations that share a policy share it) as entries
 idTag -> Accepted | Blocked, each stamped with the policy's sequence number when it last changed. A
 station remembers the sequence its list reflects (`held_seq`), so what it lacks is every entry with a
-higher sequence: a Differential. A station that never synced, reported an unexpected version, or
-answered Failed or VersionMismatch gets a Full. Messages are cut to the station's SendLocalListMaxLength;
+higher sequence: a Differential. A station that never synced, booted, or answered
+Failed or VersionMismatch gets a Full. Messages are cut to the station's SendLocalListMaxLength;
 a Full that needs several is sent as a Full with the first chunk and Differentials after it.
 
 A station that cannot hold the whole list (LocalAuthListMaxLength) holds the most recently changed
