@@ -316,7 +316,7 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     early = run_sweep()
 
     # Then nothing is resent
-    assert early == {"resent": 0}
+    assert early["resent"] == 0
     assert station.take() == []
 
     # When it runs after the timeout
@@ -324,7 +324,7 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     late = run_sweep()
 
     # Then the same request is sent again under a new unique id
-    assert late == {"resent": 1}
+    assert late["resent"] == 1
     again = station.take_one("SendLocalList")
     assert again[1] != first[1]
     assert again[2:] == first[2:]
@@ -337,11 +337,71 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     station.accept(again)
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
     assert station.statuses() == {"TAG-1": "Accepted"}
-    assert run_sweep() == {"resent": 0}
+    assert run_sweep()["resent"] == 0
+
+
+class Clock:
+    """The delivery's clock (what it stamps, and what the sweep compares due times with), moved by hand."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_a_station_that_keeps_answering_failed_is_tried_again_until_it_takes_its_list(sync, monkeypatch):
+    # Given a synced station holding a member, and the sweep running every minute on a clock the test moves
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    clock = Clock()
+    monkeypatch.setattr(delivery, "now", clock)
+    started = clock.at
+
+    def minutes(count: int, answer) -> list[datetime]:
+        """Let `count` minutes pass, the station answering every SendLocalList with `answer`; when each
+        was sent."""
+        sent = []
+        for _ in range(count):
+            sync.pump()
+            while frames := station.take():
+                for frame in frames:
+                    sent.append(clock.at)
+                    answer(frame)
+            clock.at += timedelta(minutes=1)
+            run_sweep()
+        return sent
+
+    # When a driver joins and the station answers Failed to everything for two hours
+    given_auto_member(connection, "driver-b", "TAG-B")
+    failed = minutes(120, lambda frame: station.answer(frame, {"status": "Failed"}))
+
+    # Then it is tried again and again, less and less often, never more than 15 minutes apart
+    gaps = [later - earlier for earlier, later in zip([started, *failed], [*failed, clock.at], strict=True)]
+    assert 10 < len(failed) < 30, failed
+    assert max(gaps) <= timedelta(minutes=15), gaps
+    # and its admins see that it is failing, since when and with what answer
+    status = station_view(organization, "CP-1")["sync"]
+    assert status["in_sync"] is False and status["failing"] is True
+    assert status["last_refusal"] == "Failed"
+    assert parse_time(status["failing_since"]) == started
+
+    # When it takes its lists again
+    recovered = minutes(16, station.accept)
+
+    # Then it catches up within 15 minutes, with no admin's help
+    assert recovered and recovered[0] - failed[-1] <= timedelta(minutes=15)
+    assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+    status = station_view(organization, "CP-1")["sync"]
+    assert status["in_sync"] is True and status["failing"] is False
+    assert status["last_refusal"] is None and status["failing_since"] is None
 
 
 def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
-    # Given a synced station that refused its updates until the service stopped insisting
+    # Given a synced station that refused its updates until the service left it to the sweep
     organization = given_organization()
     connection = given_open_connection(organization)
     given_auto_member(connection, "driver-a", "TAG-A")
@@ -376,7 +436,7 @@ def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
     station.take_one("SendLocalList")
     timeout = delivery.ANSWER_TIMEOUT
     backdate_in_flight("CP-1", datetime.now(UTC) - timeout - timedelta(seconds=1))
-    assert run_sweep() == {"resent": 1}
+    assert run_sweep()["resent"] == 1
     station.take_one("SendLocalList")
 
     # When it is still silent one timeout later, then two
@@ -386,7 +446,7 @@ def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
     after_two = run_sweep()
 
     # Then the second resend waits twice as long as the first, and the wait never exceeds the cap
-    assert (after_one, after_two) == ({"resent": 0}, {"resent": 1})
+    assert (after_one["resent"], after_two["resent"]) == (0, 1)
     station.take_one("SendLocalList")
     sent = datetime.now(UTC)
     assert delivery.answer_due(sent, 2) - sent == 4 * timeout
