@@ -1,4 +1,5 @@
-"""Every minute: send again the requests that stations have not answered in time."""
+"""Every minute: send again the requests that stations have not answered in time, and the lists that
+stations refused too often in a row once they are due for another try."""
 
 from connections import delivery
 from connections.telemetry import logger
@@ -6,7 +7,8 @@ from connections.telemetry import logger
 
 @logger.inject_lambda_context
 def handler(event: dict, context) -> dict:
-    resent = delivery.resend_unanswered(delivery.Delivery())
-    if resent:
-        logger.info("resent unanswered requests", extra={"resent": resent})
-    return {"resent": resent}
+    done = delivery.Delivery()
+    resent, retried = delivery.resend_unanswered(done), delivery.retry_refused(done)
+    if resent or retried:
+        logger.info("tried stations again", extra={"resent": resent, "retried": retried})
+    return {"resent": resent, "retried": retried}

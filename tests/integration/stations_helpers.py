@@ -204,10 +204,12 @@ class StreamToSync:
 class Station:
     """A charger behind the AWS OCPP gateway, played by the test: reads what the service published on
     `<id>/out`, and sends frames to the StationMessagesFunction as the IoT rule on `+/in` does. It keeps
-    an OCPP local list as a charger does when it accepts a SendLocalList (`accept`)."""
+    an OCPP local list as a charger does when it accepts a SendLocalList (`accept`), and refuses one
+    that would leave it holding more than `capacity` entries (its LocalAuthListMaxLength)."""
 
-    def __init__(self, station_id: str) -> None:
+    def __init__(self, station_id: str, capacity: int | None = None) -> None:
         self.station_id = station_id
+        self.capacity = capacity
         self._read = len(published())
         self.version = 0
         self.entries: dict[str, dict] = {}  # idTag (case-folded) -> idTagInfo
@@ -247,17 +249,21 @@ class Station:
         self.send([MessageType.CallResult, frame[1], payload])
 
     def accept(self, frame: list) -> None:
-        """Apply a SendLocalList to the local list, as a charger does, and answer Accepted."""
+        """Apply a SendLocalList to the local list, as a charger does, and answer Accepted. A message the
+        charger would have to refuse for want of room fails the test: the service must never send one."""
         assert frame[2] == "SendLocalList", frame
         payload = frame[3]
-        if payload["updateType"] == "Full":
-            self.entries = {}
+        entries = {} if payload["updateType"] == "Full" else dict(self.entries)
         for entry in payload.get("localAuthorizationList", []):
             if "idTagInfo" in entry:
-                self.entries[entry["idTag"].casefold()] = entry["idTagInfo"]
+                entries[entry["idTag"].casefold()] = entry["idTagInfo"]
             else:
-                self.entries.pop(entry["idTag"].casefold(), None)
-        self.version = payload["listVersion"]
+                entries.pop(entry["idTag"].casefold(), None)
+        assert self.capacity is None or len(entries) <= self.capacity, (
+            f"{self.station_id} holds {len(self.entries)} of {self.capacity} entries and would answer"
+            f" Failed to {payload}"
+        )
+        self.entries, self.version = entries, payload["listVersion"]
         self.answer(frame, {"status": "Accepted"})
 
     def statuses(self) -> dict[str, str]:
@@ -316,7 +322,7 @@ def given_policy(
 
 def given_station(organization_id: str, station_id: str, policy_id: str | None = None, **fields) -> Station:
     """A registered station (as `Station`, reading what is published to it from now on)."""
-    station = Station(station_id)
+    station = Station(station_id, fields.get("local_auth_list_max_length"))
     provision(station_id, organization_id)
     body = {"station_id": station_id, "name": f"Charger {station_id}", **fields}
     if policy_id:

@@ -139,8 +139,8 @@ def test_a_change_at_a_full_station_adds_it_and_deletes_the_oldest_entry_it_hold
 
     # When the planner asks what it holds
     room = make_room(station, wanted, changed)
-    assert (room.fetch, room.after, room.below, room.limit) == (Fetch.HELD, 5, 10, 5)
-    send = message(station, wanted, changed, 10, held=entries([6, 7, 8, 9]))
+    assert (room.fetch, room.after, room.limit) == (Fetch.HELD, 5, 4 + 25 + 1)
+    send = message(station, wanted, changed, 10, held=entries([6, 7, 8, 9, 10]))
 
     # Then one Differential adds the change and deletes the oldest entry
     assert send.update_type is UpdateType.DIFFERENTIAL
@@ -157,6 +157,34 @@ def test_a_full_station_that_holds_less_than_counted_deletes_nothing():
     wanted = need(station, 10)
     send = message(station, wanted, entries([10]), 10, held=entries([8, 9]))
     assert send.deleted == () and (send.then.held_count, send.then.floor) == (3, 8)
+
+
+def test_a_listed_entry_changed_but_not_in_the_message_still_takes_room_at_a_full_station():
+    # Given a full station holding T6..T9 (capacity 4, one addition per message), and two changes since:
+    # a new idTag (10), then T7 revoked (11)
+    station = StationList(version=3, held_seq=9, held_count=4, capacity=4, chunk=2, needs_full=False, floor=6)
+    changed = [entries([10])[0], Entry("T7", TagStatus.BLOCKED, None, 11)]
+    wanted = need(station, 11)
+    room = make_room(station, wanted, changed)
+    log = [*entries([6, 8, 9]), *changed]  # T7's change item moved to 11
+
+    # When the message adds only the first change
+    send = message(station, wanted, changed, 11, held=[e for e in log if e.seq > room.after])
+
+    # Then it deletes the oldest entry all the same: T7 is still on the station, as it was
+    assert [e.id_tag for e in send.entries] == ["T10"] and send.deleted == ("T6",)
+    assert (send.then.held_seq, send.then.held_count) == (10, 4)
+
+
+def test_an_entry_read_where_it_was_and_where_it_moved_to_counts_once():
+    # Given a full station, and a read of what it holds that saw T7 both before and after it changed
+    station = StationList(version=3, held_seq=9, held_count=4, capacity=4, chunk=4, needs_full=False, floor=6)
+    changed = [*entries([10]), Entry("T7", TagStatus.BLOCKED, None, 11)]
+    held = [*entries([6, 7, 8, 9]), *changed]
+
+    # Then the message makes room for exactly one newcomer
+    send = message(station, need(station, 11), changed, 11, held=held)
+    assert send.deleted == ("T6",) and send.then.held_count == 4
 
 
 @pytest.mark.parametrize(
@@ -208,7 +236,7 @@ def test_a_station_always_converges_to_the_most_recent_entries(chunk, capacity):
             if overflows(station, wanted, page):
                 room = make_room(station, wanted, page)
                 if room is not None:
-                    holding = [e for e in ordered if room.after < e.seq < room.below][: room.limit]
+                    holding = [e for e in ordered if room.after < e.seq][: room.limit]
                     send = message(station, wanted, page, top, held=holding)
                 if send is None:
                     station = replace(station, needs_full=True)

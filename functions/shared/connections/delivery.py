@@ -3,8 +3,8 @@
 OCPP-J allows one outstanding request per station. The request in flight is recorded on the station item
 by a conditional write (it succeeds only when nothing is in flight and the station's list is as planned),
 so concurrent deliveries never send two; changes that arrive meanwhile wait in the policy's entries and go
-in the next message, sent when the station answers (`on_frame`). A request not answered in time is sent
-again by `resend_unanswered`.
+in the next message, sent when the station answers (`on_frame`). The sweep sends again a request not
+answered in time (`resend_unanswered`) and the list a station keeps refusing (`retry_refused`).
 """
 
 import json
@@ -43,15 +43,21 @@ from connections.store import (
 MAX_CHUNK = 1000
 # A request unanswered this long is sent again, then after twice as long, and so on up to MAX_BACKOFF: a
 # charger that is offline for hours is not sent the same message every minute (its BootNotification,
-# when it comes back, reconciles it at once anyway).
+# when it comes back, reconciles it at once anyway). A station that keeps refusing its list is tried again
+# on the same schedule. The sweep runs every minute: a station out of sync is tried at least every 15.
 ANSWER_TIMEOUT = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(hours=1)
+MAX_BACKOFF = timedelta(minutes=14)
 RESENDS_PER_SWEEP = 500  # the rest wait for the next minute's sweep, within the function's timeout
 
 
-def answer_due(sent_at: datetime, resends: int) -> datetime:
-    """When a request sent at `sent_at`, already sent again `resends` times, is given up on and resent."""
-    return sent_at + min(ANSWER_TIMEOUT * 2**resends, MAX_BACKOFF)
+def answer_due(sent_at: datetime, tries: int) -> datetime:
+    """When a station tried at `sent_at`, after `tries` tries that came to nothing (resends of a request left
+    unanswered, or Fulls refused beyond MAX_REFUSALS), is tried again."""
+    return sent_at + min(ANSWER_TIMEOUT * 2**tries, MAX_BACKOFF)
+
+
+# The sweep's index (gsi3) partitions: requests awaiting an answer, and stations to try again after refusals.
+INFLIGHT, RETRY = "INFLIGHT", "RETRY"
 
 
 def _awaiting(due: datetime, station_id: str) -> str:
@@ -109,15 +115,12 @@ class EntryReader:
         # The base table with ConsistentRead: what a transaction wrote is seen whole, in sequence order.
         partition, sort = AllowChangeItem.partition(policy_id), AllowChangeItem.sk
         match wanted.fetch:
-            case Fetch.CHANGED:
+            case Fetch.CHANGED | Fetch.HELD:
                 condition, forward = sort > AllowChangeItem.sort(wanted.after), True
             case Fetch.TOP:
                 condition, forward = None, False
             case Fetch.BELOW:
                 condition, forward = sort < AllowChangeItem.sort(wanted.below), False
-            case Fetch.HELD:
-                low, high = AllowChangeItem.sort(wanted.after + 1), AllowChangeItem.sort(wanted.below - 1)
-                condition, forward = sort.between(low, high), True
             case _:
                 return []
         limit = wanted.limit + 1 if wanted.fetch in (Fetch.TOP, Fetch.BELOW) else wanted.limit
@@ -127,24 +130,26 @@ class EntryReader:
         return [Entry(c.id_tag, TagStatus(c.status), c.expires_at, int(c.seq)) for c in found]
 
 
-def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> None:
-    """Send the station its next message, unless one is in flight or it has nothing to receive."""
+def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
+    """Send the station its next message, unless one is in flight or it has nothing to receive; whether
+    it was sent."""
     for _ in range(3):
         if station.in_flight_id or (not station.policy_id and not station.needs_full):
-            return  # a message in flight: the station's answer sends what follows, this change included
+            return False  # a message in flight: the station's answer sends what follows, this change included
         send = _plan(station, policy_seq, reader)
         if send is None:
-            return
+            return False
         unique_id, frame = ocpp.call("SendLocalList", send.payload())
         if _claim(station, unique_id, frame, send.then):
             _publish(station, unique_id, frame, done)
-            return
+            return True
         # Planned from a station that has moved on (an answer or a refusal came in, or an index lagged):
         # plan again from what it holds now, unless another message is in flight or it changed policy.
         fresh = StationItem.get(*StationItem.key(station.station_id), consistent_read=True)
         if fresh.policy_id != station.policy_id:
-            return  # the station's own change brings it its new list
+            return False  # the station's own change brings it its new list
         station = fresh
+    return False
 
 
 def _plan(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | None:
@@ -176,7 +181,7 @@ def _claim(
         StationItem.in_flight_sent_at.set(at),
         StationItem.in_flight_config.set(int(station.config_version)),
         StationItem.in_flight_resends.set(0),
-        StationItem.gsi3pk.set("INFLIGHT"),
+        StationItem.gsi3pk.set(INFLIGHT),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
     ]
     if force:  # the station rebooted: whatever was in flight is lost with it
@@ -207,7 +212,8 @@ def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) 
         raise
 
 
-def _release(station: StationItem, unique_id: str, actions: list) -> bool:
+def _release(station: StationItem, unique_id: str, actions: list, retry_at: datetime | None = None) -> bool:
+    """Nothing in flight any more (with `actions`); `retry_at`: the sweep tries the station again then."""
     clear = [
         StationItem.in_flight_id.remove(),
         StationItem.in_flight_action.remove(),
@@ -216,9 +222,14 @@ def _release(station: StationItem, unique_id: str, actions: list) -> bool:
         StationItem.in_flight_sent_at.remove(),
         StationItem.in_flight_config.remove(),
         StationItem.in_flight_resends.remove(),
-        StationItem.gsi3pk.remove(),
-        StationItem.gsi3sk.remove(),
     ]
+    if retry_at is None:
+        clear += [StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()]
+    else:
+        clear += [
+            StationItem.gsi3pk.set(RETRY),
+            StationItem.gsi3sk.set(_awaiting(retry_at, station.station_id)),
+        ]
     try:
         station.update(actions=actions + clear, condition=StationItem.in_flight_id == unique_id)
     except UpdateError as error:
@@ -313,19 +324,17 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
     uid, payload = frame.unique_id, frame.payload or {}
     if frame.kind == ocpp.CALL_ERROR:
         if frame.error_code in ("NotImplemented", "NotSupported"):
-            _release(station, uid, [StationItem.local_list_supported.set(False)])
+            _release(station, uid, _no_local_list())
         else:
-            _refused(station, uid, done)
+            described = f"{frame.error_code}: {payload}" if isinstance(payload, str) and payload else None
+            _refused(station, uid, (described or frame.error_code)[:REFUSAL_TEXT], done)
         return
     if station.in_flight_action == "GetLocalListVersion":
-        held = payload.get("listVersion")
-        if held == -1:
-            _release(station, uid, [StationItem.local_list_supported.set(False)])
-        elif held == int(station.list_version) and not station.needs_full:
-            if _release(station, uid, [StationItem.failures.set(0)]):
-                _continue(station, done)
-        # A station that rebooted without its list did not refuse anything: it gets a Full, and a new
-        # count of refusals (this is how a station that refused too often is tried again).
+        if payload.get("listVersion") == -1:
+            _release(station, uid, _no_local_list())
+        # Asked after a boot, the version proves nothing: a charger that lost its list (version 0) and
+        # took a Differential before its BootNotification reports the version we expect, holding only that
+        # Differential. So a booted station gets a Full, and a new count of refusals.
         elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
             _continue(station, done)
         return
@@ -337,22 +346,45 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             # the old list's update, but still needs the whole new one.
             actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
         else:
-            actions = [*_commit(then), StationItem.failures.set(0)]
-        if _release(station, uid, actions):
+            actions = _commit(then)
+        if _release(station, uid, actions + _recovered()):
             _continue(station, done)
     elif status == "NotSupported":
-        _release(station, uid, [StationItem.local_list_supported.set(False)])
+        _release(station, uid, _no_local_list())
     else:  # Failed, VersionMismatch
-        _refused(station, uid, done)
+        _refused(station, uid, str(status)[:REFUSAL_TEXT], done)
 
 
-def _refused(station: StationItem, unique_id: str, done: Delivery) -> None:
-    """The station's list is not what we thought: send a Full, unless it keeps refusing; then wait for
-    the next change, a reboot or the sweep rather than loop with it."""
-    failures = int(station.failures) + 1
-    if _release(station, unique_id, [StationItem.needs_full.set(True), StationItem.failures.set(failures)]):
-        if failures < MAX_REFUSALS:
-            _continue(station, done)
+# What a station answered when it refused, as its admins see it: at most this many characters of it.
+REFUSAL_TEXT = 200
+
+
+def _refused(station: StationItem, unique_id: str, answer: str, done: Delivery) -> None:
+    """The station's list is not what we thought: send a Full at once, and if it keeps refusing, let the
+    sweep try again later and later (`answer_due`) rather than loop with it, until it accepts one."""
+    failures, at = int(station.failures) + 1, now()
+    actions = [
+        StationItem.needs_full.set(True),
+        StationItem.failures.set(failures),
+        StationItem.last_refusal.set(answer),
+        StationItem.failing_since.set(station.failing_since or at),
+    ]
+    retry_at = answer_due(at, failures - MAX_REFUSALS) if failures >= MAX_REFUSALS else None
+    if _release(station, unique_id, actions, retry_at) and retry_at is None:
+        _continue(station, done)
+
+
+def _recovered() -> list:
+    """The station took a message (or has no list to take): it is not failing."""
+    return [
+        StationItem.failures.set(0),
+        StationItem.failing_since.remove(),
+        StationItem.last_refusal.remove(),
+    ]
+
+
+def _no_local_list() -> list:
+    return [StationItem.local_list_supported.set(False), *_recovered()]
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
@@ -380,7 +412,7 @@ def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             )
     done.published(iot.publish(station.station_id, answer))
     if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
-        # After a reboot or reconnection: ask what the station holds, then send what it lacks.
+        # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
         unique_id, question = ocpp.call("GetLocalListVersion", {})
         if _claim(station, unique_id, question, None, force=True):
             _publish(station, unique_id, question, done)
@@ -422,7 +454,7 @@ def resend_unanswered(done: Delivery) -> int:
     at = now()
     count = 0
     overdue = StationItem.gsi3.query(
-        "INFLIGHT", StationItem.gsi3sk < _awaiting(at, ""), limit=RESENDS_PER_SWEEP
+        INFLIGHT, StationItem.gsi3sk < _awaiting(at, ""), limit=RESENDS_PER_SWEEP
     )
     for station in overdue:
         frame = json.loads(station.in_flight_frame)
@@ -443,4 +475,25 @@ def resend_unanswered(done: Delivery) -> int:
             continue  # answered meanwhile
         done.published(iot.publish(station.station_id, again))
         count += 1
+    return count
+
+
+def retry_refused(done: Delivery) -> int:
+    """Send its whole list again to every station that refused it too often in a row and is due for
+    another try (`_refused` set when)."""
+    count, reader = 0, EntryReader()
+    for station in StationItem.gsi3.query(
+        RETRY, StationItem.gsi3sk < _awaiting(now(), ""), limit=RESENDS_PER_SWEEP
+    ):
+        if deliver(station, policy_seq(station.policy_id), reader, done):
+            count += 1
+            continue
+        try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule
+            station.update(
+                actions=[StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()],
+                condition=StationItem.gsi3pk == RETRY,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
     return count

@@ -229,6 +229,9 @@ def sync_status(station: StationItem, wanted: int) -> views.SyncStatus:
         in_sync=in_sync,
         awaiting=station.in_flight_action,
         online_only=online_only,
+        failing=station.failing_since is not None,
+        last_refusal=station.last_refusal,
+        failing_since=station.failing_since,
     )
 
 

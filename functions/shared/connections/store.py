@@ -353,6 +353,9 @@ class StationItem(Item, discriminator="station"):
     held_floor = NumberAttribute(default=0)
     acked_at = UTCDateTimeAttribute(null=True)
     failures = NumberAttribute(default=0)  # refusals in a row (Failed, VersionMismatch)
+    # Since when it refuses (unset once it accepts a message again), and what it answered last time.
+    failing_since = UTCDateTimeAttribute(null=True)
+    last_refusal = UnicodeAttribute(null=True)
     config_version = NumberAttribute(default=0)  # raised when an admin changes its policy or capabilities
     # The one request awaiting the station's answer (OCPP-J allows one at a time).
     in_flight_id = UnicodeAttribute(null=True)

@@ -419,6 +419,15 @@ class SyncStatus(BaseModel):
     in_sync: bool
     awaiting: str | None = Field(description="The request awaiting the station's answer, if any.")
     online_only: bool = Field(description="No local list: every card is checked online (Authorize).")
+    failing: bool = Field(
+        description="It refused its last list and has not accepted one since: it is sent its whole list"
+        " again, at least every 15 minutes, until it does."
+    )
+    last_refusal: str | None = Field(
+        description="What it answered when it last refused: Failed, VersionMismatch, or an OCPP error"
+        " code and its text. Null once it accepts again."
+    )
+    failing_since: datetime | None = Field(description="When it started refusing (null: not failing).")
 
 
 class Station(BaseModel):

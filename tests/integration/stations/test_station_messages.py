@@ -174,15 +174,48 @@ def test_a_boot_is_accepted_and_the_service_asks_for_the_list_version(sync):
 
     # When it answers the version the service recorded
     station.answer(question, {"listVersion": station.version})
-    sync.pump()
 
-    # Then there is nothing to send
+    # Then it is sent its whole list all the same (the version cannot tell whether it is whole)
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[:2] == ("Full", station.version + 1)
+    station.accept(full)
+    sync.pump()
     assert station.take() == []
+    assert station.statuses() == {"TAG-1": "Accepted"}
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
-def test_after_a_boot_a_station_with_the_recorded_version_gets_only_what_changed_meanwhile(sync):
-    # Given a synced station that boots, and a driver who joins before it answers the version question
+def test_a_station_that_lost_its_list_and_took_a_differential_before_booting_gets_a_full(sync):
+    # Given a station synced with three members, that reboots and loses its list (version 0)
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    for tag in ("TAG-A", "TAG-B", "TAG-C"):
+        given_auto_member(connection, f"driver-{tag}", tag)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    station.entries, station.version = {}, 0
+
+    # When a fourth member joins before its BootNotification: it applies the Differential to its empty
+    # list (its version is higher, as OCPP allows), and then boots and reports that version
+    given_auto_member(connection, "driver-D", "TAG-D")
+    settle(sync, station)
+    assert station.statuses() == {"TAG-D": "Accepted"}
+    _, question = station.boot()
+    station.answer(question, {"listVersion": station.version})
+
+    # Then it is sent its whole list, and only then counted in sync
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is False
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[0] == "Full"
+    station.accept(full)
+    assert station.statuses() == {tag: "Accepted" for tag in ("TAG-A", "TAG-B", "TAG-C", "TAG-D")}
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+@pytest.mark.parametrize("held", [None, 0, 7], ids=["recorded-version", "lost-its-list", "other-version"])
+def test_after_a_boot_a_station_gets_its_whole_list_with_what_changed_meanwhile(sync, held):
+    # Given a synced station holding a member, that boots, and a driver who joins before it answers the
+    # version question
     organization = given_organization()
     connection = given_open_connection(organization)
     given_auto_member(connection, "driver-a", "TAG-A")
@@ -193,30 +226,10 @@ def test_after_a_boot_a_station_with_the_recorded_version_gets_only_what_changed
     sync.pump()
     assert station.take() == []
 
-    # When it answers the recorded version
-    station.answer(question, {"listVersion": station.version})
+    # When it answers a version
+    station.answer(question, {"listVersion": station.version if held is None else held})
 
-    # Then it gets a Differential with the new driver only
-    update_type, version, entries = list_payload(station.take_one("SendLocalList"))
-    assert (update_type, version) == ("Differential", station.version + 1)
-    assert statuses(entries) == {"TAG-B": "Accepted"}
-
-
-@pytest.mark.parametrize("held", [0, 7], ids=["lost-its-list", "other-version"])
-def test_after_a_boot_a_station_with_another_version_gets_a_full(sync, held):
-    # Given a synced station holding two members
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    given_auto_member(connection, "driver-b", "TAG-B")
-    policy = given_policy(organization, [connection["connection_id"]])
-    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
-
-    # When it boots and reports another version
-    _, question = station.boot()
-    station.answer(question, {"listVersion": held})
-
-    # Then it gets the whole list
+    # Then it gets the whole list, the newcomer included
     full = station.take_one("SendLocalList")
     update_type, _, entries = list_payload(full)
     assert update_type == "Full"
@@ -303,7 +316,7 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     early = run_sweep()
 
     # Then nothing is resent
-    assert early == {"resent": 0}
+    assert early["resent"] == 0
     assert station.take() == []
 
     # When it runs after the timeout
@@ -311,7 +324,7 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     late = run_sweep()
 
     # Then the same request is sent again under a new unique id
-    assert late == {"resent": 1}
+    assert late["resent"] == 1
     again = station.take_one("SendLocalList")
     assert again[1] != first[1]
     assert again[2:] == first[2:]
@@ -324,11 +337,71 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     station.accept(again)
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
     assert station.statuses() == {"TAG-1": "Accepted"}
-    assert run_sweep() == {"resent": 0}
+    assert run_sweep()["resent"] == 0
+
+
+class Clock:
+    """The delivery's clock (what it stamps, and what the sweep compares due times with), moved by hand."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_a_station_that_keeps_answering_failed_is_tried_again_until_it_takes_its_list(sync, monkeypatch):
+    # Given a synced station holding a member, and the sweep running every minute on a clock the test moves
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    given_auto_member(connection, "driver-a", "TAG-A")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    clock = Clock()
+    monkeypatch.setattr(delivery, "now", clock)
+    started = clock.at
+
+    def minutes(count: int, answer) -> list[datetime]:
+        """Let `count` minutes pass, the station answering every SendLocalList with `answer`; when each
+        was sent."""
+        sent = []
+        for _ in range(count):
+            sync.pump()
+            while frames := station.take():
+                for frame in frames:
+                    sent.append(clock.at)
+                    answer(frame)
+            clock.at += timedelta(minutes=1)
+            run_sweep()
+        return sent
+
+    # When a driver joins and the station answers Failed to everything for two hours
+    given_auto_member(connection, "driver-b", "TAG-B")
+    failed = minutes(120, lambda frame: station.answer(frame, {"status": "Failed"}))
+
+    # Then it is tried again and again, less and less often, never more than 15 minutes apart
+    gaps = [later - earlier for earlier, later in zip([started, *failed], [*failed, clock.at], strict=True)]
+    assert 10 < len(failed) < 30, failed
+    assert max(gaps) <= timedelta(minutes=15), gaps
+    # and its admins see that it is failing, since when and with what answer
+    status = station_view(organization, "CP-1")["sync"]
+    assert status["in_sync"] is False and status["failing"] is True
+    assert status["last_refusal"] == "Failed"
+    assert parse_time(status["failing_since"]) == started
+
+    # When it takes its lists again
+    recovered = minutes(16, station.accept)
+
+    # Then it catches up within 15 minutes, with no admin's help
+    assert recovered and recovered[0] - failed[-1] <= timedelta(minutes=15)
+    assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+    status = station_view(organization, "CP-1")["sync"]
+    assert status["in_sync"] is True and status["failing"] is False
+    assert status["last_refusal"] is None and status["failing_since"] is None
 
 
 def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
-    # Given a synced station that refused its updates until the service stopped insisting
+    # Given a synced station that refused its updates until the service left it to the sweep
     organization = given_organization()
     connection = given_open_connection(organization)
     given_auto_member(connection, "driver-a", "TAG-A")
@@ -363,7 +436,7 @@ def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
     station.take_one("SendLocalList")
     timeout = delivery.ANSWER_TIMEOUT
     backdate_in_flight("CP-1", datetime.now(UTC) - timeout - timedelta(seconds=1))
-    assert run_sweep() == {"resent": 1}
+    assert run_sweep()["resent"] == 1
     station.take_one("SendLocalList")
 
     # When it is still silent one timeout later, then two
@@ -373,7 +446,7 @@ def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
     after_two = run_sweep()
 
     # Then the second resend waits twice as long as the first, and the wait never exceeds the cap
-    assert (after_one, after_two) == ({"resent": 0}, {"resent": 1})
+    assert (after_one["resent"], after_two["resent"]) == (0, 1)
     station.take_one("SendLocalList")
     sent = datetime.now(UTC)
     assert delivery.answer_due(sent, 2) - sent == 4 * timeout

@@ -286,14 +286,16 @@ def test_changes_wait_while_a_request_is_in_flight_and_then_go_in_one_message(sy
 
 
 @pytest.mark.parametrize(
-    "refusal",
+    ("refusal", "shown"),
     [
-        pytest.param([3, {"status": "VersionMismatch"}], id="VersionMismatch"),
-        pytest.param([3, {"status": "Failed"}], id="Failed"),
-        pytest.param([4, "InternalError", "list storage full", {}], id="CALLERROR"),
+        pytest.param([3, {"status": "VersionMismatch"}], "VersionMismatch", id="VersionMismatch"),
+        pytest.param([3, {"status": "Failed"}], "Failed", id="Failed"),
+        pytest.param(
+            [4, "InternalError", "list storage full", {}], "InternalError: list storage full", id="CALLERROR"
+        ),
     ],
 )
-def test_a_refused_differential_is_followed_by_a_full(sync, refusal):
+def test_a_refused_differential_is_followed_by_a_full(sync, refusal, shown):
     # Given a synced station holding one member
     organization = given_organization()
     connection = given_open_connection(organization)
@@ -308,14 +310,17 @@ def test_a_refused_differential_is_followed_by_a_full(sync, refusal):
     assert list_payload(differential)[0] == "Differential"
     station.send([refusal[0], differential[1], *refusal[1:]])
 
-    # Then the service sends the whole list
+    # Then the service sends the whole list, and its admins see the refusal until the station accepts
     full = station.take_one("SendLocalList")
     update_type, version, entries = list_payload(full)
     assert update_type == "Full"
     assert version > 1
     assert statuses(entries) == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
+    status = station_view(organization, "CP-1")["sync"]
+    assert (status["failing"], status["last_refusal"]) == (True, shown)
     station.accept(full)
-    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+    status = station_view(organization, "CP-1")["sync"]
+    assert (status["in_sync"], status["failing"], status["last_refusal"]) == (True, False, None)
 
 
 @pytest.mark.parametrize(
@@ -415,6 +420,49 @@ def test_a_small_station_holds_the_most_recently_changed_entries(sync):
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
+@pytest.mark.parametrize("chunk", [25, 2], ids=["long-messages", "two-entry-messages"])
+@pytest.mark.parametrize("members", [4, 5], ids=["filling-up", "full"])
+def test_a_full_station_is_never_sent_more_than_it_holds_when_changes_arrive_while_it_answers(
+    sync, members, chunk
+):
+    # Given a station that holds 5 entries, synced with the policy's members, that has not yet answered
+    # the Differential bringing one more
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    tags = [f"TAG-{n}" for n in range(members + 1)]
+    for tag in tags[:members]:
+        given_auto_member(connection, f"driver-{tag}", tag)
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(
+        organization,
+        "CP-1",
+        policy["policy_id"],
+        local_auth_list_max_length=5,
+        send_local_list_max_length=chunk,
+    )
+    settle(sync, station)
+    given_auto_member(connection, f"driver-{tags[-1]}", tags[-1])
+    sync.pump()
+    in_flight = station.take_one("SendLocalList")
+
+    # When meanwhile a driver joins and then a listed member leaves
+    given_auto_member(connection, "driver-new", "TAG-NEW")
+    sync.pump()
+    assert decide(connection, f"driver-{tags[1]}", "remove").status == 200
+    sync.pump()
+    assert station.take() == []
+
+    # Then once it answers, every message fits in the station (`accept` checks), and it holds the five
+    # most recent changes: the leaver Blocked, the newcomer Accepted
+    station.accept(in_flight)
+    for frame in station.take():
+        station.accept(frame)
+    settle(sync, station)
+    held = station.statuses()
+    assert len(held) == 5 and held[tags[1]] == "Blocked" and held["TAG-NEW"] == "Accepted"
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
 def test_a_station_moved_to_another_policy_gets_the_new_list(sync):
     # Given two policies with one member each, and a synced station of the first
     organization = given_organization()
@@ -484,8 +532,9 @@ def test_a_station_that_keeps_refusing_is_not_sent_full_lists_forever(sync):
             sent.append(frame)
             station.answer(frame, {"status": "Failed"})
 
-    # Then the service gave up after MAX_REFUSALS Fulls, to wait for the next change or a reboot
+    # Then the service stopped after MAX_REFUSALS Fulls in a row, leaving the next try to the sweep
     assert [f[3]["updateType"] for f in sent] == ["Full"] * delivery.MAX_REFUSALS
+    assert stored_station("CP-1").gsi3pk == delivery.RETRY
 
 
 def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the_new_list(sync):
@@ -600,6 +649,9 @@ def test_a_list_whose_sequence_an_older_table_kept_on_the_policy_continues_from_
         "in_sync": True,
         "awaiting": None,
         "online_only": False,
+        "failing": False,
+        "last_refusal": None,
+        "failing_since": None,
     }
 
     # When another driver joins

@@ -246,3 +246,47 @@ def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_diffe
     station.accept(full)
     assert station.statuses() == {"TAG-A": "Accepted", "TAG-B": "Accepted"}
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_room(sync, monkeypatch):
+    # Given a station holding its capacity of 5 members, whose answer to the Differential bringing the
+    # fifth is outstanding when a sixth driver joins
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    for n in range(4):
+        given_auto_member(connection, f"driver-{n}", f"TAG-{n}")
+    policy = given_policy(organization, [connection["connection_id"]])
+    station = given_station(organization, "CP-1", policy["policy_id"], local_auth_list_max_length=5)
+    settle(sync, station)
+    given_auto_member(connection, "driver-4", "TAG-4")
+    sync.pump()
+    in_flight = station.take_one("SendLocalList")
+    given_auto_member(connection, "driver-5", "TAG-5")
+    sync.pump()
+
+    # When its answer is being handled, a listed member's revocation is written just after the changes
+    # for its next message were read (another sync invocation, at the same moment)
+    read_entries, revoked = delivery.EntryReader._read, []
+
+    def revoked_meanwhile(policy_id, wanted):
+        found = read_entries(policy_id, wanted)
+        if not revoked:
+            revoked.append(True)
+            blocked = Access(TagStatus.BLOCKED)
+            allowlists.apply(allowlists.Changes({(policy_id, "TAG-1"): (blocked, "driver-1")}))
+        return found
+
+    monkeypatch.setattr(delivery.EntryReader, "_read", staticmethod(revoked_meanwhile))
+    station.accept(in_flight)
+    monkeypatch.undo()
+
+    # Then what it is sent fits in it (`accept` checks), and it ends with the five latest changes
+    settle(sync, station)
+    assert revoked
+    assert station.statuses() == {
+        "TAG-2": "Accepted",
+        "TAG-3": "Accepted",
+        "TAG-4": "Accepted",
+        "TAG-5": "Accepted",
+        "TAG-1": "Blocked",
+    }

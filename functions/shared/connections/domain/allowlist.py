@@ -4,8 +4,8 @@ brings it there. No I/O: the sync function reads and writes, this module decides
 The desired list is kept per access policy (stations that share a policy share it) as entries
 idTag -> Accepted | Blocked, each stamped with the policy's sequence number when it last changed. A
 station remembers the sequence its list reflects (`held_seq`), so what it lacks is every entry with a
-higher sequence: a Differential. A station that never synced, reported an unexpected version, or
-answered Failed or VersionMismatch gets a Full. Messages are cut to the station's SendLocalListMaxLength;
+higher sequence: a Differential. A station that never synced, booted, or answered
+Failed or VersionMismatch gets a Full. Messages are cut to the station's SendLocalListMaxLength;
 a Full that needs several is sent as a Full with the first chunk and Differentials after it.
 
 A station that cannot hold the whole list (LocalAuthListMaxLength) holds the most recently changed
@@ -110,7 +110,9 @@ class Fetch(StrEnum):
     CHANGED = "changed"  # sequence > held_seq, ascending, at most `limit`
     TOP = "top"  # the most recent entries, descending, at most `limit`
     BELOW = "below"  # sequence < full_below, descending, at most `limit`
-    HELD = "held"  # after < sequence < below, ascending, at most `limit`: what a full station holds
+    # sequence > after, ascending, at most `limit`: what a full station holds and what changed since, in
+    # one read, so that an entry it holds is seen either where it was or where it moved to
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class Need:
 
     fetch: Fetch
     limit: int = 0
-    after: int = 0  # for CHANGED
+    after: int = 0  # for CHANGED and HELD
     below: int = 0  # for BELOW
 
 
@@ -228,28 +230,44 @@ def _adds(station: StationList, entries: list[Entry]) -> list[Entry]:
 
 def make_room(station: StationList, wanted: Need, entries: list[Entry]) -> Need | None:
     """For a Differential that `overflows`: what to read to delete the oldest entries the station holds
-    (every one of them, ascending, so that the count is exact). None: send a Full instead, for a station
-    whose messages cannot carry an addition and a deletion, or a change too large for it."""
+    (every one of them and the changes since, ascending, so that the count is exact). None: send a Full
+    instead, for a station whose messages cannot carry an addition and a deletion, or a change too large
+    for it."""
     if station.chunk < 2 or station.capacity is None or len(entries) > station.capacity:
         return None
-    return Need(Fetch.HELD, station.capacity + 1, after=max(0, station.floor - 1), below=station.held_seq + 1)
+    return Need(Fetch.HELD, _held_limit(station), after=max(0, station.floor - 1))
+
+
+def _held_limit(station: StationList) -> int:
+    return (station.capacity or 0) + station.chunk + 1
 
 
 def _evicting(station: StationList, entries: list[Entry], held: list[Entry], version: int) -> Send | None:
     """A Differential that adds the newest changes and deletes the oldest entries a full station holds.
-    `held` is everything it holds whose latest change it has: the additions are other idTags (their latest
-    change is newer), so after this message it holds `held` and the additions, less what is deleted."""
+    `held` is what `make_room` asked for: up to `held_seq`, every idTag the station holds whose latest
+    change it has; after it, changes, some of them to idTags it holds. Those it is not sent in this message
+    stay on it as they were, so they count against its capacity too: which of them it holds is unknown,
+    but no more than `held_count` less the others, nor more than those changes."""
     capacity = station.capacity or 0
-    if len(held) > capacity:
+    changed = {e.id_tag for e in held if e.seq > station.held_seq}
+    # An idTag seen both where it was and where it moved to (it changed while this was read) has moved.
+    holding = [e for e in held if e.seq <= station.held_seq and e.id_tag not in changed]
+    if len(holding) > capacity:
         return None  # it holds more than it can: our picture of it is wrong
     adds = _adds(station, entries)
-    excess = max(0, len(held) + len(adds) - capacity)
-    deleted, kept = held[:excess], held[excess:]
+    unsent = changed - {e.id_tag for e in adds}
+    moved = max(0, station.held_count - len(holding))
+    if len(held) < _held_limit(station):  # every change was read
+        moved = min(moved, len(unsent))
+    excess = max(0, len(holding) + len(adds) + moved - capacity)
+    if excess > len(holding) or len(adds) + excess > station.chunk:
+        return None  # no room to be made in one message: a Full
+    deleted, kept = holding[:excess], holding[excess:]
     then = replace(
         station,
         version=version,
         held_seq=adds[-1].seq,
-        held_count=len(kept) + len(adds),
+        held_count=len(kept) + len(adds) + moved,
         floor=kept[0].seq if kept else adds[0].seq,
     )
     return Send(UpdateType.DIFFERENTIAL, version, adds, then, tuple(e.id_tag for e in deleted))
