@@ -54,8 +54,13 @@ template: $(STAMP) $(SAM_STAMP)
 build: $(SAM_STAMP)
 	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
 
+# The /docs test drives Debian's chromium (Playwright's own browser downloads are not used).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
 .PHONY: test
-test: lint template build
+test: lint template build chromium
 	$(PY) -m pytest
 
 .PHONY: run

@@ -26,9 +26,10 @@ IOT_PREFIX = "/_local/iot"
 
 
 def _swagger_assets() -> Path:
-    import swagger_ui_bundle
+    # Swagger UI 5 or later: earlier ones cannot read an OpenAPI 3.1 document. swagger-ui-py ships its dist.
+    from swagger_ui.utils import SWAGGER_UI_PY_ROOT
 
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return SWAGGER_UI_PY_ROOT / "static"
 
 
 SWAGGER_PAGE = """<!doctype html>
