@@ -145,4 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str):
+        # Every method reaches the routes, as at API Gateway: one it has no route for answers 404 like an
+        # unknown path, not http.server's 501 for a method without a do_<METHOD>.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
