@@ -50,8 +50,8 @@ class Conflict(ServiceError):
 
 
 class TooManyRequests(ServiceError):
-    """Too many tries (connection codes that match nothing, or emailed codes asked for): see the Retry-After
-    header."""
+    """Too many tries (connection codes that match nothing or sent at once, emailed codes asked for): retry
+    after the Retry-After header."""
 
     status = 429
     code = "too_many_requests"
