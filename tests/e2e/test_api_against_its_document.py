@@ -38,9 +38,10 @@ def _as(stack: Stack, user: tuple[str, str], path: str):
 def _config(stack: Stack) -> str:
     """schemathesis.toml: the driver's token, but the admin's on organization routes; path parameters are
     the demo's (admins change the private connection, drivers ask to join the public one). An admin's
-    email is left to be generated: removing alice would leave every later admin request a 404."""
+    email is left to be generated: fixed to alice's, she would remove herself early (she may, once other
+    admins are added) and every later admin request would be a 404."""
     admin, driver = seed.ADMIN, ("dave", seed.DRIVERS["dave"])
-    org = _as(stack, admin, "/organizations")[0]["organization_id"]
+    [org] = [o["organization_id"] for o in _as(stack, admin, "/organizations")]  # the demo's only one
     connections = {
         c["public"]: c["connection_id"]
         for c in _as(stack, admin, f"/organizations/{org}/connections")["items"]
