@@ -58,8 +58,11 @@ build: $(SAM_STAMP)
 
 .PHONY: tools
 tools:
-	@# The README's examples use curl and jq, and tests/e2e/test_readme.py runs them (CI runs as root).
-	@command -v curl >/dev/null && command -v jq >/dev/null || (apt-get update && apt-get install -y curl jq)
+	@# Debian packages the tests use: curl and jq run the README's examples (tests/e2e/test_readme.py);
+	@# chromium is the browser the /docs test drives (Playwright's own browser downloads are never used).
+	@# One apt-get for whatever is missing (CI runs as root).
+	@missing=$$(for t in curl jq chromium; do command -v $$t >/dev/null || echo $$t; done); \
+	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
 .PHONY: test
 test: lint template build tools

@@ -93,52 +93,60 @@ def document() -> dict:
 
 
 # Errors are mapped to answers in one place (connections.http.make_resolver), not per route, so the
-# document says so in one place too: every operation lists the error answers it can give, in the one
-# shape they all have, instead of Powertools' default validation error.
+# document says so in one place too: every operation lists the error answers every route can give, in the
+# one shape they all have, instead of Powertools' default validation errors. Refusals only some routes give
+# are declared with the route (connections.http.answers).
 _ERRORS = {
     "400": "The body is not valid JSON.",
-    "401": "No valid sign-in token.",
-    "404": "No such resource, or not one the caller may see.",
-    "409": "The resource changed or is not in a state that allows this; the message says why.",
+    "401": "No valid sign-in token (API Gateway answers before any function runs).",
+    "404": "No such resource, or not one the caller may see; API Gateway's own for a path it does not have.",
+    "409": "The resource changed or is not in a state that allows this, the message says why; or `busy`: "
+    "another transaction on the same item won, retry after the Retry-After header.",
     "415": "The body is not JSON (send Content-Type: application/json).",
     "422": "Some fields are missing or invalid; `fields` has a message per field.",
-    "429": "Too many connection codes that match nothing; see the Retry-After header.",
+    "500": "A bug on our side; the request may be retried.",
+    "503": "`busy`: DynamoDB is throttled at this moment; retry after the Retry-After header.",
 }
-_GATEWAY = {
-    "application/json": {
-        "schema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
-    }
-}
-_RATE_LIMITED = {  # code lookups, and anything that tries or chooses a code
-    ("get", "/connections/by-code/{code}"),
-    ("post", "/connections/{connection_id}/memberships"),
-    ("post", "/organizations/{organization_id}/connections"),
-    ("patch", "/organizations/{organization_id}/connections/{connection_id}"),
-}
+# What API Gateway answers itself, before any function: no token, no such route, or a function that failed.
+_GATEWAY = {"401", "404", "500"}
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+def _error_statuses(method: str, operation: dict) -> set[str]:
+    """The error answers any route of this kind can give, whatever its use case."""
+    statuses = {"401", "404", "415", "422", "500", "503"}  # 415: any body not sent as JSON
+    if "requestBody" in operation:
+        statuses.add("400")
+    if method in _WRITES:
+        statuses.add("409")  # a lost transaction (busy), or a state that does not allow the change
+    return statuses
 
 
 def _with_error_answers(schema: dict) -> dict:
     from connections.views import ErrorBody
 
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    schemas.pop("HTTPValidationError", None)
-    schemas.pop("ValidationError", None)
+    for default in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(default, None)
     schemas["Error"] = ErrorBody.model_json_schema()
-    answer = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in schema["paths"].items():
+    schemas["GatewayError"] = {
+        "title": "GatewayError",
+        "description": 'What API Gateway answers itself, e.g. `{"message": "Unauthorized"}`.',
+        "type": "object",
+        "properties": {"message": {"type": "string"}},
+        "required": ["message"],
+    }
+    error = {"$ref": "#/components/schemas/Error"}
+    gateway = {"anyOf": [error, {"$ref": "#/components/schemas/GatewayError"}]}
+    for operations in schema["paths"].values():
         for method, operation in operations.items():
-            codes = ["401", "404", "422"]
-            if method in ("post", "patch", "put"):
-                codes += ["400", "415", "409"]
-            if method == "delete":
-                codes.append("409")
-            if (method, path) in _RATE_LIMITED:
-                codes.append("429")
             responses = operation.setdefault("responses", {})
-            for code in sorted(codes):
-                responses[code] = {"description": _ERRORS[code], "content": answer}
-            # Without a valid token API Gateway answers itself, before any function, in its own shape.
-            responses["401"] = {"description": _ERRORS["401"], "content": _GATEWAY}
+            for status in _error_statuses(method, operation):
+                responses[status] = {"description": _ERRORS[status]}
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    answer = gateway if status in _GATEWAY else error
+                    response["content"] = {"application/json": {"schema": answer}}
             if method == "post":
                 operation.setdefault("parameters", []).append(
                     {

@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import admins, views
 from connections.domain.membership import Action, Status
+from connections.errors import Forbidden, TooManyRequests
 from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
 from connections.telemetry import metrics
 
@@ -26,7 +27,7 @@ DriverId = Annotated[str, Path(max_length=128)]
     "/organizations",
     tags=["Organizations"],
     summary="Create an organization (you become its admin)",
-    responses=answers(views.Organization),
+    responses=answers(views.Organization, refusals=(Forbidden,)),
 )
 @idempotent(app)
 def create_organization(organization: views.NewOrganization) -> views.Organization:
@@ -94,7 +95,7 @@ def change_my_alert_settings(
     "/organizations/<organization_id>/connections",
     tags=["Connections"],
     summary="Create a connection",
-    responses=answers(views.ConnectionForAdmin),
+    responses=answers(views.ConnectionForAdmin, refusals=(TooManyRequests,)),
 )
 @idempotent(app)
 def create_connection(
@@ -123,6 +124,7 @@ def get_connection(organization_id: OrganizationId, connection_id: ConnectionId)
     "/organizations/<organization_id>/connections/<connection_id>",
     tags=["Connections"],
     summary="Change a connection (enable, disable, change its code, ...)",
+    responses=answers(views.ConnectionForAdmin, created=False, refusals=(TooManyRequests,)),
 )
 def update_connection(
     organization_id: OrganizationId, connection_id: ConnectionId, changes: views.ConnectionChanges

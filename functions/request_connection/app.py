@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import cards, drivers, verification, views
+from connections.errors import TooManyRequests
 from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
 from connections.telemetry import metrics
 
@@ -34,7 +35,12 @@ def browse(
     )
 
 
-@router.get("/connections/by-code/<code>", tags=["Drivers"], summary="Find a connection by its code")
+@router.get(
+    "/connections/by-code/<code>",
+    tags=["Drivers"],
+    summary="Find a connection by its code",
+    responses=answers(views.ConnectionForDriver, created=False, refusals=(TooManyRequests,)),
+)
 def look_up_code(code: Annotated[str, Path(max_length=40)]) -> views.ConnectionForDriver:
     return drivers.look_up_code(caller(app), source_ip(app), code)
 
@@ -48,7 +54,7 @@ def get_connection(connection_id: ConnectionId) -> views.ConnectionForDriver:
     "/connections/<connection_id>/memberships",
     tags=["Drivers"],
     summary="Request to join a connection",
-    responses=answers(views.Membership, existing=True),
+    responses=answers(views.Membership, existing=True, refusals=(TooManyRequests,)),
 )
 @idempotent(app)
 def request_connection(connection_id: ConnectionId, request: views.MembershipRequest) -> views.Membership:

@@ -26,9 +26,10 @@ IOT_PREFIX = "/_local/iot"
 
 
 def _swagger_assets() -> Path:
-    import swagger_ui_bundle
+    # Swagger UI 5 or later: earlier ones cannot read an OpenAPI 3.1 document. swagger-ui-py ships its dist.
+    from swagger_ui.utils import SWAGGER_UI_PY_ROOT
 
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return SWAGGER_UI_PY_ROOT / "static"
 
 
 SWAGGER_PAGE = """<!doctype html>
@@ -143,4 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str):
+        # Every method reaches the routes, as at API Gateway: one it has no route for answers 404 like an
+        # unknown path, not http.server's 501 for a method without a do_<METHOD>.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)

@@ -177,6 +177,8 @@ def test_the_gateway_refuses_a_token_without_expiry_as_the_jwt_authorizer_does(s
 def test_unknown_routes_and_methods_answer_404(stack):
     assert stack.call("GET", "/nowhere", user="someone")[0] == 404
     assert stack.call("PUT", "/me/memberships", user="someone")[0] == 404
+    # Any method, as API Gateway does: not the local server's own 501 for one it has no handler for
+    assert stack.call("TRACE", "/me/memberships", user="someone")[:2] == (404, {"message": "Not Found"})
 
 
 def test_local_pages(stack):

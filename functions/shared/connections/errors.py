@@ -33,6 +33,8 @@ class NotSignedIn(ServiceError):
 
 
 class Forbidden(ServiceError):
+    """The caller may not do this; the message says why and what to do."""
+
     status = 403
     code = "forbidden"
 
@@ -48,5 +50,8 @@ class Conflict(ServiceError):
 
 
 class TooManyRequests(ServiceError):
+    """Too many tries (connection codes that match nothing or sent at once, emailed codes asked for): retry
+    after the Retry-After header."""
+
     status = 429
     code = "too_many_requests"

@@ -139,16 +139,25 @@ def source_ip(app: APIGatewayHttpResolver) -> str:
     return app.current_event.request_context.http.source_ip or "unknown"
 
 
-def answers(model: type[BaseModel], *, created: bool = True, existing: bool = False) -> dict:
-    """The success answers of a route that creates (201) and, if `existing`, may find the thing already
-    there (200), for the OpenAPI document."""
+def answers(
+    model: type[BaseModel],
+    *,
+    created: bool = True,
+    existing: bool = False,
+    refusals: tuple[type[ServiceError], ...] = (),
+) -> dict:
+    """A route's answers for the OpenAPI document: its success (201 when it creates and, if `existing`, 200
+    when the thing was there already; otherwise 200) and the refusals only some routes give. The error
+    answers every route can give, and the shape of all of them, are added by infra/openapi.py."""
     content = {"application/json": {"model": model}}
-    found = (
-        {200: {"description": "It existed already: the existing one.", "content": content}}
-        if existing
-        else {}
-    )
-    return {201: {"description": "Created.", "content": content}, **found} if created else found
+    if not created:
+        success = {200: {"description": "Successful Response", "content": content}}
+    else:
+        success = {201: {"description": "Created.", "content": content}}
+        if existing:
+            success[200] = {"description": "It existed already: the existing one.", "content": content}
+    refused = {error.status: {"description": " ".join(error.__doc__.split())} for error in refusals}
+    return {**success, **refused}
 
 
 def _jsonable(result: Any) -> tuple[Any, int]:
