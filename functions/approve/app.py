@@ -1,7 +1,6 @@
 """Organization admin API: organizations and their admins, connections, and decisions on requests."""
 
 from typing import Annotated
-from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -66,7 +65,7 @@ def add_admin(organization_id: OrganizationId, admin: views.NewAdmin) -> views.A
     summary="Remove an admin (never the last one)",
 )
 def remove_admin(organization_id: OrganizationId, email: Annotated[str, Path(max_length=254)]) -> dict:
-    email = unquote(email).lower()  # the path carries it percent-encoded (@ as %40)
+    email = email.lower()  # API Gateway hands path parameters decoded: no second unquote
     admins.remove_admin(caller(app), organization_id, email)
     return {"removed": email}
 

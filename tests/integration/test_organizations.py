@@ -231,3 +231,32 @@ def test_a_stranger_can_neither_see_nor_change_the_admins():
     # Then
     assert [listed.status, added.status, removed.status] == [404, 404, 404]
     assert admin_emails(organization_id) == [ADA]
+
+
+def test_an_admin_whose_address_holds_a_percent_sign_is_removed_by_that_address():
+    # Given: `%41` is legal in an address; the path arrives decoded once, as API Gateway hands it
+    organization_id = given_organization()
+    odd = "ops%41desk@fleet.example"
+    given_admin(organization_id, odd)
+
+    # When: the client percent-encodes the address, as it must
+    removed = as_admin("DELETE", f"/organizations/{organization_id}/admins/ops%2541desk%40fleet.example")
+
+    # Then: the address itself is removed, not "opsAdesk@fleet.example"
+    assert removed.status == 200, removed.body
+    assert removed.body == {"removed": odd}
+    assert admin_emails(organization_id) == [ADA]
+
+
+def test_an_admin_address_with_a_control_character_is_refused():
+    # When
+    answer = as_admin("POST", "/organizations", body={"name": "Fleet One"})
+    organization_id = answer.body["organization_id"]
+    added = as_admin(
+        "POST", f"/organizations/{organization_id}/admins", body={"email": "\u000eops@fleet.example"}
+    )
+
+    # Then
+    assert added.status == 422
+    assert "email" in added.body["fields"]
+    assert admin_emails(organization_id) == [ADA]

@@ -32,10 +32,12 @@ Domain = Annotated[
         strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", max_length=253
     ),
 ]
+# Every address the service stores is one it may send to (an admin's alerts, a driver's code): the same
+# plain-address rule as the mailer's, so a control character or a second recipient is refused at the door.
 Email = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254
+        strip_whitespace=True, to_lower=True, pattern=addresses.PATTERN, max_length=addresses.MAX_LENGTH
     ),
 ]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -137,18 +139,10 @@ class ConnectionForAdmin(ConnectionForDriver):
 # --- Memberships
 
 
-WorkEmail = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, to_lower=True, pattern=addresses.PATTERN, max_length=addresses.MAX_LENGTH
-    ),
-]
-
-
 class MembershipRequest(Body):
     answers: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
     code: str | None = Field(default=None, max_length=40, description="Required for a private connection.")
-    email: WorkEmail | None = Field(
+    email: Email | None = Field(
         default=None,
         description="Approval by email domain: the address in one of the connection's domains that a code"
         " is sent to (your sign-in address when omitted).",
