@@ -191,7 +191,8 @@ ANSWERS = {"employee_id": "12345", "team": "day", "plate": "NW-123"}
 def given_code(connection_id: str, driver_id: str, code: str) -> None:
     """The code the notify function would have emailed for the driver's latest request (its hash)."""
     from connections.domain import verification
-    from connections.store import MembershipItem, VerificationItem, now
+    from connections.platform.table import now
+    from connections.store import MembershipItem, VerificationItem
 
     membership = MembershipItem.get(*MembershipItem.key(connection_id, driver_id), consistent_read=True)
     salt = verification.new_salt()

@@ -151,7 +151,8 @@ def run(handlers, stream: Stream, notify_handler, ses: CountedSes, duplicated: b
 def burst(handlers, stream: Stream, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
     """Part 2: 500 requests to one connection; (records, SES calls) per batch, and the digest's calls."""
     from connections import notify
-    from connections.store import AdminAlertItem, now
+    from connections.platform.table import now
+    from connections.store import AdminAlertItem
     from tests.support.api import FakeLambdaContext
 
     driver, admin = handlers["driver"], handlers["admin"]

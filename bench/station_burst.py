@@ -172,6 +172,7 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
     """The data, written with BatchWriteItem; returns the organization and the (connection, driver) pairs
     to approve. tenants: `count` connections, each unlocking its own policy with one station CP-n, each with
     one pending driver; one-policy: one connection unlocking one policy with `count` stations and drivers."""
+    from connections.platform.table import now
     from connections.store import (
         CardItem,
         ConnectionItem,
@@ -179,7 +180,6 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
         PolicyItem,
         StationItem,
         UnlockItem,
-        now,
     )
     from tests.support.api import call
 

@@ -210,14 +210,8 @@ def setup(handlers: dict) -> tuple[str, str, str]:
 
 
 def write_members(org: str, connection: str, policy: str, pending: int) -> None:
-    from connections.store import (
-        AllowChangeItem,
-        AllowEntryItem,
-        AllowListItem,
-        CardItem,
-        MembershipItem,
-        now,
-    )
+    from connections.platform.table import now
+    from connections.store import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, MembershipItem
 
     at = now()
 
@@ -282,7 +276,8 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
 def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | None, held: int) -> None:
     """Stations that acknowledged the policy's whole list as it stands (or its newest `capacity`)."""
     from connections.delivery import policy_seq
-    from connections.store import StationItem, now
+    from connections.platform.table import now
+    from connections.store import StationItem
 
     at, seq = now(), policy_seq(policy)
     with StationItem.batch_write() as write:

@@ -251,7 +251,8 @@ def pct(values: list[float], p: float) -> float:
 def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[float, float]:
     """Items a Scan reads for a search, and how many of them are stations in the circle (mean)."""
     from connections.domain import geo
-    from connections.store import Item, StationItem
+    from connections.platform.table import Item
+    from connections.store import StationItem
 
     read, inside = [], []
     for lat, lng in points:

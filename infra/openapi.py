@@ -68,7 +68,7 @@ def document() -> dict:
     _prepare()
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    from connections.http import make_resolver
+    from connections.platform.http import make_resolver
 
     resolver = make_resolver()
     for module in handler_modules().values():

@@ -9,8 +9,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import admins, views
 from connections.domain.membership import Action, Status
-from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
-from connections.telemetry import metrics
+from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.platform.telemetry import metrics
 
 router = Router()
 app = make_resolver()

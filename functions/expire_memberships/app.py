@@ -1,7 +1,7 @@
 """Every minute: memberships past their re-verification date become Expired (unless the driver confirmed)."""
 
 from connections.memberships import expire_lapsed
-from connections.telemetry import logger
+from connections.platform.telemetry import logger
 
 
 @logger.inject_lambda_context

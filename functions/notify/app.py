@@ -5,8 +5,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from connections import notify
-from connections.store import now
-from connections.telemetry import logger, metrics
+from connections.platform.table import now
+from connections.platform.telemetry import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from connections import mail
 from connections.domain.feedback import suppressions
-from connections.telemetry import logger
+from connections.platform.telemetry import logger
 
 
 @logger.inject_lambda_context

@@ -2,7 +2,7 @@
 reminders before re-verification dates that came due (the notify function sends both from the stream)."""
 
 from connections import notify
-from connections.telemetry import logger
+from connections.platform.telemetry import logger
 
 
 @logger.inject_lambda_context

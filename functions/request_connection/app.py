@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import cards, drivers, verification, views
-from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
-from connections.telemetry import metrics
+from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.platform.telemetry import metrics
 
 router = Router()
 app = make_resolver()

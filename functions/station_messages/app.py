@@ -4,7 +4,7 @@ online Authorize, BootNotification (then the station is reconciled) and the usua
 import base64
 
 from connections import delivery
-from connections.telemetry import logger, metrics
+from connections.platform.telemetry import logger, metrics
 
 
 @logger.inject_lambda_context

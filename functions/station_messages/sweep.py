@@ -2,7 +2,7 @@
 stations refused too often in a row once they are due for another try."""
 
 from connections import delivery
-from connections.telemetry import logger
+from connections.platform.telemetry import logger
 
 
 @logger.inject_lambda_context

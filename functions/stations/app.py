@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from connections import charging, stations, views
-from connections.http import answers, caller, idempotent, lambda_handler, make_resolver
+from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver
 
 router = Router()
 app = make_resolver()

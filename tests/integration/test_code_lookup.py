@@ -3,8 +3,9 @@
 import pytest
 
 from connections import limits
-from connections.errors import TooManyRequests
-from connections.store import LookupMissesItem, batch_get
+from connections.platform.errors import TooManyRequests
+from connections.platform.table import batch_get
+from connections.store import LookupMissesItem
 from tests.integration.helpers import (
     admin_path,
     as_admin,

@@ -4,7 +4,7 @@ import pytest
 
 from connections.domain import codes, ratelimit
 from connections.domain.approval import Approval, ApprovalMode, approval
-from connections.errors import InvalidInput
+from connections.platform.errors import InvalidInput
 
 
 def test_generated_codes_avoid_look_alike_characters():

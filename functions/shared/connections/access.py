@@ -11,16 +11,8 @@ from zoneinfo import ZoneInfo
 from connections.domain.membership import Status
 from connections.domain.policy import Decision, Rules, decide, visible
 from connections.memberships import state
-from connections.store import (
-    CardItem,
-    Item,
-    MapStation,
-    MembershipItem,
-    PolicyItem,
-    StationItem,
-    UnlockItem,
-    batch_get,
-)
+from connections.platform.table import Item, batch_get
+from connections.store import CardItem, MapStation, MembershipItem, PolicyItem, StationItem, UnlockItem
 
 UTC_ZONE = "UTC"
 

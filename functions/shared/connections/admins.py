@@ -15,22 +15,11 @@ from connections.domain import membership as machine
 from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Action, Status, TransitionRefused
 from connections.domain.questions import check_unique
-from connections.errors import Conflict, Forbidden, InvalidInput, NotFound
-from connections.http import Caller
 from connections.memberships import save_if_unchanged, state
-from connections.store import (
-    AdminItem,
-    CodeItem,
-    ConnectionItem,
-    Item,
-    MembershipItem,
-    OrganizationItem,
-    batch_get,
-    decode_cursor,
-    now,
-    page,
-    transaction,
-)
+from connections.platform.caller import Caller
+from connections.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from connections.platform.table import Item, batch_get, decode_cursor, now, page, transaction
+from connections.store import AdminItem, CodeItem, ConnectionItem, MembershipItem, OrganizationItem
 
 NO_SUCH_ORGANIZATION = "There is no such organization, or you are not one of its admins."
 NO_SUCH_CONNECTION = "There is no such connection in this organization."

@@ -16,18 +16,16 @@ from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
 from connections.domain.membership import Status
 from connections.domain.policy import Rules
 from connections.memberships import state
+from connections.platform.table import Item, batch_get, transaction
 from connections.store import (
     AllowChangeItem,
     AllowEntryItem,
     AllowListItem,
     CardItem,
-    Item,
     MembershipItem,
     PolicyItem,
     StationItem,
     UnlockItem,
-    batch_get,
-    transaction,
 )
 
 

@@ -5,19 +5,11 @@ from pynamodb.exceptions import DeleteError, PutError
 from connections import access, views
 from connections.domain.allowlist import TagStatus
 from connections.domain.membership import Status
-from connections.errors import Conflict, NotFound
-from connections.http import Caller
 from connections.memberships import state
-from connections.store import (
-    AllowEntryItem,
-    CardItem,
-    Item,
-    MembershipItem,
-    StationItem,
-    UnlockItem,
-    batch_get,
-    now,
-)
+from connections.platform.caller import Caller
+from connections.platform.errors import Conflict, NotFound
+from connections.platform.table import Item, batch_get, now
+from connections.store import AllowEntryItem, CardItem, MembershipItem, StationItem, UnlockItem
 
 
 def _view(card: CardItem) -> views.Card:

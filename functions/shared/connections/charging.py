@@ -13,19 +13,11 @@ from connections import access, views
 from connections.admins import as_admin
 from connections.domain import geo
 from connections.domain.policy import ConnectionName, Decision, Price, explain, visible
-from connections.errors import InvalidInput, NotFound
-from connections.http import Caller
+from connections.platform.caller import Caller
+from connections.platform.errors import InvalidInput, NotFound
+from connections.platform.table import batch_get, now
 from connections.stations import policy_view, station_policy
-from connections.store import (
-    AllowListItem,
-    ConnectionItem,
-    MapStation,
-    PolicyItem,
-    StationItem,
-    batch_get,
-    map_stations,
-    now,
-)
+from connections.store import AllowListItem, ConnectionItem, MapStation, PolicyItem, StationItem, map_stations
 
 NO_SUCH_STATION = "There is no such station."
 NO_SUCH_STATION_HERE = "There is no such station in this organization."

@@ -29,15 +29,8 @@ from connections.domain.allowlist import (
     need,
     overflows,
 )
-from connections.store import (
-    AllowChangeItem,
-    AllowEntryItem,
-    AllowListItem,
-    CardItem,
-    StationItem,
-    batch_get,
-    now,
-)
+from connections.platform.table import batch_get, now
+from connections.store import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, StationItem
 
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
 MAX_CHUNK = 1000

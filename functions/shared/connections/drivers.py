@@ -11,21 +11,11 @@ from connections.domain import membership as machine
 from connections.domain.approval import Approval, ApprovalMode, approval
 from connections.domain.membership import ENDED, Action, Status
 from connections.domain.questions import Question, validate_answers
-from connections.errors import Conflict, InvalidInput, NotFound, ServiceError
-from connections.http import Caller
 from connections.memberships import save_if_unchanged, state
-from connections.store import (
-    BROWSE,
-    CodeItem,
-    CodesSentItem,
-    ConnectionItem,
-    Item,
-    MembershipItem,
-    batch_get,
-    decode_cursor,
-    now,
-    page,
-)
+from connections.platform.caller import Caller
+from connections.platform.errors import Conflict, InvalidInput, NotFound, ServiceError
+from connections.platform.table import Item, batch_get, decode_cursor, now, page
+from connections.store import BROWSE, CodeItem, CodesSentItem, ConnectionItem, MembershipItem
 
 NO_SUCH_CODE = "No connection matches this code. Check the code with the organization that gave it to you."
 NO_SUCH_CONNECTION = "There is no such connection, or it is not open to requests."

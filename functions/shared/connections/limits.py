@@ -11,8 +11,9 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from connections.domain import ratelimit
-from connections.errors import TooManyRequests
-from connections.store import Item, LookupMissesItem, transaction
+from connections.platform.errors import TooManyRequests
+from connections.platform.table import Item, transaction
+from connections.store import LookupMissesItem
 
 # A person may miss a few times; an address (many people behind one NAT) a few times more.
 PER_USER = ratelimit.Limit(limit=10, window=15 * 60)

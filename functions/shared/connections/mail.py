@@ -28,8 +28,9 @@ from pynamodb.exceptions import PutError
 from connections.domain.addresses import sendable
 from connections.domain.feedback import Suppression
 from connections.emails import Rendered
-from connections.store import SuppressionItem, batch_get, now
-from connections.telemetry import logger, metrics
+from connections.platform.table import batch_get, now
+from connections.platform.telemetry import logger, metrics
+from connections.store import SuppressionItem
 
 # What SES answers when this message can never be sent as it is (the recipient is refused, e.g. not verified
 # in the sandbox, or the address or message is invalid): retrying would only hold up the stream's shard, so

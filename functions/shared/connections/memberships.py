@@ -6,7 +6,8 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from connections import limits
 from connections.domain import membership as machine
 from connections.domain.membership import Action, Membership, Status
-from connections.store import EXPIRES, MembershipItem, now
+from connections.platform.table import now
+from connections.store import EXPIRES, MembershipItem
 
 
 def state(item: MembershipItem) -> Membership:

@@ -25,6 +25,8 @@ from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Status
 from connections.domain.notices import NEW_REQUESTS, AlertWindow, Notice, Seen
 from connections.memberships import save_if_unchanged, state
+from connections.platform.table import batch_get, now
+from connections.platform.telemetry import logger
 from connections.store import (
     DIGEST,
     REMIND,
@@ -37,10 +39,7 @@ from connections.store import (
     StationItem,
     UnlockItem,
     VerificationItem,
-    batch_get,
-    now,
 )
-from connections.telemetry import logger
 
 LISTED_REQUESTS = 20  # in an admin's email; the rest are counted
 LISTED_STATIONS = 10  # in an approval

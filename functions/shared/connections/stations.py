@@ -9,8 +9,9 @@ from connections import iot, views
 from connections.admins import as_admin
 from connections.allowlists import list_terms
 from connections.domain.policy import Rules
-from connections.errors import Conflict, InvalidInput, NotFound
-from connections.http import Caller
+from connections.platform.caller import Caller
+from connections.platform.errors import Conflict, InvalidInput, NotFound
+from connections.platform.table import batch_get, decode_cursor, now, page, transaction
 from connections.store import (
     AllowListItem,
     ConnectionItem,
@@ -18,11 +19,6 @@ from connections.store import (
     PolicyItem,
     StationItem,
     UnlockItem,
-    batch_get,
-    decode_cursor,
-    now,
-    page,
-    transaction,
 )
 
 NO_SUCH_POLICY = "There is no such access policy in this organization."

@@ -12,18 +12,11 @@ from connections.domain import ratelimit
 from connections.domain import verification as rules
 from connections.domain.approval import Approval, ApprovalMode, approval
 from connections.domain.membership import Action, Status
-from connections.errors import Conflict, InvalidInput, NotFound, TooManyRequests
-from connections.http import Caller
 from connections.memberships import state
-from connections.store import (
-    CodesSentItem,
-    ConnectionItem,
-    MembershipItem,
-    VerificationItem,
-    batch_get,
-    now,
-    transaction,
-)
+from connections.platform.caller import Caller
+from connections.platform.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from connections.platform.table import batch_get, now, transaction
+from connections.store import CodesSentItem, ConnectionItem, MembershipItem, VerificationItem
 
 NOTHING_TO_CONFIRM = "No code waits for confirmation in this connection; ask to join it to get one."
 NO_VALID_CODE = (

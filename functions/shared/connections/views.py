@@ -18,11 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-from connections.body import Body
 from connections.domain import addresses, policy
 from connections.domain.approval import ApprovalMode
 from connections.domain.membership import Status
 from connections.domain.questions import Question
+from connections.platform.body import Body
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]

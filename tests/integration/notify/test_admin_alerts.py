@@ -5,7 +5,8 @@ turn the alerts off."""
 from datetime import timedelta
 
 from connections.notify import sweep as sweep_at
-from connections.store import AdminAlertItem, now
+from connections.platform.table import now
+from connections.store import AdminAlertItem
 from tests.integration.helpers import (
     ADA,
     BOB,

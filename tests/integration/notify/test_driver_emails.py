@@ -10,7 +10,8 @@ from botocore.exceptions import ClientError
 
 from connections import mail
 from connections.notify import sweep as sweep_at
-from connections.store import MembershipItem, ReminderItem, now
+from connections.platform.table import now
+from connections.store import MembershipItem, ReminderItem
 from tests.integration.helpers import (
     DRIVER,
     OTHER_DRIVER,

@@ -10,7 +10,8 @@ import pytest
 from connections import mail
 from connections.domain import verification
 from connections.domain.feedback import Suppression
-from connections.store import MembershipItem, VerificationItem, now
+from connections.platform.table import now
+from connections.store import MembershipItem, VerificationItem
 from connections.verification import NOTHING_TO_CONFIRM
 from tests.integration.helpers import (
     ADA,

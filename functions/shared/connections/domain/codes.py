@@ -9,7 +9,7 @@ are rate limited (see domain.ratelimit), so codes cannot be found by trying.
 import re
 import secrets
 
-from connections.errors import InvalidInput
+from connections.platform.errors import InvalidInput
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 GENERATED_LENGTH = 10

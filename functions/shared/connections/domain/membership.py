@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from connections.errors import Conflict
+from connections.platform.errors import Conflict
 
 
 class Status(StrEnum):

@@ -7,8 +7,8 @@ from typing import Annotated, Self
 import regex
 from pydantic import Field, Strict, StringConstraints, model_validator
 
-from connections.body import Body
-from connections.errors import InvalidInput
+from connections.platform.body import Body
+from connections.platform.errors import InvalidInput
 
 MAX_ANSWER_LENGTH = 500
 # Organizations write the patterns: a pattern with catastrophic backtracking must not hang the function,

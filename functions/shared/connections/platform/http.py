@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, wraps
 from http import HTTPStatus
 from typing import Any
@@ -18,8 +17,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
-from connections.errors import Conflict, InvalidInput, NotSignedIn, ServiceError
-from connections.telemetry import logger, metrics
+from connections.platform.caller import Caller
+from connections.platform.errors import Conflict, InvalidInput, NotSignedIn, ServiceError
+from connections.platform.telemetry import logger, metrics
 
 
 def error_response(
@@ -113,15 +113,6 @@ def _contention(error: Exception) -> str | None:
         return cause
     reasons = {r.code for r in getattr(error, "cancellation_reasons", None) or [] if r}
     return next(iter(reasons & CONTENTION), None)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The signed-in user, from the claims API Gateway's JWT authorizer verified (never from the body)."""
-
-    user_id: str
-    email: str | None
-    email_verified: bool
 
 
 def caller(app: APIGatewayHttpResolver) -> Caller:
