@@ -92,7 +92,7 @@ def document() -> dict:
     return _with_error_answers(json.loads(schema))
 
 
-# Errors are mapped to answers in one place (connections.http.make_resolver), not per route, so the
+# Errors are mapped to answers in one place (connections.platform.http.make_resolver), not per route, so the
 # document says so in one place too: every operation lists the error answers it can give, in the one
 # shape they all have, instead of Powertools' default validation error.
 _ERRORS = {
@@ -118,7 +118,7 @@ _RATE_LIMITED = {  # code lookups, and anything that tries or chooses a code
 
 
 def _with_error_answers(schema: dict) -> dict:
-    from connections.views import ErrorBody
+    from connections.platform.views import ErrorBody
 
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)

@@ -1,6 +1,6 @@
 """Every minute: memberships past their re-verification date become Expired (unless the driver confirmed)."""
 
-from connections.memberships import expire_lapsed
+from connections.memberships.changes import expire_lapsed
 from connections.platform.telemetry import logger
 
 

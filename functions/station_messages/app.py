@@ -3,8 +3,8 @@ online Authorize, BootNotification (then the station is reconciled) and the usua
 
 import base64
 
-from connections import delivery
 from connections.platform.telemetry import logger, metrics
+from connections.stations import delivery
 
 
 @logger.inject_lambda_context

@@ -2,8 +2,8 @@
 
 import pytest
 
-from connections.domain import codes, ratelimit
-from connections.domain.approval import Approval, ApprovalMode, approval
+from connections.memberships import codes, ratelimit
+from connections.memberships.approval import Approval, ApprovalMode, approval
 from connections.platform.errors import InvalidInput
 
 

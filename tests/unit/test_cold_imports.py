@@ -1,6 +1,7 @@
 """The cold-start budget, as a deterministic guard (bench/import_time.py has the timings): importing a
-handler the way Lambda does loads neither boto3 (nor its s3transfer) nor the X-Ray SDK. connections.http
-defers both to the requests that need them (an Idempotency-Key, a trace X-Ray samples)."""
+handler the way Lambda does loads neither boto3 (nor its s3transfer) nor the X-Ray SDK.
+connections.platform.http defers both to the requests that need them (an Idempotency-Key, a trace X-Ray
+samples)."""
 
 import json
 import os

@@ -4,9 +4,9 @@ turn the alerts off."""
 
 from datetime import timedelta
 
-from connections.notify import sweep as sweep_at
+from connections.email.dispatch import sweep as sweep_at
+from connections.email.items import AdminAlertItem
 from connections.platform.table import now
-from connections.store import AdminAlertItem
 from tests.integration.helpers import (
     ADA,
     BOB,

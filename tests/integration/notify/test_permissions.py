@@ -10,8 +10,8 @@ from datetime import timedelta
 import botocore.client
 import pytest
 
-import connections.notify as notify_use_case
-from connections.store import AdminAlertItem, ReminderItem
+import connections.email.dispatch as notify_use_case
+from connections.email.items import AdminAlertItem, ReminderItem
 from infra.template import load, resources
 from tests.integration import notify_helpers
 from tests.integration.helpers import (

@@ -1,5 +1,5 @@
 """What can go wrong for a caller, in the product's words. The HTTP layer maps these to status codes in one
-place (connections.http); the domain raises them without knowing about HTTP."""
+place (connections.platform.http); the domain raises them without knowing about HTTP."""
 
 
 class ServiceError(Exception):

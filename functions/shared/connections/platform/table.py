@@ -94,7 +94,7 @@ class _Gsi3(GlobalSecondaryIndex):
 
 
 class _Gsi4(GlobalSecondaryIndex):
-    """The map: stations by geohash (connections.domain.geo). It carries only what a search shows and
+    """The map: stations by geohash (connections.stations.geo). It carries only what a search shows and
     filters on, not the station's allow-list state (a request in flight can be tens of KB)."""
 
     class Meta:
@@ -196,3 +196,11 @@ def decode_cursor(cursor: str | None, index: str | None, partition: str) -> dict
     except (binascii.Error, ValueError, UnicodeDecodeError):
         pass
     raise _bad_cursor()
+
+
+# The discriminator turns a stored item into its class only once that class is defined. Loading every
+# feature's items with the base means a read of any kind (a batch of keys, an index query, a stream image)
+# works whatever else a function imports. Last in the module: those modules import Item from here.
+from connections.email import items as _email_items  # noqa: E402, F401
+from connections.memberships import items as _memberships_items  # noqa: E402, F401
+from connections.stations import items as _stations_items  # noqa: E402, F401

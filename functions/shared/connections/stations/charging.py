@@ -9,15 +9,17 @@ gets.
 
 from datetime import datetime
 
-from connections import access, views
-from connections.admins import as_admin
-from connections.domain import geo
-from connections.domain.policy import ConnectionName, Decision, Price, explain, visible
+from connections.memberships import views as memberships_views
+from connections.memberships.admins import as_admin
+from connections.memberships.items import ConnectionItem
 from connections.platform.caller import Caller
 from connections.platform.errors import InvalidInput, NotFound
 from connections.platform.table import batch_get, now
-from connections.stations import policy_view, station_policy
-from connections.store import AllowListItem, ConnectionItem, MapStation, PolicyItem, StationItem, map_stations
+from connections.stations import access, geo
+from connections.stations import views as stations_views
+from connections.stations.items import AllowListItem, MapStation, PolicyItem, StationItem, map_stations
+from connections.stations.manage import policy_view, station_policy
+from connections.stations.policy import ConnectionName, Decision, Price, explain, visible
 
 NO_SUCH_STATION = "There is no such station."
 NO_SUCH_STATION_HERE = "There is no such station in this organization."
@@ -25,10 +27,10 @@ NO_SUCH_STATION_HERE = "There is no such station in this organization."
 MAX_RANGES = 8
 
 
-def price_view(price: Price | None) -> views.PriceView | None:
+def price_view(price: Price | None) -> stations_views.PriceView | None:
     if price is None:
         return None
-    return views.PriceView(
+    return stations_views.PriceView(
         currency=price.currency,
         per_kwh=price.per_kwh,
         per_hour=price.per_hour,
@@ -40,11 +42,11 @@ def price_view(price: Price | None) -> views.PriceView | None:
 
 def _on_map(
     station: StationItem | MapStation, decision: Decision, distance: float | None
-) -> views.StationOnMap:
-    return views.StationOnMap(
+) -> stations_views.StationOnMap:
+    return stations_views.StationOnMap(
         station_id=station.station_id,
         name=station.name,
-        organization=views.OrganizationRef(
+        organization=memberships_views.OrganizationRef(
             organization_id=station.organization_id, name=station.organization_name or ""
         ),
         latitude=float(station.latitude),
@@ -57,7 +59,9 @@ def _on_map(
     )
 
 
-def search(caller: Caller, lat: float, lng: float, radius_km: float, limit: int) -> views.StationsNearby:
+def search(
+    caller: Caller, lat: float, lng: float, radius_km: float, limit: int
+) -> stations_views.StationsNearby:
     """The stations within radius_km of the point that the caller may see, nearest first: the caller's
     memberships (1 query), the index ranges around the point (at most MAX_RANGES queries), their
     policies (BatchGetItem, 100 a call)."""
@@ -85,7 +89,7 @@ def search(caller: Caller, lat: float, lng: float, radius_km: float, limit: int)
         shown.append(_on_map(station, access.decision(station, rules, who, at), distance))
         if len(shown) > limit:
             break
-    return views.StationsNearby(items=shown[:limit], more=len(shown) > limit)
+    return stations_views.StationsNearby(items=shown[:limit], more=len(shown) > limit)
 
 
 def _visible_station(caller: Caller, station_id: str, at: datetime):
@@ -102,7 +106,7 @@ def _visible_station(caller: Caller, station_id: str, at: datetime):
     return station, policies, rules, who
 
 
-def get_station(caller: Caller, station_id: str) -> views.StationOnMap:
+def get_station(caller: Caller, station_id: str) -> stations_views.StationOnMap:
     at = now()
     station, _, rules, who = _visible_station(caller, station_id, at)
     if station.latitude is None or station.longitude is None:
@@ -136,14 +140,16 @@ def _answer(station: StationItem, policy: PolicyItem | None, decision: Decision)
     }
 
 
-def check_access(caller: Caller, station_id: str) -> views.AccessCheck:
+def check_access(caller: Caller, station_id: str) -> stations_views.AccessCheck:
     at = now()
     station, policies, rules, who = _visible_station(caller, station_id, at)
     policy = policies.item(station.policy_id) if station.policy_id else None
-    return views.AccessCheck(**_answer(station, policy, access.decision(station, rules, who, at)))
+    return stations_views.AccessCheck(**_answer(station, policy, access.decision(station, rules, who, at)))
 
 
-def preview(caller: Caller, organization_id: str, station_id: str, driver_id: str) -> views.AccessPreview:
+def preview(
+    caller: Caller, organization_id: str, station_id: str, driver_id: str
+) -> stations_views.AccessPreview:
     """What `driver_id` would get at the organization's station now. Only the driver's memberships in the
     policy's connections count (all of them the organization's), and cards are not checked: an admin
     learns nothing of the driver beyond their organization."""
@@ -159,7 +165,7 @@ def preview(caller: Caller, organization_id: str, station_id: str, driver_id: st
     own = set(rules.connection_ids) | set(rules.visible_to or ()) if rules else set()
     who = access.Driver({c: s for c, s in who.memberships.items() if c in own}, has_card=True)
     answer = _answer(station, policy, access.decision(station, rules, who, at))
-    return views.AccessPreview(
+    return stations_views.AccessPreview(
         **answer,
         driver_id=driver_id,
         visible=visible(rules, who.active),

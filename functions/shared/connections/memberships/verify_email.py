@@ -1,22 +1,21 @@
 """Confirming an address in a connection's email domains: the driver asks (drivers.request records the
 address), the notify function emails a one-time code and stores its hash, and the driver confirms it here.
-domain.verification holds the rules (code shape, hashing, expiry, tries, how often codes may be asked)."""
+one_time_codes holds the rules (code shape, hashing, expiry, tries, how often codes may be asked)."""
 
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from connections import limits, present, views
-from connections.domain import membership as machine
-from connections.domain import ratelimit
-from connections.domain import verification as rules
-from connections.domain.approval import Approval, ApprovalMode, approval
-from connections.domain.membership import Action, Status
-from connections.memberships import state
+from connections.memberships import one_time_codes as rules
+from connections.memberships import present, ratelimit, tries, views
+from connections.memberships import state_machine as machine
+from connections.memberships.approval import Approval, ApprovalMode, approval
+from connections.memberships.changes import state
+from connections.memberships.items import CodesSentItem, ConnectionItem, MembershipItem, VerificationItem
+from connections.memberships.state_machine import Action, Status
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from connections.platform.table import batch_get, now, transaction
-from connections.store import CodesSentItem, ConnectionItem, MembershipItem, VerificationItem
 
 NOTHING_TO_CONFIRM = "No code waits for confirmation in this connection; ask to join it to get one."
 NO_VALID_CODE = (
@@ -71,7 +70,7 @@ def _within(sends: list[int], moment: int, rule: ratelimit.Limit, too_many: str)
 
 
 def save_asking(
-    membership: MembershipItem, counted: CodesSentItem, attempt: limits.Attempt | None = None
+    membership: MembershipItem, counted: CodesSentItem, attempt: tries.Attempt | None = None
 ) -> bool:
     """Write a membership that asks for a code together with its address's count, in one transaction, each
     conditioned on the version that was read. False when the membership changed meanwhile (as

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from connections import views
-from connections.domain.questions import Question
-from connections.memberships import state
-from connections.store import ConnectionItem, MembershipItem
+from connections.memberships import views
+from connections.memberships.changes import state
+from connections.memberships.items import ConnectionItem, MembershipItem
+from connections.memberships.questions import Question
 
 
 def connection_for_driver(item: ConnectionItem) -> views.ConnectionForDriver:

@@ -5,21 +5,15 @@ import uuid
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from connections import iot, views
-from connections.admins import as_admin
-from connections.allowlists import list_terms
-from connections.domain.policy import Rules
+from connections.memberships.admins import as_admin
+from connections.memberships.items import ConnectionItem, OrganizationItem
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound
 from connections.platform.table import batch_get, decode_cursor, now, page, transaction
-from connections.store import (
-    AllowListItem,
-    ConnectionItem,
-    OrganizationItem,
-    PolicyItem,
-    StationItem,
-    UnlockItem,
-)
+from connections.stations import iot, views
+from connections.stations.allow_entries import list_terms
+from connections.stations.items import AllowListItem, PolicyItem, StationItem, UnlockItem
+from connections.stations.policy import Rules
 
 NO_SUCH_POLICY = "There is no such access policy in this organization."
 NO_SUCH_STATION = "There is no such station in this organization."

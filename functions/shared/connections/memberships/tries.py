@@ -1,4 +1,4 @@
-"""Stored side of the limits on trying connection codes (domain.ratelimit decides): recent misses per caller
+"""Stored side of the limits on trying connection codes (ratelimit decides): recent misses per caller
 and per address, and the tries that count them."""
 
 import time
@@ -10,10 +10,10 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from connections.domain import ratelimit
+from connections.memberships import ratelimit
+from connections.memberships.items import LookupMissesItem
 from connections.platform.errors import TooManyRequests
 from connections.platform.table import Item, transaction
-from connections.store import LookupMissesItem
 
 # A person may miss a few times; an address (many people behind one NAT) a few times more.
 PER_USER = ratelimit.Limit(limit=10, window=15 * 60)

@@ -3,11 +3,11 @@
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from connections import limits
-from connections.domain import membership as machine
-from connections.domain.membership import Action, Membership, Status
+from connections.memberships import state_machine as machine
+from connections.memberships import tries
+from connections.memberships.items import EXPIRES, MembershipItem
+from connections.memberships.state_machine import Action, Membership, Status
 from connections.platform.table import now
-from connections.store import EXPIRES, MembershipItem
 
 
 def state(item: MembershipItem) -> Membership:
@@ -15,7 +15,7 @@ def state(item: MembershipItem) -> Membership:
     return Membership(Status(item.status), item.expires_at)
 
 
-def save_if_unchanged(item: MembershipItem, attempt: limits.Attempt | None = None) -> bool:
+def save_if_unchanged(item: MembershipItem, attempt: tries.Attempt | None = None) -> bool:
     """Write `item` unless somebody changed the membership since it was read; False when somebody did.
     With `attempt` (a try of the connection's code), the try is recorded in the same transaction."""
     item.index()

@@ -5,17 +5,17 @@ Every function makes at most two DynamoDB round-trips (bench/dynamodb_calls.py c
 
 from datetime import datetime
 
-from connections import limits, present, verification, views
-from connections.domain import codes
-from connections.domain import membership as machine
-from connections.domain.approval import Approval, ApprovalMode, approval
-from connections.domain.membership import ENDED, Action, Status
-from connections.domain.questions import Question, validate_answers
-from connections.memberships import save_if_unchanged, state
+from connections.memberships import codes, present, tries, verify_email, views
+from connections.memberships import state_machine as machine
+from connections.memberships.approval import Approval, ApprovalMode, approval
+from connections.memberships.changes import save_if_unchanged, state
+from connections.memberships.items import BROWSE, CodeItem, CodesSentItem, ConnectionItem, MembershipItem
+from connections.memberships.questions import Question, validate_answers
+from connections.memberships.state_machine import ENDED, Action, Status
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connections.platform.table import Item, batch_get, decode_cursor, now, page
-from connections.store import BROWSE, CodeItem, CodesSentItem, ConnectionItem, MembershipItem
+from connections.platform.views import Page
 
 NO_SUCH_CODE = "No connection matches this code. Check the code with the organization that gave it to you."
 NO_SUCH_CONNECTION = "There is no such connection, or it is not open to requests."
@@ -25,7 +25,7 @@ LISTED = [Status.PENDING, Status.ACTIVE, Status.DENIED, Status.EXPIRED, Status.R
 
 def browse(
     *, name: str | None, organization: str | None, organization_id: str | None, limit: int, cursor: str | None
-) -> views.Page[views.ConnectionForDriver]:
+) -> Page[views.ConnectionForDriver]:
     """Public, enabled connections, narrowed by every filter given: an organization, an organization name
     prefix, a connection name prefix. The most selective one picks the index, the others filter."""
     name, organization = (name or "").lower(), (organization or "").lower()
@@ -55,7 +55,7 @@ def browse(
             BROWSE, by_name, limit=limit, last_evaluated_key=decode_cursor(cursor, "gsi2", BROWSE)
         )
     items, next_cursor = page(found, cursor)
-    return views.Page[views.ConnectionForDriver](
+    return Page[views.ConnectionForDriver](
         items=[present.connection_for_driver(item) for item in items], next_cursor=next_cursor
     )
 
@@ -64,13 +64,13 @@ def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionFor
     """The connection a code opens. Misses answer exactly like a code that never existed and count
     towards the caller's limit, so codes cannot be found by trying."""
     normal = codes.normalize(code)
-    limited = limits.keys(caller.user_id, address)
+    limited = tries.keys(caller.user_id, address)
     code_key = CodeItem.key(normal) if codes.is_well_formed(normal) else None
     found = batch_get([*limited, *([code_key] if code_key else [])], consistent=True)
-    limits.check(found, limited)
+    tries.check(found, limited)
     code: CodeItem | None = found.get(code_key) if code_key else None
     hit = code is not None and code.enabled and code.view is not None
-    limits.Attempt(found, limited).record(missed=not hit)
+    tries.Attempt(found, limited).record(missed=not hit)
     if not hit:
         raise NotFound(NO_SUCH_CODE)
     return views.ConnectionForDriver.model_validate(code.view)
@@ -103,9 +103,9 @@ def request(
         ConnectionItem.key(connection_id),
         MembershipItem.key(connection_id, caller.user_id),
     )
-    limited = limits.keys(caller.user_id, address)
+    limited = tries.keys(caller.user_id, address)
     email = asked.email or caller.email  # the address a code would go to; `address` is the caller's IP
-    codes_key = verification.codes_sent_key(email)
+    codes_key = verify_email.codes_sent_key(email)
     found = batch_get(
         [connection_key, membership_key, *limited, *([codes_key] if codes_key else [])], consistent=True
     )
@@ -122,8 +122,8 @@ def request(
     # is a miss like a lookup's. Whatever the code, the answer waits until the try is recorded (with the
     # request's write, or alone), so a burst cannot try more codes than the limit allows, and the 429 of a
     # try that lost the race says nothing about its code.
-    limits.check(found, limited)
-    attempt = limits.Attempt(found, limited)
+    tries.check(found, limited)
+    attempt = tries.Attempt(found, limited)
     if codes.normalize(asked.code or "") != connection.code:
         attempt.record(missed=True)
         raise NotFound(NO_SUCH_CONNECTION)
@@ -144,7 +144,7 @@ def _ask(
     email: str | None,
     sent: CodesSentItem | None,
     at: datetime,
-    attempt: limits.Attempt | None = None,
+    attempt: tries.Attempt | None = None,
 ) -> tuple[views.Membership, int]:
     """The request once the driver may make it: a new or changed membership (201), or the one that stands
     (200). `attempt`, a try of the connection's code, is recorded with the write."""
@@ -195,8 +195,8 @@ def _ask(
         )
     if outcome.sends_code:
         # The notify function sends it (stream); the address's count of codes is written with the request.
-        counted = verification.ask_for_code(item, email, at, sent)
-        saved = verification.save_asking(item, counted, attempt)
+        counted = verify_email.ask_for_code(item, email, at, sent)
+        saved = verify_email.save_asking(item, counted, attempt)
     else:
         item.verify_email = item.verify_requested_at = None
         saved = save_if_unchanged(item, attempt)
@@ -211,7 +211,7 @@ def _ask(
     return present.membership_for_driver(item, connection, at), 201 if outcome.status is not None else 200
 
 
-def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> views.Page[views.Membership]:
+def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> Page[views.Membership]:
     at = now()
     found = MembershipItem.gsi1.query(
         f"DRIVER#{caller.user_id}",
@@ -226,7 +226,7 @@ def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> views.P
         present.membership_for_driver(m, connections.get(ConnectionItem.key(m.connection_id)), at)
         for m in memberships
     ]
-    return views.Page[views.Membership](items=items, next_cursor=next_cursor)
+    return Page[views.Membership](items=items, next_cursor=next_cursor)
 
 
 def my_membership(caller: Caller, connection_id: str) -> views.Membership:

@@ -25,12 +25,12 @@ from functools import cache
 from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import PutError
 
-from connections.domain.addresses import sendable
-from connections.domain.feedback import Suppression
-from connections.emails import Rendered
+from connections.email.addresses import sendable
+from connections.email.feedback import Suppression
+from connections.email.items import SuppressionItem
+from connections.email.rendering import Rendered
 from connections.platform.table import batch_get, now
 from connections.platform.telemetry import logger, metrics
-from connections.store import SuppressionItem
 
 # What SES answers when this message can never be sent as it is (the recipient is refused, e.g. not verified
 # in the sandbox, or the address or message is invalid): retrying would only hold up the stream's shard, so

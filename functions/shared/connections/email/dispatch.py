@@ -1,7 +1,7 @@
 """Email for the changes people should hear about, from the table's stream (functions/notify).
 
-domain.notices decides which emails a change calls for; this module gathers what they say, renders them
-(connections.emails) and sends each once (connections.mail). Every send hangs on a stream record:
+email.notices decides which emails a change calls for; this module gathers what they say, renders them
+(email.rendering) and sends each once (email.ses). Every send hangs on a stream record:
 
 - a membership change: the driver's email (approved, denied, removed, expired), the code for an address
   to confirm, a reminder scheduled before the re-verification date, and the admins' alert windows moved;
@@ -18,28 +18,25 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from connections import access, emails, mail
-from connections.allowlists import image
-from connections.domain import notices, verification
-from connections.domain.approval import ApprovalMode
-from connections.domain.membership import Status
-from connections.domain.notices import NEW_REQUESTS, AlertWindow, Notice, Seen
-from connections.memberships import save_if_unchanged, state
-from connections.platform.table import batch_get, now
-from connections.platform.telemetry import logger
-from connections.store import (
-    DIGEST,
-    REMIND,
-    AdminAlertItem,
+from connections.email import notices, rendering, ses
+from connections.email.items import DIGEST, REMIND, AdminAlertItem, ReminderItem
+from connections.email.notices import NEW_REQUESTS, AlertWindow, Notice, Seen
+from connections.memberships import one_time_codes
+from connections.memberships.approval import ApprovalMode
+from connections.memberships.changes import save_if_unchanged, state
+from connections.memberships.items import (
     AdminItem,
     ConnectionItem,
     MembershipItem,
     OrganizationItem,
-    ReminderItem,
-    StationItem,
-    UnlockItem,
     VerificationItem,
 )
+from connections.memberships.state_machine import Status
+from connections.platform.table import batch_get, now
+from connections.platform.telemetry import logger
+from connections.stations import access
+from connections.stations.allow_entries import image
+from connections.stations.items import StationItem, UnlockItem
 
 LISTED_REQUESTS = 20  # in an admin's email; the rest are counted
 LISTED_STATIONS = 10  # in an approval
@@ -132,10 +129,10 @@ def _send_to_driver(
             )
         elif notice is Notice.DENIED:
             values["message"] = membership.message
-        return mail.send(membership.driver_email, emails.render(notice, **values))
+        return ses.send(membership.driver_email, rendering.render(notice, **values))
 
     key = f"{notice}#{membership.connection_id}#{membership.driver_id}#{membership.version}"
-    mail.once(key, work, batch.lambda_context)
+    ses.once(key, work, batch.lambda_context)
 
 
 def _unlocked_stations(membership: MembershipItem, at: datetime) -> tuple[list[str], int]:
@@ -164,7 +161,7 @@ def _send_code(membership: MembershipItem, connection: ConnectionItem, batch: Ba
     )
 
     def issue() -> str | None:
-        code, salt, at = verification.new_code(), verification.new_salt(), now()
+        code, salt, at = one_time_codes.new_code(), one_time_codes.new_salt(), now()
         stored = VerificationItem(
             *VerificationItem.key(membership.connection_id, membership.driver_id),
             connection_id=membership.connection_id,
@@ -172,10 +169,10 @@ def _send_code(membership: MembershipItem, connection: ConnectionItem, batch: Ba
             email=address,
             requested_at=requested_at,
             salt=salt,
-            code_hash=verification.hash_code(code, salt),
+            code_hash=one_time_codes.hash_code(code, salt),
             attempts=0,
-            expires_at=at + verification.VALID_FOR,
-            expires=at + verification.VALID_FOR + KEEP_AFTER,
+            expires_at=at + one_time_codes.VALID_FOR,
+            expires=at + one_time_codes.VALID_FOR + KEEP_AFTER,
         )
         try:
             # A newer request's code is never replaced by an older one's.
@@ -187,17 +184,17 @@ def _send_code(membership: MembershipItem, connection: ConnectionItem, batch: Ba
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return None
             raise
-        email = emails.render(
+        email = rendering.render(
             Notice.VERIFY_EMAIL,
             **_about(connection),
-            code=verification.display(code),
+            code=one_time_codes.display(code),
             email=address,
             renewal=membership.status == Status.ACTIVE,
-            valid_minutes=int(verification.VALID_FOR.total_seconds() // 60),
+            valid_minutes=int(one_time_codes.VALID_FOR.total_seconds() // 60),
         )
-        return mail.send(address, email)
+        return ses.send(address, email)
 
-    mail.once(key, issue, batch.lambda_context)
+    ses.once(key, issue, batch.lambda_context)
 
 
 def _schedule_reminder(membership: MembershipItem) -> None:
@@ -261,8 +258,9 @@ def _update_alert_windows(membership: MembershipItem, batch: Batch) -> None:
 
 def _alerted(admin: AdminItem | None) -> bool:
     """An alert lists drivers' addresses and answers: only to an admin who wants it and whose address someone
-    has signed in with (connections.admins records it), never to an address an admin typed and nobody has
-    shown is right. Leaving the details out for the others would still tell a stranger who asks to join."""
+    has signed in with (connections.memberships.admins records it), never to an address an admin typed
+    and nobody has shown is right. Leaving the details out for the others would still tell a stranger
+    who asks to join."""
     return admin is not None and bool(admin.new_request_alerts) and admin.signed_in_at is not None
 
 
@@ -311,7 +309,7 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
         total = len(waiting)
         if total == LISTED_REQUESTS:
             total = MembershipItem.gsi2.count(waiting_key)
-        email = emails.render(
+        email = rendering.render(
             NEW_REQUESTS,
             **_about(connection),
             requests=[_request_line(m, connection) for m in waiting],
@@ -319,9 +317,9 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
             more=total - len(waiting),
             window_minutes=int(notices.ALERT_WINDOW.total_seconds() // 60),
         )
-        return mail.send(admin.email, email)
+        return ses.send(admin.email, email)
 
-    mail.once(key, work, batch.lambda_context)
+    ses.once(key, work, batch.lambda_context)
 
 
 def _request_line(membership: MembershipItem, connection: ConnectionItem) -> dict:
@@ -349,14 +347,14 @@ def _send_reminder(reminder: ReminderItem, batch: Batch) -> None:
     connection = batch.connection(reminder.connection_id)
     if connection is None:
         return
-    email = emails.render(
+    email = rendering.render(
         Notice.EXPIRING,
         **_about(connection),
         expires_at=_when(reminder.expires_at),
         by_code=connection.approval_mode == ApprovalMode.EMAIL_DOMAIN,
     )
     key = f"{Notice.EXPIRING}#{reminder.connection_id}#{reminder.driver_id}#{reminder.expires_at.isoformat()}"
-    mail.once(key, lambda: mail.send(membership.driver_email, email), batch.lambda_context)
+    ses.once(key, lambda: ses.send(membership.driver_email, email), batch.lambda_context)
 
 
 # --- The sweep (every minute)

@@ -1,174 +1,21 @@
-"""The items of every feature (platform.table has the base and the key conventions)."""
+"""Stations' items: access policies and what each connection unlocks, stations, drivers' cards, each
+policy's allow list with its entries and changes, and the map index's view of a station (keys:
+platform.table)."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
-    MapAttribute,
     NumberAttribute,
-    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
-    VersionAttribute,
 )
 
-from connections.domain import geo
 from connections.platform.table import Item
-
-BROWSE = "BROWSE"
-EXPIRES = "EXPIRES"
-DIGEST = "DIGEST"
-REMIND = "REMIND"
-
-
-class OrganizationItem(Item, discriminator="organization"):
-    organization_id = UnicodeAttribute()
-    name = UnicodeAttribute()
-    admin_count = NumberAttribute(default=0)
-    created_at = UTCDateTimeAttribute()
-    created_by = UnicodeAttribute()
-
-    @staticmethod
-    def key(organization_id: str) -> tuple[str, str]:
-        return f"ORG#{organization_id}", "ORG"
-
-
-class AdminItem(Item, discriminator="admin"):
-    organization_id = UnicodeAttribute()
-    email = UnicodeAttribute()
-    added_at = UTCDateTimeAttribute()
-    added_by = UnicodeAttribute()
-    new_request_alerts = BooleanAttribute(default=True)  # the admin may turn the emails off
-    # When someone signed in with this address (verified) first used the organization: until then nobody
-    # has shown the address is right, and no email with drivers' details goes to it.
-    signed_in_at = UTCDateTimeAttribute(null=True)
-
-    @staticmethod
-    def key(organization_id: str, email: str) -> tuple[str, str]:
-        return f"ORG#{organization_id}", f"ADMIN#{email.lower()}"
-
-    @classmethod
-    def new(
-        cls, organization_id: str, email: str, added_by: str, now: datetime, signed_in: bool = False
-    ) -> "AdminItem":
-        pk, sk = cls.key(organization_id, email)
-        return cls(
-            pk,
-            sk,
-            organization_id=organization_id,
-            email=email.lower(),
-            added_at=now,
-            added_by=added_by,
-            signed_in_at=now if signed_in else None,
-            gsi1pk=f"ADMIN#{email.lower()}",
-            gsi1sk=f"ORG#{organization_id}",
-        )
-
-
-class ConnectionItem(Item, discriminator="connection"):
-    connection_id = UnicodeAttribute()
-    organization_id = UnicodeAttribute()
-    organization_name = UnicodeAttribute()
-    name = UnicodeAttribute()
-    description = UnicodeAttribute(default="")
-    public = BooleanAttribute(default=False)
-    enabled = BooleanAttribute(default=True)
-    code = UnicodeAttribute()
-    questions = JSONAttribute(default=list)
-    approval_mode = UnicodeAttribute()
-    email_domains = ListAttribute(of=UnicodeAttribute, default=list)
-    reverify_days = NumberAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    version = VersionAttribute()
-
-    @staticmethod
-    def key(connection_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", "CONN"
-
-    def index(self) -> None:
-        """Set the index keys from the attributes: listed under its organization always, browsable only
-        while public and enabled."""
-        name = self.name.lower()
-        self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"CONN#{name}#{self.connection_id}"
-        if self.public and self.enabled:
-            self.gsi2pk, self.gsi2sk = BROWSE, f"{name}#{self.connection_id}"
-            self.gsi3pk, self.gsi3sk = BROWSE, f"{self.organization_name.lower()}#{name}#{self.connection_id}"
-        else:
-            self.gsi2pk = self.gsi2sk = self.gsi3pk = self.gsi3sk = None
-
-
-class CodeItem(Item, discriminator="code"):
-    """Makes a connection code unique across the service and maps it to its connection. It also carries
-    what a lookup answers (the driver's view of the connection, and whether it is enabled), written in
-    the same transaction as every change of the connection, so that a lookup reads it together with the
-    caller's limits and records the attempt before answering, in two round-trips."""
-
-    code = UnicodeAttribute()
-    connection_id = UnicodeAttribute()
-    enabled = BooleanAttribute(default=True)
-    view = JSONAttribute(null=True)
-
-    @staticmethod
-    def key(code: str) -> tuple[str, str]:
-        return f"CODE#{code}", "CODE"
-
-
-class MembershipItem(Item, discriminator="membership"):
-    connection_id = UnicodeAttribute()
-    organization_id = UnicodeAttribute()
-    driver_id = UnicodeAttribute()
-    driver_email = UnicodeAttribute(null=True)
-    driver_email_verified = BooleanAttribute(default=False)
-    status = UnicodeAttribute()
-    answers = MapAttribute(default=dict)
-    message = UnicodeAttribute(null=True)
-    requested_at = UTCDateTimeAttribute()
-    decided_at = UTCDateTimeAttribute(null=True)
-    decided_by = UnicodeAttribute(null=True)
-    expires_at = UTCDateTimeAttribute(null=True)
-    updated_at = UTCDateTimeAttribute()
-    # An address in the connection's email domains that a code was sent to, while it is not confirmed.
-    verify_email = UnicodeAttribute(null=True)
-    verify_requested_at = UTCDateTimeAttribute(null=True)
-    verify_sends = ListAttribute(of=NumberAttribute, default=list)  # when codes were asked for (limit)
-    version = VersionAttribute()
-
-    @staticmethod
-    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"MEMBER#{driver_id}"
-
-    @staticmethod
-    def status_key(connection_id: str, status: str) -> str:
-        return f"CONN#{connection_id}#{status}"
-
-    def index(self) -> None:
-        self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CONN#{self.connection_id}"
-        self.gsi2pk = self.status_key(self.connection_id, self.status)
-        self.gsi2sk = f"{self.updated_at.isoformat()}#{self.driver_id}"
-        if self.status == "active" and self.expires_at:
-            self.gsi3pk = EXPIRES
-            self.gsi3sk = f"{self.expires_at.isoformat()}#{self.connection_id}#{self.driver_id}"
-        else:
-            self.gsi3pk = self.gsi3sk = None
-
-
-class LookupMissesItem(Item, discriminator="lookup_misses"):
-    """Recent misses of one caller (a user or an address) trying connection codes, for the limits: codes
-    that matched nothing (lookups, requests) or were taken (codes chosen by admins)."""
-
-    misses = ListAttribute(of=NumberAttribute, default=list)
-    attempts = NumberAttribute(null=True)  # a user's: raised by every try, the tries' optimistic lock
-    trims = NumberAttribute(null=True)  # an address's: raised by every trim of its misses
-    expires = TTLAttribute(null=True)
-
-    @staticmethod
-    def key(who: str) -> tuple[str, str]:
-        return f"MISSES#{who}", "MISSES"
+from connections.stations import geo
 
 
 class PolicyItem(Item, discriminator="policy"):
@@ -183,7 +30,7 @@ class PolicyItem(Item, discriminator="policy"):
     seq = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    # For drivers (connections.domain.policy.Rules): who sees its stations (None: everyone), and the hours
+    # For drivers (connections.stations.policy.Rules): who sees its stations (None: everyone), and the hours
     # and price of each group.
     visible_to = ListAttribute(of=UnicodeAttribute, null=True)
     rules = JSONAttribute(null=True)
@@ -223,7 +70,7 @@ class StationItem(Item, discriminator="station"):
     local_auth_list_max_length = NumberAttribute(null=True)
     send_local_list_max_length = NumberAttribute(default=25)
     created_at = UTCDateTimeAttribute()
-    # The station's list as of its last acknowledged message (domain.allowlist.StationList).
+    # The station's list as of its last acknowledged message (stations.local_list.StationList).
     list_version = NumberAttribute(default=0)
     held_seq = NumberAttribute(default=0)
     held_count = NumberAttribute(default=0)
@@ -364,103 +211,6 @@ class AllowChangeItem(Item, discriminator="allow_change"):
     @staticmethod
     def sort(seq: int) -> str:
         return f"{seq:012d}"
-
-
-class AdminAlertItem(Item, discriminator="admin_alert"):
-    """One admin's new-request emails for one connection: at most one per window (domain.notices). A rise of
-    `sent` is the stream's cue to send one; `waiting` puts it on the digest index until the window ends."""
-
-    organization_id = UnicodeAttribute()
-    connection_id = UnicodeAttribute()
-    email = UnicodeAttribute()
-    window_ends = UTCDateTimeAttribute(null=True)
-    waiting = BooleanAttribute(default=False)
-    listed_through = UTCDateTimeAttribute(null=True)  # requests made until then are in an email already
-    sent = NumberAttribute(default=0)
-    expires = TTLAttribute(null=True)
-    version = VersionAttribute()
-
-    @staticmethod
-    def key(connection_id: str, email: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"ALERT#{email.lower()}"
-
-    def index(self) -> None:
-        if self.waiting and self.window_ends:
-            self.gsi3pk = DIGEST
-            self.gsi3sk = f"{self.window_ends.isoformat()}#{self.connection_id}#{self.email}"
-        else:
-            self.gsi3pk = self.gsi3sk = None
-
-
-class ReminderItem(Item, discriminator="reminder"):
-    """Reminds a member to confirm again before the membership's re-verification date. The sweep sets `due`
-    at `remind_at`, which is the stream's cue to send it."""
-
-    connection_id = UnicodeAttribute()
-    driver_id = UnicodeAttribute()
-    expires_at = UTCDateTimeAttribute()  # the membership's date this reminder is for
-    remind_at = UTCDateTimeAttribute()
-    membership_version = NumberAttribute()  # of the change that scheduled it: an older one never overwrites
-    due = BooleanAttribute(default=False)
-    expires = TTLAttribute(null=True)
-    version = VersionAttribute()
-
-    @staticmethod
-    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"REMIND#{driver_id}"
-
-    def index(self) -> None:
-        if not self.due:
-            self.gsi3pk = REMIND
-            self.gsi3sk = f"{self.remind_at.isoformat()}#{self.connection_id}#{self.driver_id}"
-        else:
-            self.gsi3pk = self.gsi3sk = None
-
-
-class VerificationItem(Item, discriminator="verification"):
-    """The one-time code sent to an address in a connection's email domains: only its salted hash, for the
-    membership's request made at `requested_at`; deleted when used."""
-
-    connection_id = UnicodeAttribute()
-    driver_id = UnicodeAttribute()
-    email = UnicodeAttribute()
-    requested_at = UTCDateTimeAttribute()
-    salt = UnicodeAttribute()
-    code_hash = UnicodeAttribute()
-    attempts = NumberAttribute(default=0)
-    expires_at = UTCDateTimeAttribute()
-    expires = TTLAttribute(null=True)
-
-    @staticmethod
-    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"VERIFY#{driver_id}"
-
-
-class CodesSentItem(Item, discriminator="codes_sent"):
-    """When codes were asked for one address, whoever asked and for whichever connection (the limit per
-    address, domain.verification.TO_ADDRESS); written with the request that asks, in one transaction."""
-
-    email = UnicodeAttribute()
-    sends = ListAttribute(of=NumberAttribute, default=list)
-    expires = TTLAttribute(null=True)
-    version = VersionAttribute()
-
-    @staticmethod
-    def key(email: str) -> tuple[str, str]:
-        return f"CODESSENT#{email.lower()}", "CODESSENT"
-
-
-class SuppressionItem(Item, discriminator="suppression"):
-    """An address SES reported as bouncing for good or complaining: nothing is sent to it any more."""
-
-    email = UnicodeAttribute()
-    reason = UnicodeAttribute()  # bounce | complaint
-    detail = UnicodeAttribute(null=True)
-    reported_at = UTCDateTimeAttribute()
-
-    @staticmethod
-    def key(email: str) -> tuple[str, str]:
-        return f"SUPPRESSED#{email.lower()}", "SUPPRESSED"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from connections import access, iot, ocpp
-from connections.domain.allowlist import (
+from connections.platform.table import batch_get, now
+from connections.stations import access, iot, ocpp
+from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, StationItem
+from connections.stations.local_list import (
     MAX_REFUSALS,
     Entry,
     Fetch,
@@ -29,8 +31,6 @@ from connections.domain.allowlist import (
     need,
     overflows,
 )
-from connections.platform.table import batch_get, now
-from connections.store import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, StationItem
 
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
 MAX_CHUNK = 1000

@@ -13,7 +13,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from connections.domain import codes, ratelimit
+from connections.memberships import codes, ratelimit
 
 CODE_LENGTH = 8
 VALID_FOR = timedelta(minutes=30)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from connections.domain.membership import Membership, Status
+from connections.memberships.state_machine import Membership, Status
 
 # Fulls a station may refuse in a row before the service stops insisting (it waits for the next change,
 # a reboot or an admin's edit rather than loop with a charger that cannot take its list).

@@ -12,21 +12,21 @@ from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
 
-from connections.domain.allowlist import MAX_REFUSALS, Access, TagStatus, access
-from connections.domain.membership import Status
-from connections.domain.policy import Rules
-from connections.memberships import state
+from connections.memberships.changes import state
+from connections.memberships.items import MembershipItem
+from connections.memberships.state_machine import Status
 from connections.platform.table import Item, batch_get, transaction
-from connections.store import (
+from connections.stations.items import (
     AllowChangeItem,
     AllowEntryItem,
     AllowListItem,
     CardItem,
-    MembershipItem,
     PolicyItem,
     StationItem,
     UnlockItem,
 )
+from connections.stations.local_list import MAX_REFUSALS, Access, TagStatus, access
+from connections.stations.policy import Rules
 
 
 @dataclass

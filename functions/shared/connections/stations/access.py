@@ -1,5 +1,5 @@
 """Whether a driver may see and charge at a station, from the table: the driver's memberships and cards,
-the station's policy and time zone; connections.domain.policy decides. Shared by the map, the access check,
+the station's policy and time zone; connections.stations.policy decides. Shared by the map, the access check,
 the admins' preview, online Authorize, the approval email and the delivery count (so it imports nothing of
 the HTTP layer)."""
 
@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from connections.domain.membership import Status
-from connections.domain.policy import Decision, Rules, decide, visible
-from connections.memberships import state
+from connections.memberships.changes import state
+from connections.memberships.items import MembershipItem
+from connections.memberships.state_machine import Status
 from connections.platform.table import Item, batch_get
-from connections.store import CardItem, MapStation, MembershipItem, PolicyItem, StationItem, UnlockItem
+from connections.stations.items import CardItem, MapStation, PolicyItem, StationItem, UnlockItem
+from connections.stations.policy import Decision, Rules, decide, visible
 
 UTC_ZONE = "UTC"
 
@@ -88,7 +89,7 @@ class Policies:
 
 def shown(unlocks: Iterable[UnlockItem], policies: Policies, active: set[str]) -> list[UnlockItem]:
     """The policies a connection unlocks whose stations a driver who is an Active member of `active` sees
-    (domain.policy.visible, as on the map): the only ones the driver is told of, by email or by count."""
+    (stations.policy.visible, as on the map): the only ones the driver is told of, by email or by count."""
     return [u for u in unlocks if visible(policies.rules(u.policy_id), active)]
 
 

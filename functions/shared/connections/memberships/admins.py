@@ -9,17 +9,23 @@ import uuid
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from connections import limits, present, views
-from connections.domain import codes
-from connections.domain import membership as machine
-from connections.domain.approval import ApprovalMode
-from connections.domain.membership import Action, Status, TransitionRefused
-from connections.domain.questions import check_unique
-from connections.memberships import save_if_unchanged, state
+from connections.memberships import codes, present, tries, views
+from connections.memberships import state_machine as machine
+from connections.memberships.approval import ApprovalMode
+from connections.memberships.changes import save_if_unchanged, state
+from connections.memberships.items import (
+    AdminItem,
+    CodeItem,
+    ConnectionItem,
+    MembershipItem,
+    OrganizationItem,
+)
+from connections.memberships.questions import check_unique
+from connections.memberships.state_machine import Action, Status, TransitionRefused
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from connections.platform.table import Item, batch_get, decode_cursor, now, page, transaction
-from connections.store import AdminItem, CodeItem, ConnectionItem, MembershipItem, OrganizationItem
+from connections.platform.views import Page
 
 NO_SUCH_ORGANIZATION = "There is no such organization, or you are not one of its admins."
 NO_SUCH_CONNECTION = "There is no such connection in this organization."
@@ -239,9 +245,9 @@ def create_connection(
     check_unique(new.questions)
     organization_key = OrganizationItem.key(organization_id)
     # A chosen code that is taken reveals that the code exists, so choosing codes is limited like lookups.
-    limited = limits.keys(caller.user_id, address) if new.code else {}
+    limited = tries.keys(caller.user_id, address) if new.code else {}
     found = as_admin(caller, organization_id, organization_key, *limited, consistent=bool(limited))
-    limits.check(found, limited)
+    tries.check(found, limited)
     organization: OrganizationItem = found[organization_key]
     at = now()
     connection_id = uuid.uuid4().hex
@@ -264,7 +270,7 @@ def create_connection(
     )
     _check_connection_rules(connection)
     connection.index()
-    attempt = limits.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
+    attempt = tries.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
     for _ in range(3):  # a generated code collides with an existing one about never; retry if it does
         try:
             with attempt.recorded_with() as write:
@@ -286,7 +292,7 @@ def create_connection(
 
 def list_connections(
     caller: Caller, organization_id: str, *, limit: int, cursor: str | None
-) -> views.Page[views.ConnectionForAdmin]:
+) -> Page[views.ConnectionForAdmin]:
     as_admin(caller, organization_id)
     found = ConnectionItem.gsi1.query(
         f"ORG#{organization_id}",
@@ -295,7 +301,7 @@ def list_connections(
         last_evaluated_key=decode_cursor(cursor, "gsi1", f"ORG#{organization_id}"),
     )
     items, next_cursor = page(found, cursor)
-    return views.Page[views.ConnectionForAdmin](
+    return Page[views.ConnectionForAdmin](
         items=[present.connection_for_admin(c) for c in items], next_cursor=next_cursor
     )
 
@@ -314,10 +320,10 @@ def update_connection(
         )
     if changes.questions is not None:
         check_unique(changes.questions)
-    limited = limits.keys(caller.user_id, address) if changes.code else {}
+    limited = tries.keys(caller.user_id, address) if changes.code else {}
     connection_key = ConnectionItem.key(connection_id)
     found = as_admin(caller, organization_id, connection_key, *limited, consistent=bool(limited))
-    limits.check(found, limited)
+    tries.check(found, limited)
     connection = _connection_of(found, organization_id, connection_id)
     old_code = connection.code
     given = changes.model_dump(
@@ -337,7 +343,7 @@ def update_connection(
     _check_connection_rules(connection)
     connection.updated_at = now()
     connection.index()
-    attempt = limits.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
+    attempt = tries.Attempt(found, limited)  # a chosen code is a try, recorded before it is answered
     try:
         with attempt.recorded_with() as write:
             write.save(connection)  # conditioned on the version read (VersionAttribute)
@@ -373,7 +379,7 @@ def list_requests(
     status: Status,
     limit: int,
     cursor: str | None,
-) -> views.Page[views.MemberRequest]:
+) -> Page[views.MemberRequest]:
     """Memberships of a connection in one status, oldest change first (pending requests in arrival order).
 
     A membership past its re-verification date is Expired even before the expiry sweep (functions/
@@ -394,7 +400,7 @@ def list_requests(
     if status is Status.EXPIRED and cursor is None:
         active = MembershipItem.status_key(connection_id, Status.ACTIVE)
         items = list(MembershipItem.gsi2.query(active, filter_condition=lapsed)) + items
-    return views.Page[views.MemberRequest](
+    return Page[views.MemberRequest](
         items=[present.membership_for_admin(m, at) for m in items], next_cursor=next_cursor
     )
 

@@ -1,4 +1,4 @@
-"""Which emails a change calls for, and when: pure rules, no I/O (connections/notify.py sends them).
+"""Which emails a change calls for, and when: pure rules, no I/O (connections/email/dispatch.py sends them).
 
 - A driver hears when a request is approved, denied, removed or expired, before a re-verification date
   (a reminder), and gets a code when an address in a connection's email domains must be confirmed. The
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from connections.domain.membership import Status
+from connections.memberships.state_machine import Status
 
 ALERT_WINDOW = timedelta(minutes=15)
 REMINDER_LEAD = timedelta(days=7)

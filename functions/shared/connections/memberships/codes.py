@@ -3,7 +3,7 @@
 Codes are case-insensitive (stored upper case), 6 to 20 letters or digits, unique across the service.
 Generated codes use an alphabet without look-alike characters (0/O, 1/I/L) so that a code read aloud or
 copied from a poster is typed right; 10 of those 31 characters give about 8e14 codes, and code lookups
-are rate limited (see domain.ratelimit), so codes cannot be found by trying.
+are rate limited (see memberships.ratelimit), so codes cannot be found by trying.
 """
 
 import re

@@ -2,14 +2,15 @@
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from connections import access, views
-from connections.domain.allowlist import TagStatus
-from connections.domain.membership import Status
-from connections.memberships import state
+from connections.memberships.changes import state
+from connections.memberships.items import MembershipItem
+from connections.memberships.state_machine import Status
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, NotFound
 from connections.platform.table import Item, batch_get, now
-from connections.store import AllowEntryItem, CardItem, MembershipItem, StationItem, UnlockItem
+from connections.stations import access, views
+from connections.stations.items import AllowEntryItem, CardItem, StationItem, UnlockItem
+from connections.stations.local_list import TagStatus
 
 
 def _view(card: CardItem) -> views.Card:
