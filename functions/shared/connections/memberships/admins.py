@@ -77,18 +77,6 @@ def _connection_of(found: dict, organization_id: str, connection_id: str) -> Con
     return connection
 
 
-def _organization_view(item: OrganizationItem) -> views.Organization:
-    return views.Organization(
-        organization_id=item.organization_id, name=item.name, created_at=item.created_at
-    )
-
-
-def _admin_view(item: AdminItem) -> views.Admin:
-    return views.Admin(
-        email=item.email, added_at=item.added_at, added_by=item.added_by, signed_in_at=item.signed_in_at
-    )
-
-
 def _reasons(error: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
 
@@ -112,7 +100,7 @@ def create_organization(caller: Caller, new: views.NewOrganization) -> views.Org
     with transaction() as write:
         write.save(organization, condition=OrganizationItem.pk.does_not_exist())
         write.save(AdminItem.new(organization_id, caller.email, caller.email, at, signed_in=True))
-    return _organization_view(organization)
+    return present.organization(organization)
 
 
 def my_organizations(caller: Caller) -> list[views.Organization]:
@@ -120,12 +108,12 @@ def my_organizations(caller: Caller) -> list[views.Organization]:
         return []
     admin_of = [a.organization_id for a in AdminItem.gsi1.query(f"ADMIN#{caller.email}", limit=100)]
     found = batch_get([OrganizationItem.key(o) for o in admin_of]) if admin_of else {}
-    return sorted((_organization_view(o) for o in found.values()), key=lambda o: o.name.lower())
+    return sorted((present.organization(o) for o in found.values()), key=lambda o: o.name.lower())
 
 
 def get_organization(caller: Caller, organization_id: str) -> views.Organization:
     key = OrganizationItem.key(organization_id)
-    return _organization_view(as_admin(caller, organization_id, key)[key])
+    return present.organization(as_admin(caller, organization_id, key)[key])
 
 
 def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
@@ -136,7 +124,7 @@ def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
     if me is None:
         raise NotFound(NO_SUCH_ORGANIZATION)
     _signed_in(me)
-    return [_admin_view(a) for a in admins]
+    return [present.admin(a) for a in admins]
 
 
 def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> views.Admin:
@@ -158,7 +146,7 @@ def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> view
                 f"{new.email} is already an admin of this organization.", code="already_admin"
             ) from None
         raise NotFound(NO_SUCH_ORGANIZATION) from None
-    return _admin_view(admin)
+    return present.admin(admin)
 
 
 def remove_admin(caller: Caller, organization_id: str, email: str) -> None:

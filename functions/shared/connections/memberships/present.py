@@ -1,10 +1,11 @@
-"""Stored items as the API shows them, to drivers and to admins."""
+"""Memberships' stored items as the API shows them, to drivers and to admins: the one place that turns
+them into views."""
 
 from datetime import datetime
 
 from connections.memberships import views
 from connections.memberships.changes import state
-from connections.memberships.items import ConnectionItem, MembershipItem
+from connections.memberships.items import AdminItem, ConnectionItem, MembershipItem, OrganizationItem
 from connections.memberships.questions import Question
 
 
@@ -61,4 +62,16 @@ def membership_for_admin(item: MembershipItem, now: datetime) -> views.MemberReq
         decided_at=item.decided_at,
         decided_by=item.decided_by,
         expires_at=item.expires_at,
+    )
+
+
+def organization(item: OrganizationItem) -> views.Organization:
+    return views.Organization(
+        organization_id=item.organization_id, name=item.name, created_at=item.created_at
+    )
+
+
+def admin(item: AdminItem) -> views.Admin:
+    return views.Admin(
+        email=item.email, added_at=item.added_at, added_by=item.added_by, signed_in_at=item.signed_in_at
     )

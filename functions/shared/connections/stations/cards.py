@@ -8,13 +8,9 @@ from connections.memberships.state_machine import Status
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, NotFound
 from connections.platform.table import Item, batch_get, now
-from connections.stations import access, views
+from connections.stations import access, present, views
 from connections.stations.items import AllowEntryItem, CardItem, StationItem, UnlockItem
 from connections.stations.local_list import TagStatus
-
-
-def _view(card: CardItem) -> views.Card:
-    return views.Card(id_tag=card.id_tag, label=card.label, created_at=card.created_at)
 
 
 def add_card(caller: Caller, new: views.NewCard) -> tuple[views.Card, int]:
@@ -30,13 +26,13 @@ def add_card(caller: Caller, new: views.NewCard) -> tuple[views.Card, int]:
     card.index()
     try:
         card.save(condition=CardItem.pk.does_not_exist())
-        return _view(card), 201
+        return present.card_view(card), 201
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
     existing = CardItem.get(*CardItem.key(new.id_tag), consistent_read=True)
     if existing.driver_id == caller.user_id:
-        return _view(existing), 200
+        return present.card_view(existing), 200
     raise Conflict(
         "This card is registered to another account. If it is yours, contact support.",
         code="card_taken",
@@ -46,7 +42,8 @@ def add_card(caller: Caller, new: views.NewCard) -> tuple[views.Card, int]:
 
 def my_cards(caller: Caller) -> list[views.Card]:
     return [
-        _view(c) for c in CardItem.gsi1.query(f"DRIVER#{caller.user_id}", CardItem.gsi1sk.startswith("CARD#"))
+        present.card_view(c)
+        for c in CardItem.gsi1.query(f"DRIVER#{caller.user_id}", CardItem.gsi1sk.startswith("CARD#"))
     ]
 
 

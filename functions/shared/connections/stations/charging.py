@@ -9,54 +9,21 @@ gets.
 
 from datetime import datetime
 
-from connections.memberships import views as memberships_views
 from connections.memberships.admins import as_admin
 from connections.memberships.items import ConnectionItem
 from connections.platform.caller import Caller
 from connections.platform.errors import InvalidInput, NotFound
 from connections.platform.table import batch_get, now
-from connections.stations import access, geo
+from connections.stations import access, geo, present
 from connections.stations import views as stations_views
 from connections.stations.items import AllowListItem, MapStation, PolicyItem, StationItem, map_stations
-from connections.stations.manage import policy_view, station_policy
-from connections.stations.policy import ConnectionName, Decision, Price, explain, visible
+from connections.stations.manage import station_policy
+from connections.stations.policy import ConnectionName, Decision, explain, visible
 
 NO_SUCH_STATION = "There is no such station."
 NO_SUCH_STATION_HERE = "There is no such station in this organization."
 # Index queries a search may make for the stations around a point (the caller's memberships are one more).
 MAX_RANGES = 8
-
-
-def price_view(price: Price | None) -> stations_views.PriceView | None:
-    if price is None:
-        return None
-    return stations_views.PriceView(
-        currency=price.currency,
-        per_kwh=price.per_kwh,
-        per_hour=price.per_hour,
-        session_fee=price.session_fee,
-        free=price.free,
-        text=price.words(),
-    )
-
-
-def _on_map(
-    station: StationItem | MapStation, decision: Decision, distance: float | None
-) -> stations_views.StationOnMap:
-    return stations_views.StationOnMap(
-        station_id=station.station_id,
-        name=station.name,
-        organization=memberships_views.OrganizationRef(
-            organization_id=station.organization_id, name=station.organization_name or ""
-        ),
-        latitude=float(station.latitude),
-        longitude=float(station.longitude),
-        time_zone=station.time_zone or access.UTC_ZONE,
-        distance_m=round(distance) if distance is not None else None,
-        open_now=decision.open_now,
-        status=decision.ocpp,
-        price=price_view(decision.price),
-    )
 
 
 def search(
@@ -86,7 +53,7 @@ def search(
         rules = policies.rules(station.policy_id)
         if not visible(rules, who.active):
             continue
-        shown.append(_on_map(station, access.decision(station, rules, who, at), distance))
+        shown.append(present.on_map(station, access.decision(station, rules, who, at), distance))
         if len(shown) > limit:
             break
     return stations_views.StationsNearby(items=shown[:limit], more=len(shown) > limit)
@@ -111,7 +78,7 @@ def get_station(caller: Caller, station_id: str) -> stations_views.StationOnMap:
     station, _, rules, who = _visible_station(caller, station_id, at)
     if station.latitude is None or station.longitude is None:
         raise NotFound(NO_SUCH_STATION)  # not on the map
-    return _on_map(station, access.decision(station, rules, who, at), None)
+    return present.on_map(station, access.decision(station, rules, who, at), None)
 
 
 def _names(policy: PolicyItem | None, decision: Decision) -> dict[str, ConnectionName]:
@@ -133,7 +100,7 @@ def _answer(station: StationItem, policy: PolicyItem | None, decision: Decision)
         "message": explain(decision, _names(policy, decision)),
         "ocpp_status": decision.ocpp,
         "ocpp16_status": decision.ocpp16,
-        "price": price_view(decision.price),
+        "price": present.price_view(decision.price),
         "local_time": decision.local_time,
         "opens_at": decision.opens_at,
         "until": decision.until,
@@ -169,7 +136,7 @@ def preview(
         **answer,
         driver_id=driver_id,
         visible=visible(rules, who.active),
-        effective_policy=policy_view(policy, AllowListItem.sequence(found, policy.policy_id))
+        effective_policy=present.policy_view(policy, AllowListItem.sequence(found, policy.policy_id))
         if policy
         else None,
     )

@@ -10,28 +10,13 @@ from connections.memberships.items import ConnectionItem, OrganizationItem
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound
 from connections.platform.table import batch_get, decode_cursor, now, page, transaction
-from connections.stations import iot, views
+from connections.stations import iot, present, views
 from connections.stations.allow_entries import list_terms
 from connections.stations.items import AllowListItem, PolicyItem, StationItem, UnlockItem
 from connections.stations.policy import Rules
 
 NO_SUCH_POLICY = "There is no such access policy in this organization."
 NO_SUCH_STATION = "There is no such station in this organization."
-
-
-def policy_view(item: PolicyItem, sequence: int) -> views.Policy:
-    """The policy as its admins see it; `sequence` is its list's (AllowListItem.sequence)."""
-    rules = item.rules or {}
-    return views.Policy(
-        policy_id=item.policy_id,
-        name=item.name,
-        connection_ids=list(item.connection_ids),
-        list_sequence=sequence,
-        updated_at=item.updated_at,
-        visible_to=list(item.visible_to) if item.visible_to is not None else None,
-        members=rules.get("members") or {},
-        everyone=rules.get("everyone"),
-    )
 
 
 def _driver_rules(
@@ -99,7 +84,7 @@ def create_policy(caller: Caller, organization_id: str, new: views.NewPolicy) ->
         write.save(policy, condition=PolicyItem.pk.does_not_exist())
         for connection_id in connection_ids:
             write.save(_unlock(connection_id, policy))
-    return policy_view(policy, 0)
+    return present.policy_view(policy, 0)
 
 
 def _unlock(connection_id: str, policy: PolicyItem) -> UnlockItem:
@@ -162,13 +147,13 @@ def update_policy(
             "Someone else changed this policy at the same time; reload it and apply your change again.",
             code="policy_changed",
         ) from None
-    return policy_view(policy, AllowListItem.sequence(found, policy_id))
+    return present.policy_view(policy, AllowListItem.sequence(found, policy_id))
 
 
 def _changed_rules(changes: views.PolicyChanges, policy: PolicyItem, found: dict, organization_id: str):
     """The policy's (visible_to, rules) after a change: fields the change does not give stay as they
     are, and the rules of connections the policy no longer has are dropped."""
-    current = policy_view(policy, 0)  # only its rules are read
+    current = present.policy_view(policy, 0)  # only its rules are read
     given = changes.model_fields_set
     merged = views.DriverRules(
         visible_to=changes.visible_to if "visible_to" in given else current.visible_to,
@@ -188,63 +173,17 @@ def list_policies(caller: Caller, organization_id: str) -> list[views.Policy]:
     # Their lists' sequences: one BatchGetItem per 100 policies.
     lists = batch_get([AllowListItem.key(p.policy_id) for p in policies]) if policies else {}
     found = lists | {PolicyItem.key(p.policy_id): p for p in policies}
-    return [policy_view(p, AllowListItem.sequence(found, p.policy_id)) for p in policies]
+    return [present.policy_view(p, AllowListItem.sequence(found, p.policy_id)) for p in policies]
 
 
 def get_policy(caller: Caller, organization_id: str, policy_id: str) -> views.Policy:
     found = as_admin(caller, organization_id, *AllowListItem.keys(policy_id))
-    return policy_view(
+    return present.policy_view(
         _policy_of(found, organization_id, policy_id), AllowListItem.sequence(found, policy_id)
     )
 
 
 # --- Stations
-
-
-def sync_status(station: StationItem, wanted: int) -> views.SyncStatus:
-    """How far the station's list has got towards `wanted`, its policy's list sequence (0: no policy)."""
-    online_only = not station.local_list_supported or station.policy_id is None
-    # A station without a policy is in sync once the empty list that clears it is acknowledged.
-    in_sync = not station.local_list_supported or (
-        not station.needs_full
-        and station.full_below is None
-        and not station.in_flight_id
-        and int(station.held_seq) >= wanted
-    )
-    return views.SyncStatus(
-        wanted_sequence=wanted,
-        held_sequence=int(station.held_seq),
-        list_version=int(station.list_version),
-        acknowledged_at=station.acked_at,
-        in_sync=in_sync,
-        awaiting=station.in_flight_action,
-        online_only=online_only,
-        failing=station.failing_since is not None,
-        last_refusal=station.last_refusal,
-        failing_since=station.failing_since,
-    )
-
-
-def _station_view(station: StationItem, found: dict) -> views.Station:
-    """The station as its admins see it, with the policy that applies there (from `found`, a batch_get
-    that asked for AllowListItem.keys of its policy)."""
-    policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
-    sequence = AllowListItem.sequence(found, station.policy_id) if policy else 0
-    return views.Station(
-        station_id=station.station_id,
-        name=station.name,
-        latitude=station.latitude,
-        longitude=station.longitude,
-        policy_id=station.policy_id,
-        capabilities=views.Capabilities(
-            local_list_supported=station.local_list_supported,
-            local_auth_list_max_length=station.local_auth_list_max_length,
-            send_local_list_max_length=station.send_local_list_max_length,
-        ),
-        sync=sync_status(station, sequence),
-        time_zone=station.time_zone or "UTC",
-        effective_policy=policy_view(policy, sequence) if policy else None,
-    )
 
 
 def register_station(caller: Caller, organization_id: str, new: views.NewStation) -> views.Station:
@@ -291,7 +230,7 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
                 fields={"station_id": "already registered"},
             ) from None
         raise
-    return _station_view(station, found)
+    return present.station_view(station, found)
 
 
 def _station_of(found: dict, organization_id: str, station_id: str) -> StationItem:
@@ -333,7 +272,7 @@ def update_station(
             station.update(actions=actions, condition=StationItem.organization_id == organization_id)
         except UpdateError:
             raise NotFound(NO_SUCH_STATION) from None
-    return _station_view(station, station_policy(station))
+    return present.station_view(station, station_policy(station))
 
 
 def _place_actions(station: StationItem, given: dict) -> list:
@@ -364,7 +303,7 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
     stations, next_cursor = page(found, cursor)
     policy_keys = [k for s in stations if s.policy_id for k in AllowListItem.keys(s.policy_id)]
     policies = batch_get(policy_keys) if policy_keys else {}
-    items = [_station_view(s, policies) for s in stations]
+    items = [present.station_view(s, policies) for s in stations]
     return views.Stations(
         items=items,
         out_of_sync=sum(1 for s in items if not s.sync.in_sync),
@@ -375,7 +314,7 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
 def get_station(caller: Caller, organization_id: str, station_id: str) -> views.Station:
     found = as_admin(caller, organization_id, StationItem.key(station_id))
     station = _station_of(found, organization_id, station_id)
-    return _station_view(station, station_policy(station))
+    return present.station_view(station, station_policy(station))
 
 
 def station_policy(station: StationItem) -> dict:
