@@ -178,7 +178,7 @@ def burst(handlers, stream: Stream, notify_handler, ses: CountedSes) -> tuple[li
     ends = max(
         AdminAlertItem.get(*AdminAlertItem.key(target["connection_id"], a)).window_ends for a in ADMINS
     )
-    swept = dispatch.sweep(max(ends, now()) + timedelta(seconds=1))
+    swept = dispatch.send_due_emails(max(ends, now()) + timedelta(seconds=1))
     assert swept["digests"] == len(ADMINS), swept
     ses.calls = 0
     for batch in stream.batches(stream.wanted(stream.read())):

@@ -17,7 +17,7 @@ def handler(event: dict, context) -> dict:
     batch = dispatch.Batch(at=now(), lambda_context=context)
 
     def one(record: DynamoDBRecord) -> None:
-        dispatch.handle(record.raw_event, batch)
+        dispatch.send_emails_for_change(record.raw_event, batch)
 
     # A record that fails (SES or DynamoDB refused) is reported, and Lambda retries from it; the records
     # after it come again too and find their emails sent.

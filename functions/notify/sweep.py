@@ -7,7 +7,7 @@ from connections.platform.telemetry import logger
 
 @logger.inject_lambda_context
 def handler(event: dict, context) -> dict:
-    done = dispatch.sweep()
+    done = dispatch.send_due_emails()
     if any(done.values()):
         logger.info("email sweep", extra=done)
     return done

@@ -4,7 +4,7 @@ turn the alerts off."""
 
 from datetime import timedelta
 
-from connections.email.dispatch import sweep as sweep_at
+from connections.email.dispatch import send_due_emails as sweep_at
 from connections.email.items import AdminAlertItem
 from connections.platform.table import now
 from tests.integration.helpers import (

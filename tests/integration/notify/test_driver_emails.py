@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from botocore.exceptions import ClientError
 
 from connections.email import ses
-from connections.email.dispatch import sweep as sweep_at
+from connections.email.dispatch import send_due_emails as sweep_at
 from connections.email.items import ReminderItem
 from connections.memberships.items import MembershipItem
 from connections.platform.table import now

@@ -240,7 +240,7 @@ def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_diffe
     # When, before that delivery claims the station, a refusal leaves it needing a Full
     stored_station("CP-1").update(actions=[StationItem.needs_full.set(True), StationItem.failures.set(1)])
     done = delivery.Delivery()
-    delivery.deliver(read_before, sequences[policy["policy_id"]], delivery.EntryReader(), done)
+    delivery.send_next_list(read_before, sequences[policy["policy_id"]], delivery.EntryReader(), done)
 
     # Then the stale Differential is not sent: the delivery plans again and sends the Full it needs
     (full,) = station.take()

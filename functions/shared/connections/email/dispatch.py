@@ -65,7 +65,8 @@ class Batch:
         return self.connections[connection_id]
 
 
-def handle(record: dict, batch: Batch) -> None:
+def send_emails_for_change(record: dict, batch: Batch) -> None:
+    """The emails one stream record calls for (see the module's docstring), each sent once."""
     old, new = image(record, "OldImage"), image(record, "NewImage")
     if isinstance(new, MembershipItem):
         _membership_changed(old, new, batch)
@@ -360,7 +361,7 @@ def _send_reminder(reminder: ReminderItem, batch: Batch) -> None:
 # --- The sweep (every minute)
 
 
-def sweep(at: datetime | None = None) -> dict[str, int]:
+def send_due_emails(at: datetime | None = None) -> dict[str, int]:
     """Send the digests of windows that ended with requests waiting, and make due the reminders whose
     time came: each by a conditional write whose stream record the notify function sends."""
     at = at or now()

@@ -3,7 +3,7 @@
 OCPP-J allows one outstanding request per station. The request in flight is recorded on the station item
 by a conditional write (it succeeds only when nothing is in flight and the station's list is as planned),
 so concurrent deliveries never send two; changes that arrive meanwhile wait in the policy's entries and go
-in the next message, sent when the station answers (`on_frame`). The sweep sends again a request not
+in the next message, sent when the station answers (`answer_frame`). The sweep sends again a request not
 answered in time (`resend_unanswered`) and the list a station keeps refusing (`retry_refused`).
 """
 
@@ -123,9 +123,9 @@ class EntryReader:
         return [Entry(c.id_tag, TagStatus(c.status), c.expires_at, int(c.seq)) for c in found]
 
 
-def deliver(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
-    """Send the station its next message, unless one is in flight or it has nothing to receive; whether
-    it was sent."""
+def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
+    """Send the station its next list message (a Full or a Differential, as local_list.message plans it),
+    unless one is in flight or it has nothing to receive; whether it was sent."""
     for _ in range(3):
         if station.in_flight_id or (not station.policy_id and not station.needs_full):
             return False  # a message in flight: the station's answer sends what follows, this change included
@@ -252,9 +252,9 @@ def _commit(state: StationList) -> list:
 FAN_OUT = 16
 
 
-def deliver_changes(sequences: dict[str, int], full: set[str]) -> Delivery:
-    """After a batch's entries are written: every station of a changed policy gets its next message (at
-    most one each), and every station in `full` gets its whole list again."""
+def send_next_lists(sequences: dict[str, int], full: set[str]) -> Delivery:
+    """After a batch's entries are written: every station of a changed policy gets its next list message
+    (send_next_list, at most one each), and every station in `full` gets its whole list again."""
     done, reader, jobs = Delivery(), EntryReader(), []
     for station_id in sorted(full):
         jobs.append((station_id, None, sequences))
@@ -274,7 +274,7 @@ def deliver_changes(sequences: dict[str, int], full: set[str]) -> Delivery:
             station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
         if isinstance(seq, dict):
             seq = seq.get(station.policy_id) or policy_seq(station.policy_id)
-        deliver(station, seq, reader, done)
+        send_next_list(station, seq, reader, done)
 
     with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(jobs))) as pool:
         failures = [f.exception() for f in [pool.submit(one, job) for job in jobs]]
@@ -293,13 +293,15 @@ def policy_seq(policy_id: str | None) -> int:
 
 def _continue(station: StationItem, done: Delivery) -> None:
     """The station's next message, after `_release` (whose update returned the whole item as it is now)."""
-    deliver(station, policy_seq(station.policy_id), EntryReader(), done)
+    send_next_list(station, policy_seq(station.policy_id), EntryReader(), done)
 
 
 # --- What stations send (on <stationId>/in, routed here by the IoT rule)
 
 
-def on_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
+def answer_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
+    """Answer what a charger sent: a result or error for our request in flight (then its next message), or
+    its own call (Authorize, BootNotification and the usual chatter)."""
     frame = ocpp.parse(raw)
     if frame is None:
         return
@@ -478,7 +480,7 @@ def retry_refused(done: Delivery) -> int:
     for station in StationItem.gsi3.query(
         RETRY, StationItem.gsi3sk < _awaiting(now(), ""), limit=RESENDS_PER_SWEEP
     ):
-        if deliver(station, policy_seq(station.policy_id), reader, done):
+        if send_next_list(station, policy_seq(station.policy_id), reader, done):
             count += 1
             continue
         try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule
