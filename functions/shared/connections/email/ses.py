@@ -29,6 +29,7 @@ from connections.email.addresses import sendable
 from connections.email.feedback import Suppression
 from connections.email.items import SuppressionItem
 from connections.email.rendering import Rendered
+from connections.platform.settings import settings
 from connections.platform.table import batch_get, now
 from connections.platform.telemetry import logger, metrics
 
@@ -126,9 +127,7 @@ def suppress(found: Suppression) -> bool:
 def _persistence():
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(
-        table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", "connections-idempotency")
-    )
+    return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name)
 
 
 def once(key: str, work: Callable[[], str | None], lambda_context=None) -> None:

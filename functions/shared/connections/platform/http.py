@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotSignedIn, ServiceError
+from connections.platform.settings import settings
 from connections.platform.telemetry import logger, metrics
 
 
@@ -155,9 +156,7 @@ def _persistence():
     # never load, so only requests that carry an Idempotency-Key pay for it.
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(
-        table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", "connections-idempotency")
-    )
+    return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name)
 
 
 def idempotent(app: APIGatewayHttpResolver) -> Callable:

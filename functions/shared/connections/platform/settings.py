@@ -1,5 +1,6 @@
-"""What a function reads from its environment, read once and checked at start: a missing variable stops
-the function when it loads, with its name, rather than sending reads and writes somewhere else."""
+"""What every function reads from its environment (template.yaml's Globals), read once and checked at
+start: a missing variable stops the function when it loads, with its name, rather than sending reads and
+writes to a table of a default name."""
 
 import os
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ class MissingSetting(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     table_name: str
+    idempotency_table_name: str  # where a keyed request's or a sent email's first answer is remembered
     region: str
 
 
@@ -29,5 +31,6 @@ def _required(name: str) -> str:
 def settings() -> Settings:
     return Settings(
         table_name=_required("TABLE_NAME"),
+        idempotency_table_name=_required("IDEMPOTENCY_TABLE_NAME"),
         region=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
     )
