@@ -206,14 +206,14 @@ def measure(out) -> int:
     server, endpoint = start_moto_for_functions()
     try:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-        from connections.email import ses
+        from connections.email import ses as sending
         from functions.approve.app import handler as admin_handler
         from functions.notify.app import handler as notify_handler
         from functions.request_connection.app import handler as driver_handler
         from infra.local import outbox
 
-        ses = CountedSes(ses._ses())
-        ses._ses = lambda: ses
+        ses = CountedSes(sending._ses())
+        sending._ses = lambda: ses
         handlers = {"driver": driver_handler, "admin": admin_handler}
 
         results = {}

@@ -2,13 +2,9 @@
 stored item into its class only if that class is defined, and the item classes live in their features'
 modules. Importing a handler the way Lambda does must define them all."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.unit.test_cold_imports import ROOT, SHARED, _functions, _lambda_env
+from tests.unit.test_cold_imports import ROOT, SHARED, _functions, probe_as_lambda
 
 PROBE = """
 import importlib, json, sys
@@ -39,13 +35,4 @@ def test_a_handler_once_imported_can_read_every_kind_of_item(function, code_uri,
     module = handler.rsplit(".", 1)[0]
     code_dir = ROOT / code_uri
     code = PROBE.format(paths=[str(code_dir), str(SHARED)], module=module)
-    done = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-I", "-c", code],
-        cwd=code_dir,
-        env=_lambda_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, f"importing {function}'s handler failed:\n{done.stderr}"
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == _every_kind(), function
+    assert probe_as_lambda(function, code_dir, code) == _every_kind(), function
