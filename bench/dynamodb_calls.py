@@ -190,11 +190,12 @@ ANSWERS = {"employee_id": "12345", "team": "day", "plate": "NW-123"}
 
 def given_code(connection_id: str, driver_id: str, code: str) -> None:
     """The code the notify function would have emailed for the driver's latest request (its hash)."""
-    from connections.domain import verification
-    from connections.store import MembershipItem, VerificationItem, now
+    from connections.memberships import one_time_codes
+    from connections.memberships.items import MembershipItem, VerificationItem
+    from connections.platform.table import now
 
     membership = MembershipItem.get(*MembershipItem.key(connection_id, driver_id), consistent_read=True)
-    salt = verification.new_salt()
+    salt = one_time_codes.new_salt()
     VerificationItem(
         *VerificationItem.key(connection_id, driver_id),
         connection_id=connection_id,
@@ -202,8 +203,8 @@ def given_code(connection_id: str, driver_id: str, code: str) -> None:
         email=membership.verify_email,
         requested_at=membership.verify_requested_at,
         salt=salt,
-        code_hash=verification.hash_code(code, salt),
-        expires_at=now() + verification.VALID_FOR,
+        code_hash=one_time_codes.hash_code(code, salt),
+        expires_at=now() + one_time_codes.VALID_FOR,
     ).save()
 
 
@@ -755,7 +756,7 @@ def _table(rows: list[tuple[str, ...]]) -> None:
 
 def main() -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    # connections.http does not register the Lambda context with the idempotency config (reported); the
+    # platform.http does not register the Lambda context with the idempotency config (reported); the
     # warning says so on every keyed request and changes no count.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
     from tests.support.aws import start_moto_for_functions

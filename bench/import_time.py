@@ -11,7 +11,7 @@ machine; boto3 is the layer's too), tracing on and the invocation sampled; the A
 also say what loading the Tracer adds to the first sampled invocation. Runs are interleaved
 so that the targets share the machine's noise, after a warm-up run that leaves every .pyc compiled; the
 median of each is compared. The target: a handler imports in at most 1.6 times a bare `import boto3` and
-loads neither boto3 nor aws_xray_sdk (connections.http defers both to the requests that need them).
+loads neither boto3 nor aws_xray_sdk (connections.platform.http defers both to the requests that need them).
 Exits 1 when a handler is over the target or loads either.
 """
 
@@ -56,7 +56,7 @@ import {module}
 elapsed = time.perf_counter() - start
 loaded = [m for m in {watched!r} if m in sys.modules]
 tracer = None
-if {tracer!r}:  # what connections.http does on the first invocation X-Ray samples
+if {tracer!r}:  # what connections.platform.http does on the first invocation X-Ray samples
     start = time.perf_counter()
     from aws_lambda_powertools import Tracer
     Tracer()

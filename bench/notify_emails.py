@@ -150,8 +150,9 @@ def run(handlers, stream: Stream, notify_handler, ses: CountedSes, duplicated: b
 
 def burst(handlers, stream: Stream, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
     """Part 2: 500 requests to one connection; (records, SES calls) per batch, and the digest's calls."""
-    from connections import notify
-    from connections.store import AdminAlertItem, now
+    from connections.email import dispatch
+    from connections.email.items import AdminAlertItem
+    from connections.platform.table import now
     from tests.support.api import FakeLambdaContext
 
     driver, admin = handlers["driver"], handlers["admin"]
@@ -177,7 +178,7 @@ def burst(handlers, stream: Stream, notify_handler, ses: CountedSes) -> tuple[li
     ends = max(
         AdminAlertItem.get(*AdminAlertItem.key(target["connection_id"], a)).window_ends for a in ADMINS
     )
-    swept = notify.sweep(max(ends, now()) + timedelta(seconds=1))
+    swept = dispatch.send_due_emails(max(ends, now()) + timedelta(seconds=1))
     assert swept["digests"] == len(ADMINS), swept
     ses.calls = 0
     for batch in stream.batches(stream.wanted(stream.read())):
@@ -205,14 +206,14 @@ def measure(out) -> int:
     server, endpoint = start_moto_for_functions()
     try:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-        from connections import mail
+        from connections.email import ses as sending
         from functions.approve.app import handler as admin_handler
         from functions.notify.app import handler as notify_handler
         from functions.request_connection.app import handler as driver_handler
         from infra.local import outbox
 
-        ses = CountedSes(mail._ses())
-        mail._ses = lambda: ses
+        ses = CountedSes(sending._ses())
+        sending._ses = lambda: ses
         handlers = {"driver": driver_handler, "admin": admin_handler}
 
         results = {}

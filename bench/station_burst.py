@@ -31,7 +31,7 @@ for each of its items to roll back (about a second per transaction here, one per
 infra/local/moto_dynamodb.py, installed by start_moto, skips that copy when a transaction's conditions all
 hold.
 
-Counted (deterministic): invocations, records, publishes and bytes (connections.iot.publish wrapped,
+Counted (deterministic): invocations, records, publishes and bytes (connections.stations.iot.publish wrapped,
 cross-checked with moto's iot-data backend), DynamoDB calls, and those of the function's calls DynamoDB
 answered with an error (a condition that did not hold, a cancelled transaction: a retry inside the counts;
 none expected, nothing else writes the table meanwhile; informational). Exit 1 when memory is 256 MB or
@@ -118,7 +118,7 @@ def worker(pipe) -> None:
 
     Endpoint._send = timed
 
-    from connections import iot
+    from connections.stations import iot
     from functions.station_sync import app
     from tests.support.api import FakeLambdaContext
 
@@ -172,15 +172,9 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
     """The data, written with BatchWriteItem; returns the organization and the (connection, driver) pairs
     to approve. tenants: `count` connections, each unlocking its own policy with one station CP-n, each with
     one pending driver; one-policy: one connection unlocking one policy with `count` stations and drivers."""
-    from connections.store import (
-        CardItem,
-        ConnectionItem,
-        MembershipItem,
-        PolicyItem,
-        StationItem,
-        UnlockItem,
-        now,
-    )
+    from connections.memberships.items import ConnectionItem, MembershipItem
+    from connections.platform.table import now
+    from connections.stations.items import CardItem, PolicyItem, StationItem, UnlockItem
     from tests.support.api import call
 
     answer = call(approve_handler, "POST", "/organizations", **ADMIN, body={"name": "Burst"})

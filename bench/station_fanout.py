@@ -17,8 +17,8 @@ Differential. For each S (stations are added to reach S; the same 10,000 members
 3. every station answers its message (a CALLRESULT Accepted through StationMessagesFunction, as the IoT
    rule delivers it), which is also counted, and must leave every station in sync.
 
-Counted (all deterministic): IoT publishes and bytes (connections.iot.publish wrapped, cross-checked with
-moto's iot-data backend), DynamoDB API calls (bench/counting.py, on every botocore client).
+Counted (all deterministic): IoT publishes and bytes (connections.stations.iot.publish wrapped, cross-checked
+with moto's iot-data backend), DynamoDB API calls (bench/counting.py, on every botocore client).
 
 Baseline (computed exactly, same run): open-source servers push the FULL list to every station on every
 change. Counted as one SendLocalList Full per station carrying every entry of the list (10,001 and up):
@@ -94,7 +94,7 @@ TALLY = Tally()
 
 
 def wrap_publish() -> None:
-    from connections import iot
+    from connections.stations import iot
 
     publish = iot.publish
 
@@ -210,14 +210,9 @@ def setup(handlers: dict) -> tuple[str, str, str]:
 
 
 def write_members(org: str, connection: str, policy: str, pending: int) -> None:
-    from connections.store import (
-        AllowChangeItem,
-        AllowEntryItem,
-        AllowListItem,
-        CardItem,
-        MembershipItem,
-        now,
-    )
+    from connections.memberships.items import MembershipItem
+    from connections.platform.table import now
+    from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem
 
     at = now()
 
@@ -281,8 +276,9 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
 
 def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | None, held: int) -> None:
     """Stations that acknowledged the policy's whole list as it stands (or its newest `capacity`)."""
-    from connections.delivery import policy_seq
-    from connections.store import StationItem, now
+    from connections.platform.table import now
+    from connections.stations.delivery import policy_seq
+    from connections.stations.items import StationItem
 
     at, seq = now(), policy_seq(policy)
     with StationItem.batch_write() as write:
@@ -310,7 +306,7 @@ def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | Non
 
 
 def delete_stations(ids: list[str]) -> None:
-    from connections.store import StationItem
+    from connections.stations.items import StationItem
 
     with StationItem.batch_write() as write:
         for station_id in ids:
@@ -318,13 +314,13 @@ def delete_stations(ids: list[str]) -> None:
 
 
 def stations_of(policy: str) -> list:
-    from connections.store import StationItem
+    from connections.stations.items import StationItem
 
     return list(StationItem.gsi2.query(StationItem.policy_key(policy)))
 
 
 def accepted_tags(policy: str) -> list[str]:
-    from connections.store import AllowEntryItem
+    from connections.stations.items import AllowEntryItem
 
     pk, _ = AllowEntryItem.key(policy, "")
     found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))
@@ -335,7 +331,7 @@ def accepted_tags(policy: str) -> list[str]:
 
 
 def frame_bytes(version: int, update_type: str, entries: list[dict]) -> int:
-    from connections import ocpp
+    from connections.stations import ocpp
 
     payload = {"listVersion": version, "updateType": update_type, "localAuthorizationList": entries}
     _, frame = ocpp.call("SendLocalList", payload)
@@ -462,7 +458,7 @@ def one_round(handlers, stream: Stream, org: str, connection: str, policy: str, 
         and frame[3]["updateType"] == "Differential"
         and frame[3]["localAuthorizationList"] == wanted
     )
-    from connections.delivery import policy_seq
+    from connections.stations.delivery import policy_seq
 
     seq = policy_seq(policy)
     in_sync = sum(
@@ -506,7 +502,7 @@ class FullCapacity:
 
 def full_capacity(handlers, stream: Stream, org: str, connection: str, policy: str, n: int) -> FullCapacity:
     """The same approval at stations that hold their newest 500 entries (LocalAuthListMaxLength 500)."""
-    from connections.delivery import policy_seq
+    from connections.stations.delivery import policy_seq
 
     ids = [f"FULL-{i}" for i in range(FULL_STATIONS)]
     write_stations(org, policy, ids, capacity=FULL_CAPACITY, held=FULL_CAPACITY)

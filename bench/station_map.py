@@ -131,16 +131,9 @@ def _place(rng: random.Random) -> tuple[float, float]:
 def seed_city(rng: random.Random) -> tuple[list[str], list[tuple[float, float]]]:
     """The city's organizations, connections, policies and stations, and the driver's 5 memberships and
     card. Returns the driver's connections and the stations' places."""
-    from connections.domain.policy import Group, Price, Rules, Window
-    from connections.store import (
-        CardItem,
-        ConnectionItem,
-        MembershipItem,
-        OrganizationItem,
-        PolicyItem,
-        StationItem,
-        UnlockItem,
-    )
+    from connections.memberships.items import ConnectionItem, MembershipItem, OrganizationItem
+    from connections.stations.items import CardItem, PolicyItem, StationItem, UnlockItem
+    from connections.stations.policy import Group, Price, Rules, Window
 
     at = datetime.now(UTC)
     office = (Window.parse({"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}),)
@@ -250,8 +243,9 @@ def pct(values: list[float], p: float) -> float:
 
 def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[float, float]:
     """Items a Scan reads for a search, and how many of them are stations in the circle (mean)."""
-    from connections.domain import geo
-    from connections.store import Item, StationItem
+    from connections.platform.table import Item
+    from connections.stations import geo
+    from connections.stations.items import StationItem
 
     read, inside = [], []
     for lat, lng in points:
@@ -297,7 +291,7 @@ def main() -> int:
         from tests.support.api import call
 
         points = [_place(rng) for _ in range(args.searches)]
-        from connections.domain import geo
+        from connections.stations import geo
 
         totals, outside, operations, queries, items, shown = [], [], Counter(), [], [], []
         map_items, in_circle = [], []

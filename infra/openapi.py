@@ -68,7 +68,7 @@ def document() -> dict:
     _prepare()
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    from connections.http import make_resolver
+    from connections.platform.http import make_resolver
 
     resolver = make_resolver()
     for module in handler_modules().values():
@@ -92,10 +92,10 @@ def document() -> dict:
     return _with_error_answers(json.loads(schema))
 
 
-# Errors are mapped to answers in one place (connections.http.make_resolver), not per route, so the
+# Errors are mapped to answers in one place (connections.platform.http.make_resolver), not per route, so the
 # document says so in one place too: every operation lists the error answers every route can give, in the
 # one shape they all have, instead of Powertools' default validation errors. Refusals only some routes give
-# are declared with the route (connections.http.answers).
+# are declared with the route (connections.platform.http.answers).
 _ERRORS = {
     "400": "The body is not valid JSON.",
     "401": "No valid sign-in token (API Gateway answers before any function runs).",
@@ -123,7 +123,7 @@ def _error_statuses(method: str, operation: dict) -> set[str]:
 
 
 def _with_error_answers(schema: dict) -> dict:
-    from connections.views import ErrorBody
+    from connections.platform.views import ErrorBody
 
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for default in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):

@@ -17,7 +17,7 @@ import boto3
 
 # The layer's code, on the path as Lambda has it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "shared"))
-from connections.iot import OWNER_ATTRIBUTE  # noqa: E402 - after the layer is on the path
+from connections.stations.iot import OWNER_ATTRIBUTE  # noqa: E402 - after the layer is on the path
 
 
 def provision(station_id: str, organization_id: str, endpoint_url: str | None = None, **client) -> None:

@@ -6,11 +6,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from connections import admins, views
-from connections.domain.membership import Action, Status
-from connections.errors import Forbidden, TooManyRequests
-from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
-from connections.telemetry import metrics
+from connections.memberships import admins, views
+from connections.memberships.state_machine import Action, Status
+from connections.platform.errors import Forbidden, TooManyRequests
+from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.platform.telemetry import metrics
+from connections.platform.views import Page
 
 router = Router()
 app = make_resolver()
@@ -106,7 +107,7 @@ def create_connection(
 @router.get("/organizations/<organization_id>/connections", tags=["Connections"], summary="Connections")
 def list_connections(
     organization_id: OrganizationId, limit: Limit = 50, cursor: Cursor = None
-) -> views.Page[views.ConnectionForAdmin]:
+) -> Page[views.ConnectionForAdmin]:
     return admins.list_connections(caller(app), organization_id, limit=limit, cursor=cursor)
 
 
@@ -142,7 +143,7 @@ def list_requests(
     status: Annotated[Status, Query()] = Status.PENDING,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> views.Page[views.MemberRequest]:
+) -> Page[views.MemberRequest]:
     return admins.list_requests(
         caller(app), organization_id, connection_id, status=status, limit=limit, cursor=cursor
     )
@@ -155,7 +156,7 @@ def list_requests(
 )
 def list_members(
     organization_id: OrganizationId, connection_id: ConnectionId, limit: Limit = 50, cursor: Cursor = None
-) -> views.Page[views.MemberRequest]:
+) -> Page[views.MemberRequest]:
     return admins.list_requests(
         caller(app), organization_id, connection_id, status=Status.ACTIVE, limit=limit, cursor=cursor
     )

@@ -1,12 +1,12 @@
 """Table stream -> email: memberships that changed, admin alert windows that opened and reminders that
-came due become emails through SES (connections.notify decides and sends, each email once)."""
+came due become emails through SES (connections.email.dispatch decides and sends, each email once)."""
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from connections import notify
-from connections.store import now
-from connections.telemetry import logger, metrics
+from connections.email import dispatch
+from connections.platform.table import now
+from connections.platform.telemetry import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -14,10 +14,10 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict, context) -> dict:
-    batch = notify.Batch(at=now(), lambda_context=context)
+    batch = dispatch.Batch(at=now(), lambda_context=context)
 
     def one(record: DynamoDBRecord) -> None:
-        notify.handle(record.raw_event, batch)
+        dispatch.send_emails_for_change(record.raw_event, batch)
 
     # A record that fails (SES or DynamoDB refused) is reported, and Lambda retries from it; the records
     # after it come again too and find their emails sent.

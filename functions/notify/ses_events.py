@@ -5,9 +5,9 @@ import json
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
-from connections import mail
-from connections.domain.feedback import suppressions
-from connections.telemetry import logger
+from connections.email import ses
+from connections.email.feedback import suppressions
+from connections.platform.telemetry import logger
 
 
 @logger.inject_lambda_context
@@ -20,7 +20,7 @@ def handler(event: dict, context) -> dict:
             logger.warning("not an SES event; skipped", extra={"message_id": record.sns.message_id})
             continue
         for found in suppressions(message if isinstance(message, dict) else {}):
-            if mail.suppress(found):
+            if ses.suppress(found):
                 added += 1
                 logger.info("address suppressed", extra={"reason": found.reason})
     return {"suppressed": added}

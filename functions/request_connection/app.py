@@ -6,10 +6,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from connections import cards, drivers, verification, views
-from connections.errors import TooManyRequests
-from connections.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
-from connections.telemetry import metrics
+from connections.memberships import drivers, verify_email
+from connections.memberships import views as memberships_views
+from connections.platform.errors import TooManyRequests
+from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver, source_ip
+from connections.platform.telemetry import metrics
+from connections.platform.views import Page
+from connections.stations import cards
+from connections.stations import views as stations_views
 
 router = Router()
 app = make_resolver()
@@ -28,7 +32,7 @@ def browse(
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> views.Page[views.ConnectionForDriver]:
+) -> Page[memberships_views.ConnectionForDriver]:
     caller(app)
     return drivers.browse(
         name=name, organization=organization, organization_id=organization_id, limit=limit, cursor=cursor
@@ -39,14 +43,14 @@ def browse(
     "/connections/by-code/<code>",
     tags=["Drivers"],
     summary="Find a connection by its code",
-    responses=answers(views.ConnectionForDriver, created=False, refusals=(TooManyRequests,)),
+    responses=answers(memberships_views.ConnectionForDriver, created=False, refusals=(TooManyRequests,)),
 )
-def look_up_code(code: Annotated[str, Path(max_length=40)]) -> views.ConnectionForDriver:
+def look_up_code(code: Annotated[str, Path(max_length=40)]) -> memberships_views.ConnectionForDriver:
     return drivers.look_up_code(caller(app), source_ip(app), code)
 
 
 @router.get("/connections/<connection_id>", tags=["Drivers"], summary="A connection")
-def get_connection(connection_id: ConnectionId) -> views.ConnectionForDriver:
+def get_connection(connection_id: ConnectionId) -> memberships_views.ConnectionForDriver:
     return drivers.get_connection(caller(app), connection_id)
 
 
@@ -54,10 +58,12 @@ def get_connection(connection_id: ConnectionId) -> views.ConnectionForDriver:
     "/connections/<connection_id>/memberships",
     tags=["Drivers"],
     summary="Request to join a connection",
-    responses=answers(views.Membership, existing=True, refusals=(TooManyRequests,)),
+    responses=answers(memberships_views.Membership, existing=True, refusals=(TooManyRequests,)),
 )
 @idempotent(app)
-def request_connection(connection_id: ConnectionId, request: views.MembershipRequest) -> views.Membership:
+def request_connection(
+    connection_id: ConnectionId, request: memberships_views.MembershipRequest
+) -> memberships_views.Membership:
     membership, status = drivers.request(caller(app), source_ip(app), connection_id, request)
     if status == 201:
         metrics.add_metric(name="MembershipRequested", unit=MetricUnit.Count, value=1)
@@ -67,19 +73,19 @@ def request_connection(connection_id: ConnectionId, request: views.MembershipReq
 
 
 @router.get("/me/memberships", tags=["Drivers"], summary="My connections")
-def my_memberships(limit: Limit = 20, cursor: Cursor = None) -> views.Page[views.Membership]:
+def my_memberships(limit: Limit = 20, cursor: Cursor = None) -> Page[memberships_views.Membership]:
     return drivers.my_memberships(caller(app), limit=limit, cursor=cursor)
 
 
 @router.get("/me/memberships/<connection_id>", tags=["Drivers"], summary="My membership in a connection")
-def my_membership(connection_id: ConnectionId) -> views.Membership:
+def my_membership(connection_id: ConnectionId) -> memberships_views.Membership:
     return drivers.my_membership(caller(app), connection_id)
 
 
 @router.delete(
     "/me/memberships/<connection_id>", tags=["Drivers"], summary="Withdraw my request or leave the connection"
 )
-def end_membership(connection_id: ConnectionId) -> views.Membership:
+def end_membership(connection_id: ConnectionId) -> memberships_views.Membership:
     return drivers.end(caller(app), connection_id)
 
 
@@ -89,8 +95,10 @@ def end_membership(connection_id: ConnectionId) -> views.Membership:
     summary="Confirm my address with the code from the email (approval by email domain)",
 )
 @idempotent(app)
-def confirm_email(connection_id: ConnectionId, confirmation: views.VerificationCode) -> views.Membership:
-    membership = verification.confirm(caller(app), connection_id, confirmation)
+def confirm_email(
+    connection_id: ConnectionId, confirmation: memberships_views.VerificationCode
+) -> memberships_views.Membership:
+    membership = verify_email.confirm(caller(app), connection_id, confirmation)
     metrics.add_metric(name="EmailsConfirmed", unit=MetricUnit.Count, value=1)
     return membership
 
@@ -100,12 +108,12 @@ def confirm_email(connection_id: ConnectionId, confirmation: views.VerificationC
     tags=["Drivers"],
     summary="On how many of the connection's stations my access has arrived",
 )
-def my_station_delivery(connection_id: ConnectionId) -> views.StationDelivery:
+def my_station_delivery(connection_id: ConnectionId) -> stations_views.StationDelivery:
     return cards.delivery(caller(app), connection_id)
 
 
 @router.get("/me/cards", tags=["Cards"], summary="My charging cards")
-def my_cards() -> list[views.Card]:
+def my_cards() -> list[stations_views.Card]:
     return cards.my_cards(caller(app))
 
 
@@ -113,10 +121,10 @@ def my_cards() -> list[views.Card]:
     "/me/cards",
     tags=["Cards"],
     summary="Register a charging card",
-    responses=answers(views.Card, existing=True),
+    responses=answers(stations_views.Card, existing=True),
 )
 @idempotent(app)
-def add_card(card: views.NewCard) -> views.Card:
+def add_card(card: stations_views.NewCard) -> stations_views.Card:
     return cards.add_card(caller(app), card)
 
 

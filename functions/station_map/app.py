@@ -6,8 +6,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from connections import charging, views
-from connections.http import caller, lambda_handler, make_resolver
+from connections.platform.http import caller, lambda_handler, make_resolver
+from connections.stations import charging, views
 
 router = Router()
 app = make_resolver()

@@ -3,8 +3,8 @@ online Authorize, BootNotification (then the station is reconciled) and the usua
 
 import base64
 
-from connections import delivery
-from connections.telemetry import logger, metrics
+from connections.platform.telemetry import logger, metrics
+from connections.stations import delivery
 
 
 @logger.inject_lambda_context
@@ -13,4 +13,4 @@ def handler(event: dict, context) -> None:
     station_id = event.get("station_id", "")
     raw = base64.b64decode(event.get("frame", ""))
     logger.append_keys(station_id=station_id)
-    delivery.on_frame(station_id, raw, delivery.Delivery())
+    delivery.answer_frame(station_id, raw, delivery.Delivery())

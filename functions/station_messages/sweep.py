@@ -1,8 +1,8 @@
 """Every minute: send again the requests that stations have not answered in time, and the lists that
 stations refused too often in a row once they are due for another try."""
 
-from connections import delivery
-from connections.telemetry import logger
+from connections.platform.telemetry import logger
+from connections.stations import delivery
 
 
 @logger.inject_lambda_context

@@ -5,9 +5,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from connections import allowlists, delivery
-from connections.store import now
-from connections.telemetry import logger, metrics
+from connections.platform.table import now
+from connections.platform.telemetry import logger, metrics
+from connections.stations import allow_entries, delivery
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -15,15 +15,15 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict, context) -> dict:
-    changes, at = allowlists.Changes(), now()
+    changes, at = allow_entries.Changes(), now()
 
     def collect(record: DynamoDBRecord) -> None:
-        allowlists.collect(record.raw_event, changes, at)
+        allow_entries.collect(record.raw_event, changes, at)
 
     with processor(records=event["Records"], handler=collect, lambda_context=context):
         processor.process()
     try:
-        done = delivery.deliver_changes(allowlists.apply(changes), changes.full)
+        done = delivery.send_next_lists(allow_entries.apply(changes), changes.full)
     except Exception:  # noqa: BLE001 - any failure: the whole batch is retried
         # Writing or publishing failed part-way: report the whole batch, which Lambda retries from its first
         # record. Everything is recomputed from the table, so nothing is lost or applied twice.

@@ -5,8 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from connections import charging, stations, views
-from connections.http import answers, caller, idempotent, lambda_handler, make_resolver
+from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver
+from connections.stations import charging, manage, views
 
 router = Router()
 app = make_resolver()
@@ -24,19 +24,19 @@ StationId = Annotated[str, Path(max_length=36)]
 )
 @idempotent(app)
 def create_policy(organization_id: OrganizationId, policy: views.NewPolicy) -> views.Policy:
-    return stations.create_policy(caller(app), organization_id, policy), 201
+    return manage.create_policy(caller(app), organization_id, policy), 201
 
 
 @router.get("/organizations/<organization_id>/policies", tags=["Stations"], summary="Access policies")
 def list_policies(organization_id: OrganizationId) -> list[views.Policy]:
-    return stations.list_policies(caller(app), organization_id)
+    return manage.list_policies(caller(app), organization_id)
 
 
 @router.get(
     "/organizations/<organization_id>/policies/<policy_id>", tags=["Stations"], summary="An access policy"
 )
 def get_policy(organization_id: OrganizationId, policy_id: PolicyId) -> views.Policy:
-    return stations.get_policy(caller(app), organization_id, policy_id)
+    return manage.get_policy(caller(app), organization_id, policy_id)
 
 
 @router.patch(
@@ -47,7 +47,7 @@ def get_policy(organization_id: OrganizationId, policy_id: PolicyId) -> views.Po
 def update_policy(
     organization_id: OrganizationId, policy_id: PolicyId, changes: views.PolicyChanges
 ) -> views.Policy:
-    return stations.update_policy(caller(app), organization_id, policy_id, changes)
+    return manage.update_policy(caller(app), organization_id, policy_id, changes)
 
 
 @router.post(
@@ -58,7 +58,7 @@ def update_policy(
 )
 @idempotent(app)
 def register_station(organization_id: OrganizationId, station: views.NewStation) -> views.Station:
-    return stations.register_station(caller(app), organization_id, station), 201
+    return manage.register_station(caller(app), organization_id, station), 201
 
 
 @router.get(
@@ -71,7 +71,7 @@ def list_stations(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> views.Stations:
-    return stations.list_stations(caller(app), organization_id, limit=limit, cursor=cursor)
+    return manage.list_stations(caller(app), organization_id, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -80,7 +80,7 @@ def list_stations(
     summary="A station and the state of its allow list",
 )
 def get_station(organization_id: OrganizationId, station_id: StationId) -> views.Station:
-    return stations.get_station(caller(app), organization_id, station_id)
+    return manage.get_station(caller(app), organization_id, station_id)
 
 
 @router.patch(
@@ -91,7 +91,7 @@ def get_station(organization_id: OrganizationId, station_id: StationId) -> views
 def update_station(
     organization_id: OrganizationId, station_id: StationId, changes: views.StationChanges
 ) -> views.Station:
-    return stations.update_station(caller(app), organization_id, station_id, changes)
+    return manage.update_station(caller(app), organization_id, station_id, changes)
 
 
 @router.get(

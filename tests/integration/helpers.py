@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from connections import limits
-from connections.store import LookupMissesItem, MembershipItem
+from connections.memberships import tries
+from connections.memberships.items import LookupMissesItem, MembershipItem
 from functions.approve.app import handler as admin_handler
 from functions.request_connection.app import handler as driver_handler
 from tests.support.api import Answer, call
@@ -188,9 +188,9 @@ def given_earlier_misses(
     limit's record directly: each real miss is a DynamoDB transaction, and a hundred of them would take
     longer than a whole test module. Tests still make the misses that cross a limit for real."""
     if user:
-        first, second = limits.keys(user, "192.0.2.1"), limits.keys(user, "192.0.2.2")
+        first, second = tries.keys(user, "192.0.2.1"), tries.keys(user, "192.0.2.2")
     else:
-        first, second = limits.keys("someone", address), limits.keys("someone-else", address)
+        first, second = tries.keys("someone", address), tries.keys("someone-else", address)
     (key,) = set(first) & set(second)
     LookupMissesItem(*key, misses=[int(time.time()) - seconds_ago] * count).save()
 

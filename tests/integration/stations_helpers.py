@@ -26,8 +26,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 from ocpp.messages import MessageType, get_validator
 
-from connections import delivery
-from connections.store import AllowChangeItem, AllowEntryItem, MembershipItem, StationItem
+from connections.memberships.items import MembershipItem
+from connections.stations import delivery
+from connections.stations.items import AllowChangeItem, AllowEntryItem, StationItem
 from functions.expire_memberships.app import handler as expire_handler
 from functions.station_messages.app import handler as station_messages_handler
 from functions.station_messages.sweep import handler as sweep_handler

@@ -2,9 +2,10 @@
 
 import pytest
 
-from connections import limits
-from connections.errors import TooManyRequests
-from connections.store import LookupMissesItem, batch_get
+from connections.memberships import tries
+from connections.memberships.items import LookupMissesItem
+from connections.platform.errors import TooManyRequests
+from connections.platform.table import batch_get
 from tests.integration.helpers import (
     admin_path,
     as_admin,
@@ -223,9 +224,9 @@ def test_tries_that_read_a_list_due_for_a_trim_are_answered_alike_whatever_their
     # Given an address with 250 misses older than the window (its list is due for a trim), read by two
     # people's tries at the same moment: a wrong code and the right one
     given_earlier_misses(250, address=ADDRESS, seconds_ago=20 * 60)
-    wrong_keys, right_keys = limits.keys("nat-user-1", ADDRESS), limits.keys("nat-user-2", ADDRESS)
-    wrong = limits.Attempt(batch_get(list(wrong_keys), consistent=True), wrong_keys)
-    right = limits.Attempt(batch_get(list(right_keys), consistent=True), right_keys)
+    wrong_keys, right_keys = tries.keys("nat-user-1", ADDRESS), tries.keys("nat-user-2", ADDRESS)
+    wrong = tries.Attempt(batch_get(list(wrong_keys), consistent=True), wrong_keys)
+    right = tries.Attempt(batch_get(list(right_keys), consistent=True), right_keys)
 
     # When the wrong code's try is recorded first (it trims the list), then the right code's
     wrong.record(missed=True)
@@ -252,7 +253,7 @@ def test_a_burst_on_an_address_whose_old_misses_are_trimmed_answers_no_try_witho
     # Then every wrong code that was answered is among the address's misses now, and the old ones are gone
     statuses = [a.status for a in answers]
     assert statuses.count(404) + statuses.count(429) >= 20, statuses
-    (address_key,) = set(limits.keys("a", ADDRESS)) & set(limits.keys("b", ADDRESS))
+    (address_key,) = set(tries.keys("a", ADDRESS)) & set(tries.keys("b", ADDRESS))
     assert len(LookupMissesItem.get(*address_key, consistent_read=True).misses) == statuses.count(404)
 
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connections.domain.allowlist import (
+from connections.memberships.state_machine import Membership, Status
+from connections.stations.local_list import (
     Entry,
     Fetch,
     StationList,
@@ -17,7 +18,6 @@ from connections.domain.allowlist import (
     need,
     overflows,
 )
-from connections.domain.membership import Membership, Status
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 ACTIVE, PENDING, REMOVED = Membership(Status.ACTIVE), Membership(Status.PENDING), Membership(Status.REMOVED)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from connections.domain import codes, ratelimit
-from connections.domain.approval import Approval, ApprovalMode, approval
-from connections.errors import InvalidInput
+from connections.memberships import codes, ratelimit
+from connections.memberships.approval import Approval, ApprovalMode, approval
+from connections.platform.errors import InvalidInput
 
 
 def test_generated_codes_avoid_look_alike_characters():

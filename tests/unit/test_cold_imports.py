@@ -1,6 +1,7 @@
 """The cold-start budget, as a deterministic guard (bench/import_time.py has the timings): importing a
-handler the way Lambda does loads neither boto3 (nor its s3transfer) nor the X-Ray SDK. connections.http
-defers both to the requests that need them (an Idempotency-Key, a trace X-Ray samples)."""
+handler the way Lambda does loads neither boto3 (nor its s3transfer) nor the X-Ray SDK.
+connections.platform.http defers both to the requests that need them (an Idempotency-Key, a trace X-Ray
+samples)."""
 
 import json
 import os
@@ -50,15 +51,8 @@ def _lambda_env() -> dict[str, str]:
     return env
 
 
-def test_the_template_has_functions_to_check():
-    assert len(_functions()) >= 2
-
-
-@pytest.mark.parametrize(("function", "code_uri", "handler"), _functions(), ids=[f[0] for f in _functions()])
-def test_importing_a_handler_loads_no_boto3_nor_xray_sdk(function, code_uri, handler):
-    module, attribute = handler.rsplit(".", 1)
-    code_dir = ROOT / code_uri
-    code = PROBE.format(paths=[str(code_dir), str(SHARED)], module=module, attribute=attribute, heavy=HEAVY)
+def probe_as_lambda(function: str, code_dir: Path, code: str):
+    """Run `code` in a fresh interpreter, as Lambda imports the function; what it printed last, as JSON."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-I", "-c", code],
         cwd=code_dir,
@@ -68,5 +62,17 @@ def test_importing_a_handler_loads_no_boto3_nor_xray_sdk(function, code_uri, han
         check=False,
     )
     assert done.returncode == 0, f"importing {function}'s handler failed:\n{done.stderr}"
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_template_has_functions_to_check():
+    assert len(_functions()) >= 2
+
+
+@pytest.mark.parametrize(("function", "code_uri", "handler"), _functions(), ids=[f[0] for f in _functions()])
+def test_importing_a_handler_loads_no_boto3_nor_xray_sdk(function, code_uri, handler):
+    module, attribute = handler.rsplit(".", 1)
+    code_dir = ROOT / code_uri
+    code = PROBE.format(paths=[str(code_dir), str(SHARED)], module=module, attribute=attribute, heavy=HEAVY)
+    loaded = probe_as_lambda(function, code_dir, code)
     assert loaded == [], f"{function}: importing {handler} loads {', '.join(loaded)} (defer it to first use)"

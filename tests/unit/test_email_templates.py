@@ -5,8 +5,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from connections import emails, mail
-from connections.domain.notices import NEW_REQUESTS, Notice
+from connections.email import rendering, ses
+from connections.email.notices import NEW_REQUESTS, Notice
 
 HOSTILE = '<script>alert("x")</script> & "quotes"\r\nBcc: victim@example.com'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;"
@@ -46,17 +46,17 @@ EXAMPLES = {
 }
 
 
-def render(name: str, **overrides) -> emails.Rendered:
+def render(name: str, **overrides) -> rendering.Rendered:
     values = {"connection": HOSTILE, "organization": HOSTILE, **EXAMPLES[name], **overrides}
-    return emails.render(name, **values)
+    return rendering.render(name, **values)
 
 
 def test_every_template_has_an_example_here():
-    assert sorted(EXAMPLES) == emails.names()
-    assert set(emails.names()) == {*Notice, NEW_REQUESTS}
+    assert sorted(EXAMPLES) == rendering.names()
+    assert set(rendering.names()) == {*Notice, NEW_REQUESTS}
 
 
-@pytest.mark.parametrize("name", emails.names())
+@pytest.mark.parametrize("name", rendering.names())
 def test_each_email_renders_a_subject_and_both_parts(name):
     rendered = render(name, connection="Employees", organization="Acme")
     assert rendered.subject and "Employees" in rendered.subject
@@ -65,7 +65,7 @@ def test_each_email_renders_a_subject_and_both_parts(name):
     assert "Acme" in rendered.text and "Acme" in rendered.html
 
 
-@pytest.mark.parametrize("name", emails.names())
+@pytest.mark.parametrize("name", rendering.names())
 def test_what_users_typed_is_escaped_in_the_html_part(name):
     rendered = render(name)
     assert "<script>" not in rendered.html
@@ -74,30 +74,31 @@ def test_what_users_typed_is_escaped_in_the_html_part(name):
     assert '<script>alert("x")</script>' in rendered.text
 
 
-@pytest.mark.parametrize("name", emails.names())
+@pytest.mark.parametrize("name", rendering.names())
 def test_a_subject_is_one_line_whatever_was_typed(name):
     subject = render(name).subject
     assert "\r" not in subject and "\n" not in subject
-    assert len(subject) <= emails.SUBJECT_MAX
+    assert len(subject) <= rendering.SUBJECT_MAX
 
 
 def test_one_line_removes_every_kind_of_line_break_and_control_character():
     typed = "A\r\nB\nC\rD\x00E\x1bF\u2028G\u0085H\tI"
-    assert emails.one_line(typed) == "A B C D E F G H I"
-    assert emails.one_line("x" * 500).endswith("…") and len(emails.one_line("x" * 500)) == emails.SUBJECT_MAX
+    assert rendering.one_line(typed) == "A B C D E F G H I"
+    long = rendering.one_line("x" * 500)
+    assert long.endswith("…") and len(long) == rendering.SUBJECT_MAX
 
 
 def test_a_template_missing_a_value_fails_instead_of_sending_a_blank():
     from jinja2 import UndefinedError
 
     with pytest.raises(UndefinedError):
-        emails.render(Notice.DENIED, connection="Employees")
+        rendering.render(Notice.DENIED, connection="Employees")
 
 
 def test_the_message_has_both_parts_and_one_recipient_and_no_injected_header(monkeypatch):
     monkeypatch.setenv("SENDER_ADDRESS", "no-reply@connections.example")
     rendered = render(Notice.DENIED)
-    message = message_from_bytes(mail.mime("pat@acme.example", rendered), policy=policy.default)
+    message = message_from_bytes(ses.mime("pat@acme.example", rendered), policy=policy.default)
     assert message["To"] == "pat@acme.example" and message["Bcc"] is None
     assert message["From"] == "Connections <no-reply@connections.example>"
     assert message["Subject"] == rendered.subject and message["Auto-Submitted"] == "auto-generated"

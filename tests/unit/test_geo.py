@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from connections.domain import geo
+from connections.stations import geo
 
 
 def test_geohashes_are_the_standard_ones():
@@ -92,7 +92,8 @@ def test_a_circle_touching_too_many_partitions_is_refused():
 
 
 def test_the_templates_map_index_projects_what_a_search_reads():
-    from connections.store import MAP_ATTRIBUTES, MapStation
+    from connections.platform.table import MAP_ATTRIBUTES
+    from connections.stations.items import MapStation
     from infra.template import resources
 
     (table,) = [t for n, t in resources("AWS::DynamoDB::Table").items() if n == "ConnectionsTable"]

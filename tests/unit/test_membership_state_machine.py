@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connections.domain.membership import (
+from connections.memberships.state_machine import (
     ENDED,
     Action,
     Membership,

@@ -1,15 +1,13 @@
 """Which emails a change calls for, the admins' alert windows, reminders, verification codes and what SES
-reports: the pure rules (connections.domain), no I/O."""
+reports: the pure rules (each feature's pure modules), no I/O."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connections.domain import verification
-from connections.domain.addresses import sendable
-from connections.domain.feedback import suppressions
-from connections.domain.membership import Status
-from connections.domain.notices import (
+from connections.email.addresses import sendable
+from connections.email.feedback import suppressions
+from connections.email.notices import (
     ALERT_WINDOW,
     AlertWindow,
     Notice,
@@ -21,6 +19,8 @@ from connections.domain.notices import (
     on_window_end,
     reminder_at,
 )
+from connections.memberships import one_time_codes
+from connections.memberships.state_machine import Status
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=30)
@@ -137,20 +137,20 @@ def test_at_most_one_alert_per_window_whatever_arrives():
 
 
 def test_codes_use_the_unambiguous_alphabet_and_hash_with_a_salt():
-    code, salt = verification.new_code(), verification.new_salt()
-    assert len(code) == verification.CODE_LENGTH and set(code) <= set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
-    stored = verification.hash_code(code, salt)
+    code, salt = one_time_codes.new_code(), one_time_codes.new_salt()
+    assert len(code) == one_time_codes.CODE_LENGTH and set(code) <= set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
+    stored = one_time_codes.hash_code(code, salt)
     assert code not in stored and len(stored) == 64
-    assert verification.hash_code(code, verification.new_salt()) != stored  # another salt, another hash
+    assert one_time_codes.hash_code(code, one_time_codes.new_salt()) != stored  # another salt, another hash
 
 
 def test_a_code_matches_as_typed_in_any_case_with_spaces_or_the_dash():
-    salt = verification.new_salt()
-    stored = verification.hash_code("ABCD2345", salt)
-    for typed in ("ABCD2345", "abcd-2345", " abcd 2345 ", verification.display("ABCD2345")):
-        assert verification.matches(typed, salt, stored), typed
+    salt = one_time_codes.new_salt()
+    stored = one_time_codes.hash_code("ABCD2345", salt)
+    for typed in ("ABCD2345", "abcd-2345", " abcd 2345 ", one_time_codes.display("ABCD2345")):
+        assert one_time_codes.matches(typed, salt, stored), typed
     for typed in ("ABCD2346", "ABCD234", "", "ABCD23455", "ABCD234!"):
-        assert not verification.matches(typed, salt, stored), typed
+        assert not one_time_codes.matches(typed, salt, stored), typed
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connections.domain.allowlist import Entry, Send, StationList, TagStatus, UpdateType, access
-from connections.domain.membership import Membership, Status
-from connections.domain.policy import (
+from connections.memberships.state_machine import Membership, Status
+from connections.stations.local_list import Entry, Send, StationList, TagStatus, UpdateType, access
+from connections.stations.policy import (
     EVERYONE,
     ConnectionName,
     Group,

@@ -5,8 +5,8 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from connections.domain.questions import Question, check_unique, validate_answers
-from connections.errors import InvalidInput
+from connections.memberships.questions import Question, check_unique, validate_answers
+from connections.platform.errors import InvalidInput
 
 EMPLOYEE = Question(id="employee_id", label="Employee id", pattern=r"E\d{4}")
 PLATE = Question(id="plate", label="Licence plate", required=False)

@@ -21,7 +21,7 @@ def notify(tables) -> StreamToNotify:
 def logs(caplog):
     """Every record the functions log at INFO, the level template.yaml deploys with (the tests run at
     WARNING), with its extra fields: what would reach CloudWatch."""
-    from connections.telemetry import logger
+    from connections.platform.telemetry import logger
 
     level = logger.log_level
     logger.setLevel("INFO")

@@ -4,8 +4,9 @@ turn the alerts off."""
 
 from datetime import timedelta
 
-from connections.notify import sweep as sweep_at
-from connections.store import AdminAlertItem, now
+from connections.email.dispatch import send_due_emails as sweep_at
+from connections.email.items import AdminAlertItem
+from connections.platform.table import now
 from tests.integration.helpers import (
     ADA,
     BOB,

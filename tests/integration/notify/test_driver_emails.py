@@ -8,9 +8,11 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
-from connections import mail
-from connections.notify import sweep as sweep_at
-from connections.store import MembershipItem, ReminderItem, now
+from connections.email import ses
+from connections.email.dispatch import send_due_emails as sweep_at
+from connections.email.items import ReminderItem
+from connections.memberships.items import MembershipItem
+from connections.platform.table import now
 from tests.integration.helpers import (
     DRIVER,
     OTHER_DRIVER,
@@ -201,7 +203,7 @@ def test_duplicated_and_redelivered_records_send_each_email_once(notify, connect
 
 
 class FlakySes:
-    """SES through connections.mail, except that the next `failures` sends (to `only_to`, if given) are
+    """SES through connections.email.ses, except that the next `failures` sends (to `only_to`, if given) are
     refused: throttled by default, or with another of SES's errors."""
 
     REFUSALS = {
@@ -211,7 +213,7 @@ class FlakySes:
     }
 
     def __init__(self, failures: int, code: str = "TooManyRequestsException", only_to: str | None = None):
-        self.real, self.failures, self.calls = mail._ses(), failures, 0
+        self.real, self.failures, self.calls = ses._ses(), failures, 0
         self.code, self.only_to = code, only_to
 
     def send_email(self, **kwargs):
@@ -226,7 +228,7 @@ class FlakySes:
 
 def test_a_refused_send_fails_its_record_and_the_retry_sends_it_once(notify, connection, monkeypatch):
     flaky = FlakySes(failures=1)
-    monkeypatch.setattr(mail, "_ses", lambda: flaky)
+    monkeypatch.setattr(ses, "_ses", lambda: flaky)
     given_pending(connection)
     given_pending(connection, "driver-2")
     decide(connection, DRIVER, "approve")
@@ -250,7 +252,7 @@ def test_the_reminder_does_not_wait_for_an_approval_email_that_keeps_failing(not
     given_pending(connection)
     notify.pump()
     failing = FlakySes(failures=1000)
-    monkeypatch.setattr(mail, "_ses", lambda: failing)
+    monkeypatch.setattr(ses, "_ses", lambda: failing)
     decide(connection, DRIVER, "approve")
     (approval,) = notify.new_records()
     # When the approval's record fails every time (MaximumRetryAttempts: 5, then NotifyFailures)
@@ -262,7 +264,7 @@ def test_the_reminder_does_not_wait_for_an_approval_email_that_keeps_failing(not
     membership = MembershipItem.get(*MembershipItem.key(connection["connection_id"], DRIVER))
     assert reminder.expires_at == membership.expires_at
     # And once SES accepts again, the record read back from the stream sends the approval, once
-    monkeypatch.setattr(mail, "_ses", lambda: failing.real)
+    monkeypatch.setattr(ses, "_ses", lambda: failing.real)
     assert notify.deliver([approval]) == [] and notify.deliver([approval]) == []
     assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == ["You are in: Residents by Acme"]
 
@@ -270,9 +272,9 @@ def test_the_reminder_does_not_wait_for_an_approval_email_that_keeps_failing(not
 @pytest.mark.parametrize("code", ["MessageRejected", "BadRequestException"])
 def test_an_email_ses_refuses_for_good_is_dropped_and_the_others_go_on(notify, connection, monkeypatch, code):
     refusing = FlakySes(failures=1000, code=code, only_to=DRIVER_EMAIL)
-    monkeypatch.setattr(mail, "_ses", lambda: refusing)
+    monkeypatch.setattr(ses, "_ses", lambda: refusing)
     metrics = []
-    monkeypatch.setattr(mail.metrics, "add_metric", lambda **kwargs: metrics.append(kwargs["name"]))
+    monkeypatch.setattr(ses.metrics, "add_metric", lambda **kwargs: metrics.append(kwargs["name"]))
     given_pending(connection)
     given_pending(connection, "driver-2")
     decide(connection, DRIVER, "approve")

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from connections import mail
-from connections.domain import verification
-from connections.domain.feedback import Suppression
-from connections.store import MembershipItem, VerificationItem, now
-from connections.verification import NOTHING_TO_CONFIRM
+from connections.email import ses
+from connections.email.feedback import Suppression
+from connections.memberships import one_time_codes
+from connections.memberships.items import MembershipItem, VerificationItem
+from connections.memberships.verify_email import NOTHING_TO_CONFIRM
+from connections.platform.table import now
 from tests.integration.helpers import (
     ADA,
     BOB,
@@ -69,7 +70,7 @@ def test_the_code_sent_to_the_work_address_makes_the_driver_a_member(notify, by_
     assert code in email["text"].replace("-", "") and "Staff" in email["subject"]
     stored = VerificationItem.get(*VerificationItem.key(by_domain["connection_id"], DRIVER))
     assert code not in stored.code_hash and stored.email == WORK
-    assert stored.code_hash == verification.hash_code(code, stored.salt)
+    assert stored.code_hash == one_time_codes.hash_code(code, stored.salt)
     # And the request stays pending until the code is confirmed (in any case, with the dash)
     assert my_membership(by_domain).body["status"] == "pending"
     confirmed = confirm(by_domain, f"{code[:4].lower()}-{code[4:]}")
@@ -86,8 +87,8 @@ def test_the_code_sent_to_the_work_address_makes_the_driver_a_member(notify, by_
 
 def test_a_code_reaches_neither_the_subject_nor_the_logs(notify, by_domain, monkeypatch, logs):
     # A subject shows on lock screens and in SES's event payloads; logs are read by more people than codes
-    monkeypatch.setattr(verification, "new_code", lambda: "ABCD2345")
-    mail.suppress(Suppression("lee@acme.example", "bounce", "smtp; 550 5.1.1"))
+    monkeypatch.setattr(one_time_codes, "new_code", lambda: "ABCD2345")
+    ses.suppress(Suppression("lee@acme.example", "bounce", "smtp; 550 5.1.1"))
     ask(by_domain)
     ask(by_domain, "lee@acme.example", driver="driver-2")  # suppressed: the send is logged, not made
     notify.pump()
@@ -150,7 +151,7 @@ def test_an_expired_code_does_not_confirm(notify, by_domain):
 
 def test_asking_again_sends_a_new_code_and_the_old_one_no_longer_works(notify, by_domain, monkeypatch):
     codes = iter(["ABCD2345", "WXYZ6789"])  # two different codes, whatever chance would draw
-    monkeypatch.setattr(verification, "new_code", lambda: next(codes))
+    monkeypatch.setattr(one_time_codes, "new_code", lambda: next(codes))
     ask(by_domain)
     notify.pump()
     assert code_in(sent_to(WORK)[0]) == "ABCD2345"

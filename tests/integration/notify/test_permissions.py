@@ -10,8 +10,8 @@ from datetime import timedelta
 import botocore.client
 import pytest
 
-import connections.notify as notify_use_case
-from connections.store import AdminAlertItem, ReminderItem
+import connections.email.dispatch as notify_use_case
+from connections.email.items import AdminAlertItem, ReminderItem
 from infra.template import load, resources
 from tests.integration import notify_helpers
 from tests.integration.helpers import (
@@ -139,10 +139,10 @@ def every_kind_of_email(notify) -> None:
     request_membership(staff, "driver-4", body={"email": "pat@acme.example"})
     notify.pump()
     ends = AdminAlertItem.get(*AdminAlertItem.key(connection["connection_id"], BOB)).window_ends
-    assert notify_use_case.sweep(ends + timedelta(seconds=1))["digests"] == 2
+    assert notify_use_case.send_due_emails(ends + timedelta(seconds=1))["digests"] == 2
     notify.pump()
     reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
-    assert notify_use_case.sweep(reminder.remind_at + timedelta(seconds=1))["reminders"] == 1
+    assert notify_use_case.send_due_emails(reminder.remind_at + timedelta(seconds=1))["reminders"] == 1
     notify.pump()
     subjects = {m["subject"].split(" before ")[0] for m in sent()}
     assert {"You are in: Residents by Acme", "Confirm your membership of Residents"} <= subjects
@@ -162,7 +162,7 @@ def test_the_notify_function_is_granted_what_it_does_on_the_table_and_no_more(no
 
 
 def test_the_notify_sweep_is_granted_what_it_does_and_no_more(notify, monkeypatch):
-    with aws_calls(monkeypatch, [(notify_use_case, "sweep")]) as calls:
+    with aws_calls(monkeypatch, [(notify_use_case, "send_due_emails")]) as calls:
         every_kind_of_email(notify)
     used, allowed = iam_actions(calls), granted("NotifySweepFunction")
     assert not uncovered(used, allowed), uncovered(used, allowed)

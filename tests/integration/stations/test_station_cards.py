@@ -1,7 +1,7 @@
 """A driver's charging cards (/me/cards) and whether the driver's access has reached the stations of a
 connection (/me/memberships/{id}/stations)."""
 
-from connections.store import MembershipItem
+from connections.memberships.items import MembershipItem
 from tests.integration.helpers import (
     DRIVER,
     OTHER_DRIVER,

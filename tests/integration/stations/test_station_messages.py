@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connections import delivery
-from connections.domain.allowlist import MAX_REFUSALS
+from connections.stations import delivery
+from connections.stations.local_list import MAX_REFUSALS
 from functions.station_messages.app import handler as station_messages_handler
 from tests.integration.helpers import (
     DRIVER,

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from connections import delivery
-from connections.store import AllowListItem, PolicyItem
+from connections.stations import delivery
+from connections.stations.items import AllowListItem, PolicyItem
 from tests.integration.helpers import (
     DRIVER,
     as_driver,

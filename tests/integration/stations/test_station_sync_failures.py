@@ -7,9 +7,9 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from connections import allowlists, delivery, iot
-from connections.domain.allowlist import Access, TagStatus
-from connections.store import StationItem
+from connections.stations import allow_entries, delivery, iot
+from connections.stations.items import StationItem
+from connections.stations.local_list import Access, TagStatus
 from tests.integration.helpers import DRIVER, given_organization, request_membership
 from tests.integration.stations_helpers import (
     entries_of,
@@ -37,8 +37,8 @@ def failed(answer: dict) -> list[str]:
 
 
 class FailingPublish:
-    """IoT Core publishing through connections.iot, except that once armed the next publish fails as an
-    unreachable endpoint does; later ones go through to moto."""
+    """IoT Core publishing through connections.stations.iot, except that once armed the next publish fails as
+    an unreachable endpoint does; later ones go through to moto."""
 
     def __init__(self) -> None:
         self.real, self.armed, self.failures = iot.publish, False, 0
@@ -205,7 +205,7 @@ def test_a_full_built_while_a_batch_is_being_applied_does_not_lose_its_changes(s
 
     # When the station's answer (it holds no list) arrives while the sync function applies the batch:
     # after it read what to change, before the new entries and their sequence are written
-    write_entries, answered = allowlists._write, []
+    write_entries, answered = allow_entries._write, []
 
     def station_answers_first(*args, **kwargs):
         if not answered:
@@ -213,7 +213,7 @@ def test_a_full_built_while_a_batch_is_being_applied_does_not_lose_its_changes(s
             station.answer(question, {"listVersion": 0})
         return write_entries(*args, **kwargs)
 
-    monkeypatch.setattr(allowlists, "_write", station_answers_first)
+    monkeypatch.setattr(allow_entries, "_write", station_answers_first)
     assert failed(sync.deliver(records)) == []
     monkeypatch.undo()
     assert answered
@@ -232,13 +232,15 @@ def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_diffe
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     read_before = stored_station("CP-1")
     given_auto_member(connection, "driver-b", "TAG-B")
-    changes = allowlists.Changes({(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b")})
-    sequences = allowlists.apply(changes)
+    changes = allow_entries.Changes(
+        {(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b")}
+    )
+    sequences = allow_entries.apply(changes)
 
     # When, before that delivery claims the station, a refusal leaves it needing a Full
     stored_station("CP-1").update(actions=[StationItem.needs_full.set(True), StationItem.failures.set(1)])
     done = delivery.Delivery()
-    delivery.deliver(read_before, sequences[policy["policy_id"]], delivery.EntryReader(), done)
+    delivery.send_next_list(read_before, sequences[policy["policy_id"]], delivery.EntryReader(), done)
 
     # Then the stale Differential is not sent: the delivery plans again and sends the Full it needs
     (full,) = station.take()
@@ -273,7 +275,7 @@ def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_
         if not revoked:
             revoked.append(True)
             blocked = Access(TagStatus.BLOCKED)
-            allowlists.apply(allowlists.Changes({(policy_id, "TAG-1"): (blocked, "driver-1")}))
+            allow_entries.apply(allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1")}))
         return found
 
     monkeypatch.setattr(delivery.EntryReader, "_read", staticmethod(revoked_meanwhile))

@@ -1,0 +1,206 @@
+"""The table: one DynamoDB table, several item types (single-table design), modelled with PynamoDB.
+
+Every key of the design is built here and nowhere else; docs/architecture.md lists the access patterns.
+
+    organization   pk ORG#<org>        sk ORG
+    admin          pk ORG#<org>        sk ADMIN#<email>    gsi1 ADMIN#<email> / ORG#<org>
+    connection     pk CONN#<conn>      sk CONN             gsi1 ORG#<org> / CONN#<name>#<conn>
+                                                           gsi2 BROWSE / <name>#<conn>                 (*)
+                                                           gsi3 BROWSE / <org name>#<name>#<conn>      (*)
+    code           pk CODE#<CODE>      sk CODE
+    membership     pk CONN#<conn>      sk MEMBER#<driver>  gsi1 DRIVER#<driver> / CONN#<conn>
+                                                           gsi2 CONN#<conn>#<status> / <changed at>#<driver>
+                                                           gsi3 EXPIRES / <expires at>#<conn>#<driver>  (***)
+    lookup misses  pk MISSES#<who>     sk MISSES           (deleted by TTL on `expires`)
+    policy         pk POLICY#<policy>  sk POLICY           gsi1 ORG#<org> / POLICY#<policy>
+    unlock         pk CONN#<conn>      sk UNLOCKS#<policy> (which policies a connection unlocks)
+    station        pk STATION#<id>     sk STATION          gsi1 ORG#<org> / STATION#<id>
+                                                           gsi2 POLICY#<policy> / STATION#<id>
+                                                           gsi3 INFLIGHT / <answer due>#<id>        (**)
+    card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
+    allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
+    allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
+    allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
+    admin alert    pk CONN#<conn>      sk ALERT#<email>    gsi3 DIGEST / <window ends>#<conn>#<email>  (****)
+    reminder       pk CONN#<conn>      sk REMIND#<driver>  gsi3 REMIND / <remind at>#<conn>#<driver>   (*****)
+    verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
+    codes sent     pk CODESSENT#<email> sk CODESSENT       (deleted by TTL on `expires`)
+    suppression    pk SUPPRESSED#<email> sk SUPPRESSED
+    station        (on the map)                            gsi4 GEO#<geohash[:4]> / <geohash>#<id>  (******)
+
+    (*) only while the connection is public and enabled: a sparse index is the browse list.
+    (**) only while a message to the station awaits its answer: the sweep for unanswered ones reads it.
+    (***) only while the membership is active and has a re-verification date: the expiry sweep reads it.
+    (****) only while requests wait for the admin's next digest: the notify sweep reads it.
+    (*****) only until the reminder is due: the notify sweep reads it.
+    (******) only for stations with a place; gsi4 projects only what the map needs (see _Gsi4).
+"""
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from functools import cache
+
+from pynamodb.attributes import DiscriminatorAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import QueryError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from connections.platform.errors import InvalidInput
+from connections.platform.settings import settings
+
+# What the map index (gsi4) projects of a station; template.yaml lists the same names.
+MAP_ATTRIBUTES = [
+    "kind",
+    "station_id",
+    "organization_id",
+    "name",
+    "latitude",
+    "longitude",
+    "policy_id",
+    "time_zone",
+    "organization_name",
+]
+
+
+class _Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class _Gsi3(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class _Gsi4(GlobalSecondaryIndex):
+    """The map: stations by geohash (connections.stations.geo). It carries only what a search shows and
+    filters on, not the station's allow-list state (a request in flight can be tens of KB)."""
+
+    class Meta:
+        index_name = "gsi4"
+        projection = IncludeProjection(MAP_ATTRIBUTES)
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    class Meta:
+        table_name = settings().table_name
+        region = settings().region
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    gsi1 = _Gsi1()
+    gsi2 = _Gsi2()
+    gsi3 = _Gsi3()
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi4 = _Gsi4()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@cache
+def _connection() -> Connection:
+    # One per process: a new one builds a botocore session and client, ~130 ms of CPU each time.
+    return Connection(region=Item.Meta.region)
+
+
+def transaction() -> TransactWrite:
+    """A transaction on the table: every write in it happens, or none does."""
+    return TransactWrite(connection=_connection())
+
+
+def batch_get(keys: list[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], Item]:
+    """Several items of any kind in one round-trip, by key; missing ones are absent from the result."""
+    found = Item.batch_get(list(dict.fromkeys(keys)), consistent_read=consistent or None)
+    return {(item.pk, item.sk): item for item in found}
+
+
+# Pagination cursors are DynamoDB's LastEvaluatedKey, opaque to clients. A cursor is accepted only for the
+# query that made it: its keys must be that index's and its partition the one the server queries, so a
+# forged or borrowed cursor can neither read elsewhere nor upset DynamoDB.
+
+
+def encode_cursor(last_key: dict | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def page(results, cursor: str | None) -> tuple[list, str | None]:
+    """The items of one page of a query and the cursor of the next. A cursor made by another listing
+    passes decode_cursor's check of its shape but not DynamoDB's of its keys: that is the caller's
+    mistake (422), not ours."""
+    try:
+        items = list(results)
+    except QueryError as error:
+        if cursor and error.cause_response_code == "ValidationException":
+            raise _bad_cursor() from None
+        raise
+    return items, encode_cursor(results.last_evaluated_key)
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "This cursor is not valid: use next_cursor from the previous page.", fields={"cursor": "invalid"}
+    )
+
+
+def decode_cursor(cursor: str | None, index: str | None, partition: str) -> dict | None:
+    """The start key of the query on `index` (None: the table) over `partition`, from a next_cursor."""
+    if not cursor:
+        return None
+    hash_key = f"{index}pk" if index else "pk"
+    expected = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if (
+            isinstance(raw, dict)
+            and set(raw) == expected
+            and all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in raw.values())
+            and raw[hash_key]["S"] == partition
+        ):
+            return raw
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise _bad_cursor()
+
+
+# The discriminator turns a stored item into its class only once that class is defined. Loading every
+# feature's items with the base means a read of any kind (a batch of keys, an index query, a stream image)
+# works whatever else a function imports. Last in the module: those modules import Item from here.
+from connections.email import items as _email_items  # noqa: E402, F401
+from connections.memberships import items as _memberships_items  # noqa: E402, F401
+from connections.stations import items as _stations_items  # noqa: E402, F401

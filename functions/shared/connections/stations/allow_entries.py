@@ -1,0 +1,204 @@
+"""Allow-list entries from table changes: which idTags each access policy's list should hold.
+
+A change to a membership, a card, a policy or a station arrives on the table's stream; `collect` works out
+what each affected (policy, idTag) entry should now be, from the current state of the table (not from the
+record's image), so duplicated, retried or reordered records give the same answer. `apply` writes only
+the entries that differ, each stamped with the next sequence number of its policy.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError
+
+from connections.memberships.changes import state
+from connections.memberships.items import MembershipItem
+from connections.memberships.state_machine import Status
+from connections.platform.table import Item, batch_get, transaction
+from connections.stations.items import (
+    AllowChangeItem,
+    AllowEntryItem,
+    AllowListItem,
+    CardItem,
+    PolicyItem,
+    StationItem,
+    UnlockItem,
+)
+from connections.stations.local_list import MAX_REFUSALS, Access, TagStatus, access
+from connections.stations.policy import Rules
+
+
+@dataclass
+class Changes:
+    """What one stream batch changes: entries to set, and stations that need their whole list again."""
+
+    entries: dict[tuple[str, str], tuple[Access, str]] = field(
+        default_factory=dict
+    )  # (policy, tag) -> access, driver
+    full: set[str] = field(default_factory=set)
+
+
+def image(record: dict, which: str) -> Item | None:
+    raw = record.get("dynamodb", {}).get(which)
+    return Item.from_raw_data(raw) if raw else None
+
+
+def collect(record: dict, changes: Changes, now: datetime) -> None:
+    old, new = image(record, "OldImage"), image(record, "NewImage")
+    item = new or old
+    if isinstance(item, MembershipItem):
+        if _access_changed(old, new):
+            _driver(changes, item.driver_id, now, connections={item.connection_id})
+    elif isinstance(item, CardItem):
+        _driver(changes, item.driver_id, now, connections=None)
+        if new is None:
+            for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
+                changes.entries[(entry.policy_id, item.id_tag)] = (Access(TagStatus.BLOCKED), item.driver_id)
+    elif isinstance(item, PolicyItem) and new is not None:
+        if old is None or list_terms(old) != list_terms(new):
+            _policy(changes, new, old, now)
+    elif isinstance(item, StationItem) and new is not None:
+        # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
+        # an empty Full clears what it held), given other capabilities, or refused an update, unless it
+        # refused too often in a row (then the next change, a reboot or an admin's edit tries again).
+        if new.needs_full and not new.in_flight_id and int(new.failures) < MAX_REFUSALS:
+            changes.full.add(new.station_id)
+
+
+def list_terms(policy: PolicyItem) -> tuple[frozenset[str], frozenset[str], bool]:
+    """What of a policy decides its list: its connections, those with hours of use, and whether everyone
+    else may charge (then nobody is Blocked: whoever is not Accepted is asked about online)."""
+    rules = Rules.parse(policy.connection_ids, policy.rules, None)
+    return frozenset(rules.connection_ids), frozenset(rules.limited()), rules.everyone is not None
+
+
+def _access_changed(old: MembershipItem | None, new: MembershipItem | None) -> bool:
+    if old is None or new is None:
+        return True
+    return old.status != new.status or old.expires_at != new.expires_at
+
+
+def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[str] | None) -> None:
+    """The entries of the driver's cards at every policy unlocked by `connections` (by default, the
+    connections the driver is an active member of)."""
+    items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
+    cards = [i.id_tag for i in items if isinstance(i, CardItem)]
+    memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
+    if connections is None:
+        connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
+    for connection_id in connections:
+        for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
+            verdict = access(
+                memberships,
+                unlock.connection_ids,
+                now,
+                limited=unlock.limited_ids or (),
+                everyone=bool(unlock.everyone),
+            )
+            for tag in cards:
+                changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id)
+
+
+def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: datetime) -> None:
+    """A policy's connections changed: recompute the entry of every driver it may concern."""
+    pk, _ = AllowEntryItem.key(new.policy_id, "")
+    drivers = {e.driver_id for e in AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))}
+    for connection_id in set(new.connection_ids) | set(old.connection_ids if old else []):
+        for member in MembershipItem.gsi2.query(MembershipItem.status_key(connection_id, Status.ACTIVE)):
+            drivers.add(member.driver_id)
+    _, limited, everyone = list_terms(new)
+
+    def recompute(driver_id: str) -> tuple[str, Access, list[str]]:
+        items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
+        memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
+        cards = [i.id_tag for i in items if isinstance(i, CardItem)]
+        verdict = access(memberships, new.connection_ids, now, limited=limited, everyone=everyone)
+        return driver_id, verdict, cards
+
+    # One query per driver: a policy of thousands of drivers reads them 16 at a time.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for driver_id, verdict, cards in pool.map(recompute, sorted(drivers)):
+            for tag in cards:
+                changes.entries[(new.policy_id, tag)] = (verdict, driver_id)
+
+
+def apply(changes: Changes) -> dict[str, int]:
+    """Write the entries that differ from what is stored. Returns the sequence of every policy the batch
+    touched, changed or not: a retried batch whose entries were written before a failed publish finds
+    nothing to write, and must still deliver them."""
+    by_policy: dict[str, list[tuple[str, Access, str]]] = {}
+    for (policy_id, tag), (verdict, driver_id) in sorted(changes.entries.items()):
+        by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id))
+    sequences: dict[str, int] = {}
+    for policy_id, wanted in by_policy.items():
+        for start in range(0, len(wanted), _PER_TRANSACTION):
+            sequences[policy_id] = _write(policy_id, wanted[start : start + _PER_TRANSACTION])
+    return sequences
+
+
+# Entries, their change items and the sequence they take (the policy's AllowListItem) are written in one
+# transaction, conditioned on the sequence read: a reader never sees the sequence raised before its changes
+# exist, and two writers of one policy never interleave their numbers (the later one reads again and
+# retries). Every writer of a policy's entries raises its sequence, so an unchanged sequence also means
+# unchanged entries. None of these items is of a kind the sync function's stream filter takes.
+_PER_TRANSACTION = 33  # 3 items an entry (entry, new change, old change) + the sequence: DynamoDB's 100
+
+
+def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
+    keys = [*AllowListItem.keys(policy_id), *(AllowEntryItem.key(policy_id, tag) for tag, _, _ in wanted)]
+    for _ in range(10):
+        stored = batch_get(keys, consistent=True)
+        if PolicyItem.key(policy_id) not in stored:
+            return 0  # no such policy: no station reads its list
+        first = AllowListItem.key(policy_id) not in stored  # the list's first write creates its item
+        seen = AllowListItem.sequence(stored, policy_id)
+        changed = [
+            (tag, verdict, driver_id, stored.get(AllowEntryItem.key(policy_id, tag)))
+            for tag, verdict, driver_id in wanted
+            if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict)
+        ]
+        if not changed:
+            return seen
+        try:
+            with transaction() as write:
+                write.save(
+                    AllowListItem(
+                        *AllowListItem.key(policy_id), policy_id=policy_id, seq=seen + len(changed)
+                    ),
+                    condition=AllowListItem.pk.does_not_exist() if first else AllowListItem.seq == seen,
+                )
+                for seq, (tag, verdict, driver_id, current) in enumerate(changed, start=seen + 1):
+                    entry = AllowEntryItem(
+                        *AllowEntryItem.key(policy_id, tag),
+                        policy_id=policy_id,
+                        id_tag=tag,
+                        driver_id=driver_id,
+                        status=verdict.status,
+                        expires_at=verdict.expires_at,
+                        seq=seq,
+                    )
+                    entry.index()
+                    write.save(entry)
+                    write.save(
+                        AllowChangeItem(
+                            *AllowChangeItem.key(policy_id, seq),
+                            policy_id=policy_id,
+                            id_tag=tag,
+                            status=verdict.status,
+                            expires_at=verdict.expires_at,
+                            seq=seq,
+                        )
+                    )
+                    if current is not None:
+                        write.delete(AllowChangeItem(*AllowChangeItem.key(policy_id, int(current.seq))))
+            return seen + len(changed)
+        except TransactWriteError:
+            continue  # another batch wrote this policy's list meanwhile: read again, take the next numbers
+    raise RuntimeError(f"the allow list of policy {policy_id} kept changing; the batch will be retried")
+
+
+def _differs(current: AllowEntryItem | None, verdict: Access) -> bool:
+    if current is None:
+        return verdict.status is TagStatus.ACCEPTED  # never listed: nothing to revoke or delete
+    return current.status != verdict.status or current.expires_at != verdict.expires_at

@@ -1,0 +1,494 @@
+"""Delivering allow lists to stations and reading their answers, over IoT Core as OCPP 1.6J frames.
+
+OCPP-J allows one outstanding request per station. The request in flight is recorded on the station item
+by a conditional write (it succeeds only when nothing is in flight and the station's list is as planned),
+so concurrent deliveries never send two; changes that arrive meanwhile wait in the policy's entries and go
+in the next message, sent when the station answers (`answer_frame`). The sweep sends again a request not
+answered in time (`resend_unanswered`) and the list a station keeps refusing (`retry_refused`).
+"""
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from connections.platform.table import batch_get, now
+from connections.stations import access, iot, ocpp
+from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, StationItem
+from connections.stations.local_list import (
+    MAX_REFUSALS,
+    Entry,
+    Fetch,
+    Need,
+    Send,
+    StationList,
+    TagStatus,
+    make_room,
+    message,
+    need,
+    overflows,
+)
+
+# Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
+MAX_CHUNK = 1000
+# A request unanswered this long is sent again, then after twice as long, and so on up to MAX_BACKOFF: a
+# charger that is offline for hours is not sent the same message every minute (its BootNotification,
+# when it comes back, reconciles it at once anyway). A station that keeps refusing its list is tried again
+# on the same schedule. The sweep runs every minute: a station out of sync is tried at least every 15.
+ANSWER_TIMEOUT = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=14)
+RESENDS_PER_SWEEP = 500  # the rest wait for the next minute's sweep, within the function's timeout
+
+
+def answer_due(sent_at: datetime, tries: int) -> datetime:
+    """When a station tried at `sent_at`, after `tries` tries that came to nothing (resends of a request left
+    unanswered, or Fulls refused beyond MAX_REFUSALS), is tried again."""
+    return sent_at + min(ANSWER_TIMEOUT * 2**tries, MAX_BACKOFF)
+
+
+# The sweep's index (gsi3) partitions: requests awaiting an answer, and stations to try again after refusals.
+INFLIGHT, RETRY = "INFLIGHT", "RETRY"
+
+
+def _awaiting(due: datetime, station_id: str) -> str:
+    return f"{due.isoformat()}#{station_id}"
+
+
+@dataclass
+class Delivery:
+    """What was published, for the caller's metrics and the benchmarks (counted from several threads)."""
+
+    publishes: int = 0
+    bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def published(self, size: int) -> None:
+        with self._lock:
+            self.publishes += 1
+            self.bytes += size
+
+
+def list_state(station: StationItem) -> StationList:
+    return StationList(
+        supported=station.local_list_supported,
+        version=int(station.list_version),
+        held_seq=int(station.held_seq),
+        held_count=int(station.held_count),
+        needs_full=station.needs_full,
+        capacity=int(station.local_auth_list_max_length) if station.local_auth_list_max_length else None,
+        chunk=max(1, min(int(station.send_local_list_max_length or 25), MAX_CHUNK)),
+        full_below=int(station.full_below) if station.full_below is not None else None,
+        full_sent=int(station.full_sent),
+        floor=int(station.held_floor or 0),
+    )
+
+
+class EntryReader:
+    """Reads policy entries for `need`, once per policy and question within a batch (stations that share
+    a policy and a state share the read)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, Need], list[Entry]] = {}
+        self._lock = threading.Lock()  # deliveries run in threads: one read per question, not one each
+
+    def __call__(self, policy_id: str | None, wanted: Need) -> list[Entry]:
+        if not policy_id:
+            return []  # usable by everyone: its list is empty
+        key = (policy_id, wanted)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._read(policy_id, wanted)
+            return self._cache[key]
+
+    @staticmethod
+    def _read(policy_id: str, wanted: Need) -> list[Entry]:
+        # The base table with ConsistentRead: what a transaction wrote is seen whole, in sequence order.
+        partition, sort = AllowChangeItem.partition(policy_id), AllowChangeItem.sk
+        match wanted.fetch:
+            case Fetch.CHANGED | Fetch.HELD:
+                condition, forward = sort > AllowChangeItem.sort(wanted.after), True
+            case Fetch.TOP:
+                condition, forward = None, False
+            case Fetch.BELOW:
+                condition, forward = sort < AllowChangeItem.sort(wanted.below), False
+            case _:
+                return []
+        limit = wanted.limit + 1 if wanted.fetch in (Fetch.TOP, Fetch.BELOW) else wanted.limit
+        found = AllowChangeItem.query(
+            partition, condition, consistent_read=True, scan_index_forward=forward, limit=limit
+        )
+        return [Entry(c.id_tag, TagStatus(c.status), c.expires_at, int(c.seq)) for c in found]
+
+
+def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
+    """Send the station its next list message (a Full or a Differential, as local_list.message plans it),
+    unless one is in flight or it has nothing to receive; whether it was sent."""
+    for _ in range(3):
+        if station.in_flight_id or (not station.policy_id and not station.needs_full):
+            return False  # a message in flight: the station's answer sends what follows, this change included
+        send = _plan(station, policy_seq, reader)
+        if send is None:
+            return False
+        unique_id, frame = ocpp.call("SendLocalList", send.payload())
+        if _claim(station, unique_id, frame, send.then):
+            _publish(station, unique_id, frame, done)
+            return True
+        # Planned from a station that has moved on (an answer or a refusal came in, or an index lagged):
+        # plan again from what it holds now, unless another message is in flight or it changed policy.
+        fresh = StationItem.get(*StationItem.key(station.station_id), consistent_read=True)
+        if fresh.policy_id != station.policy_id:
+            return False  # the station's own change brings it its new list
+        station = fresh
+    return False
+
+
+def _plan(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | None:
+    state = list_state(station)
+    wanted = need(state, policy_seq)
+    entries = reader(station.policy_id, wanted)
+    if overflows(state, wanted, entries):
+        # A full station: make room by deleting its oldest entries, or else send it a Full.
+        room = make_room(state, wanted, entries)
+        if room is not None:
+            send = message(state, wanted, entries, policy_seq, held=reader(station.policy_id, room))
+            if send is not None:
+                return send
+        state = replace(state, needs_full=True)
+        wanted = need(state, policy_seq)
+        entries = reader(station.policy_id, wanted)
+    return message(state, wanted, entries, policy_seq)
+
+
+def _claim(
+    station: StationItem, unique_id: str, frame: list, then: StationList | None, force: bool = False
+) -> bool:
+    at = now()
+    actions = [
+        StationItem.in_flight_id.set(unique_id),
+        StationItem.in_flight_action.set(frame[2]),
+        StationItem.in_flight_frame.set(json.dumps(frame)),
+        StationItem.in_flight_then.set(asdict(then) if then else None),
+        StationItem.in_flight_sent_at.set(at),
+        StationItem.in_flight_config.set(int(station.config_version)),
+        StationItem.in_flight_resends.set(0),
+        StationItem.gsi3pk.set(INFLIGHT),
+        StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
+    ]
+    if force:  # the station rebooted: whatever was in flight is lost with it
+        condition = StationItem.pk.exists()
+    else:
+        # The station as it was read and planned from: nothing in flight, no message acknowledged and no
+        # refusal since (a refusal sets needs_full; a message planned before it must not erase that).
+        condition = (
+            StationItem.in_flight_id.does_not_exist()
+            & (StationItem.list_version == station.list_version)
+            & (StationItem.needs_full == station.needs_full)
+        )
+    try:
+        station.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False  # another delivery got there first; the station's answer continues from it
+        raise
+    return True
+
+
+def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) -> None:
+    try:
+        done.published(iot.publish(station.station_id, frame))
+    except Exception:
+        # Nothing reached the station: free it, so that the retried batch sends the same changes again.
+        _release(station, unique_id, [])
+        raise
+
+
+def _release(station: StationItem, unique_id: str, actions: list, retry_at: datetime | None = None) -> bool:
+    """Nothing in flight any more (with `actions`); `retry_at`: the sweep tries the station again then."""
+    clear = [
+        StationItem.in_flight_id.remove(),
+        StationItem.in_flight_action.remove(),
+        StationItem.in_flight_frame.remove(),
+        StationItem.in_flight_then.remove(),
+        StationItem.in_flight_sent_at.remove(),
+        StationItem.in_flight_config.remove(),
+        StationItem.in_flight_resends.remove(),
+    ]
+    if retry_at is None:
+        clear += [StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()]
+    else:
+        clear += [
+            StationItem.gsi3pk.set(RETRY),
+            StationItem.gsi3sk.set(_awaiting(retry_at, station.station_id)),
+        ]
+    try:
+        station.update(actions=actions + clear, condition=StationItem.in_flight_id == unique_id)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False  # a stale or repeated answer: somebody already moved on
+        raise
+    return True
+
+
+def _commit(state: StationList) -> list:
+    return [
+        StationItem.list_version.set(state.version),
+        StationItem.held_seq.set(state.held_seq),
+        StationItem.held_count.set(state.held_count),
+        StationItem.needs_full.set(state.needs_full),
+        StationItem.full_below.set(state.full_below)
+        if state.full_below is not None
+        else StationItem.full_below.remove(),
+        StationItem.full_sent.set(state.full_sent),
+        StationItem.held_floor.set(state.floor),
+        StationItem.acked_at.set(now()),
+    ]
+
+
+# Deliveries to the stations of a policy run this many at a time: each is a conditional write and a
+# publish, a few milliseconds of waiting each, so a thousand stations take a second rather than twenty.
+FAN_OUT = 16
+
+
+def send_next_lists(sequences: dict[str, int], full: set[str]) -> Delivery:
+    """After a batch's entries are written: every station of a changed policy gets its next list message
+    (send_next_list, at most one each), and every station in `full` gets its whole list again."""
+    done, reader, jobs = Delivery(), EntryReader(), []
+    for station_id in sorted(full):
+        jobs.append((station_id, None, sequences))
+    for policy_id, seq in sorted(sequences.items()):
+        for station in StationItem.gsi2.query(StationItem.policy_key(policy_id)):
+            if station.station_id not in full:
+                jobs.append((station.station_id, station, seq))
+    if not jobs:
+        return done
+    iot.warm()  # boto3 creates clients unsafely from several threads: create it here first
+
+    def one(job) -> None:
+        station_id, station, seq = job
+        if station is None or station.in_flight_id:
+            # Waiting for its whole list, or the index may lag behind an answer that just freed the
+            # station: read the item itself.
+            station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+        if isinstance(seq, dict):
+            seq = seq.get(station.policy_id) or policy_seq(station.policy_id)
+        send_next_list(station, seq, reader, done)
+
+    with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(jobs))) as pool:
+        failures = [f.exception() for f in [pool.submit(one, job) for job in jobs]]
+    for failure in failures:
+        if failure is not None:
+            raise failure  # the batch is retried; what was sent is in flight and will not be sent twice
+    return done
+
+
+def policy_seq(policy_id: str | None) -> int:
+    """The sequence of the policy's list, read consistently (one round-trip): what a station should hold."""
+    if not policy_id:
+        return 0
+    return AllowListItem.sequence(batch_get(AllowListItem.keys(policy_id), consistent=True), policy_id)
+
+
+def _continue(station: StationItem, done: Delivery) -> None:
+    """The station's next message, after `_release` (whose update returned the whole item as it is now)."""
+    send_next_list(station, policy_seq(station.policy_id), EntryReader(), done)
+
+
+# --- What stations send (on <stationId>/in, routed here by the IoT rule)
+
+
+def answer_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
+    """Answer what a charger sent: a result or error for our request in flight (then its next message), or
+    its own call (Authorize, BootNotification and the usual chatter)."""
+    frame = ocpp.parse(raw)
+    if frame is None:
+        return
+    try:
+        station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+    except StationItem.DoesNotExist:
+        return  # not a station of ours: say nothing
+    if frame.kind == ocpp.CALL:
+        _on_call(station, frame, done)
+    elif frame.unique_id == station.in_flight_id:
+        _on_answer(station, frame, done)
+
+
+def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
+    uid, payload = frame.unique_id, frame.payload or {}
+    if frame.kind == ocpp.CALL_ERROR:
+        if frame.error_code in ("NotImplemented", "NotSupported"):
+            _release(station, uid, _no_local_list())
+        else:
+            described = f"{frame.error_code}: {payload}" if isinstance(payload, str) and payload else None
+            _refused(station, uid, (described or frame.error_code)[:REFUSAL_TEXT], done)
+        return
+    if station.in_flight_action == "GetLocalListVersion":
+        if payload.get("listVersion") == -1:
+            _release(station, uid, _no_local_list())
+        # Asked after a boot, the version proves nothing: a charger that lost its list (version 0) and
+        # took a Differential before its BootNotification reports the version we expect, holding only that
+        # Differential. So a booted station gets a Full, and a new count of refusals.
+        elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
+            _continue(station, done)
+        return
+    status = payload.get("status")
+    if status == "Accepted":
+        then = StationList(**station.in_flight_then)
+        if int(station.config_version) != int(station.in_flight_config or 0):
+            # An admin moved the station to another policy or changed its capabilities meanwhile: it took
+            # the old list's update, but still needs the whole new one.
+            actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
+        else:
+            actions = _commit(then)
+        if _release(station, uid, actions + _recovered()):
+            _continue(station, done)
+    elif status == "NotSupported":
+        _release(station, uid, _no_local_list())
+    else:  # Failed, VersionMismatch
+        _refused(station, uid, str(status)[:REFUSAL_TEXT], done)
+
+
+# What a station answered when it refused, as its admins see it: at most this many characters of it.
+REFUSAL_TEXT = 200
+
+
+def _refused(station: StationItem, unique_id: str, answer: str, done: Delivery) -> None:
+    """The station's list is not what we thought: send a Full at once, and if it keeps refusing, let the
+    sweep try again later and later (`answer_due`) rather than loop with it, until it accepts one."""
+    failures, at = int(station.failures) + 1, now()
+    actions = [
+        StationItem.needs_full.set(True),
+        StationItem.failures.set(failures),
+        StationItem.last_refusal.set(answer),
+        StationItem.failing_since.set(station.failing_since or at),
+    ]
+    retry_at = answer_due(at, failures - MAX_REFUSALS) if failures >= MAX_REFUSALS else None
+    if _release(station, unique_id, actions, retry_at) and retry_at is None:
+        _continue(station, done)
+
+
+def _recovered() -> list:
+    """The station took a message (or has no list to take): it is not failing."""
+    return [
+        StationItem.failures.set(0),
+        StationItem.failing_since.remove(),
+        StationItem.last_refusal.remove(),
+    ]
+
+
+def _no_local_list() -> list:
+    return [StationItem.local_list_supported.set(False), *_recovered()]
+
+
+def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
+    at = now()
+    match frame.action:
+        case "Authorize":
+            id_tag = frame.payload.get("idTag")
+            if isinstance(id_tag, str) and 0 < len(id_tag) <= 20:
+                answer = ocpp.result(frame.unique_id, {"idTagInfo": authorize(station, id_tag)})
+            else:
+                answer = ocpp.error(frame.unique_id, "FormationViolation", "idTag must be 1 to 20 characters")
+        case "BootNotification":
+            answer = ocpp.result(
+                frame.unique_id, {"status": "Accepted", "currentTime": _iso(at), "interval": 300}
+            )
+        case "Heartbeat":
+            answer = ocpp.result(frame.unique_id, {"currentTime": _iso(at)})
+        case "StatusNotification" | "MeterValues" | "DataTransfer":
+            answer = ocpp.result(
+                frame.unique_id, {} if frame.action != "DataTransfer" else {"status": "Rejected"}
+            )
+        case _:
+            answer = ocpp.error(
+                frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service"
+            )
+    done.published(iot.publish(station.station_id, answer))
+    if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
+        # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
+        unique_id, question = ocpp.call("GetLocalListVersion", {})
+        if _claim(station, unique_id, question, None, force=True):
+            _publish(station, unique_id, question, done)
+
+
+def authorize(station: StationItem, id_tag: str) -> dict:
+    """Online authorization: the same decision the station's allow list encodes."""
+    at, id_tag = now(), id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
+    if not station.policy_id:
+        try:
+            CardItem.get(*CardItem.key(id_tag))
+            return {"status": "Accepted"}
+        except CardItem.DoesNotExist:
+            return {"status": "Invalid"}
+    try:
+        entry = AllowEntryItem.get(*AllowEntryItem.key(station.policy_id, id_tag))
+    except AllowEntryItem.DoesNotExist:
+        entry = None
+    if entry is None or entry.status == TagStatus.ONLINE:
+        return access.authorize_online(station, id_tag, at)  # hours of use, everyone else's rule
+    if entry.status != TagStatus.ACCEPTED:
+        return {"status": "Blocked"}
+    if entry.expires_at and entry.expires_at <= at:
+        return {"status": "Expired"}
+    info = {"status": "Accepted"}
+    if entry.expires_at:
+        info["expiryDate"] = _iso(entry.expires_at)
+    return info
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def resend_unanswered(done: Delivery) -> int:
+    """Send again every request whose answer is overdue (a new message id; a repeated Differential the
+    station already applied is answered VersionMismatch, which leads to a Full), and wait twice as long
+    for the answer to that one."""
+    at = now()
+    count = 0
+    overdue = StationItem.gsi3.query(
+        INFLIGHT, StationItem.gsi3sk < _awaiting(at, ""), limit=RESENDS_PER_SWEEP
+    )
+    for station in overdue:
+        frame = json.loads(station.in_flight_frame)
+        unique_id, again = ocpp.call(frame[2], frame[3])
+        resends = int(station.in_flight_resends or 0) + 1
+        try:
+            station.update(
+                actions=[
+                    StationItem.in_flight_id.set(unique_id),
+                    StationItem.in_flight_frame.set(json.dumps(again)),
+                    StationItem.in_flight_sent_at.set(at),
+                    StationItem.in_flight_resends.set(resends),
+                    StationItem.gsi3sk.set(_awaiting(answer_due(at, resends), station.station_id)),
+                ],
+                condition=StationItem.in_flight_id == station.in_flight_id,
+            )
+        except UpdateError:
+            continue  # answered meanwhile
+        done.published(iot.publish(station.station_id, again))
+        count += 1
+    return count
+
+
+def retry_refused(done: Delivery) -> int:
+    """Send its whole list again to every station that refused it too often in a row and is due for
+    another try (`_refused` set when)."""
+    count, reader = 0, EntryReader()
+    for station in StationItem.gsi3.query(
+        RETRY, StationItem.gsi3sk < _awaiting(now(), ""), limit=RESENDS_PER_SWEEP
+    ):
+        if send_next_list(station, policy_seq(station.policy_id), reader, done):
+            count += 1
+            continue
+        try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule
+            station.update(
+                actions=[StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()],
+                condition=StationItem.gsi3pk == RETRY,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return count

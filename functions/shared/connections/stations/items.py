@@ -1,0 +1,260 @@
+"""Stations' items: access policies and what each connection unlocks, stations, drivers' cards, each
+policy's allow list with its entries and changes, and the map index's view of a station (keys:
+platform.table)."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from connections.platform.table import Item
+from connections.stations import geo
+
+
+class PolicyItem(Item, discriminator="policy"):
+    """An access policy: which connections' members may use the stations that have it (a station group)."""
+
+    policy_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # Not written any more: the list's sequence is an AllowListItem. A table written when it was the
+    # policy's may still hold it here, and AllowListItem.sequence continues from it.
+    seq = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # For drivers (connections.stations.policy.Rules): who sees its stations (None: everyone), and the hours
+    # and price of each group.
+    visible_to = ListAttribute(of=UnicodeAttribute, null=True)
+    rules = JSONAttribute(null=True)
+
+    @staticmethod
+    def key(policy_id: str) -> tuple[str, str]:
+        return f"POLICY#{policy_id}", "POLICY"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"POLICY#{self.policy_id}"
+
+
+class UnlockItem(Item, discriminator="unlock"):
+    """A connection unlocks a policy; carries the policy's connections so that one query of a connection
+    tells every policy it unlocks and what else unlocks them. Written with the policy, in a transaction."""
+
+    policy_id = UnicodeAttribute()
+    connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # Whose cards the list leaves to online authorization (hours of use): members of these connections,
+    # and everyone else when the policy has a rule for them.
+    limited_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    everyone = BooleanAttribute(null=True)
+
+    @staticmethod
+    def key(connection_id: str, policy_id: str) -> tuple[str, str]:
+        return f"CONN#{connection_id}", f"UNLOCKS#{policy_id}"
+
+
+class StationItem(Item, discriminator="station"):
+    station_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    latitude = NumberAttribute(null=True)
+    longitude = NumberAttribute(null=True)
+    policy_id = UnicodeAttribute(null=True)  # none: usable by every driver with a registered card
+    local_list_supported = BooleanAttribute(default=True)
+    local_auth_list_max_length = NumberAttribute(null=True)
+    send_local_list_max_length = NumberAttribute(default=25)
+    created_at = UTCDateTimeAttribute()
+    # The station's list as of its last acknowledged message (stations.local_list.StationList).
+    list_version = NumberAttribute(default=0)
+    held_seq = NumberAttribute(default=0)
+    held_count = NumberAttribute(default=0)
+    needs_full = BooleanAttribute(default=True)
+    full_below = NumberAttribute(null=True)
+    full_sent = NumberAttribute(default=0)
+    held_floor = NumberAttribute(default=0)
+    acked_at = UTCDateTimeAttribute(null=True)
+    failures = NumberAttribute(default=0)  # refusals in a row (Failed, VersionMismatch)
+    # Since when it refuses (unset once it accepts a message again), and what it answered last time.
+    failing_since = UTCDateTimeAttribute(null=True)
+    last_refusal = UnicodeAttribute(null=True)
+    config_version = NumberAttribute(default=0)  # raised when an admin changes its policy or capabilities
+    # The one request awaiting the station's answer (OCPP-J allows one at a time).
+    in_flight_id = UnicodeAttribute(null=True)
+    in_flight_action = UnicodeAttribute(null=True)
+    in_flight_frame = UnicodeAttribute(null=True)
+    in_flight_then = JSONAttribute(null=True)
+    in_flight_sent_at = UTCDateTimeAttribute(null=True)
+    in_flight_config = NumberAttribute(null=True)  # config_version when the request was sent
+    in_flight_resends = NumberAttribute(null=True)  # times sent again unanswered (the back-off's exponent)
+    # The map and hours of use: its IANA time zone (None: UTC), its organization's name, its geohash.
+    time_zone = UnicodeAttribute(null=True)
+    organization_name = UnicodeAttribute(null=True)
+    geohash = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(station_id: str) -> tuple[str, str]:
+        return f"STATION#{station_id}", "STATION"
+
+    @staticmethod
+    def policy_key(policy_id: str | None) -> str:
+        return f"POLICY#{policy_id or '-'}"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"STATION#{self.station_id}"
+        self.gsi2pk, self.gsi2sk = self.policy_key(self.policy_id), f"STATION#{self.station_id}"
+        self.gsi4pk, self.gsi4sk = self.map_keys()
+
+    def map_keys(self) -> tuple[str | None, str | None]:
+        """The station's keys on the map index, from its place (none without one)."""
+        if self.latitude is None or self.longitude is None:
+            self.geohash = None
+            return None, None
+        self.geohash = geo.encode(float(self.latitude), float(self.longitude))
+        return self.map_partition(self.geohash[: geo.PARTITION]), f"{self.geohash}#{self.station_id}"
+
+    @staticmethod
+    def map_partition(prefix: str) -> str:
+        return f"GEO#{prefix}"
+
+
+class CardItem(Item, discriminator="card"):
+    """A driver's charging credential (an RFID card's idTag); the key makes it unique across the service."""
+
+    id_tag = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    label = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(id_tag: str) -> tuple[str, str]:
+        return f"CARD#{id_tag}", "CARD"
+
+    def index(self) -> None:
+        self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CARD#{self.id_tag}"
+
+
+class AllowListItem(Item, discriminator="allow_list"):
+    """A policy's allow list as a whole: its sequence, raised for every entry that changes, in the transaction
+    that writes the entries. An item of its own rather than an attribute of the policy: the sync function's
+    stream filter takes policy items (an admin's edit changes the list), and raising a sequence there made
+    every change of the list invoke it a second time, to find nothing to do. Written by the list's first
+    change; before it, the sequence is 0."""
+
+    policy_id = UnicodeAttribute()
+    seq = NumberAttribute()
+
+    @staticmethod
+    def key(policy_id: str) -> tuple[str, str]:
+        return f"POLICY#{policy_id}", "LIST"
+
+    @staticmethod
+    def keys(policy_id: str) -> list[tuple[str, str]]:
+        """What to read for the list's sequence (`sequence`): the policy and its list, in one batch_get."""
+        return [PolicyItem.key(policy_id), AllowListItem.key(policy_id)]
+
+    @staticmethod
+    def sequence(found: dict, policy_id: str) -> int:
+        """The list's sequence from a batch_get of `keys`. A table written when the sequence was the
+        policy's keeps it there until the list's next change, which continues from it: the sequences that
+        stations hold and the change items keyed by them stay valid, and no migration is needed."""
+        head = found.get(AllowListItem.key(policy_id))
+        if head is not None:
+            return int(head.seq)
+        policy = found.get(PolicyItem.key(policy_id))
+        return int(policy.seq or 0) if policy is not None else 0
+
+
+class AllowEntryItem(Item, discriminator="allow_entry"):
+    """One idTag on one policy's allow list, stamped with the policy sequence of its last change."""
+
+    policy_id = UnicodeAttribute()
+    id_tag = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    seq = NumberAttribute()
+
+    @staticmethod
+    def key(policy_id: str, id_tag: str) -> tuple[str, str]:
+        return f"POLICY#{policy_id}", f"TAG#{id_tag}"
+
+    def index(self) -> None:
+        self.gsi2pk, self.gsi2sk = f"TAG#{self.id_tag}", f"POLICY#{self.policy_id}"
+
+
+class AllowChangeItem(Item, discriminator="allow_change"):
+    """The latest change of one idTag on a policy's list, keyed by its sequence number, so that what a
+    station lacks ("every change after the sequence it holds") is one query of the base table, read with
+    ConsistentRead: an index could lag and show a newer change before an older one. Written, and its
+    predecessor for the same idTag deleted, in the transaction that writes the entry."""
+
+    policy_id = UnicodeAttribute()
+    id_tag = UnicodeAttribute()
+    status = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    seq = NumberAttribute()
+
+    @staticmethod
+    def key(policy_id: str, seq: int) -> tuple[str, str]:
+        return AllowChangeItem.partition(policy_id), AllowChangeItem.sort(seq)
+
+    @staticmethod
+    def partition(policy_id: str) -> str:
+        return f"POLICYSEQ#{policy_id}"
+
+    @staticmethod
+    def sort(seq: int) -> str:
+        return f"{seq:012d}"
+
+
+@dataclass(frozen=True)
+class MapStation:
+    """A station as the map index (gsi4) holds it: what a search shows and filters on."""
+
+    station_id: str
+    organization_id: str
+    organization_name: str | None
+    name: str
+    latitude: float
+    longitude: float
+    policy_id: str | None
+    time_zone: str | None
+
+
+def map_stations(partition: str, low: str, high: str) -> Iterator[MapStation]:
+    """The stations of one sort-key range of the map index, every page of it. Read as plain values rather
+    than as StationItems: building a full item costs about as much as the rest of a search together
+    (bench/station_map.py)."""
+
+    def text(raw: dict, name: str) -> str | None:
+        return raw[name]["S"] if name in raw else None
+
+    table = Item._get_connection()
+    start = None
+    while True:
+        page = table.query(
+            StationItem.map_partition(partition),
+            range_key_condition=Item.gsi4sk.between(low, high),
+            index_name="gsi4",
+            exclusive_start_key=start,
+        )
+        for raw in page.get("Items", []):
+            yield MapStation(
+                station_id=raw["station_id"]["S"],
+                organization_id=raw["organization_id"]["S"],
+                organization_name=text(raw, "organization_name"),
+                name=raw["name"]["S"],
+                latitude=float(raw["latitude"]["N"]),
+                longitude=float(raw["longitude"]["N"]),
+                policy_id=text(raw, "policy_id"),
+                time_zone=text(raw, "time_zone"),
+            )
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
