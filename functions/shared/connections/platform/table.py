@@ -1,6 +1,6 @@
 """The table: one DynamoDB table, several item types (single-table design), modelled with PynamoDB.
 
-Every key of the design is built here and nowhere else; docs/architecture.md lists the access patterns.
+Every key of the design is built here and nowhere else; docs/access-patterns.md lists the access patterns.
 
     organization   pk ORG#<org>        sk ORG
     admin          pk ORG#<org>        sk ADMIN#<email>    gsi1 ADMIN#<email> / ORG#<org>
