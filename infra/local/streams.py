@@ -191,20 +191,24 @@ class Replayer:
             return batch
         return batch[min(positions) :] if positions else []
 
+    def replay_new(self) -> Drained:
+        """Deliver the records written since the last read that pass the filter; every batch must succeed.
+        What they make the function write is read the next time."""
+        records = self.stream.read()
+        wanted = self.wanted(records)
+        for batch in self.batches(wanted):
+            answer = self.deliver(batch)
+            assert not self.retry_from(batch, answer), f"{self.mapping.function} failed: {answer}"
+        return Drained(len(records), len(wanted))
+
     def drain(self, rounds: int = 20) -> Drained:
-        """Deliver new records until none passes the filter (what the function writes makes records too);
-        every batch must succeed."""
+        """Deliver new records until none passes the filter (what the function writes makes records too)."""
         done = Drained()
         for _ in range(rounds):
-            records = self.stream.read()
-            wanted = self.wanted(records)
-            done.read += len(records)
-            if not wanted:
+            step = self.replay_new()
+            done.read, done.passed = done.read + step.read, done.passed + step.passed
+            if not step.passed:
                 return done
-            for batch in self.batches(wanted):
-                answer = self.deliver(batch)
-                assert not self.retry_from(batch, answer), f"{self.mapping.function} failed: {answer}"
-                done.passed += len(batch)
         raise StillBusy(f"the stream still had records for {self.mapping.function} after {rounds} rounds")
 
 
