@@ -51,7 +51,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, pct, stream_to
+from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, pct, stream_to, write
 
 APPROVALS = 1_000
 TARGET_MB = 256
@@ -168,86 +168,80 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
     org, at = answer["organization_id"], now()
     tenants = count if shape == "tenants" else 1
     approvals = []
-    with (
-        ConnectionItem.batch_write() as connections,
-        PolicyItem.batch_write() as policies,
-        UnlockItem.batch_write() as unlocks,
-        StationItem.batch_write() as stations,
-        CardItem.batch_write() as cards,
-        MembershipItem.batch_write() as memberships,
-    ):
+
+    def indexed(item):
+        item.index()
+        return item
+
+    def items():
         for t in range(tenants):
             connection_id, policy_id = f"conn-{t:04d}", f"policy-{t:04d}"
-            connection = ConnectionItem(
-                *ConnectionItem.key(connection_id),
-                connection_id=connection_id,
-                organization_id=org,
-                organization_name="Burst",
-                name=f"Tenant {t}",
-                code=f"BURST{t:04d}",
-                approval_mode="manual",
-                created_at=at,
-                updated_at=at,
-                version=1,
-            )
-            connection.index()
-            connections.save(connection)
-            policy = PolicyItem(
-                *PolicyItem.key(policy_id),
-                policy_id=policy_id,
-                organization_id=org,
-                name=f"Site {t}",
-                connection_ids=[connection_id],
-                created_at=at,
-                updated_at=at,
-            )
-            policy.index()
-            policies.save(policy)
-            unlocks.save(
-                UnlockItem(
-                    *UnlockItem.key(connection_id, policy_id),
-                    policy_id=policy_id,
-                    connection_ids=[connection_id],
+            yield indexed(
+                ConnectionItem(
+                    *ConnectionItem.key(connection_id),
+                    connection_id=connection_id,
+                    organization_id=org,
+                    organization_name="Burst",
+                    name=f"Tenant {t}",
+                    code=f"BURST{t:04d}",
+                    approval_mode="manual",
+                    created_at=at,
+                    updated_at=at,
+                    version=1,
                 )
+            )
+            yield indexed(
+                PolicyItem(
+                    *PolicyItem.key(policy_id),
+                    policy_id=policy_id,
+                    organization_id=org,
+                    name=f"Site {t}",
+                    connection_ids=[connection_id],
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            yield UnlockItem(
+                *UnlockItem.key(connection_id, policy_id), policy_id=policy_id, connection_ids=[connection_id]
             )
         for n in range(count):
             t = n if shape == "tenants" else 0
             connection_id, policy_id, driver = f"conn-{t:04d}", f"policy-{t:04d}", f"driver-{n:04d}"
-            station = StationItem(
-                *StationItem.key(f"CP-{n:04d}"),
-                station_id=f"CP-{n:04d}",
-                organization_id=org,
-                name=f"Charger {n}",
-                policy_id=policy_id,
-                local_auth_list_max_length=500,
-                send_local_list_max_length=25,
-                created_at=at,
-                list_version=1,  # has acknowledged the (empty) list
-                held_seq=0,
-                held_count=0,
-                needs_full=False,
-                acked_at=at,
+            yield indexed(
+                StationItem(
+                    *StationItem.key(f"CP-{n:04d}"),
+                    station_id=f"CP-{n:04d}",
+                    organization_id=org,
+                    name=f"Charger {n}",
+                    policy_id=policy_id,
+                    local_auth_list_max_length=500,
+                    send_local_list_max_length=25,
+                    created_at=at,
+                    list_version=1,  # has acknowledged the (empty) list
+                    held_seq=0,
+                    held_count=0,
+                    needs_full=False,
+                    acked_at=at,
+                )
             )
-            station.index()
-            stations.save(station)
-            card = CardItem(*CardItem.key(tag(n)), id_tag=tag(n), driver_id=driver, created_at=at)
-            card.index()
-            cards.save(card)
-            membership = MembershipItem(
-                *MembershipItem.key(connection_id, driver),
-                connection_id=connection_id,
-                organization_id=org,
-                driver_id=driver,
-                driver_email=f"{driver}@example.com",
-                status="pending",
-                answers={},
-                requested_at=at,
-                updated_at=at,
-                version=1,
+            yield indexed(CardItem(*CardItem.key(tag(n)), id_tag=tag(n), driver_id=driver, created_at=at))
+            yield indexed(
+                MembershipItem(
+                    *MembershipItem.key(connection_id, driver),
+                    connection_id=connection_id,
+                    organization_id=org,
+                    driver_id=driver,
+                    driver_email=f"{driver}@example.com",
+                    status="pending",
+                    answers={},
+                    requested_at=at,
+                    updated_at=at,
+                    version=1,
+                )
             )
-            membership.index()
-            memberships.save(membership)
             approvals.append((connection_id, driver))
+
+    write(items())
     return org, approvals
 
 
