@@ -22,13 +22,13 @@ import statistics
 import subprocess
 import sys
 from functools import cache
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT
+
+from infra.template import resources
+from tests.support import built
+
 SHARED = ROOT / "functions" / "shared"
-sys.path.insert(0, str(ROOT))
-from infra.template import resources  # noqa: E402
-from tests.support import built  # noqa: E402
 
 # Every function of template.yaml: logical id -> (CodeUri, handler module); the API ones also get the
 # breakdown of where their import time goes (the stages below are the API functions' dependencies).

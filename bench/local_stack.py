@@ -17,22 +17,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path[:0] = [
-    str(Path(__file__).resolve().parent.parent),
-    str(Path(__file__).resolve().parent.parent / "functions" / "shared"),
-]
+from common import pct
 
-from tests.e2e.conftest import recorded  # noqa: E402
-from tests.e2e.stack import Stack, template_with_recorder  # noqa: E402
+from tests.e2e.conftest import recorded
+from tests.e2e.stack import Stack, template_with_recorder
 
 CLIENTS = 4
 READS = 400
 APPROVALS = 200
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def load(stack: Stack, calls: list) -> tuple[float, list[float]]:

@@ -1,10 +1,10 @@
 """Email under Lambda's at-least-once delivery, and the admins' digest under a burst of requests.
 
 In this process: moto's server (tests/support/aws.py) and the real handlers (driver and admin API, the
-notify function) called as Lambda calls them. Stream records are read from moto's stream
-(station_support.Stream: Lambda's record shape, the NotifyFunction's FilterCriteria and BatchSize from
-template.yaml). SES calls are counted on the notify function's sesv2 client (every send_email), and
-cross-checked with what moto's SES accepted (infra/local/outbox.py).
+notify function) called as Lambda calls them. The table's stream is replayed to the notify function as
+Lambda does (infra.local.streams.Replayer: Lambda's record shape, the NotifyFunction's FilterCriteria and
+BatchSize from template.yaml). SES calls are counted on the notify function's sesv2 client (every
+send_email), and cross-checked with what moto's SES accepted (infra/local/outbox.py).
 
 1. Emails per event under duplicated delivery. A scenario of 40 events that call for an email: 12
    approvals, 10 denials with a message, 6 removals, 10 codes for work addresses, and the first request's
@@ -29,16 +29,9 @@ import os
 import random
 import sys
 import time
-import warnings
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from station_support import Stream  # noqa: E402
+from common import api, invoke, moto, stream_to
 
 ADMINS = ("ada@acme.example", "bob@acme.example")
 BURST = 500
@@ -57,28 +50,29 @@ class CountedSes:
         return self.real.send_email(**kwargs)
 
 
-def call(handler, method: str, path: str, **kwargs) -> dict:
-    from tests.support.api import call as api_call
-
-    answer = api_call(handler, method, path, **kwargs)
-    assert answer.status < 300, (method, path, answer.body)
-    return answer.body
-
-
 def given_organization(admin_handler) -> str:
     ada, bob = ADMINS
-    org = call(admin_handler, "POST", "/organizations", sub="ada", email=ada, body={"name": "Acme"})
+    org = api(admin_handler, "POST", "/organizations", 201, sub="ada", email=ada, body={"name": "Acme"})
     org_id = org["organization_id"]
-    call(admin_handler, "POST", f"/organizations/{org_id}/admins", sub="ada", email=ada, body={"email": bob})
-    call(admin_handler, "GET", f"/organizations/{org_id}", sub="bob", email=bob)  # Bob signs in: alerted too
+    api(
+        admin_handler,
+        "POST",
+        f"/organizations/{org_id}/admins",
+        201,
+        sub="ada",
+        email=ada,
+        body={"email": bob},
+    )
+    api(admin_handler, "GET", f"/organizations/{org_id}", sub="bob", email=bob)  # Bob signs in: alerted too
     return org_id
 
 
 def connection(admin_handler, org: str, **fields) -> dict:
-    return call(
+    return api(
         admin_handler,
         "POST",
         f"/organizations/{org}/connections",
+        201,
         sub="ada",
         email=ADMINS[0],
         body={"name": "Employees", "public": True, **fields},
@@ -99,91 +93,91 @@ def scenario(handlers) -> list:
     def requests() -> None:
         for _, n in decided:
             path = f"/connections/{manual['connection_id']}/memberships"
-            call(driver, "POST", path, sub=f"driver-{n}", body={})
+            api(driver, "POST", path, 201, sub=f"driver-{n}", body={})
 
     def decisions() -> None:
         for action, n in decided:
             body = {"message": "Use your badge number."} if action == "deny" else None
-            call(admin, "POST", f"{base}/driver-{n}/{action}", sub="ada", email=ADMINS[0], body=body)
+            api(admin, "POST", f"{base}/driver-{n}/{action}", sub="ada", email=ADMINS[0], body=body)
         for n in range(REMOVED):
-            call(admin, "DELETE", f"{members}/driver-{n}", sub="ada", email=ADMINS[0])
+            api(admin, "DELETE", f"{members}/driver-{n}", sub="ada", email=ADMINS[0])
         for n in range(CODES):
             path = f"/connections/{staff['connection_id']}/memberships"
-            call(driver, "POST", path, sub=f"staff-{n}", body={"email": f"staff-{n}@acme.example"})
+            api(driver, "POST", path, 201, sub=f"staff-{n}", body={"email": f"staff-{n}@acme.example"})
 
     return [requests, decisions]
 
 
-def deliver(stream: Stream, handler, records: list[dict], duplicated: bool) -> int:
-    """Hand `records` to the notify function in batches of its BatchSize; with `duplicated`, as a retrying,
-    duplicating Lambda might. Returns the number of records delivered."""
-    from tests.support.api import FakeLambdaContext
+def duplicating(notify_handler, deliveries: list[int], duplicated: bool):
+    """The notify function as a retrying, duplicating Lambda might invoke it with each batch (with
+    `duplicated`): the batch with each record twice, then reversed; each record delivered is counted."""
 
-    delivered = 0
-    for batch in stream.batches(records):
-        attempts = [batch + batch, list(reversed(batch))] if duplicated else [batch]
-        for attempt in attempts:
-            answer = handler({"Records": attempt}, FakeLambdaContext())
+    def invoke_with(event: dict) -> dict:
+        batch = event["Records"]
+        for attempt in [batch + batch, list(reversed(batch))] if duplicated else [batch]:
+            answer = invoke(notify_handler, {"Records": attempt})
             assert answer == {"batchItemFailures": []}, answer
-            delivered += len(attempt)
-    return delivered
+            deliveries.append(len(attempt))
+        return answer
+
+    return invoke_with
 
 
-def run(handlers, stream: Stream, notify_handler, ses: CountedSes, duplicated: bool) -> tuple[int, int]:
+def run(handlers, endpoint: str, notify_handler, ses: CountedSes, duplicated: bool) -> tuple[int, int]:
     """The scenario, each phase followed by the stream until quiet (windows' alerts follow their own
-    records). Returns (SES calls, records delivered)."""
-    ses.calls, delivered, everything = 0, 0, []
+    records); with `duplicated`, every record once more at the end. Returns (SES calls, records
+    delivered)."""
+    deliveries: list[int] = []
+    notify = stream_to(
+        "NotifyFunction", duplicating(notify_handler, deliveries, duplicated), endpoint, delivered=[]
+    )
+    ses.calls = 0
     for phase in scenario(handlers):
         phase()
-        for _ in range(10):
-            records = stream.wanted(stream.read())
-            if not records:
-                break
-            everything += records
-            delivered += deliver(stream, notify_handler, records, duplicated)
+        notify.drain(10)
     if duplicated:  # and every record once more, late
-        late = list(everything)
+        late = [record for batch in notify.delivered for record in batch]
         random.Random(7).shuffle(late)
-        delivered += deliver(stream, notify_handler, late, duplicated=False)
-    return ses.calls, delivered
+        for batch in notify.batches(late):
+            duplicating(notify_handler, deliveries, False)({"Records": batch})
+    return ses.calls, sum(deliveries)
 
 
-def burst(handlers, stream: Stream, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
+def burst(handlers, endpoint: str, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
     """Part 2: 500 requests to one connection; (records, SES calls) per batch, and the digest's calls."""
     from connections.email import dispatch
     from connections.email.items import AdminAlertItem
     from connections.platform.table import now
-    from tests.support.api import FakeLambdaContext
 
     driver, admin = handlers["driver"], handlers["admin"]
     org = given_organization(admin)
     target = connection(admin, org)
-    stream.skip_to_latest()
-    per_batch, size = [], stream.mapping.batch_size
+    per_batch = []
+
+    def counted(event: dict) -> dict:
+        ses.calls = 0
+        answer = invoke(notify_handler, event)
+        per_batch.append((len(event["Records"]), ses.calls))
+        return answer
+
+    stream = stream_to("NotifyFunction", counted, endpoint)
     # The requests keep arriving while the first ones are handled: a batch's worth, then the stream.
+    size = stream.mapping.batch_size
     for first in range(0, BURST, size):
         for n in range(first, first + size):
             path = f"/connections/{target['connection_id']}/memberships"
-            call(driver, "POST", path, sub=f"burst-{n}", body={})
-        for batch in stream.batches(stream.wanted(stream.read())):
-            ses.calls = 0
-            answer = notify_handler({"Records": batch}, FakeLambdaContext())
-            assert answer == {"batchItemFailures": []}, answer
-            per_batch.append((len(batch), ses.calls))
-    for batch in stream.batches(stream.wanted(stream.read())):
-        ses.calls = 0
-        assert notify_handler({"Records": batch}, FakeLambdaContext()) == {"batchItemFailures": []}
-        per_batch.append((len(batch), ses.calls))
+            api(driver, "POST", path, 201, sub=f"burst-{n}", body={})
+        stream.replay_new()
+    stream.replay_new()
     # The window ends: the sweep claims each admin's digest, and the notify function sends it.
     ends = max(
         AdminAlertItem.get(*AdminAlertItem.key(target["connection_id"], a)).window_ends for a in ADMINS
     )
     swept = dispatch.send_due_emails(max(ends, now()) + timedelta(seconds=1))
     assert swept["digests"] == len(ADMINS), swept
-    ses.calls = 0
-    for batch in stream.batches(stream.wanted(stream.read())):
-        assert notify_handler({"Records": batch}, FakeLambdaContext()) == {"batchItemFailures": []}
-    return per_batch, ses.calls
+    digest = len(per_batch)
+    stream.replay_new()
+    return per_batch[:digest], sum(calls for _, calls in per_batch[digest:])
 
 
 def main() -> int:
@@ -199,12 +193,11 @@ def measure(out) -> int:
     def say(*lines) -> None:
         print(*lines, file=out)
 
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    from tests.support.aws import TABLES, reset_tables, start_moto_for_functions
+    from infra.local.streams import mapping_of
+    from tests.support.aws import reset_tables
 
     began = time.perf_counter()
-    server, endpoint = start_moto_for_functions()
-    try:
+    with moto() as endpoint:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
         from connections.email import ses as sending
         from functions.approve.app import handler as admin_handler
@@ -220,13 +213,7 @@ def measure(out) -> int:
         for duplicated in (False, True):
             reset_tables(endpoint)
             before = len(outbox.messages())
-            calls, delivered = run(
-                handlers,
-                Stream(endpoint, TABLES["ConnectionsTable"], "NotifyFunction"),
-                notify_handler,
-                ses,
-                duplicated,
-            )
+            calls, delivered = run(handlers, endpoint, notify_handler, ses, duplicated)
             assert len(outbox.messages()) - before == calls, "SES calls and moto's outbox disagree"
             results[duplicated] = (calls, delivered)
         (single, once), (duplicated_calls, deliveries) = results[False], results[True]
@@ -245,11 +232,10 @@ def measure(out) -> int:
         )
 
         reset_tables(endpoint)
-        stream = Stream(endpoint, TABLES["ConnectionsTable"], "NotifyFunction")
-        per_batch, digest = burst(handlers, stream, notify_handler, ses)
+        per_batch, digest = burst(handlers, endpoint, notify_handler, ses)
         calls = [c for _, c in per_batch]
         total = sum(calls) + digest
-        naive_total, naive_batch = BURST * len(ADMINS), stream.mapping.batch_size * len(ADMINS)
+        naive_total, naive_batch = BURST * len(ADMINS), mapping_of("NotifyFunction").batch_size * len(ADMINS)
         say(
             f"2. SES calls per stream batch: a burst of {BURST} requests to one connection,"
             f" {len(ADMINS)} admins"
@@ -269,8 +255,6 @@ def measure(out) -> int:
         )
         say(f"targets {'met' if ok else 'MISSED'} ({time.perf_counter() - began:.0f} s)")
         return 0 if ok else 1
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

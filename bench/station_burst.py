@@ -14,11 +14,10 @@ re-read each station instead; that shape holds 1,000 stations in memory per invo
 station's message is one Differential. The tenants have no other members: the table's size only slows moto.
 
 How: moto's server in this process (tests/support/aws.py); the data written with BatchWriteItem; the
-approvals through the admin handler; then the stream records they caused are read from moto's stream
-(boto3 dynamodbstreams), put in Lambda's shape (infra.local.streams.lambda_record), filtered by the
-template's FilterCriteria and handed to StationSyncFunction in batches of its BatchSize (100), until no record
-passes the filter (the function's own writes come back on the stream too, but none of them should pass it: a
-second wave would be invocations with nothing to do).
+approvals through the admin handler; then the table's stream is replayed to StationSyncFunction as Lambda
+does (infra.local.streams.Replayer: Lambda's shape, the FilterCriteria, batches of its BatchSize), until no
+record passes the filter (the function's own writes come back on the stream too, but none of them should
+pass it: a second wave would be invocations with nothing to do).
 
 The sync function runs in its own process (spawned, as a Lambda worker is, before moto and the data fill
 this one), so that its memory is its own and not moto's: resource.getrusage ru_maxrss of that process
@@ -43,8 +42,6 @@ Run: .venv/bin/python bench/station_burst.py                      (about 7 minut
 """
 
 import argparse
-import contextlib
-import io
 import logging
 import multiprocessing
 import os
@@ -54,13 +51,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from counting import DynamoDBCalls  # noqa: E402
-from station_support import Stream, moto_published, ops, pct  # noqa: E402
+from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, pct, stream_to, write
 
 APPROVALS = 1_000
 TARGET_MB = 256
@@ -101,7 +92,7 @@ def worker(pipe) -> None:
     started = {"maxrss": maxrss(), "hwm": peak_rss()}
     os.environ.update(pipe.recv())  # the configuration, as Lambda's runtime gives it before the import
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    dynamodb = DynamoDBCalls().install()
+    dynamodb = DYNAMODB.install()
     waited = [0.0]
     published: list[tuple[str, int, list]] = []
 
@@ -118,18 +109,9 @@ def worker(pipe) -> None:
 
     Endpoint._send = timed
 
-    from connections.stations import iot
     from functions.station_sync import app
-    from tests.support.api import FakeLambdaContext
 
-    publish = iot.publish
-
-    def counted(station_id: str, frame: list) -> int:
-        sent = publish(station_id, frame)
-        published.append((station_id, sent, frame))
-        return sent
-
-    iot.publish = counted
+    count_publishes(published)
 
     pipe.send({**started, "cold_maxrss": maxrss(), "cold_hwm": peak_rss()})
     while True:
@@ -143,7 +125,7 @@ def worker(pipe) -> None:
         if trace:
             tracemalloc.start()
         began, cpu = time.perf_counter(), time.process_time()
-        result = app.handler({"Records": records}, FakeLambdaContext())
+        result = invoke(app.handler, {"Records": records})
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         peak = tracemalloc.get_traced_memory()[1] if trace else None
         if trace:
@@ -157,7 +139,7 @@ def worker(pipe) -> None:
                 "calls": dynamodb.operations(),
                 "refused": dynamodb.refused(),
                 "publishes": [(s, b, f) for s, b, f in published],
-                "failures": len(result.get("batchItemFailures") or []),
+                "answer": result,
                 "peak": peak,
                 "maxrss": maxrss(),
                 "hwm": peak_rss(),
@@ -175,105 +157,92 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
     from connections.memberships.items import ConnectionItem, MembershipItem
     from connections.platform.table import now
     from connections.stations.items import CardItem, PolicyItem, StationItem, UnlockItem
-    from tests.support.api import call
 
-    answer = call(approve_handler, "POST", "/organizations", **ADMIN, body={"name": "Burst"})
-    if answer.status != 201:
-        raise SystemExit(f"setup: {answer.status} {answer.body}")
-    org, at = answer.body["organization_id"], now()
+    answer = api(approve_handler, "POST", "/organizations", 201, **ADMIN, body={"name": "Burst"})
+    org, at = answer["organization_id"], now()
     tenants = count if shape == "tenants" else 1
     approvals = []
-    with (
-        ConnectionItem.batch_write() as connections,
-        PolicyItem.batch_write() as policies,
-        UnlockItem.batch_write() as unlocks,
-        StationItem.batch_write() as stations,
-        CardItem.batch_write() as cards,
-        MembershipItem.batch_write() as memberships,
-    ):
+
+    def indexed(item):
+        item.index()
+        return item
+
+    def items():
         for t in range(tenants):
             connection_id, policy_id = f"conn-{t:04d}", f"policy-{t:04d}"
-            connection = ConnectionItem(
-                *ConnectionItem.key(connection_id),
-                connection_id=connection_id,
-                organization_id=org,
-                organization_name="Burst",
-                name=f"Tenant {t}",
-                code=f"BURST{t:04d}",
-                approval_mode="manual",
-                created_at=at,
-                updated_at=at,
-                version=1,
-            )
-            connection.index()
-            connections.save(connection)
-            policy = PolicyItem(
-                *PolicyItem.key(policy_id),
-                policy_id=policy_id,
-                organization_id=org,
-                name=f"Site {t}",
-                connection_ids=[connection_id],
-                created_at=at,
-                updated_at=at,
-            )
-            policy.index()
-            policies.save(policy)
-            unlocks.save(
-                UnlockItem(
-                    *UnlockItem.key(connection_id, policy_id),
-                    policy_id=policy_id,
-                    connection_ids=[connection_id],
+            yield indexed(
+                ConnectionItem(
+                    *ConnectionItem.key(connection_id),
+                    connection_id=connection_id,
+                    organization_id=org,
+                    organization_name="Burst",
+                    name=f"Tenant {t}",
+                    code=f"BURST{t:04d}",
+                    approval_mode="manual",
+                    created_at=at,
+                    updated_at=at,
+                    version=1,
                 )
+            )
+            yield indexed(
+                PolicyItem(
+                    *PolicyItem.key(policy_id),
+                    policy_id=policy_id,
+                    organization_id=org,
+                    name=f"Site {t}",
+                    connection_ids=[connection_id],
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            yield UnlockItem(
+                *UnlockItem.key(connection_id, policy_id), policy_id=policy_id, connection_ids=[connection_id]
             )
         for n in range(count):
             t = n if shape == "tenants" else 0
             connection_id, policy_id, driver = f"conn-{t:04d}", f"policy-{t:04d}", f"driver-{n:04d}"
-            station = StationItem(
-                *StationItem.key(f"CP-{n:04d}"),
-                station_id=f"CP-{n:04d}",
-                organization_id=org,
-                name=f"Charger {n}",
-                policy_id=policy_id,
-                local_auth_list_max_length=500,
-                send_local_list_max_length=25,
-                created_at=at,
-                list_version=1,  # has acknowledged the (empty) list
-                held_seq=0,
-                held_count=0,
-                needs_full=False,
-                acked_at=at,
+            yield indexed(
+                StationItem(
+                    *StationItem.key(f"CP-{n:04d}"),
+                    station_id=f"CP-{n:04d}",
+                    organization_id=org,
+                    name=f"Charger {n}",
+                    policy_id=policy_id,
+                    local_auth_list_max_length=500,
+                    send_local_list_max_length=25,
+                    created_at=at,
+                    list_version=1,  # has acknowledged the (empty) list
+                    held_seq=0,
+                    held_count=0,
+                    needs_full=False,
+                    acked_at=at,
+                )
             )
-            station.index()
-            stations.save(station)
-            card = CardItem(*CardItem.key(tag(n)), id_tag=tag(n), driver_id=driver, created_at=at)
-            card.index()
-            cards.save(card)
-            membership = MembershipItem(
-                *MembershipItem.key(connection_id, driver),
-                connection_id=connection_id,
-                organization_id=org,
-                driver_id=driver,
-                driver_email=f"{driver}@example.com",
-                status="pending",
-                answers={},
-                requested_at=at,
-                updated_at=at,
-                version=1,
+            yield indexed(CardItem(*CardItem.key(tag(n)), id_tag=tag(n), driver_id=driver, created_at=at))
+            yield indexed(
+                MembershipItem(
+                    *MembershipItem.key(connection_id, driver),
+                    connection_id=connection_id,
+                    organization_id=org,
+                    driver_id=driver,
+                    driver_email=f"{driver}@example.com",
+                    status="pending",
+                    answers={},
+                    requested_at=at,
+                    updated_at=at,
+                    version=1,
+                )
             )
-            membership.index()
-            memberships.save(membership)
             approvals.append((connection_id, driver))
+
+    write(items())
     return org, approvals
 
 
 def approve_all(approve_handler, org: str, approvals: list[tuple[str, str]]) -> None:
-    from tests.support.api import call
-
     for connection_id, driver in approvals:
         path = f"/organizations/{org}/connections/{connection_id}/requests/{driver}/approve"
-        answer = call(approve_handler, "POST", path, **ADMIN)
-        if answer.status != 200:
-            raise SystemExit(f"approve {driver}: {answer.status} {answer.body}")
+        api(approve_handler, "POST", path, **ADMIN)
 
 
 def expected(shape: str, station_id: str, chunk: int = 25) -> list[dict]:
@@ -335,10 +304,7 @@ def main() -> int:
     pipe, child_pipe = context.Pipe()
     child = context.Process(target=worker, args=(child_pipe,), name="station-sync", daemon=True)
     child.start()
-    from tests.support.aws import TABLES, start_moto_for_functions
-
-    server, endpoint = start_moto_for_functions()
-    try:
+    with moto() as endpoint:  # the worker is a daemon: it ends with this process
         from functions.approve import app as approve_app
 
         org, approvals = setup(approve_app.handler, shape, count)
@@ -356,38 +322,43 @@ def main() -> int:
         pipe.send(dict(os.environ))
         cold = pipe.recv()
 
-        stream = Stream(endpoint, TABLES["ConnectionsTable"])
+        runs: list[dict] = []
+        drain_began, bounded = time.perf_counter(), True
+
+        def in_the_worker(event: dict) -> dict:
+            """One batch in the sync function's process; tracemalloc on for every other batch."""
+            if time.perf_counter() - drain_began > DRAIN_BOUND_S:
+                raise TimeoutError
+            pipe.send((event["Records"], len(runs) % 2 == 1))
+            runs.append(pipe.recv())
+            return runs[-1]["answer"]
+
+        stream = stream_to("StationSyncFunction", in_the_worker, endpoint)
         step = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):  # Powertools prints metrics every 100 even disabled
-            approve_all(approve_app.handler, org, approvals)
+        approve_all(approve_app.handler, org, approvals)
         print(f"Burst: {count:,} approvals through the admin handler in {time.perf_counter() - step:.1f} s")
         published_before = len(moto_published())
 
         waves: list[tuple[list[dict], int]] = []
-        drain_began, batch_number, bounded = time.perf_counter(), 0, True
+        drain_began = time.perf_counter()
         for _wave in range(MAX_WAVES):
-            records = stream.read()
-            wanted = stream.wanted(records)
-            if not wanted:
+            before = len(runs)
+            try:
+                wave = stream.replay_new()
+            except TimeoutError:
+                bounded = False
+                waves.append((runs[before:], 0))
                 break
-            runs = []
-            for batch in stream.batches(wanted):
-                if time.perf_counter() - drain_began > DRAIN_BOUND_S:
-                    bounded = False
-                    break
-                pipe.send((batch, batch_number % 2 == 1))
-                runs.append(pipe.recv())
-                batch_number += 1
-            waves.append((runs, len(records)))
-            if not bounded:
+            if not wave.passed:
                 break
+            waves.append((runs[before:], wave.read))
         drained = time.perf_counter() - drain_began
         pipe.send(None)
         child.join(10)
 
         runs = [r for wave, _ in waves for r in wave]
         publishes = [p for r in runs for p in r["publishes"]]
-        moto = moto_published()[published_before:]
+        seen_by_moto = moto_published()[published_before:]
         per_station = Counter(s for s, _, _ in publishes)
         right = sum(
             1
@@ -401,7 +372,7 @@ def main() -> int:
         peak = max((r["peak"] for r in runs if r["peak"] is not None), default=0)
         maxrss = max((r["maxrss"] for r in runs), default=cold["cold_maxrss"])
         hwm = max((r["hwm"] for r in runs), default=cold["cold_hwm"])
-        failures = sum(r["failures"] for r in runs)
+        failures = sum(len(r["answer"].get("batchItemFailures") or []) for r in runs)
 
         print()
         print(
@@ -421,7 +392,7 @@ def main() -> int:
             f"  {len(publishes)} SendLocalList, {sum(b for _, b, _ in publishes):,} bytes, to"
             f" {len(per_station)} stations; stations given exactly the expected Differential: {right}"
             f" of {count}; most to one station in one batch: {most_in_batch};"
-            f" moto's iot-data saw {len(moto)} ({sum(len(p) for _, p in moto):,} bytes)"
+            f" moto's iot-data saw {len(seen_by_moto)} ({sum(len(p) for _, p in seen_by_moto):,} bytes)"
         )
         print()
         print("Memory of the sync function's process (target: under 256 MB)")
@@ -451,15 +422,11 @@ def main() -> int:
             problems.append(f"memory at or over {TARGET_MB} MB")
         if right != count or len(publishes) != count or most_in_batch > 1 or failures:
             problems.append("not exactly one Differential, the expected one, per station")
-        if len(moto) != len(publishes):
+        if len(seen_by_moto) != len(publishes):
             problems.append("moto's iot-data count differs from the wrapped publish")
         for problem in problems:
             print(f"FAIL: {problem}")
         return 1 if problems else 0
-    finally:
-        if child.is_alive():
-            child.kill()
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -9,16 +9,16 @@ needs_full false, no capacity limit, SendLocalListMaxLength 25), so that one mor
 Differential. For each S (stations are added to reach S; the same 10,000 members):
 
 1. the approval goes through the admin handler (POST .../requests/{driver}/approve);
-2. the stream records it causes are read from moto's stream (boto3 dynamodbstreams), turned into Lambda's
-   shape (infra.local.streams.lambda_record), filtered by the template's FilterCriteria
-   (infra.local.filters.matches_any) and handed to StationSyncFunction in batches of its BatchSize, until
-   no record passes the filter (the sync function's own writes come back on the stream too, but none of
-   them should pass it: a second wave would be an invocation with nothing to do);
+2. the table's stream is replayed to StationSyncFunction as Lambda does (infra.local.streams.Replayer)
+   until no record passes the filter (the sync function's own writes come back on the stream too, but none
+   of them should pass it: a second wave would be an invocation with nothing to do);
 3. every station answers its message (a CALLRESULT Accepted through StationMessagesFunction, as the IoT
    rule delivers it), which is also counted, and must leave every station in sync.
 
-Counted (all deterministic): IoT publishes and bytes (connections.stations.iot.publish wrapped, cross-checked
-with moto's iot-data backend), DynamoDB API calls (bench/counting.py, on every botocore client).
+Counted (all deterministic, and held to limits at 3 stations by
+tests/integration/stations/test_fanout_round_trips.py): IoT publishes and bytes
+(connections.stations.iot.publish wrapped, cross-checked with moto's iot-data backend), DynamoDB API
+calls (tests/support/counting.py).
 
 Baseline (computed exactly, same run): open-source servers push the FULL list to every station on every
 change. Counted as one SendLocalList Full per station carrying every entry of the list (10,001 and up):
@@ -51,18 +51,10 @@ import json
 import math
 import sys
 import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from counting import DynamoDBCalls  # noqa: E402
-from station_support import Stream, moto_published, ops  # noqa: E402
+from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, stream_to, table, write
 
 MEMBERS = 10_000
 SIZES = (1, 100, 1_000)
@@ -75,38 +67,16 @@ MAX_ANSWER_ROUNDS = 40
 ADMIN = {"sub": "fanout-admin", "email": "admin@fanout.example"}
 
 
-# --- Counting
+# --- Counting: DYNAMODB (bench/common.py), the publishes, and the calls answered with an error
+
+PUBLISHES: list[tuple[str, int, list]] = []  # (station, bytes, frame)
+REFUSED: list[str] = []  # DynamoDB calls answered with an error, whole run
 
 
-@dataclass
-class Tally:
-    dynamodb: DynamoDBCalls = field(default_factory=DynamoDBCalls)  # bench/counting.py
-    publishes: list[tuple[str, int, list]] = field(default_factory=list)  # (station, bytes, frame)
-    refused: list[str] = field(default_factory=list)  # DynamoDB calls answered with an error, whole run
-
-    def reset(self) -> None:
-        self.refused += self.dynamodb.refused()
-        self.dynamodb.reset()
-        self.publishes.clear()
-
-
-TALLY = Tally()
-
-
-def wrap_publish() -> None:
-    from connections.stations import iot
-
-    publish = iot.publish
-
-    def counted(station_id: str, frame: list) -> int:
-        sent = publish(station_id, frame)
-        TALLY.publishes.append((station_id, sent, frame))
-        return sent
-
-    iot.publish = counted
-
-
-# --- The stream, as Lambda's event source mapping reads it (station_support.Stream)
+def reset() -> None:
+    REFUSED.extend(DYNAMODB.refused())
+    DYNAMODB.reset()
+    PUBLISHES.clear()
 
 
 @dataclass
@@ -122,46 +92,41 @@ class Pumped:
     invocations: list[Invocation] = field(default_factory=list)
     seen: int = 0  # stream records read
     passed: int = 0  # of which the FilterCriteria let through
-    quiet: bool = False
 
 
-def pump(stream: Stream, handler) -> Pumped:
-    """Hand the new stream records to the sync function as Lambda would, until none passes the filter."""
-    from tests.support.api import FakeLambdaContext
+class Sync:
+    """The stream replayed to the sync function, each invocation's calls, publishes and time noted."""
 
-    done = Pumped()
-    for _wave in range(MAX_WAVES):
-        records = stream.read()
-        wanted = stream.wanted(records)
-        done.seen += len(records)
-        done.passed += len(wanted)
-        if not wanted:
-            done.quiet = True
-            return done
-        for batch in stream.batches(wanted):
-            TALLY.reset()
-            began = time.perf_counter()
-            result = handler({"Records": batch}, FakeLambdaContext())
-            seconds = time.perf_counter() - began
-            if result.get("batchItemFailures"):
-                raise SystemExit(f"the sync function reported failures: {result}")
-            done.invocations.append(
-                Invocation(len(batch), TALLY.dynamodb.operations(), list(TALLY.publishes), seconds)
-            )
-    return done
+    def __init__(self, handler, endpoint: str) -> None:
+        self.handler, self.invocations = handler, []
+        self.replayer = stream_to("StationSyncFunction", self._invoke, endpoint)
+
+    def _invoke(self, event: dict) -> dict:
+        reset()
+        began = time.perf_counter()
+        result = invoke(self.handler, event)
+        seconds = time.perf_counter() - began
+        self.invocations.append(
+            Invocation(len(event["Records"]), DYNAMODB.operations(), list(PUBLISHES), seconds)
+        )
+        return result
+
+    def pump(self) -> Pumped:
+        """Until no new record passes the filter (at most MAX_WAVES reads)."""
+        self.invocations = []
+        drained = self.replayer.drain(MAX_WAVES)
+        return Pumped(self.invocations, drained.read, drained.passed)
 
 
 def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[str], list, float]:
     """Every station answers its message Accepted, through StationMessagesFunction."""
-    from tests.support.api import FakeLambdaContext
-
     calls, sent, began = [], [], time.perf_counter()
     for station_id, _, frame in publishes:
         reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
-        TALLY.reset()
-        handler({"station_id": station_id, "frame": base64.b64encode(reply).decode()}, FakeLambdaContext())
-        calls += TALLY.dynamodb.operations()
-        sent += TALLY.publishes
+        reset()
+        invoke(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
+        calls += DYNAMODB.operations()
+        sent += PUBLISHES
     return calls, sent, time.perf_counter() - began
 
 
@@ -177,34 +142,23 @@ def pending_tag(n: int) -> str:
 
 
 def setup(handlers: dict) -> tuple[str, str, str]:
-    from tests.support.api import call
-
-    def ok(answer, expected: int) -> dict:
-        if answer.status != expected:
-            raise SystemExit(f"setup: expected {expected}, got {answer.status} {answer.body}")
-        return answer.body
-
-    org = ok(call(handlers["approve"], "POST", "/organizations", **ADMIN, body={"name": "Fanout"}), 201)
+    org = api(handlers["approve"], "POST", "/organizations", 201, **ADMIN, body={"name": "Fanout"})
     org = org["organization_id"]
-    connection = ok(
-        call(
-            handlers["approve"],
-            "POST",
-            f"/organizations/{org}/connections",
-            **ADMIN,
-            body={"name": "Members", "public": False, "code": "FANOUT01"},
-        ),
+    connection = api(
+        handlers["approve"],
+        "POST",
+        f"/organizations/{org}/connections",
         201,
+        **ADMIN,
+        body={"name": "Members", "public": False, "code": "FANOUT01"},
     )["connection_id"]
-    policy = ok(
-        call(
-            handlers["stations"],
-            "POST",
-            f"/organizations/{org}/policies",
-            **ADMIN,
-            body={"name": "Every site", "connection_ids": [connection]},
-        ),
+    policy = api(
+        handlers["stations"],
+        "POST",
+        f"/organizations/{org}/policies",
         201,
+        **ADMIN,
+        body={"name": "Every site", "connection_ids": [connection]},
     )["policy_id"]
     return org, connection, policy
 
@@ -239,38 +193,36 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
         item.index()
         return item
 
-    with (
-        CardItem.batch_write() as cards,
-        MembershipItem.batch_write() as memberships,
-        AllowEntryItem.batch_write() as entries,
-    ):
+    def entry(driver: str, n: int) -> AllowEntryItem:
+        item = AllowEntryItem(
+            *AllowEntryItem.key(policy, tag(n)),
+            policy_id=policy,
+            id_tag=tag(n),
+            driver_id=driver,
+            status="Accepted",
+            seq=n + 1,
+        )
+        item.index()
+        return item
+
+    def items():
         for n in range(MEMBERS):
             driver = f"member-{n:05d}"
-            cards.save(card(driver, tag(n)))
-            memberships.save(membership(driver, "active"))
-            entry = AllowEntryItem(
-                *AllowEntryItem.key(policy, tag(n)),
+            yield card(driver, tag(n))
+            yield membership(driver, "active")
+            yield entry(driver, n)
+            yield AllowChangeItem(
+                *AllowChangeItem.key(policy, n + 1),
                 policy_id=policy,
                 id_tag=tag(n),
-                driver_id=driver,
                 status="Accepted",
                 seq=n + 1,
             )
-            entry.index()
-            entries.save(entry)
-            entries.save(
-                AllowChangeItem(
-                    *AllowChangeItem.key(policy, n + 1),
-                    policy_id=policy,
-                    id_tag=tag(n),
-                    status="Accepted",
-                    seq=n + 1,
-                )
-            )
         for n in range(pending):
-            driver = f"newcomer-{n}"
-            cards.save(card(driver, pending_tag(n)))
-            memberships.save(membership(driver, "pending"))
+            yield card(f"newcomer-{n}", pending_tag(n))
+            yield membership(f"newcomer-{n}", "pending")
+
+    write(items())
     AllowListItem(*AllowListItem.key(policy), policy_id=policy, seq=MEMBERS).save()
 
 
@@ -281,28 +233,30 @@ def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | Non
     from connections.stations.items import StationItem
 
     at, seq = now(), policy_seq(policy)
-    with StationItem.batch_write() as write:
-        for station_id in ids:
-            station = StationItem(
-                *StationItem.key(station_id),
-                station_id=station_id,
-                organization_id=org,
-                name=f"Bay {station_id}",
-                policy_id=policy,
-                local_list_supported=True,
-                local_auth_list_max_length=capacity,
-                send_local_list_max_length=CHUNK,
-                created_at=at,
-                list_version=1,
-                held_seq=seq,
-                held_count=held,
-                held_floor=max(1, seq - held + 1),  # the entries' sequences are 1..seq: it holds the newest
-                needs_full=False,
-                full_sent=held,
-                acked_at=at,
-            )
-            station.index()
-            write.save(station)
+
+    def station(station_id: str) -> StationItem:
+        item = StationItem(
+            *StationItem.key(station_id),
+            station_id=station_id,
+            organization_id=org,
+            name=f"Bay {station_id}",
+            policy_id=policy,
+            local_list_supported=True,
+            local_auth_list_max_length=capacity,
+            send_local_list_max_length=CHUNK,
+            created_at=at,
+            list_version=1,
+            held_seq=seq,
+            held_count=held,
+            held_floor=max(1, seq - held + 1),  # the entries' sequences are 1..seq: it holds the newest
+            needs_full=False,
+            full_sent=held,
+            acked_at=at,
+        )
+        item.index()
+        return item
+
+    write(station(station_id) for station_id in ids)
 
 
 def delete_stations(ids: list[str]) -> None:
@@ -398,8 +352,7 @@ class Round:
     @property
     def ok(self) -> bool:
         return (
-            self.sync.quiet
-            and self.ratio >= TARGET_RATIO
+            self.ratio >= TARGET_RATIO
             and self.most_per_station_per_batch <= 1
             and len(self.publishes) <= self.stations
             and self.right_message == self.stations
@@ -410,30 +363,22 @@ class Round:
 
 
 def approve(handlers: dict, org: str, connection: str, driver: str) -> list[str]:
-    from tests.support.api import call
-
-    TALLY.reset()
-    answer = call(
-        handlers["approve"],
-        "POST",
-        f"/organizations/{org}/connections/{connection}/requests/{driver}/approve",
-        **ADMIN,
-    )
-    if answer.status != 200:
-        raise SystemExit(f"approve {driver}: {answer.status} {answer.body}")
-    return TALLY.dynamodb.operations()
+    reset()
+    path = f"/organizations/{org}/connections/{connection}/requests/{driver}/approve"
+    api(handlers["approve"], "POST", path, **ADMIN)
+    return DYNAMODB.operations()
 
 
-def one_round(handlers, stream: Stream, org: str, connection: str, policy: str, n: int) -> Round:
+def one_round(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> Round:
     stations = stations_of(policy)
     versions = Counter(int(s.list_version) + 1 for s in stations)
     published_before = len(moto_published())
-    stream.skip_to_latest()
+    stream.replayer.stream.skip_to_latest()
     approve_calls = approve(handlers, org, connection, f"newcomer-{n}")
-    sync = pump(stream, handlers["sync"])
+    sync = stream.pump()
     publishes = [p for i in sync.invocations for p in i.publishes]
     answer_calls, answer_sent, answer_seconds = answer_all(handlers["messages"], publishes)
-    after = pump(stream, handlers["sync"])  # the answers' records: the filter should keep them all out
+    after = stream.pump()  # the answers' records: the filter should keep them all out
     if after.passed:
         raise SystemExit(f"the stations' answers invoked the sync function {len(after.invocations)} times")
     moto = moto_published()[published_before:]
@@ -500,15 +445,15 @@ class FullCapacity:
     in_sync: int
 
 
-def full_capacity(handlers, stream: Stream, org: str, connection: str, policy: str, n: int) -> FullCapacity:
+def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> FullCapacity:
     """The same approval at stations that hold their newest 500 entries (LocalAuthListMaxLength 500)."""
     from connections.stations.delivery import policy_seq
 
     ids = [f"FULL-{i}" for i in range(FULL_STATIONS)]
     write_stations(org, policy, ids, capacity=FULL_CAPACITY, held=FULL_CAPACITY)
-    stream.skip_to_latest()
+    stream.replayer.stream.skip_to_latest()
     calls = approve(handlers, org, connection, f"newcomer-{n}")
-    sync = pump(stream, handlers["sync"])
+    sync = stream.pump()
     calls += [c for i in sync.invocations for c in i.dynamodb]
     waiting = [p for i in sync.invocations for p in i.publishes]
     publishes, rounds = list(waiting), 0
@@ -517,7 +462,7 @@ def full_capacity(handlers, stream: Stream, org: str, connection: str, policy: s
         calls += answer_calls
         publishes += waiting
         rounds += 1
-    pump(stream, handlers["sync"])
+    stream.pump()
     first: dict[str, tuple[str, int]] = {}
     for station_id, _, frame in publishes:
         first.setdefault(station_id, (frame[3]["updateType"], len(frame[3]["localAuthorizationList"])))
@@ -546,16 +491,6 @@ def full_capacity(handlers, stream: Stream, org: str, connection: str, policy: s
 
 
 # --- Report
-
-
-def table(rows: list[tuple]) -> None:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    for n, row in enumerate(cells):
-        padded = [c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-        print("  " + "  ".join(padded))
-        if n == 0:
-            print("  " + "  ".join("-" * w for w in widths))
 
 
 def report(rounds: list[Round]) -> None:
@@ -592,7 +527,9 @@ def report(rounds: list[Round]) -> None:
                 "ok" if r.ok else "FAIL",
             )
             for r in rounds
-        ]
+        ],
+        indent="  ",
+        right=True,
     )
     print()
     print("  publishes and bytes: SendLocalList frames the sync function published (its answers' processing")
@@ -667,20 +604,14 @@ def full_capacity_ok(full: FullCapacity) -> bool:
 
 
 def main() -> int:
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    from tests.support.aws import TABLES, start_moto_for_functions
-
     began = time.perf_counter()
-    server, endpoint = start_moto_for_functions()
-    try:
-        TALLY.dynamodb.install()
-
+    with moto(counted=True) as endpoint:
         from functions.approve import app as approve_app
         from functions.station_messages import app as messages_app
         from functions.station_sync import app as sync_app
         from functions.stations import app as stations_app
 
-        wrap_publish()
+        count_publishes(PUBLISHES)
         handlers = {
             "approve": approve_app.handler,
             "stations": stations_app.handler,
@@ -689,7 +620,7 @@ def main() -> int:
         }
         org, connection, policy = setup(handlers)
         write_members(org, connection, policy, pending=len(SIZES) + 1)
-        stream = Stream(endpoint, TABLES["ConnectionsTable"])
+        stream = Sync(handlers["sync"], endpoint)
         print(
             f"Setup: {MEMBERS:,} members (card, active membership, Accepted entry each) in"
             f" {time.perf_counter() - began:.1f} s",
@@ -709,7 +640,7 @@ def main() -> int:
         full = full_capacity(handlers, stream, org, connection, policy, len(SIZES))
         report_full(full)
 
-        refused = TALLY.refused + TALLY.dynamodb.refused()
+        refused = REFUSED + DYNAMODB.refused()
         print()
         print(
             f"DynamoDB calls answered with an error, whole run: {len(refused)}"
@@ -727,8 +658,6 @@ def main() -> int:
                 "FAIL at full stations: one Differential each, within 10% of the minimal bytes, all in sync"
             )
         return 1 if failed or not full_capacity_ok(full) else 0
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -35,14 +35,10 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from common import pct
 
-from infra.local.stations import SimulatedStation  # noqa: E402
+from infra.local.stations import SimulatedStation
 from tests.e2e.stack import Stack  # noqa: E402
 
 DRIVERS = 200
@@ -99,11 +95,6 @@ class TimedStation(SimulatedStation):
 def _status(reply: bytes) -> str:
     frame = json.loads(reply)
     return frame[2].get("status", "?") if frame[0] == 3 else f"CALLERROR {frame[2]}"
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ok(answer: tuple, *expected: int) -> dict:

@@ -10,7 +10,7 @@ office hours with prices; a fifth of the stations have no policy) is written str
 real StationMapFunction handler answers `GET /stations` for random points of the city, with real HttpApi
 payload 2.0 events, as the driver.
 
-Counted on every botocore client by bench/counting.py (deterministic for a given seed): operations per
+Counted on every botocore client by tests/support/counting.py (deterministic for a given seed): operations per
 search, index queries (Query on gsi1..gsi4), items read (each Query's Count, each BatchGetItem's items),
 Scans (must be 0). Timed: the handler (all of it, moto's HTTP round-trips included) and the part of it
 spent outside DynamoDB calls. Baseline in the same run: the same searches' stations found by a Scan of
@@ -21,39 +21,26 @@ Targets: at most 9 index queries per search and no Scan. Exits 1 otherwise. 1,00
 """
 
 import argparse
-import contextlib
 import gc
-import io
-import json
 import os
 import random
 import statistics
 import sys
 import time
-import warnings
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT / "functions" / "shared", ROOT, ROOT / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from common import DYNAMODB, api, moto, pct, write
 
-from counting import DynamoDBCalls  # noqa: E402
+from tests.support.round_trips import CENTRE, MAX_INDEX_QUERIES
 
-CENTRE = (52.5200, 13.4050)
 CITY_KM = 30
 STATIONS = 10_000
 ORGANIZATIONS = 100
 DRIVER = "driver-with-5"
-MAX_INDEX_QUERIES = 9
 SCAN_SAMPLE = int(os.environ.get("SCAN_SAMPLE", 5))
 SEED = 6
-
-
-DYNAMODB = DynamoDBCalls()
 
 
 class IndexedMotoQueries:
@@ -230,15 +217,8 @@ def seed_city(rng: random.Random) -> tuple[list[str], list[tuple[float, float]]]
     card = CardItem(*CardItem.key("DRIVER05"), id_tag="DRIVER05", driver_id=DRIVER, created_at=at)
     card.index()
     items.append(card)
-    with StationItem.batch_write() as batch:  # any item kind: they share the table
-        for item in items:
-            batch.save(item)
+    write(items)
     return mine, places
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[float, float]:
@@ -267,12 +247,7 @@ def main() -> int:
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--radius-km", type=float, default=3.0)
     args = parser.parse_args()
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    from tests.support.aws import start_moto_for_functions
-
-    server, _ = start_moto_for_functions()
-    try:
-        DYNAMODB.install()
+    with moto(counted=True):
         rng = random.Random(SEED)
         started = time.perf_counter()
         _, places = seed_city(rng)
@@ -288,7 +263,6 @@ def main() -> int:
         gc.freeze()  # the seeded table is moto's heap: keep the collector from sweeping it on every search
         started = time.perf_counter()
         from functions.station_map.app import handler
-        from tests.support.api import call
 
         points = [_place(rng) for _ in range(args.searches)]
         from connections.stations import geo
@@ -298,17 +272,14 @@ def main() -> int:
         for lat, lng in points:
             DYNAMODB.reset()
             begin = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):
-                answer = call(
-                    handler,
-                    "GET",
-                    "/stations",
-                    sub=DRIVER,
-                    query={"lat": lat, "lng": lng, "radius_km": args.radius_km, "limit": 200},
-                )
+            answer = api(
+                handler,
+                "GET",
+                "/stations",
+                sub=DRIVER,
+                query={"lat": lat, "lng": lng, "radius_km": args.radius_km, "limit": 200},
+            )
             elapsed = time.perf_counter() - begin
-            if answer.status != 200:
-                raise SystemExit(f"search answered {answer.status}: {json.dumps(answer.body)[:300]}")
             totals.append(elapsed * 1000)
             outside.append((elapsed - DYNAMODB.seconds()) * 1000)
             operations.update(DYNAMODB.operations())
@@ -316,7 +287,7 @@ def main() -> int:
             items.append(DYNAMODB.items_read())
             map_items.append(DYNAMODB.items_read("gsi4"))
             in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= args.radius_km * 1000))
-            shown.append(len(answer.body["items"]))
+            shown.append(len(answer["items"]))
         calls = [len(DYNAMODB.calls)]  # the last search's, for the shape of one
         n = len(points)
         per_search = {op: count / n for op, count in sorted(operations.items())}
@@ -367,8 +338,6 @@ def main() -> int:
         if not ok:
             print(f"FAIL: a search made more than {MAX_INDEX_QUERIES} index queries, or a Scan")
         return 0 if ok else 1
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

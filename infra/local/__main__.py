@@ -89,7 +89,9 @@ class Stack:
         self.pumps = []
         for mapping in streams.mappings():
             arn = dynamodb.describe_table(TableName=tables[mapping.table])["Table"]["LatestStreamArn"]
-            pump = streams.Pump(mapping, functions[mapping.function], stream_client, arn, self._park)
+            reader = streams.StreamReader(stream_client, arn, latest=mapping.starting_position == "LATEST")
+            replayer = streams.Replayer(mapping, reader, functions[mapping.function].invoke)
+            pump = streams.Pump(replayer, self._park)
             pump.start()
             self._closers.append(pump.stop)
             self.pumps.append(pump)

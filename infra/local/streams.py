@@ -1,23 +1,27 @@
-"""Stream pumps: read the table's DynamoDB stream and invoke each stream-triggered function of
-template.yaml the way Lambda's event source mapping does:
+"""The table's DynamoDB stream replayed to each stream-triggered function of template.yaml the way Lambda's
+event source mapping does: records in Lambda's shape, the mapping's FilterCriteria applied (records that
+match no filter are skipped, as Lambda drops them), batches of its BatchSize, and with
+ReportBatchItemFailures a batch retried from its first failed record.
 
-- a poll every 250 ms per shard, batches of the mapping's BatchSize, its FilterCriteria applied
-  (records that match no filter are skipped, as Lambda drops them);
-- with ReportBatchItemFailures, a batch is retried from its first failed record; a function error
-  retries the whole batch (halved each time with BisectBatchOnFunctionError);
-- after MaximumRetryAttempts the records are parked in the on-failure queue, and the shard moves on.
+One `Replayer` serves everyone: the tests and the benches call it synchronously (`drain`: until no new
+record passes the filter); the local stack's `Pump` runs it in a thread, polling every 250 ms, where a
+function error retries the whole batch (halved each time with BisectBatchOnFunctionError) and, after
+MaximumRetryAttempts, the records are parked in the on-failure queue and the shard moves on.
 """
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import boto3
+
 from infra import template
 from infra.local.filters import matches_any
-from infra.local.functions import LocalFunction
 
 POLL_SECONDS = 0.25
+READ_LIMIT = 1000  # records per GetRecords call (DynamoDB Streams' maximum)
 # Lambda retries until the record expires (24 h) when MaximumRetryAttempts is not set; locally that
 # would hide a poison record, so an unset bound means this many retries.
 LOCAL_DEFAULT_RETRIES = 2
@@ -60,6 +64,10 @@ def mappings() -> list[Mapping]:
     return found
 
 
+def mapping_of(function: str) -> Mapping:
+    return next(m for m in mappings() if m.function == function)
+
+
 def lambda_record(record: dict, stream_arn: str) -> dict:
     """A stream record as Lambda delivers it (moto's differ: no eventSourceARN, a datetime timestamp)."""
     dynamodb = dict(record["dynamodb"])
@@ -71,14 +79,150 @@ def lambda_record(record: dict, stream_arn: str) -> dict:
     return {**record, "eventVersion": "1.1", "eventSourceARN": stream_arn, "dynamodb": dynamodb}
 
 
+class StreamReader:
+    """A table's stream from where it was last read, in Lambda's record shape. Each read asks a new iterator
+    after the last record read: moto replaces a table (and its shard) when a transaction fails, and an
+    iterator held across that would read the old shard."""
+
+    def __init__(self, streams, stream_arn: str, *, latest: bool = False) -> None:
+        self.streams, self.arn = streams, stream_arn  # a boto3 dynamodbstreams client
+        self.after: dict[str, str] = {}  # shard -> the last sequence number read
+        self.latest: dict[str, str] = {}  # shard -> a LATEST iterator, until a record is read there
+        self.shards: list[str] = []
+        self.refresh_shards(latest)
+
+    @classmethod
+    def of_table(cls, table_name: str, *, endpoint_url: str | None = None, latest: bool = False):
+        """The stream of `table_name`, through the environment's endpoint unless one is given."""
+        where = {"endpoint_url": endpoint_url} if endpoint_url else {}
+        table = boto3.client("dynamodb", **where).describe_table(TableName=table_name)["Table"]
+        return cls(boto3.client("dynamodbstreams", **where), table["LatestStreamArn"], latest=latest)
+
+    def refresh_shards(self, latest: bool = False) -> None:
+        """Take up the shards that appeared since (from their start, or their end if `latest`)."""
+        for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
+            if shard["ShardId"] not in self.shards:
+                self.shards.append(shard["ShardId"])
+                if latest:
+                    self._skip(shard["ShardId"])
+
+    def skip_to_latest(self) -> None:
+        """Read from now on: what was written before is never read."""
+        for shard in self.shards:
+            self._skip(shard)
+
+    def read(self) -> list[dict]:
+        """Every record written since the last read."""
+        records = []
+        for shard in self.shards:
+            iterator = self._iterator(shard)
+            while iterator:
+                found = self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
+                if not found["Records"]:
+                    break
+                records += [lambda_record(r, self.arn) for r in found["Records"]]
+                self.after[shard] = found["Records"][-1]["dynamodb"]["SequenceNumber"]
+                self.latest.pop(shard, None)
+                # a short page is the end of what the shard holds now
+                iterator = found.get("NextShardIterator") if len(found["Records"]) == READ_LIMIT else None
+        return records
+
+    def _skip(self, shard: str) -> None:
+        self.after.pop(shard, None)
+        self.latest[shard] = self._new_iterator(shard, ShardIteratorType="LATEST")
+
+    def _iterator(self, shard: str) -> str:
+        if shard in self.after:
+            return self._new_iterator(
+                shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.after[shard]
+            )
+        return self.latest.get(shard) or self._new_iterator(shard, ShardIteratorType="TRIM_HORIZON")
+
+    def _new_iterator(self, shard: str, **where) -> str:
+        return self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard, **where)["ShardIterator"]
+
+
+class StillBusy(AssertionError):
+    """The stream still had records for the function after the rounds a drain allows."""
+
+
+@dataclass
+class Drained:
+    read: int = 0  # stream records read
+    passed: int = 0  # of which the FilterCriteria let through, and were delivered
+
+
+@dataclass
+class Replayer:
+    """One event source mapping: the new records of its table's stream that pass its FilterCriteria,
+    delivered to the function (`invoke(event)`, which answers as the function does) in batches of its
+    BatchSize."""
+
+    mapping: Mapping
+    stream: StreamReader
+    invoke: Callable[[dict], object]
+    delivered: list[list[dict]] | None = None  # every batch in order, kept when given a list (the tests')
+
+    def new_records(self) -> list[dict]:
+        """The records written since the last read that the mapping's filters let through."""
+        return self.wanted(self.stream.read())
+
+    def wanted(self, records: list[dict]) -> list[dict]:
+        return [r for r in records if matches_any(self.mapping.filter_criteria, r)]
+
+    def batches(self, records: list[dict]) -> list[list[dict]]:
+        size = self.mapping.batch_size
+        return [records[start : start + size] for start in range(0, len(records), size)]
+
+    def deliver(self, batch: list[dict]):
+        """One invocation with `batch`; the function's answer."""
+        if self.delivered is not None:
+            self.delivered.append(batch)
+        return self.invoke({"Records": batch})
+
+    def retry_from(self, batch: list[dict], answer) -> list[dict]:
+        """The records Lambda delivers again after `answer`: from the first failed one on (its checkpoint
+        rule; an identifier that is not in the batch fails the whole batch, as in Lambda)."""
+        if not self.mapping.partial_failures or not isinstance(answer, dict):
+            return []
+        ids = [f.get("itemIdentifier") for f in answer.get("batchItemFailures") or []]
+        positions = [i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in ids]
+        if len(positions) != len(ids):
+            return batch
+        return batch[min(positions) :] if positions else []
+
+    def replay_new(self) -> Drained:
+        """Deliver the records written since the last read that pass the filter; every batch must succeed.
+        What they make the function write is read the next time."""
+        records = self.stream.read()
+        wanted = self.wanted(records)
+        for batch in self.batches(wanted):
+            answer = self.deliver(batch)
+            assert not self.retry_from(batch, answer), f"{self.mapping.function} failed: {answer}"
+        return Drained(len(records), len(wanted))
+
+    def drain(self, rounds: int = 20) -> Drained:
+        """Deliver new records until none passes the filter (what the function writes makes records too)."""
+        done = Drained()
+        for _ in range(rounds):
+            step = self.replay_new()
+            done.read, done.passed = done.read + step.read, done.passed + step.passed
+            if not step.passed:
+                return done
+        raise StillBusy(f"the stream still had records for {self.mapping.function} after {rounds} rounds")
+
+
 @dataclass
 class Pump:
-    mapping: Mapping
-    function: LocalFunction
-    streams: object  # boto3 dynamodbstreams client
-    stream_arn: str
-    park: callable
+    """A Replayer in a thread, as the local stack runs each mapping: a poll every 250 ms, retries, parking."""
+
+    replayer: Replayer
+    park: Callable
     _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def mapping(self) -> Mapping:
+        return self.replayer.mapping
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._run, name=f"pump-{self.mapping.function}", daemon=True)
@@ -96,36 +240,18 @@ class Pump:
                 raise
 
     def _poll(self) -> None:
-        iterators: dict[str, str | None] = {}
-        last_refresh = 0.0
+        last_refresh = time.monotonic()
         while not self._stop.is_set():
             if time.monotonic() - last_refresh > 5:
-                self._refresh_shards(iterators)
+                self.replayer.stream.refresh_shards(self.mapping.starting_position == "LATEST")
                 last_refresh = time.monotonic()
-            for shard, iterator in list(iterators.items()):
-                if iterator is None:
-                    continue
-                answer = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-                iterators[shard] = answer.get("NextShardIterator")
-                records = [lambda_record(r, self.stream_arn) for r in answer.get("Records", [])]
-                wanted = [r for r in records if matches_any(self.mapping.filter_criteria, r)]
-                for start in range(0, len(wanted), self.mapping.batch_size):
-                    self._deliver(wanted[start : start + self.mapping.batch_size])
+            for batch in self.replayer.batches(self.replayer.new_records()):
+                self._deliver(batch)
             self._stop.wait(POLL_SECONDS)
-
-    def _refresh_shards(self, iterators: dict) -> None:
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        for shard in shards:
-            if shard["ShardId"] not in iterators:
-                iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn,
-                    ShardId=shard["ShardId"],
-                    ShardIteratorType=self.mapping.starting_position,
-                )["ShardIterator"]
 
     def _deliver(self, batch: list[dict], attempt: int = 0) -> None:
         while batch:
-            invocation = self.function.invoke({"Records": batch})
+            invocation = self.replayer.deliver(batch)  # infra.local.functions.Invocation
             if invocation.error:
                 failed, reason = batch, invocation.error.strip().splitlines()[-1]
                 if self.mapping.bisect and len(batch) > 1 and attempt < self.mapping.max_retries:
@@ -134,7 +260,8 @@ class Pump:
                     self._deliver(batch[half:], attempt + 1)
                     return
             else:
-                failed, reason = self._failed_part(batch, invocation.result), "reported batch item failures"
+                failed = self.replayer.retry_from(batch, invocation.result)
+                reason = "reported batch item failures"
             if not failed:
                 return
             attempt += 1
@@ -143,16 +270,3 @@ class Pump:
                 return
             batch = failed
             time.sleep(min(1.0, 0.1 * attempt))
-
-    def _failed_part(self, batch: list[dict], result) -> list[dict]:
-        """The records to retry: from the first failed one on (Lambda's checkpoint rule)."""
-        if not self.mapping.partial_failures or not isinstance(result, dict):
-            return []
-        failures = result.get("batchItemFailures") or []
-        if not failures:
-            return []
-        ids = [f.get("itemIdentifier") for f in failures]
-        positions = [i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in ids]
-        if len(positions) != len(ids):
-            return batch  # an identifier that is not in the batch fails the whole batch, as in Lambda
-        return batch[min(positions) :]

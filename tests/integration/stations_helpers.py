@@ -1,9 +1,9 @@
 """Helpers for the station-side integration tests: the station admin API, the table stream delivered to
 the StationSyncFunction the way its event source mapping does, and the station's end of IoT Core.
 
-- `StreamToSync` reads the table's DynamoDB stream from moto (dynamodbstreams), turns each record into
-  Lambda's shape (infra.local.streams.lambda_record), keeps the records the template's FilterCriteria let
-  through, and calls functions/station_sync/app.handler with batches of the template's BatchSize.
+- `sync_stream` replays the table's DynamoDB stream from moto to functions/station_sync/app.handler as
+  its event source mapping does (infra.local.streams.Replayer: Lambda's record shape, the template's
+  FilterCriteria and BatchSize).
 - What the functions publish through boto3's iot-data client lands in moto's in-process IoT data backend
   (`published_payloads`, a list of (topic, payload)); `Station` reads what was published on `<id>/out`
   and plays the charger by calling functions/station_messages/app.handler with the IoT rule's event
@@ -19,7 +19,6 @@ import os
 import uuid
 from datetime import UTC, datetime
 
-import boto3
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -34,9 +33,7 @@ from functions.station_messages.app import handler as station_messages_handler
 from functions.station_messages.sweep import handler as sweep_handler
 from functions.station_sync.app import handler as sync_handler
 from functions.stations.app import handler as stations_handler
-from infra import template
-from infra.local.filters import matches_any
-from infra.local.streams import lambda_record
+from infra.local.streams import Replayer, StreamReader, mapping_of
 from infra.provision import provision
 from tests.integration.helpers import ADA, as_driver, checked, given_connection, request_membership, sub_of
 from tests.support.api import Answer, FakeLambdaContext, call
@@ -126,77 +123,14 @@ def published() -> list[tuple[str, bytes]]:
 
 # --- The StationSyncFunction's event source mapping, by hand
 
-READ_LIMIT = 1000  # records per GetRecords call (DynamoDB Streams' maximum)
 
-
-def _sync_mapping() -> dict:
-    function = template.resources("AWS::Serverless::Function")["StationSyncFunction"]
-    (event,) = [e for e in function["Properties"]["Events"].values() if e["Type"] == "DynamoDB"]
-    return event["Properties"]
-
-
-class StreamToSync:
-    """Reads the table's stream from where it was last read and delivers the new records to the sync
-    function as Lambda would: in Lambda's record shape, filtered by the template's FilterCriteria, in
-    batches of its BatchSize."""
-
-    def __init__(self) -> None:
-        mapping = _sync_mapping()
-        self.criteria = mapping["FilterCriteria"]
-        self.batch_size = int(mapping["BatchSize"])
-        assert "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
-        table = boto3.client("dynamodb").describe_table(TableName=os.environ["TABLE_NAME"])["Table"]
-        self.arn = table["LatestStreamArn"]
-        self.streams = boto3.client("dynamodbstreams")
-        # A table's stream keeps its shards for the table's life in moto (one shard): read them once.
-        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
-        self.shards = [shard["ShardId"] for shard in shards]
-        self.after: dict[str, str | None] = {}  # shard -> last sequence number read
-        self.batches: list[list[dict]] = []  # every batch delivered
-
-    def new_records(self) -> list[dict]:
-        """The records written since the last read that the mapping's filters let through."""
-        records = []
-        for shard_id in self.shards:
-            after = self.after.get(shard_id)
-            where = (
-                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
-                if after
-                else {"ShardIteratorType": "TRIM_HORIZON"}
-            )
-            # A new iterator each time: moto replaces a table (and its shard) when a transaction fails.
-            iterator = self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **where)
-            iterator = iterator["ShardIterator"]
-            while iterator:
-                found = self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
-                if not found["Records"]:
-                    break
-                records += [lambda_record(r, self.arn) for r in found["Records"]]
-                self.after[shard_id] = found["Records"][-1]["dynamodb"]["SequenceNumber"]
-                # a short page is the end of what the shard holds now
-                iterator = found.get("NextShardIterator") if len(found["Records"]) == READ_LIMIT else None
-        return [r for r in records if matches_any(self.criteria, r)]
-
-    def deliver(self, batch: list[dict]) -> dict:
-        """One invocation of the sync function with `batch`; its answer (batchItemFailures)."""
-        answer = sync_handler({"Records": batch}, FakeLambdaContext())
-        self.batches.append(batch)
-        return answer
-
-    def pump(self, rounds: int = 20) -> int:
-        """Deliver new records until the stream is quiet (what the function writes makes records too);
-        every invocation must succeed. Returns the number of records delivered."""
-        delivered = 0
-        for _ in range(rounds):
-            records = self.new_records()
-            if not records:
-                return delivered
-            for start in range(0, len(records), self.batch_size):
-                batch = records[start : start + self.batch_size]
-                answer = self.deliver(batch)
-                assert answer == {"batchItemFailures": []}, answer
-                delivered += len(batch)
-        raise AssertionError(f"the stream was still busy after {rounds} rounds")
+def sync_stream() -> Replayer:
+    """The table's stream from its start, to the sync function as its event source mapping delivers it;
+    every batch delivered is kept (`delivered`)."""
+    mapping = mapping_of("StationSyncFunction")
+    assert mapping.partial_failures
+    stream = StreamReader.of_table(os.environ["TABLE_NAME"])
+    return Replayer(mapping, stream, lambda event: sync_handler(event, FakeLambdaContext()), delivered=[])
 
 
 # --- The station's end of IoT Core
@@ -406,12 +340,12 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def settle(sync: StreamToSync, *stations: Station, rounds: int = 20) -> list[list]:
-    """Pump the stream and let the stations accept every SendLocalList, until nothing more comes; the
+def settle(sync: Replayer, *stations: Station, rounds: int = 20) -> list[list]:
+    """Drain the stream and let the stations accept every SendLocalList, until nothing more comes; the
     SendLocalLists they accepted, in order."""
     accepted: list[list] = []
     for _ in range(rounds):
-        sync.pump()
+        sync.drain()
         received = [(station, frame) for station in stations for frame in station.take()]
         if not received:
             return accepted
@@ -442,9 +376,7 @@ def backdate_in_flight(station_id: str, sent_at: datetime) -> None:
     )
 
 
-def given_synced_station(
-    sync: StreamToSync, organization_id: str, station_id: str, policy_id: str
-) -> Station:
+def given_synced_station(sync: Replayer, organization_id: str, station_id: str, policy_id: str) -> Station:
     """A station of the policy that has accepted its Full and everything after it."""
     station = given_station(organization_id, station_id, policy_id)
     accepted = settle(sync, station)

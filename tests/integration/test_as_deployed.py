@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import pytest
 from ocpp.messages import MessageType
 
@@ -25,7 +24,7 @@ from infra.local.filters import matches_any
 from infra.local.functions import environment
 from infra.local.iot import rule_event
 from infra.local.schedules import scheduled_event
-from infra.local.streams import lambda_record, mappings
+from infra.local.streams import StreamReader, mappings
 from infra.template import resources, routes
 from tests.integration.helpers import ADA, given_active, given_connection, given_organization, sub_of
 from tests.integration.stations_helpers import OCPP, given_card, given_policy, given_station
@@ -109,20 +108,7 @@ def world(shared_tables) -> dict:
 
 def _stream_records() -> list[dict]:
     """Every record of the table's stream so far, as Lambda delivers them."""
-    arn = boto3.client("dynamodb").describe_table(TableName=TABLES["ConnectionsTable"])["Table"][
-        "LatestStreamArn"
-    ]
-    streams = boto3.client("dynamodbstreams")
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            found = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records += [lambda_record(r, arn) for r in found["Records"]]
-            iterator = found.get("NextShardIterator") if found["Records"] else None
-    return records
+    return StreamReader.of_table(TABLES["ConnectionsTable"]).read()
 
 
 class Lambda:

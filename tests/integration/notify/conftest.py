@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.integration.notify_helpers import StreamToNotify, clear_outbox
+from infra.local.streams import Replayer
+from tests.integration.notify_helpers import clear_outbox, notify_stream
 
 
 @pytest.fixture(autouse=True)
@@ -12,9 +13,9 @@ def _empty_outbox():
 
 
 @pytest.fixture
-def notify(tables) -> StreamToNotify:
-    """The table's stream, delivered to the NotifyFunction by hand (`notify.pump()`)."""
-    return StreamToNotify()
+def notify(tables) -> Replayer:
+    """The table's stream, delivered to the NotifyFunction by hand (`notify.drain()`)."""
+    return notify_stream()
 
 
 @pytest.fixture

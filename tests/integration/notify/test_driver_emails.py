@@ -24,7 +24,7 @@ from tests.integration.helpers import (
     given_pending,
     request_membership,
 )
-from tests.integration.notify_helpers import sent, sent_to, sweep
+from tests.integration.notify_helpers import failed, sent, sent_to, sweep
 from tests.integration.stations_helpers import given_policy, given_station, move_expiry, run_expiry
 
 DRIVER_EMAIL = f"{DRIVER}@example.com"
@@ -44,10 +44,10 @@ def test_an_approved_driver_learns_what_the_connection_unlocks(notify, connectio
     given_station(organization, "HQ-1", policy["policy_id"], name="HQ garage, bay 1")
     given_station(organization, "HQ-2", policy["policy_id"], name="HQ garage, bay 2")
     given_pending(connection)
-    notify.pump()
+    notify.drain()
     # When an admin approves it
     decide(connection, DRIVER, "approve")
-    notify.pump()
+    notify.drain()
     # Then the driver gets one email, with both parts, naming the stations
     (email,) = sent_to(DRIVER_EMAIL)
     assert email["subject"] == "You are in: Employees by Acme"
@@ -71,12 +71,12 @@ def test_an_approval_names_only_the_stations_the_driver_may_see(notify, connecti
     given_pending(connection)
     given_active(staff, OTHER_DRIVER)
     given_pending(connection, OTHER_DRIVER)
-    notify.pump()
+    notify.drain()
 
     # When an admin approves both
     decide(connection, DRIVER, "approve")
     decide(connection, OTHER_DRIVER, "approve")
-    notify.pump()
+    notify.drain()
 
     # Then each email names what its driver sees on the map: the Staff garage only for the Staff member
     (outsider,) = sent_to(DRIVER_EMAIL)
@@ -91,7 +91,7 @@ def test_a_denied_driver_reads_the_message_escaped_in_html(notify, connection):
     given_pending(connection)
     message = 'Use your badge number <b>not</b> "E0000".'
     decide(connection, DRIVER, "deny", body={"message": message})
-    notify.pump()
+    notify.drain()
     (email,) = sent_to(DRIVER_EMAIL)
     assert email["subject"] == "Your request to join Employees was not approved"
     assert message in email["text"]
@@ -102,7 +102,7 @@ def test_a_denied_driver_reads_the_message_escaped_in_html(notify, connection):
 def test_a_removed_member_is_told(notify, connection):
     given_active(connection)
     decide(connection, DRIVER, "remove")
-    notify.pump()
+    notify.drain()
     subjects = [m["subject"] for m in sent_to(DRIVER_EMAIL)]
     assert subjects == ["You are in: Employees by Acme", "Your membership of Employees has ended"]
 
@@ -116,7 +116,7 @@ def test_the_driver_withdrawing_or_leaving_gets_no_email(notify, connection):
     # Another is approved, then leaves
     given_active(connection, "driver-2")
     assert as_driver("DELETE", mine, sub="driver-2").body["status"] == "left"
-    notify.pump()
+    notify.drain()
     # Then neither hears of what they just did themselves
     assert sent_to(DRIVER_EMAIL) == []
     assert [m["subject"] for m in sent_to("driver-2@example.com")] == ["You are in: Employees by Acme"]
@@ -126,17 +126,17 @@ def test_a_reminder_comes_before_the_reverification_date_and_expiry_is_told(noti
     # Given a member of a connection that re-verifies every 30 days
     connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
     member = given_active(connection)
-    notify.pump()
+    notify.drain()
     reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
     assert reminder.remind_at == reminder.expires_at - timedelta(days=7)
     # When the sweep runs before the reminder's time, nothing; after it, the reminder goes once
     sweep()
-    notify.pump()
+    notify.drain()
     assert len(sent_to(DRIVER_EMAIL)) == 1  # the approval
     assert sweep_at(reminder.remind_at + timedelta(seconds=1)) == {"digests": 0, "reminders": 1}
-    notify.pump()
+    notify.drain()
     assert sweep_at(reminder.remind_at + timedelta(minutes=2)) == {"digests": 0, "reminders": 0}
-    notify.pump()
+    notify.drain()
     emails = sent_to(DRIVER_EMAIL)
     assert [m["subject"].split(" before ")[0] for m in emails] == [
         "You are in: Residents by Acme",
@@ -145,27 +145,27 @@ def test_a_reminder_comes_before_the_reverification_date_and_expiry_is_told(noti
     assert member["expires_at"] and "ask to join" in emails[1]["text"]
     # And when the date passes, the expiry sweep records it and the driver is told
     move_expiry(connection["connection_id"], DRIVER, now() - timedelta(seconds=1))
-    notify.pump()
+    notify.drain()
     run_expiry()
-    notify.pump()
+    notify.drain()
     assert sent_to(DRIVER_EMAIL)[-1]["subject"] == "Your membership of Residents has expired"
 
 
 def test_a_renewal_moves_the_reminder_and_an_ended_membership_gets_none(notify):
     connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
     given_active(connection)
-    notify.pump()
+    notify.drain()
     old = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
     # When the driver confirms again (asks while active), the reminder moves to the new date
     assert request_membership(connection).status == 201
-    notify.pump()
+    notify.drain()
     new = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
     assert new.expires_at > old.expires_at and new.remind_at > old.remind_at
     # And when the member is removed before the reminder is due, the reminder sends nothing
     decide(connection, DRIVER, "remove")
-    notify.pump()
+    notify.drain()
     assert sweep_at(new.remind_at + timedelta(seconds=1))["reminders"] == 1
-    notify.pump()
+    notify.drain()
     assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == [
         "You are in: Residents by Acme",
         "Your membership of Residents has ended",
@@ -175,13 +175,13 @@ def test_a_renewal_moves_the_reminder_and_an_ended_membership_gets_none(notify):
 def test_a_reminder_that_comes_due_after_its_date_is_not_sent(notify, monkeypatch):
     connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
     given_active(connection)
-    notify.pump()
+    notify.drain()
     reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
     # Given the sweep ran late, after the date itself, and the expiry sweep has not recorded the lapse yet
     late = reminder.expires_at + timedelta(minutes=1)
     assert sweep_at(late)["reminders"] == 1
     monkeypatch.setattr("functions.notify.app.now", lambda: late)
-    notify.pump()
+    notify.drain()
     # Then no reminder asks the driver to act before a date that has passed
     assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == ["You are in: Residents by Acme"]
 
@@ -194,9 +194,9 @@ def test_duplicated_and_redelivered_records_send_each_email_once(notify, connect
     decide(connection, "driver-2", "deny", body={"message": "No."})
     records = notify.new_records()
     # When the same records arrive twice in one batch, then again in another batch, reversed
-    assert notify.deliver(records + records) == []
-    assert notify.deliver(list(reversed(records))) == []
-    notify.pump()
+    assert failed(notify.deliver(records + records)) == []
+    assert failed(notify.deliver(list(reversed(records)))) == []
+    notify.drain()
     # Then each driver has exactly one email
     assert len(sent_to(DRIVER_EMAIL)) == 1
     assert len(sent_to("driver-2@example.com")) == 1
@@ -236,12 +236,12 @@ def test_a_refused_send_fails_its_record_and_the_retry_sends_it_once(notify, con
     records = notify.new_records()
     approvals = [r for r in records if r["dynamodb"]["NewImage"].get("status", {}).get("S") == "active"]
     # When SES refuses the first send
-    failed = notify.deliver(records)
+    reported = failed(notify.deliver(records))
     # Then that record is reported (Lambda retries from it), nothing is lost, and nothing is sent twice
-    assert failed == [approvals[0]["dynamodb"]["SequenceNumber"]]
+    assert reported == [approvals[0]["dynamodb"]["SequenceNumber"]]
     assert len(sent()) == 1
-    first = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] == failed[0])
-    assert notify.deliver(records[first:]) == []
+    first = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] == reported[0])
+    assert failed(notify.deliver(records[first:])) == []
     assert len(sent_to(DRIVER_EMAIL)) == 1 and len(sent_to("driver-2@example.com")) == 1
     assert flaky.calls == 3
 
@@ -250,7 +250,7 @@ def test_the_reminder_does_not_wait_for_an_approval_email_that_keeps_failing(not
     # Given SES throttles every send, for longer than Lambda retries a record
     connection = given_connection(given_organization("Acme"), name="Residents", reverify_days=30)
     given_pending(connection)
-    notify.pump()
+    notify.drain()
     failing = FlakySes(failures=1000)
     monkeypatch.setattr(ses, "_ses", lambda: failing)
     decide(connection, DRIVER, "approve")
@@ -265,7 +265,7 @@ def test_the_reminder_does_not_wait_for_an_approval_email_that_keeps_failing(not
     assert reminder.expires_at == membership.expires_at
     # And once SES accepts again, the record read back from the stream sends the approval, once
     monkeypatch.setattr(ses, "_ses", lambda: failing.real)
-    assert notify.deliver([approval]) == [] and notify.deliver([approval]) == []
+    assert failed(notify.deliver([approval])) == [] and failed(notify.deliver([approval])) == []
     assert [m["subject"] for m in sent_to(DRIVER_EMAIL)] == ["You are in: Residents by Acme"]
 
 
@@ -281,9 +281,9 @@ def test_an_email_ses_refuses_for_good_is_dropped_and_the_others_go_on(notify, c
     decide(connection, "driver-2", "approve")
     records = notify.new_records()
     # When SES refuses the driver's email for good, the record does not fail (no retry holds the shard)
-    assert notify.deliver(records) == []
-    assert notify.deliver(records) == []  # nor does a redelivery ask SES again
-    notify.pump()
+    assert failed(notify.deliver(records)) == []
+    assert failed(notify.deliver(records)) == []  # nor does a redelivery ask SES again
+    notify.drain()
     # Then that email is dropped and counted, and every other one is sent
     assert sent_to(DRIVER_EMAIL) == [] and len(sent_to("driver-2@example.com")) == 1
     assert refusing.calls == len(sent()) + 1

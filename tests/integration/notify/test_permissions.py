@@ -133,17 +133,17 @@ def every_kind_of_email(notify) -> None:
     )
     for driver in (DRIVER, "driver-2", "driver-3"):
         given_pending(connection, driver)
-        notify.pump()
+        notify.drain()
     decide(connection, DRIVER, "approve")
     decide(connection, "driver-2", "deny", body={"message": "No."})
     request_membership(staff, "driver-4", body={"email": "pat@acme.example"})
-    notify.pump()
+    notify.drain()
     ends = AdminAlertItem.get(*AdminAlertItem.key(connection["connection_id"], BOB)).window_ends
     assert notify_use_case.send_due_emails(ends + timedelta(seconds=1))["digests"] == 2
-    notify.pump()
+    notify.drain()
     reminder = ReminderItem.get(*ReminderItem.key(connection["connection_id"], DRIVER))
     assert notify_use_case.send_due_emails(reminder.remind_at + timedelta(seconds=1))["reminders"] == 1
-    notify.pump()
+    notify.drain()
     subjects = {m["subject"].split(" before ")[0] for m in sent()}
     assert {"You are in: Residents by Acme", "Confirm your membership of Residents"} <= subjects
     assert len(sent_to(BOB)) == 2 and len(sent_to("pat@acme.example")) == 1

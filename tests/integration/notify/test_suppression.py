@@ -22,7 +22,7 @@ def test_nothing_is_sent_to_an_address_that_bounced_for_good(notify):
     # When the driver's request is approved
     given_pending(connection)
     decide(connection, DRIVER, "approve")
-    notify.pump()
+    notify.drain()
     # Then no email goes to it
     assert sent_to(DRIVER_EMAIL) == []
 
@@ -42,7 +42,7 @@ def test_a_complaint_suppresses_and_a_transient_bounce_does_not(notify):
     for driver in (DRIVER, "driver-2"):
         given_pending(connection, driver)
         decide(connection, driver, "approve")
-    notify.pump()
+    notify.drain()
     assert len(sent_to(DRIVER_EMAIL)) == 1
     assert sent_to("driver-2@example.com") == []
 

@@ -3,7 +3,8 @@ not, must be valid OCPP 1.6 (the `ocpp` package's JSON schemas): checked after e
 
 import pytest
 
-from tests.integration.stations_helpers import OCPP, StreamToSync
+from infra.local.streams import Replayer
+from tests.integration.stations_helpers import OCPP, sync_stream
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +15,6 @@ def every_frame_is_valid_ocpp():
 
 
 @pytest.fixture
-def sync(tables) -> StreamToSync:
-    """The table's stream, delivered to the StationSyncFunction by hand (`sync.pump()`)."""
-    return StreamToSync()
+def sync(tables) -> Replayer:
+    """The table's stream, delivered to the StationSyncFunction by hand (`sync.drain()`)."""
+    return sync_stream()

@@ -365,7 +365,7 @@ def test_a_stations_sync_status_follows_its_list_until_it_is_acknowledged(sync):
     station = given_station(organization, "CP-1", policy["policy_id"])
 
     # When the service has sent the station its list
-    sync.pump()
+    sync.drain()
     sent = station.take_one("SendLocalList")
 
     # Then it is awaited

@@ -107,14 +107,14 @@ def test_station_delivery_counts_the_stations_that_acknowledged_the_drivers_card
     policy = given_policy(organization, [connection["connection_id"]])
     first = given_station(organization, "CP-1", policy["policy_id"])
     second = given_station(organization, "CP-2", policy["policy_id"])
-    sync.pump()
+    sync.drain()
     first.accept(first.take_one("SendLocalList"))  # both hold the (empty) list
     second.accept(second.take_one("SendLocalList"))
     given_card(DRIVER, "CARD-1")
     given_active(connection, DRIVER)
 
     # When the service has sent the change but no station has acknowledged it
-    sync.pump()
+    sync.drain()
     to_first, to_second = first.take_one("SendLocalList"), second.take_one("SendLocalList")
 
     # Then
@@ -192,11 +192,11 @@ def test_station_delivery_waits_for_the_chunk_that_holds_the_drivers_card(sync):
     connection = given_connection(organization, public=True, approval_mode="auto")
     policy = given_policy(organization, [connection["connection_id"]])
     given_auto_member(connection, DRIVER, "TAG-OLD")
-    sync.pump()
+    sync.drain()
     given_auto_member(connection, OTHER_DRIVER, "TAG-NEW")
-    sync.pump()
+    sync.drain()
     station = given_station(organization, "CP-1", policy["policy_id"], send_local_list_max_length=1)
-    sync.pump()
+    sync.drain()
 
     # When the station accepts the Full's first chunk, which holds the newest entry only
     first = station.take_one("SendLocalList")

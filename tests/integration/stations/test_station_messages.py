@@ -59,7 +59,7 @@ def test_authorize_answers_as_the_policys_allow_list_says(sync):
     given_active(connection, "member")
     given_active(connection, "removed")
     guest = given_active(reverifying, "guest")
-    sync.pump()
+    sync.drain()
     assert decide(connection, "removed", "remove").status == 200
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     assert station.statuses() == {"TAG-OK": "Accepted", "TAG-GONE": "Blocked", "TAG-GUEST": "Accepted"}
@@ -142,7 +142,7 @@ def test_a_lapsed_membership_is_expired_online_and_blocked_once_the_expiry_sweep
 
     # When the expiry sweep runs
     expired = run_expiry()
-    sync.pump()
+    sync.drain()
 
     # Then the membership is expired and the card is Blocked at the station and online
     assert expired == {"expired": 1}
@@ -179,7 +179,7 @@ def test_a_boot_is_accepted_and_the_service_asks_for_the_list_version(sync):
     full = station.take_one("SendLocalList")
     assert list_payload(full)[:2] == ("Full", station.version + 1)
     station.accept(full)
-    sync.pump()
+    sync.drain()
     assert station.take() == []
     assert station.statuses() == {"TAG-1": "Accepted"}
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
@@ -223,7 +223,7 @@ def test_after_a_boot_a_station_gets_its_whole_list_with_what_changed_meanwhile(
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     _, question = station.boot()
     given_auto_member(connection, "driver-b", "TAG-B")
-    sync.pump()
+    sync.drain()
     assert station.take() == []
 
     # When it answers a version
@@ -249,7 +249,7 @@ def test_a_station_that_reports_no_local_list_after_a_boot_is_online_only(sync):
     _, question = station.boot()
     station.answer(question, {"listVersion": -1})
     given_auto_member(connection, DRIVER, "TAG-1")
-    sync.pump()
+    sync.drain()
 
     # Then it is sent no list, and its driver is accepted online
     assert station.take() == []
@@ -309,7 +309,7 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     policy = given_policy(organization, [connection["connection_id"]])
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, DRIVER, "TAG-1")
-    sync.pump()
+    sync.drain()
     first = station.take_one("SendLocalList")
 
     # When the sweep runs before the answer is due
@@ -366,7 +366,7 @@ def test_a_station_that_keeps_answering_failed_is_tried_again_until_it_takes_its
         was sent."""
         sent = []
         for _ in range(count):
-            sync.pump()
+            sync.drain()
             while frames := station.take():
                 for frame in frames:
                     sent.append(clock.at)
@@ -408,7 +408,7 @@ def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
     policy = given_policy(organization, [connection["connection_id"]])
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, "driver-b", "TAG-B")
-    sync.pump()
+    sync.drain()
     for _ in range(MAX_REFUSALS):
         station.answer(station.take_one("SendLocalList"), {"status": "Failed"})
     assert station.take() == []
@@ -432,7 +432,7 @@ def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
     policy = given_policy(organization, [connection["connection_id"]])
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, DRIVER, "TAG-1")
-    sync.pump()
+    sync.drain()
     station.take_one("SendLocalList")
     timeout = delivery.ANSWER_TIMEOUT
     backdate_in_flight("CP-1", datetime.now(UTC) - timeout - timedelta(seconds=1))

@@ -44,11 +44,11 @@ def test_a_new_station_of_a_policy_receives_its_whole_list_and_is_then_in_sync(s
     given_auto_member(connection, "driver-a", "TAG-A")
     given_auto_member(connection, "driver-b", "TAG-B")
     policy = given_policy(organization, [connection["connection_id"]])
-    sync.pump()
+    sync.drain()
 
     # When the station is registered
     station = given_station(organization, "CP-1", policy["policy_id"])
-    sync.pump()
+    sync.drain()
 
     # Then its first message is a Full of version 1 with both members
     first = station.take_one("SendLocalList")
@@ -60,7 +60,7 @@ def test_a_new_station_of_a_policy_receives_its_whole_list_and_is_then_in_sync(s
     station.accept(first)
 
     # Then it is in sync with the policy's sequence, and nothing more is sent
-    sync.pump()
+    sync.drain()
     assert station.take() == []
     status = station_view(organization, "CP-1")["sync"]
     assert status["in_sync"] is True
@@ -79,7 +79,7 @@ def test_a_driver_approved_with_two_cards_reaches_the_station_in_one_differentia
     given_pending(connection, DRIVER)
 
     # When a pending request is all there is
-    sync.pump()
+    sync.drain()
 
     # Then nothing changes at the station
     assert station.take() == []
@@ -87,7 +87,7 @@ def test_a_driver_approved_with_two_cards_reaches_the_station_in_one_differentia
 
     # When the admin approves
     assert decide(connection, DRIVER, "approve").status == 200
-    sync.pump()
+    sync.drain()
 
     # Then
     update_type, version, entries = list_payload(station.take_one("SendLocalList"))
@@ -109,7 +109,7 @@ def test_a_change_to_the_list_invokes_the_sync_function_once_with_that_change_al
     if change != "approve":
         assert decide(connection, DRIVER, "approve").status == 200
     settle(sync, station)
-    before = len(sync.batches)
+    before = len(sync.delivered)
 
     # When the list changes
     match change:
@@ -117,11 +117,11 @@ def test_a_change_to_the_list_invokes_the_sync_function_once_with_that_change_al
             assert decide(connection, DRIVER, change).status == 200
         case "add a card":
             given_card(DRIVER, "TAG-2")
-    sync.pump()
+    sync.drain()
 
     # Then the function ran once, for that change's record: writing the entries raised the list's sequence,
     # and that write is not one more record that passes the filter only for the function to find nothing
-    batches = sync.batches[before:]
+    batches = sync.delivered[before:]
     assert [[r["dynamodb"]["NewImage"]["kind"]["S"] for r in batch] for batch in batches] == [[kind]]
     assert list_payload(station.take_one("SendLocalList"))[0] == "Differential"
     assert station_view(organization, "CP-1")["sync"]["wanted_sequence"] == (1 if change == "approve" else 2)
@@ -137,7 +137,7 @@ def test_a_card_added_later_reaches_the_station_too(sync):
 
     # When the driver registers another card
     given_card(DRIVER, "tag-2")
-    sync.pump()
+    sync.drain()
 
     # Then only that card is sent
     update_type, version, entries = list_payload(station.take_one("SendLocalList"))
@@ -156,7 +156,7 @@ def test_a_removed_card_is_sent_as_blocked(sync):
 
     # When the driver removes one
     assert remove_card(DRIVER, "TAG-1").status == 200
-    sync.pump()
+    sync.drain()
 
     # Then the station is told it is Blocked, and the other card stays
     update_type, _, entries = list_payload(sent := station.take_one("SendLocalList"))
@@ -177,7 +177,7 @@ def test_a_removed_member_is_blocked_not_deleted(sync):
 
     # When the admin removes the member
     assert decide(connection, DRIVER, "remove").status == 200
-    sync.pump()
+    sync.drain()
 
     # Then the entry is kept, with idTagInfo Blocked (an entry without idTagInfo would delete it)
     frame = station.take_one("SendLocalList")
@@ -196,7 +196,7 @@ def test_a_membership_that_must_be_confirmed_again_carries_its_expiry_date(sync)
 
     # When the driver is approved
     approved = given_active(connection, DRIVER)
-    sync.pump()
+    sync.drain()
 
     # Then the entry expires when the membership does
     (info,) = list_payload(station.take_one("SendLocalList"))[2].values()
@@ -218,7 +218,7 @@ def test_a_member_of_two_unlocking_connections_stays_accepted_when_leaving_one(s
 
     # When the driver leaves one
     assert as_driver("DELETE", f"/me/memberships/{employees['connection_id']}").body["status"] == "left"
-    sync.pump()
+    sync.drain()
 
     # Then the station hears nothing: the card is still Accepted
     assert station.take() == []
@@ -226,7 +226,7 @@ def test_a_member_of_two_unlocking_connections_stays_accepted_when_leaving_one(s
 
     # When the driver leaves the other one too
     assert as_driver("DELETE", f"/me/memberships/{residents['connection_id']}").body["status"] == "left"
-    sync.pump()
+    sync.drain()
 
     # Then the card is Blocked
     assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Blocked"}
@@ -264,13 +264,13 @@ def test_changes_wait_while_a_request_is_in_flight_and_then_go_in_one_message(sy
     policy = given_policy(organization, [connection["connection_id"]])
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, "driver-a", "TAG-A")
-    sync.pump()
+    sync.drain()
     in_flight = station.take_one("SendLocalList")
 
     # When two more drivers join meanwhile
     given_auto_member(connection, "driver-b", "TAG-B")
     given_auto_member(connection, "driver-c", "TAG-C")
-    sync.pump()
+    sync.drain()
 
     # Then nothing more is sent to the station
     assert station.take() == []
@@ -305,7 +305,7 @@ def test_a_refused_differential_is_followed_by_a_full(sync, refusal, shown):
 
     # When the next Differential is refused
     given_auto_member(connection, "driver-b", "TAG-B")
-    sync.pump()
+    sync.drain()
     differential = station.take_one("SendLocalList")
     assert list_payload(differential)[0] == "Differential"
     station.send([refusal[0], differential[1], *refusal[1:]])
@@ -337,14 +337,14 @@ def test_a_station_without_a_local_list_gets_no_more_lists(sync, answer):
     policy = given_policy(organization, [connection["connection_id"]])
     online_only = given_station(organization, "CP-1", policy["policy_id"])
     other = given_station(organization, "CP-2", policy["policy_id"])
-    sync.pump()
+    sync.drain()
     first = online_only.take_one("SendLocalList")
     online_only.send([answer[0], first[1], *answer[1:]])
     settle(sync, other)
 
     # When a driver joins
     given_auto_member(connection, DRIVER, "TAG-1")
-    sync.pump()
+    sync.drain()
 
     # Then only the other station is sent the change
     assert statuses(list_payload(other.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}
@@ -361,7 +361,7 @@ def test_a_long_list_is_cut_to_the_stations_send_local_list_max_length(sync):
     for n in range(5):
         given_auto_member(connection, f"driver-{n}", f"TAG-{n}")
     policy = given_policy(organization, [connection["connection_id"]])
-    sync.pump()
+    sync.drain()
 
     # When a station that takes two entries per message is registered and acknowledges each message
     station = given_station(organization, "CP-1", policy["policy_id"], send_local_list_max_length=2)
@@ -394,7 +394,7 @@ def test_a_small_station_holds_the_most_recently_changed_entries(sync):
     policy = given_policy(organization, [connection["connection_id"]])
     for tag in ("TAG-C", "TAG-A", "TAG-E", "TAG-B", "TAG-D"):
         given_auto_member(connection, f"driver-{tag}", tag)
-        sync.pump()
+        sync.drain()
 
     # When a station that holds three entries is registered
     station = given_station(organization, "CP-1", policy["policy_id"], local_auth_list_max_length=3)
@@ -442,14 +442,14 @@ def test_a_full_station_is_never_sent_more_than_it_holds_when_changes_arrive_whi
     )
     settle(sync, station)
     given_auto_member(connection, f"driver-{tags[-1]}", tags[-1])
-    sync.pump()
+    sync.drain()
     in_flight = station.take_one("SendLocalList")
 
     # When meanwhile a driver joins and then a listed member leaves
     given_auto_member(connection, "driver-new", "TAG-NEW")
-    sync.pump()
+    sync.drain()
     assert decide(connection, f"driver-{tags[1]}", "remove").status == 200
-    sync.pump()
+    sync.drain()
     assert station.take() == []
 
     # Then once it answers, every message fits in the station (`accept` checks), and it holds the five
@@ -524,7 +524,7 @@ def test_a_station_that_keeps_refusing_is_not_sent_full_lists_forever(sync):
     # When the service and the station go on for a while
     sent = []
     for _ in range(3 * delivery.MAX_REFUSALS):
-        sync.pump()
+        sync.drain()
         frames = station.take()
         if not frames:
             break
@@ -547,7 +547,7 @@ def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the
     first = given_policy(organization, [employees["connection_id"]], name="Staff")
     second = given_policy(organization, [guests["connection_id"]], name="Visitors")
     station = given_station(organization, "CP-1", first["policy_id"])
-    sync.pump()
+    sync.drain()
     old_full = station.take_one("SendLocalList")
 
     # When the admin moves the station to the second policy, and then the station accepts the old Full
@@ -555,7 +555,7 @@ def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the
         "PATCH", f"/organizations/{organization}/stations/CP-1", body={"policy_id": second["policy_id"]}
     )
     assert moved.status == 200 and moved.body["policy_id"] == second["policy_id"]
-    sync.pump()
+    sync.drain()
     station.accept(old_full)
     settle(sync, station)
 
@@ -601,7 +601,7 @@ def test_a_denied_or_withdrawn_request_never_reaches_the_station(sync):
     assert decide(connection, "driver-a", "deny").status == 200
     assert as_driver("DELETE", f"/me/memberships/{connection['connection_id']}", sub="driver-b").status == 200
     assert decide(connection, "driver-c", "approve").status == 200
-    sync.pump()
+    sync.drain()
 
     # Then only the approved driver is sent, and no entry exists for the others
     assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-C": "Accepted"}
@@ -621,7 +621,7 @@ def test_every_station_of_the_policy_receives_the_change(sync):
 
     # When a driver joins the policy's connection
     given_auto_member(connection, DRIVER, "TAG-1")
-    sync.pump()
+    sync.drain()
 
     # Then
     for station in (first, second):
@@ -640,7 +640,7 @@ def test_a_list_whose_sequence_an_older_table_kept_on_the_policy_continues_from_
     policy_id = policy["policy_id"]
     AllowListItem.get(*AllowListItem.key(policy_id)).delete()
     PolicyItem(*PolicyItem.key(policy_id)).update(actions=[PolicyItem.seq.set(1)])
-    sync.pump()
+    sync.drain()
     assert station_view(organization, "CP-1")["sync"] | {"acknowledged_at": None} == {
         "wanted_sequence": 1,
         "held_sequence": 1,

@@ -70,11 +70,11 @@ def test_batches_delivered_again_publish_nothing_more_and_change_no_entry(sync):
     settle(sync, station)
     given_auto_member(connection, "driver-b", "TAG-B")
     assert [list_payload(f)[0] for f in settle(sync, station)] == ["Differential"]
-    delivered = [record for batch in sync.batches for record in batch]
+    delivered = [record for batch in sync.delivered for record in batch]
     entries, seq, version = entries_of(policy["policy_id"]), policy_seq(policy["policy_id"]), station.version
 
     # When Lambda delivers them all again, batch by batch and then as one batch holding each record twice
-    again = [sync.deliver(batch) for batch in list(sync.batches)]
+    again = [sync.deliver(batch) for batch in list(sync.delivered)]
     twice = sync.deliver(delivered + delivered)
 
     # Then
@@ -135,7 +135,7 @@ def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_
     connection = given_open_connection(organization)
     given_auto_member(connection, DRIVER, "TAG-1")
     policy = given_policy(organization, [connection["connection_id"]])
-    sync.pump()
+    sync.drain()
     station = given_station(organization, "CP-1", policy["policy_id"])
     records = sync.new_records()
 
@@ -185,7 +185,7 @@ def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sy
 
     # When Lambda delivers the batch again
     assert failed(sync.deliver(records)) == []
-    sync.pump()
+    sync.drain()
 
     # Then the change reaches the station
     assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}
@@ -261,10 +261,10 @@ def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_
     station = given_station(organization, "CP-1", policy["policy_id"], local_auth_list_max_length=5)
     settle(sync, station)
     given_auto_member(connection, "driver-4", "TAG-4")
-    sync.pump()
+    sync.drain()
     in_flight = station.take_one("SendLocalList")
     given_auto_member(connection, "driver-5", "TAG-5")
-    sync.pump()
+    sync.drain()
 
     # When its answer is being handled, a listed member's revocation is written just after the changes
     # for its next message were read (another sync invocation, at the same moment)

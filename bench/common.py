@@ -1,0 +1,122 @@
+"""What every benchmark shares: moto's server in this process with the functions pointed at it, DynamoDB
+calls counted (tests/support/counting.py), the table's stream replayed to a function as Lambda does
+(infra.local.streams.Replayer), publishes counted, items written in bulk, and the report's helpers.
+Not a benchmark itself; each bench imports it first (it puts the repository on sys.path)."""
+
+import contextlib
+import io
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "functions" / "shared", ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from tests.support.counting import DynamoDBCalls  # noqa: E402
+
+REGION = "us-east-1"
+DYNAMODB = DynamoDBCalls()
+
+
+@contextlib.contextmanager
+def moto(counted: bool = False):
+    """moto's server with fresh tables, the functions' environment pointed at it (before they are imported:
+    they read it at import, as in Lambda); every DynamoDB call counted in DYNAMODB if `counted`."""
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    # connections.http does not register the Lambda context with the idempotency config (reported); the
+    # warning says so on every keyed request and changes no count.
+    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
+    from tests.support.aws import start_moto_for_functions
+
+    server, endpoint = start_moto_for_functions()
+    if counted:
+        DYNAMODB.install()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def api(handler, method: str, path: str, expect: int = 200, **kwargs) -> dict:
+    """A request through an API handler (payload 2.0, as tests/support/api.py builds it), that must answer
+    `expect`; Powertools' metrics output kept off the report."""
+    from tests.support.api import call
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        answer = call(handler, method, path, **kwargs)
+    if answer.status != expect:
+        raise SystemExit(f"{method} {path}: expected {expect}, got {answer.status} {answer.body}")
+    return answer.body
+
+
+def invoke(handler, event: dict):
+    from tests.support.api import FakeLambdaContext
+
+    return handler(event, FakeLambdaContext())
+
+
+def stream_to(function: str, invoke_with, endpoint: str, *, delivered: list | None = None):
+    """The table's stream from now on, replayed to `function` (a logical id of template.yaml) through
+    `invoke_with(event)`."""
+    from infra.local.streams import Replayer, StreamReader, mapping_of
+    from tests.support.aws import TABLES
+
+    stream = StreamReader.of_table(TABLES["ConnectionsTable"], endpoint_url=endpoint, latest=True)
+    return Replayer(mapping_of(function), stream, invoke_with, delivered=delivered)
+
+
+def count_publishes(into: list) -> None:
+    """Every publish to a station from now on, as (station, bytes, frame), appended to `into`."""
+    from connections.stations import iot
+
+    publish = iot.publish
+
+    def counted(station_id: str, frame: list) -> int:
+        sent = publish(station_id, frame)
+        into.append((station_id, sent, frame))
+        return sent
+
+    iot.publish = counted
+
+
+def moto_published() -> list[tuple[str, bytes]]:
+    """What moto's iot-data backend (in this process) accepted: (topic, payload)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iotdata.models import iotdata_backends
+
+    return iotdata_backends[DEFAULT_ACCOUNT_ID][REGION].published_payloads
+
+
+def write(items) -> None:
+    """Items of any kind (they share the table), with BatchWriteItem."""
+    from connections.stations.items import StationItem
+
+    with StationItem.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ops(calls: list[str]) -> str:
+    return ", ".join(f"{op} {n}" for op, n in Counter(calls).most_common()) or "-"
+
+
+def table(rows: list[tuple], indent: str = "", right: bool = False) -> None:
+    """Rows under a ruled header; with `right`, every column but the first aligned right."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    for n, row in enumerate(cells):
+        padded = [
+            c.rjust(w) if right and i else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        print((indent + "  ".join(padded)).rstrip())
+        if n == 0:
+            print(indent + "  ".join("-" * w for w in widths))
