@@ -10,8 +10,10 @@ template.yaml the way Lambda's event source mapping does:
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from infra import template
 from infra.local.filters import matches_any
@@ -75,9 +77,9 @@ def lambda_record(record: dict, stream_arn: str) -> dict:
 class Pump:
     mapping: Mapping
     function: LocalFunction
-    streams: object  # boto3 dynamodbstreams client
+    streams: Any  # boto3 dynamodbstreams client (boto3 ships no types)
     stream_arn: str
-    park: callable
+    park: Callable[..., None]
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> threading.Thread:
