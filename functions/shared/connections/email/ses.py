@@ -48,7 +48,7 @@ _MIME = policy.SMTP.clone(max_line_length=998)
 def suppressed(addresses: list[str]) -> set[str]:
     """Which of the addresses are on the suppression list (one round-trip)."""
     keys = [SuppressionItem.key(a) for a in addresses]
-    return {item.email for item in batch_get(keys).values()} if keys else set()
+    return {item.email for item in batch_get(keys).of(SuppressionItem)} if keys else set()
 
 
 def mime(to: str, email: Rendered) -> bytes:

@@ -148,7 +148,7 @@ def answers(
         success = {201: {"description": "Created.", "content": content}}
         if existing:
             success[200] = {"description": "It existed already: the existing one.", "content": content}
-    refused = {error.status: {"description": " ".join(error.__doc__.split())} for error in refusals}
+    refused = {error.status: {"description": " ".join((error.__doc__ or "").split())} for error in refusals}
     return {**success, **refused}
 
 
