@@ -6,9 +6,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from connections.email import dispatch
+from connections.platform.settings import email_settings
 from connections.platform.table import now
 from connections.platform.telemetry import logger, metrics
 
+email_settings()  # read and checked at start: a missing sender stops the function now, not at an email
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
