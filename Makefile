@@ -15,7 +15,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha1sum requirements-sam.txt | cut -
 .PHONY: help
 help:
 	@echo "make run     start the whole service locally (API on 127.0.0.1:$${PORT:-3000})"
-	@echo "make test    lint, template checks and every test"
+	@echo "make test    lint and type check, template checks and every test"
 	@echo "make token SUB=alice EMAIL=alice@example.com   a sign-in token for the local stack"
 	@echo "make check-card STATION=ACME-HQ-1 CARD=DA7E0001   would this card be accepted there now?"
 	@echo "make provision STATION=CP-9 ORG=<organization_id>   provision a charger for an organization (local)"
@@ -46,6 +46,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 .PHONY: template
 template: $(STAMP) $(SAM_STAMP)

@@ -103,6 +103,8 @@ def lambda_env() -> dict[str, str]:
         AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
         TABLE_NAME="connections",
         IDEMPOTENCY_TABLE_NAME="connections-idempotency",
+        SENDER_ADDRESS="no-reply@connections.example",  # NotifyFunction checks its sender at start
+        EMAIL_CONFIGURATION_SET="connections-email",
         POWERTOOLS_SERVICE_NAME="connections",
         POWERTOOLS_METRICS_NAMESPACE="Connections",
         POWERTOOLS_LOG_LEVEL="INFO",

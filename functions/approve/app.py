@@ -30,7 +30,7 @@ DriverId = Annotated[str, Path(max_length=128)]
     responses=answers(views.Organization, refusals=(Forbidden,)),
 )
 @idempotent(app)
-def create_organization(organization: views.NewOrganization) -> views.Organization:
+def create_organization(organization: views.NewOrganization) -> tuple[views.Organization, int]:
     return admins.create_organization(caller(app), organization), 201
 
 
@@ -56,7 +56,7 @@ def list_admins(organization_id: OrganizationId) -> list[views.Admin]:
     responses=answers(views.Admin),
 )
 @idempotent(app)
-def add_admin(organization_id: OrganizationId, admin: views.NewAdmin) -> views.Admin:
+def add_admin(organization_id: OrganizationId, admin: views.NewAdmin) -> tuple[views.Admin, int]:
     return admins.add_admin(caller(app), organization_id, admin), 201
 
 
@@ -100,7 +100,7 @@ def change_my_alert_settings(
 @idempotent(app)
 def create_connection(
     organization_id: OrganizationId, connection: views.NewConnection
-) -> views.ConnectionForAdmin:
+) -> tuple[views.ConnectionForAdmin, int]:
     return admins.create_connection(caller(app), source_ip(app), organization_id, connection), 201
 
 

@@ -63,7 +63,7 @@ def get_connection(connection_id: ConnectionId) -> memberships_views.ConnectionF
 @idempotent(app)
 def request_connection(
     connection_id: ConnectionId, request: memberships_views.MembershipRequest
-) -> memberships_views.Membership:
+) -> tuple[memberships_views.Membership, int]:
     membership, status = drivers.request(caller(app), source_ip(app), connection_id, request)
     if status == 201:
         metrics.add_metric(name="MembershipRequested", unit=MetricUnit.Count, value=1)
@@ -124,7 +124,7 @@ def my_cards() -> list[stations_views.Card]:
     responses=answers(stations_views.Card, existing=True),
 )
 @idempotent(app)
-def add_card(card: stations_views.NewCard) -> stations_views.Card:
+def add_card(card: stations_views.NewCard) -> tuple[stations_views.Card, int]:
     return cards.add_card(caller(app), card)
 
 

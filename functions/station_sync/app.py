@@ -3,6 +3,7 @@ entries, and each affected station is sent its next OCPP SendLocalList over IoT 
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from connections.platform.table import now
@@ -14,7 +15,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict, context) -> dict:
+def handler(event: dict, context) -> PartialItemFailureResponse:
     changes, at = allow_entries.Changes(), now()
 
     def collect(record: DynamoDBRecord) -> None:

@@ -23,7 +23,7 @@ StationId = Annotated[str, Path(max_length=36)]
     responses=answers(views.Policy),
 )
 @idempotent(app)
-def create_policy(organization_id: OrganizationId, policy: views.NewPolicy) -> views.Policy:
+def create_policy(organization_id: OrganizationId, policy: views.NewPolicy) -> tuple[views.Policy, int]:
     return manage.create_policy(caller(app), organization_id, policy), 201
 
 
@@ -57,7 +57,7 @@ def update_policy(
     responses=answers(views.Station),
 )
 @idempotent(app)
-def register_station(organization_id: OrganizationId, station: views.NewStation) -> views.Station:
+def register_station(organization_id: OrganizationId, station: views.NewStation) -> tuple[views.Station, int]:
     return manage.register_station(caller(app), organization_id, station), 201
 
 

@@ -80,10 +80,19 @@ class Stack:
         gateway = Gateway(self.port, functions, outbox.messages, lambda: self.parked, publisher)
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
         self.gateway = gateway
+
         # Closed in reverse: what invokes functions stops first, then the functions finish what they are
         # doing (they publish through the gateway and read moto), then the gateway and the rest.
-        self._closers.append(lambda: (gateway.shutdown(), gateway.server_close()))
-        self._closers.append(lambda: [f.close() for f in functions.values()])
+        def close_gateway() -> None:
+            gateway.shutdown()
+            gateway.server_close()
+
+        def close_functions() -> None:
+            for f in functions.values():
+                f.close()
+
+        self._closers.append(close_gateway)
+        self._closers.append(close_functions)
 
         stream_client = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
         self.pumps = []

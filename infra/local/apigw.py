@@ -5,6 +5,7 @@ import base64
 import json
 import time
 import uuid
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from infra.template import Route
@@ -38,7 +39,7 @@ def http_api_event(
     headers = {k.lower(): v for k, v in headers.items()}
     cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
     route_key = route.route_key if route else "$default"
-    event = {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": path,

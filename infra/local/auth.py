@@ -23,14 +23,16 @@ AUDIENCE = "local-app-client"
 def signing_key() -> rsa.RSAPrivateKey:
     if not KEY_FILE.exists():
         STATE.mkdir(exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         KEY_FILE.write_bytes(
-            key.private_bytes(
+            new.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
         KEY_FILE.chmod(0o600)
-    return serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
+    key = serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)  # the one written above
+    return key
 
 
 def mint(sub: str, email: str | None = None, *, email_verified: bool = True, hours: float = 12) -> str:

@@ -10,16 +10,18 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import Any
 
 from infra import template
 from infra.template import ROOT
 
 SHARED = ROOT / "functions" / "shared"
 
-_handler = None
+_handler: Callable[[dict, object], object] | None = None  # the function's, once loaded
 _name = ""
 
 
@@ -47,7 +49,7 @@ class _Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-_aws = {"ms": 0.0, "calls": 0}
+_aws: dict[str, Any] = {"ms": 0.0, "calls": 0}
 
 
 def _load(name: str, code_uri: str, handler: str, env: dict[str, str]) -> None:
@@ -58,6 +60,7 @@ def _load(name: str, code_uri: str, handler: str, env: dict[str, str]) -> None:
     sys.path[:0] = [str(ROOT / code_uri), str(SHARED)]
     module_name, function_name = handler.rsplit(".", 1)
     spec = importlib.util.spec_from_file_location(module_name, ROOT / code_uri / f"{module_name}.py")
+    assert spec is not None and spec.loader is not None  # a path to a .py file
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
@@ -84,6 +87,7 @@ def _time_aws_calls() -> None:
 
 def _invoke(event: dict, timeout_s: int) -> Invocation:
     _aws["ms"], _aws["calls"] = 0.0, 0
+    assert _handler is not None  # loaded by the process's initializer
     start = time.perf_counter()
     try:
         result, error = _handler(event, _Context(_name, timeout_s)), None

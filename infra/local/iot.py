@@ -34,7 +34,7 @@ class MqttBroker:
     def __init__(self, port: int):
         self.port = port
         self._loop = asyncio.new_event_loop()
-        self._broker = None
+        self._broker: Broker | None = None
         self._ready = threading.Event()
 
     def start(self) -> None:
@@ -48,8 +48,8 @@ class MqttBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
-        self._broker = Broker(config, loop=self._loop)
-        self._loop.run_until_complete(self._broker.start())
+        self._broker = broker = Broker(config, loop=self._loop)
+        self._loop.run_until_complete(broker.start())
         self._ready.set()
         self._loop.run_forever()
 
@@ -80,11 +80,18 @@ class Publisher:
         self._client.disconnect()
 
 
+def _parsed(sql: str) -> re.Match[str]:
+    found = _SQL.match(sql)
+    if found is None:
+        raise ValueError(f"not a topic rule this local IoT reads: {sql}")
+    return found
+
+
 def rule_event(sql: str, topic: str, payload: bytes):
     """What `SELECT ... FROM '<filter>'` passes to the rule's action for one message: `*` is the JSON
     payload, `topic()` / `topic(n) AS name` the topic or its n-th level, `timestamp() AS name` the time,
     `encode(*, 'base64') AS name` the raw payload in base64."""
-    fields = [f.strip() for f in re.split(r",(?![^()]*\))", _SQL.match(sql).group("fields"))]
+    fields = [f.strip() for f in re.split(r",(?![^()]*\))", _parsed(sql).group("fields"))]
     try:
         body = json.loads(payload)
     except ValueError:
@@ -111,9 +118,9 @@ class TopicRules:
     """A subscriber per topic rule that invokes the rule's function (asynchronously, as IoT does)."""
 
     def __init__(self, port: int, functions: dict[str, LocalFunction]):
-        self._clients = []
+        self._clients: list[mqtt.Client] = []
         for name, sql, targets in rules():
-            topic_filter = _SQL.match(sql).group("topic")
+            topic_filter = _parsed(sql).group("topic")
             self._subscribe(port, name, sql, topic_filter, [functions[t] for t in targets])
 
     def _subscribe(self, port, name, sql, topic_filter, targets) -> None:

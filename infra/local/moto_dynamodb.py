@@ -44,7 +44,8 @@ def _checked(backend, transact_items: list[dict]) -> list | None:
     moto must judge): moto's own path then decides and reports it."""
     from moto.dynamodb.comparisons import get_filter_expression
 
-    seen, reasons = set(), []
+    seen: set = set()
+    reasons: list[tuple[str | None, str | None, dict | None]] = []
     try:
         for entry in transact_items:
             ((kind, op),) = entry.items()
@@ -91,10 +92,11 @@ def install() -> None:
         with _one_at_a_time:
             return handle(handler)
 
-    call_action.serialized = True
-    responses.DynamoHandler.call_action = call_action
+    # Patching moto, whose classes and module mypy reads as they are declared.
+    call_action.serialized = True  # type: ignore[attr-defined]
+    responses.DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
-    models.copy = _CopyExceptTables()
+    models.copy = _CopyExceptTables()  # type: ignore[assignment]
     transact = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(backend, transact_items):
@@ -109,4 +111,4 @@ def install() -> None:
         finally:
             _skip.active = False
 
-    models.DynamoDBBackend.transact_write_items = transact_write_items
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ def verify_sender(sesv2) -> None:
 
 
 def messages() -> list[dict]:
-    found = []
+    found: list[dict] = []
     for account in ses_backends.values():
         for backend in account.values():
             found.extend(_describe(m) for m in backend.sent_messages)
@@ -39,7 +39,7 @@ def _describe(message) -> dict:
             "headers": {k: str(v) for k, v in parsed.items()},
         }
     body = getattr(message, "body", None)
-    is_html = bool(body) and body.lstrip().startswith("<")
+    is_html = isinstance(body, str) and body.lstrip().startswith("<")
     return {
         "id": message.id,
         "from": message.source,

@@ -14,7 +14,7 @@ _SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def schedules() -> list[tuple[str, float]]:
-    found = []
+    found: list[tuple[str, float]] = []
     for name, resource in template.resources("AWS::Serverless::Function").items():
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "Schedule":

@@ -228,6 +228,7 @@ class SimulatedStation:
         if problem:
             log.warning("%s: an invalid AuthorizeResponse (%s): %s", self.station_id, problem, payload)
             return False, "error", "FormationViolation"
+        assert payload is not None  # the schema requires idTagInfo
         status = payload["idTagInfo"]["status"]
         return status == "Accepted", "online", status
 

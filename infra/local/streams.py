@@ -115,7 +115,7 @@ class StreamReader:
         """Every record written since the last read."""
         records = []
         for shard in self.shards:
-            iterator = self._iterator(shard)
+            iterator: str | None = self._iterator(shard)
             while iterator:
                 found = self.streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
                 if not found["Records"]:

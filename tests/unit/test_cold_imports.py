@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.functions import environment
 from infra.template import resources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,33 +35,43 @@ def _functions() -> list[tuple[str, str, str]]:
     )
 
 
-def _lambda_env() -> dict[str, str]:
-    # As deployed: tracing is not disabled (template.yaml sets Tracing: Active), no endpoint override.
+# What template.yaml's Refs stand for once deployed (a table's name, a parameter's value).
+DEPLOYED = {
+    "ConnectionsTable": "connections",
+    "IdempotencyTable": "connections-idempotency",
+    "IotDataEndpoint": "https://example-ats.iot.us-east-1.amazonaws.com",
+    "SenderAddress": "no-reply@connections.example",
+    "EmailConfigurationSet": "connections-email",
+}
+
+
+def lambda_env(function: str) -> dict[str, str]:
+    """The function's environment as deployed: the variables template.yaml gives it and the runtime's.
+    Tracing is not disabled (template.yaml sets Tracing: Active), and no endpoint is overridden."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "_X_AMZN", "PYTHON"))
     }
+    for name in ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SENDER_ADDRESS", "EMAIL_CONFIGURATION_SET"):
+        env.pop(name, None)  # only the template's
     env.update(
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_LAMBDA_FUNCTION_NAME="connections-test",
-        TABLE_NAME="connections",
-        IDEMPOTENCY_TABLE_NAME="connections-idempotency",
-        POWERTOOLS_SERVICE_NAME="connections",
-        POWERTOOLS_METRICS_NAMESPACE="Connections",
+        **environment(function, DEPLOYED),
     )
     return env
 
 
-def probe_as_lambda(function: str, code_dir: Path, code: str):
-    """Run `code` in a fresh interpreter, as Lambda imports the function; what it printed last, as JSON."""
-    done = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-I", "-c", code],
-        cwd=code_dir,
-        env=_lambda_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+def run_as_lambda(code_dir: Path, code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter in the function's folder, as Lambda imports the function."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-I", "-c", code], cwd=code_dir, env=env, capture_output=True, text=True, check=False
     )
+
+
+def probe_as_lambda(function: str, code_dir: Path, code: str):
+    """Run `code` as Lambda imports the function; what it printed last, as JSON."""
+    done = run_as_lambda(code_dir, code, lambda_env(function))
     assert done.returncode == 0, f"importing {function}'s handler failed:\n{done.stderr}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 

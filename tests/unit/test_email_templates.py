@@ -95,10 +95,10 @@ def test_a_template_missing_a_value_fails_instead_of_sending_a_blank():
         rendering.render(Notice.DENIED, connection="Employees")
 
 
-def test_the_message_has_both_parts_and_one_recipient_and_no_injected_header(monkeypatch):
-    monkeypatch.setenv("SENDER_ADDRESS", "no-reply@connections.example")
+def test_the_message_has_both_parts_and_one_recipient_and_no_injected_header():
     rendered = render(Notice.DENIED)
-    message = message_from_bytes(ses.mime("pat@acme.example", rendered), policy=policy.default)
+    raw = ses.mime("pat@acme.example", rendered, sender="no-reply@connections.example")
+    message = message_from_bytes(raw, policy=policy.default)
     assert message["To"] == "pat@acme.example" and message["Bcc"] is None
     assert message["From"] == "Connections <no-reply@connections.example>"
     assert message["Subject"] == rendered.subject and message["Auto-Submitted"] == "auto-generated"

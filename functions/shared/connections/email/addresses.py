@@ -11,4 +11,4 @@ _SENDABLE = re.compile(PATTERN)
 
 
 def sendable(address: str | None) -> bool:
-    return bool(address) and len(address) <= MAX_LENGTH and bool(_SENDABLE.fullmatch(address))
+    return address is not None and len(address) <= MAX_LENGTH and bool(_SENDABLE.fullmatch(address))

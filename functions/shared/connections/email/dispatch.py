@@ -15,7 +15,9 @@ opened, the reminder's date), so a duplicated or retried record sends nothing mo
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError
 
 from connections.email import notices, rendering, ses
@@ -32,7 +34,7 @@ from connections.memberships.items import (
     VerificationItem,
 )
 from connections.memberships.state_machine import Status
-from connections.platform.table import batch_get, now
+from connections.platform.table import Found, batch_get, now, of_kind
 from connections.platform.telemetry import logger
 from connections.stations import access
 from connections.stations.allow_entries import image
@@ -69,16 +71,18 @@ def send_emails_for_change(record: dict, batch: Batch) -> None:
     """The emails one stream record calls for (see the module's docstring), each sent once."""
     old, new = image(record, "OldImage"), image(record, "NewImage")
     if isinstance(new, MembershipItem):
-        _membership_changed(old, new, batch)
-    elif isinstance(new, AdminAlertItem) and int(new.sent) > (int(old.sent) if old else 0):
-        _send_alert(new, batch)
-    elif isinstance(new, ReminderItem) and new.due and not (old and old.due):
-        _send_reminder(new, batch)
+        _membership_changed(of_kind(MembershipItem, old), new, batch)
+    elif isinstance(new, AdminAlertItem):
+        alert = of_kind(AdminAlertItem, old)
+        if int(new.sent) > (int(alert.sent) if alert else 0):
+            _send_alert(new, batch)
+    elif isinstance(new, ReminderItem):
+        reminder = of_kind(ReminderItem, old)
+        if new.due and not (reminder and reminder.due):
+            _send_reminder(new, batch)
 
 
-def _seen(item: MembershipItem | None) -> Seen | None:
-    if item is None:
-        return None
+def _seen(item: MembershipItem) -> Seen:
     return Seen(Status(item.status), item.expires_at, item.verify_requested_at)
 
 
@@ -90,7 +94,7 @@ def _when(at: datetime) -> str:
 
 
 def _membership_changed(old: MembershipItem | None, new: MembershipItem, batch: Batch) -> None:
-    before, after = _seen(old), _seen(new)
+    before, after = (_seen(old) if old else None), _seen(new)
     # The writes first, then the sends: the writes are idempotent and cheap to do again, while a send SES
     # keeps refusing fails the record until it is parked in NotifyFailures, and must not take the reminder
     # or the admins' windows with it.
@@ -229,6 +233,7 @@ def _window(alert: AdminAlertItem) -> AlertWindow:
 
 def _move_window(alert: AdminAlertItem, after: AlertWindow, send: bool) -> None:
     alert.window_ends, alert.waiting, alert.listed_through = after.ends, after.waiting, after.listed_through
+    assert after.ends is not None  # a window that moves has an end (notices.on_new_request, on_window_end)
     alert.expires = after.ends + KEEP_AFTER
     if send:
         alert.sent = int(alert.sent or 0) + 1
@@ -243,7 +248,7 @@ def _update_alert_windows(membership: MembershipItem, batch: Batch) -> None:
     organization_pk, _ = OrganizationItem.key(membership.organization_id)
     admins = [a for a in AdminItem.query(organization_pk, AdminItem.sk.startswith("ADMIN#")) if _alerted(a)]
     keys = {a.email: AdminAlertItem.key(membership.connection_id, a.email) for a in admins}
-    found = batch_get(list(keys.values())) if keys else {}
+    found = batch_get(keys.values()) if keys else Found()
     covered = True
     for email, key in keys.items():
         alert = found.get(key) or AdminAlertItem(
@@ -257,7 +262,7 @@ def _update_alert_windows(membership: MembershipItem, batch: Batch) -> None:
         batch.alerted.add(membership.connection_id)
 
 
-def _alerted(admin: AdminItem | None) -> bool:
+def _alerted(admin: AdminItem | None) -> TypeGuard[AdminItem]:
     """An alert lists drivers' addresses and answers: only to an admin who wants it and whose address someone
     has signed in with (connections.memberships.admins records it), never to an address an admin typed
     and nobody has shown is right. Leaving the details out for the others would still tell a stranger
@@ -325,7 +330,9 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
 
 def _request_line(membership: MembershipItem, connection: ConnectionItem) -> dict:
     labels = {q["id"]: q["label"] for q in connection.questions}
-    answers = membership.answers.as_dict() if hasattr(membership.answers, "as_dict") else membership.answers
+    answers = membership.answers  # a dict as written, a MapAttribute as read
+    if isinstance(answers, MapAttribute):
+        answers = answers.as_dict()
     return {
         "email": membership.driver_email,
         "driver_id": membership.driver_id,
@@ -339,8 +346,8 @@ def _request_line(membership: MembershipItem, connection: ConnectionItem) -> dic
 
 
 def _send_reminder(reminder: ReminderItem, batch: Batch) -> None:
-    key = MembershipItem.key(reminder.connection_id, reminder.driver_id)
-    membership = batch_get([key]).get(key)
+    membership_key = MembershipItem.key(reminder.connection_id, reminder.driver_id)
+    membership = batch_get([membership_key]).get(membership_key)
     if membership is None or membership.expires_at != reminder.expires_at:
         return  # renewed or gone since it was scheduled
     if state(membership).effective_status(batch.at) is not Status.ACTIVE:

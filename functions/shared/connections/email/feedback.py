@@ -24,12 +24,16 @@ def suppressions(event: dict) -> list[Suppression]:
             return []
         detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType', '')}"
         recipients = bounce.get("bouncedRecipients") or []
-        return [_one(r, "bounce", r.get("diagnosticCode") or detail) for r in recipients if _address(r)]
+        return [
+            Suppression(a, "bounce", _text(r.get("diagnosticCode") or detail))
+            for r in recipients
+            if (a := _address(r))
+        ]
     if kind == "Complaint":
         complaint = event.get("complaint") or {}
         detail = complaint.get("complaintFeedbackType") or "complaint"
         recipients = complaint.get("complainedRecipients") or []
-        return [_one(r, "complaint", detail) for r in recipients if _address(r)]
+        return [Suppression(a, "complaint", _text(detail)) for r in recipients if (a := _address(r))]
     return []
 
 
@@ -39,5 +43,5 @@ def _address(recipient: dict) -> str | None:
     return plain if "@" in plain else None
 
 
-def _one(recipient: dict, reason: str, detail: str) -> Suppression:
-    return Suppression(email=_address(recipient), reason=reason, detail=str(detail)[:500])
+def _text(detail: object) -> str:
+    return str(detail)[:500]

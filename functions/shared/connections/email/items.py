@@ -10,7 +10,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 
-from connections.platform.table import Item
+from connections.platform.table import Item, Key
 
 DIGEST = "DIGEST"
 REMIND = "REMIND"
@@ -31,8 +31,8 @@ class AdminAlertItem(Item, discriminator="admin_alert"):
     version = VersionAttribute()
 
     @staticmethod
-    def key(connection_id: str, email: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"ALERT#{email.lower()}"
+    def key(connection_id: str, email: str) -> Key["AdminAlertItem"]:
+        return Key(f"CONN#{connection_id}", f"ALERT#{email.lower()}")
 
     def index(self) -> None:
         if self.waiting and self.window_ends:
@@ -56,8 +56,8 @@ class ReminderItem(Item, discriminator="reminder"):
     version = VersionAttribute()
 
     @staticmethod
-    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"REMIND#{driver_id}"
+    def key(connection_id: str, driver_id: str) -> Key["ReminderItem"]:
+        return Key(f"CONN#{connection_id}", f"REMIND#{driver_id}")
 
     def index(self) -> None:
         if not self.due:
@@ -76,5 +76,5 @@ class SuppressionItem(Item, discriminator="suppression"):
     reported_at = UTCDateTimeAttribute()
 
     @staticmethod
-    def key(email: str) -> tuple[str, str]:
-        return f"SUPPRESSED#{email.lower()}", "SUPPRESSED"
+    def key(email: str) -> Key["SuppressionItem"]:
+        return Key(f"SUPPRESSED#{email.lower()}", "SUPPRESSED")

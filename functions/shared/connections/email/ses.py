@@ -1,8 +1,9 @@
 """Sending email through SES (API v2): once per event, never to a suppressed address.
 
 Each email is a raw MIME message with a plain text and an HTML part (SES v2 `Raw` content), sent from
-SENDER_ADDRESS with the configuration set EMAIL_CONFIGURATION_SET, whose event destination reports bounces
-and complaints (functions/notify/ses_events.py puts those addresses on the suppression list).
+SENDER_ADDRESS with the configuration set EMAIL_CONFIGURATION_SET (platform.settings.email_settings),
+whose event destination reports bounces and complaints (functions/notify/ses_events.py puts those
+addresses on the suppression list).
 
 Exactly one email per event: `once` runs a send under a Powertools idempotency record keyed by the event
 (the IdempotencyTable, apart from the main table's stream). A duplicated or retried stream record finds
@@ -14,7 +15,6 @@ invocation's deadline and the retry sends again. SES has no idempotency token to
 copy of an email is better than none.
 """
 
-import os
 from collections.abc import Callable
 from email import policy
 from email.headerregistry import Address
@@ -29,7 +29,7 @@ from connections.email.addresses import sendable
 from connections.email.feedback import Suppression
 from connections.email.items import SuppressionItem
 from connections.email.rendering import Rendered
-from connections.platform.settings import settings
+from connections.platform.settings import email_settings, settings
 from connections.platform.table import batch_get, now
 from connections.platform.telemetry import logger, metrics
 
@@ -48,18 +48,18 @@ _MIME = policy.SMTP.clone(max_line_length=998)
 def suppressed(addresses: list[str]) -> set[str]:
     """Which of the addresses are on the suppression list (one round-trip)."""
     keys = [SuppressionItem.key(a) for a in addresses]
-    return {item.email for item in batch_get(keys).values()} if keys else set()
+    return {item.email for item in batch_get(keys).of(SuppressionItem)} if keys else set()
 
 
-def mime(to: str, email: Rendered) -> bytes:
-    """The raw message. EmailMessage refuses a header value with a line break; the subject has none
-    (emails.one_line) and the address was checked (`sendable`)."""
+def mime(to: str, email: Rendered, sender: str) -> bytes:
+    """The raw message from `sender`. EmailMessage refuses a header value with a line break; the subject has
+    none (emails.one_line) and the address was checked (`sendable`)."""
     message = EmailMessage(policy=_MIME)
-    message["From"] = Address("Connections", addr_spec=os.environ["SENDER_ADDRESS"])
+    message["From"] = Address("Connections", addr_spec=sender)
     message["To"] = to
     message["Subject"] = email.subject
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=os.environ["SENDER_ADDRESS"].rsplit("@", 1)[-1])
+    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
@@ -84,13 +84,13 @@ def send(to: str, email: Rendered) -> str | None:
         return None
     from botocore.exceptions import ClientError  # loaded with boto3, by _ses()
 
-    client = _ses()
+    client, configured = _ses(), email_settings()
     try:
         answer = client.send_email(
-            FromEmailAddress=os.environ["SENDER_ADDRESS"],
+            FromEmailAddress=configured.sender_address,
             Destination={"ToAddresses": [to]},
-            Content={"Raw": {"Data": mime(to, email)}},
-            ConfigurationSetName=os.environ["EMAIL_CONFIGURATION_SET"],
+            Content={"Raw": {"Data": mime(to, email, configured.sender_address)}},
+            ConfigurationSetName=configured.configuration_set,
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")

@@ -24,7 +24,7 @@ from connections.memberships.questions import check_unique
 from connections.memberships.state_machine import Action, Status, TransitionRefused
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
-from connections.platform.table import Item, batch_get, decode_cursor, now, page, transaction
+from connections.platform.table import Found, Key, batch_get, decode_cursor, now, page, transaction
 from connections.platform.views import Page
 
 NO_SUCH_ORGANIZATION = "There is no such organization, or you are not one of its admins."
@@ -32,14 +32,12 @@ NO_SUCH_CONNECTION = "There is no such connection in this organization."
 NO_SUCH_REQUEST = "This driver has no request or membership in this connection."
 
 
-def _admin_key(caller: Caller, organization_id: str) -> tuple[str, str] | None:
+def _admin_key(caller: Caller, organization_id: str) -> Key[AdminItem] | None:
     # Only a verified email address can carry admin rights.
     return AdminItem.key(organization_id, caller.email) if caller.email and caller.email_verified else None
 
 
-def as_admin(
-    caller: Caller, organization_id: str, *keys: tuple[str, str], consistent: bool = False
-) -> dict[tuple[str, str], Item]:
+def as_admin(caller: Caller, organization_id: str, *keys: Key, consistent: bool = False) -> Found:
     """The items at `keys`, read in the same round-trip as the check that the caller administers the
     organization (NotFound otherwise)."""
     admin_key = _admin_key(caller, organization_id)
@@ -70,7 +68,7 @@ def _signed_in(admin: AdminItem) -> None:
         # Another call recorded it first, or the admin was removed meanwhile: nothing to do either way.
 
 
-def _connection_of(found: dict, organization_id: str, connection_id: str) -> ConnectionItem:
+def _connection_of(found: Found, organization_id: str, connection_id: str) -> ConnectionItem:
     connection = found.get(ConnectionItem.key(connection_id))
     if connection is None or connection.organization_id != organization_id:
         raise NotFound(NO_SUCH_CONNECTION)
@@ -107,8 +105,8 @@ def my_organizations(caller: Caller) -> list[views.Organization]:
     if not (caller.email and caller.email_verified):
         return []
     admin_of = [a.organization_id for a in AdminItem.gsi1.query(f"ADMIN#{caller.email}", limit=100)]
-    found = batch_get([OrganizationItem.key(o) for o in admin_of]) if admin_of else {}
-    return sorted((present.organization(o) for o in found.values()), key=lambda o: o.name.lower())
+    found = batch_get([OrganizationItem.key(o) for o in admin_of]) if admin_of else Found()
+    return sorted((present.organization(o) for o in found.of(OrganizationItem)), key=lambda o: o.name.lower())
 
 
 def get_organization(caller: Caller, organization_id: str) -> views.Organization:
@@ -129,6 +127,7 @@ def list_admins(caller: Caller, organization_id: str) -> list[views.Admin]:
 
 def add_admin(caller: Caller, organization_id: str, new: views.NewAdmin) -> views.Admin:
     as_admin(caller, organization_id)
+    assert caller.email is not None  # as_admin admits only a verified address
     at = now()
     admin = AdminItem.new(organization_id, new.email, caller.email, at)
     organization = OrganizationItem(*OrganizationItem.key(organization_id))
@@ -172,7 +171,9 @@ def remove_admin(caller: Caller, organization_id: str, email: str) -> None:
 
 def alert_settings(caller: Caller, organization_id: str) -> views.AlertSettings:
     admin_key = _admin_key(caller, organization_id)
-    admin = as_admin(caller, organization_id)[admin_key]
+    found = as_admin(caller, organization_id)
+    assert admin_key is not None  # as_admin refuses a caller who has none
+    admin = found[admin_key]
     return views.AlertSettings(new_requests=admin.new_request_alerts)
 
 
@@ -182,6 +183,7 @@ def change_alert_settings(
     """The caller's own emails about new requests to this organization's connections, on or off."""
     admin_key = _admin_key(caller, organization_id)
     as_admin(caller, organization_id)
+    assert admin_key is not None  # as_admin refuses a caller who has none
     try:
         AdminItem(*admin_key).update(
             actions=[AdminItem.new_request_alerts.set(settings.new_requests)],
@@ -236,7 +238,7 @@ def create_connection(
     limited = tries.keys(caller.user_id, address) if new.code else {}
     found = as_admin(caller, organization_id, organization_key, *limited, consistent=bool(limited))
     tries.check(found, limited)
-    organization: OrganizationItem = found[organization_key]
+    organization = found[organization_key]
     at = now()
     connection_id = uuid.uuid4().hex
     connection = ConnectionItem(

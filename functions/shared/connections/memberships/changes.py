@@ -6,6 +6,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from connections.memberships import tries
 from connections.memberships.items import MembershipItem
 from connections.memberships.state_machine import Membership, Status
+from connections.platform.table import Item
 
 
 def state(item: MembershipItem) -> Membership:
@@ -13,8 +14,9 @@ def state(item: MembershipItem) -> Membership:
     return Membership(Status(item.status), item.expires_at)
 
 
-def save_if_unchanged(item: MembershipItem, attempt: tries.Attempt | None = None) -> bool:
-    """Write `item` unless somebody changed the membership since it was read; False when somebody did.
+def save_if_unchanged(item: Item, attempt: tries.Attempt | None = None) -> bool:
+    """Write `item` (a membership, or an item versioned like one) unless somebody changed it since it was
+    read; False when somebody did.
     With `attempt` (a try of the connection's code), the try is recorded in the same transaction."""
     item.index()
     if attempt is None:

@@ -14,7 +14,7 @@ from connections.memberships.questions import Question, validate_answers
 from connections.memberships.state_machine import ENDED, Action, Status
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound, ServiceError
-from connections.platform.table import Item, batch_get, decode_cursor, now, page
+from connections.platform.table import Found, Item, batch_get, decode_cursor, now, page
 from connections.platform.views import Page
 
 NO_SUCH_CODE = "No connection matches this code. Check the code with the organization that gave it to you."
@@ -68,12 +68,12 @@ def look_up_code(caller: Caller, address: str, code: str) -> views.ConnectionFor
     code_key = CodeItem.key(normal) if codes.is_well_formed(normal) else None
     found = batch_get([*limited, *([code_key] if code_key else [])], consistent=True)
     tries.check(found, limited)
-    code: CodeItem | None = found.get(code_key) if code_key else None
-    hit = code is not None and code.enabled and code.view is not None
+    opened = found.get(code_key) if code_key else None
+    hit = opened is not None and opened.enabled and opened.view is not None
     tries.Attempt(found, limited).record(missed=not hit)
-    if not hit:
+    if opened is None or not hit:
         raise NotFound(NO_SUCH_CODE)
-    return views.ConnectionForDriver.model_validate(code.view)
+    return views.ConnectionForDriver.model_validate(opened.view)
 
 
 def get_connection(caller: Caller, connection_id: str) -> views.ConnectionForDriver:
@@ -165,6 +165,7 @@ def _ask(
         now=at,
     )
     if outcome.status is None and not outcome.sends_code:
+        assert existing is not None  # only a membership that stands is left as it is
         return present.membership_for_driver(existing, connection, at), 200
     renewing = outcome.renews or (outcome.sends_code and existing is not None and outcome.status is None)
     if not connection.enabled and not renewing:
@@ -195,6 +196,7 @@ def _ask(
         )
     if outcome.sends_code:
         # The notify function sends it (stream); the address's count of codes is written with the request.
+        assert email is not None  # a code goes to an address (Approval.BY_EMAIL_CODE needs one)
         counted = verify_email.ask_for_code(item, email, at, sent)
         saved = verify_email.save_asking(item, counted, attempt)
     else:
@@ -221,7 +223,9 @@ def my_memberships(caller: Caller, *, limit: int, cursor: str | None) -> Page[vi
         last_evaluated_key=decode_cursor(cursor, "gsi1", f"DRIVER#{caller.user_id}"),
     )
     memberships, next_cursor = page(found, cursor)
-    connections = batch_get([ConnectionItem.key(m.connection_id) for m in memberships]) if memberships else {}
+    connections = (
+        batch_get([ConnectionItem.key(m.connection_id) for m in memberships]) if memberships else Found()
+    )
     items = [
         present.membership_for_driver(m, connections.get(ConnectionItem.key(m.connection_id)), at)
         for m in memberships

@@ -6,7 +6,6 @@ from datetime import datetime
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
-    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -15,7 +14,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 
-from connections.platform.table import Item
+from connections.platform.table import Item, Key, integers, strings
 
 BROWSE = "BROWSE"
 EXPIRES = "EXPIRES"
@@ -29,8 +28,8 @@ class OrganizationItem(Item, discriminator="organization"):
     created_by = UnicodeAttribute()
 
     @staticmethod
-    def key(organization_id: str) -> tuple[str, str]:
-        return f"ORG#{organization_id}", "ORG"
+    def key(organization_id: str) -> Key["OrganizationItem"]:
+        return Key(f"ORG#{organization_id}", "ORG")
 
 
 class AdminItem(Item, discriminator="admin"):
@@ -44,8 +43,8 @@ class AdminItem(Item, discriminator="admin"):
     signed_in_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
-    def key(organization_id: str, email: str) -> tuple[str, str]:
-        return f"ORG#{organization_id}", f"ADMIN#{email.lower()}"
+    def key(organization_id: str, email: str) -> Key["AdminItem"]:
+        return Key(f"ORG#{organization_id}", f"ADMIN#{email.lower()}")
 
     @classmethod
     def new(
@@ -76,15 +75,15 @@ class ConnectionItem(Item, discriminator="connection"):
     code = UnicodeAttribute()
     questions = JSONAttribute(default=list)
     approval_mode = UnicodeAttribute()
-    email_domains = ListAttribute(of=UnicodeAttribute, default=list)
+    email_domains = strings(default=list)
     reverify_days = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
     @staticmethod
-    def key(connection_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", "CONN"
+    def key(connection_id: str) -> Key["ConnectionItem"]:
+        return Key(f"CONN#{connection_id}", "CONN")
 
     def index(self) -> None:
         """Set the index keys from the attributes: listed under its organization always, browsable only
@@ -110,8 +109,8 @@ class CodeItem(Item, discriminator="code"):
     view = JSONAttribute(null=True)
 
     @staticmethod
-    def key(code: str) -> tuple[str, str]:
-        return f"CODE#{code}", "CODE"
+    def key(code: str) -> Key["CodeItem"]:
+        return Key(f"CODE#{code}", "CODE")
 
 
 class MembershipItem(Item, discriminator="membership"):
@@ -121,7 +120,7 @@ class MembershipItem(Item, discriminator="membership"):
     driver_email = UnicodeAttribute(null=True)
     driver_email_verified = BooleanAttribute(default=False)
     status = UnicodeAttribute()
-    answers = MapAttribute(default=dict)
+    answers = MapAttribute[str, str | int | float | bool](default=dict)
     message = UnicodeAttribute(null=True)
     requested_at = UTCDateTimeAttribute()
     decided_at = UTCDateTimeAttribute(null=True)
@@ -131,12 +130,12 @@ class MembershipItem(Item, discriminator="membership"):
     # An address in the connection's email domains that a code was sent to, while it is not confirmed.
     verify_email = UnicodeAttribute(null=True)
     verify_requested_at = UTCDateTimeAttribute(null=True)
-    verify_sends = ListAttribute(of=NumberAttribute, default=list)  # when codes were asked for (limit)
+    verify_sends = integers(default=list)  # when codes were asked for (limit)
     version = VersionAttribute()
 
     @staticmethod
-    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"MEMBER#{driver_id}"
+    def key(connection_id: str, driver_id: str) -> Key["MembershipItem"]:
+        return Key(f"CONN#{connection_id}", f"MEMBER#{driver_id}")
 
     @staticmethod
     def status_key(connection_id: str, status: str) -> str:
@@ -157,14 +156,14 @@ class LookupMissesItem(Item, discriminator="lookup_misses"):
     """Recent misses of one caller (a user or an address) trying connection codes, for the limits: codes
     that matched nothing (lookups, requests) or were taken (codes chosen by admins)."""
 
-    misses = ListAttribute(of=NumberAttribute, default=list)
+    misses = integers(default=list)
     attempts = NumberAttribute(null=True)  # a user's: raised by every try, the tries' optimistic lock
     trims = NumberAttribute(null=True)  # an address's: raised by every trim of its misses
     expires = TTLAttribute(null=True)
 
     @staticmethod
-    def key(who: str) -> tuple[str, str]:
-        return f"MISSES#{who}", "MISSES"
+    def key(who: str) -> Key["LookupMissesItem"]:
+        return Key(f"MISSES#{who}", "MISSES")
 
 
 class VerificationItem(Item, discriminator="verification"):
@@ -182,8 +181,8 @@ class VerificationItem(Item, discriminator="verification"):
     expires = TTLAttribute(null=True)
 
     @staticmethod
-    def key(connection_id: str, driver_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"VERIFY#{driver_id}"
+    def key(connection_id: str, driver_id: str) -> Key["VerificationItem"]:
+        return Key(f"CONN#{connection_id}", f"VERIFY#{driver_id}")
 
 
 class CodesSentItem(Item, discriminator="codes_sent"):
@@ -191,10 +190,10 @@ class CodesSentItem(Item, discriminator="codes_sent"):
     address, one_time_codes.TO_ADDRESS); written with the request that asks, in one transaction."""
 
     email = UnicodeAttribute()
-    sends = ListAttribute(of=NumberAttribute, default=list)
+    sends = integers(default=list)
     expires = TTLAttribute(null=True)
     version = VersionAttribute()
 
     @staticmethod
-    def key(email: str) -> tuple[str, str]:
-        return f"CODESSENT#{email.lower()}", "CODESSENT"
+    def key(email: str) -> Key["CodesSentItem"]:
+        return Key(f"CODESSENT#{email.lower()}", "CODESSENT")

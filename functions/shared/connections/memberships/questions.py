@@ -1,6 +1,7 @@
 """Questions an organization asks a driver who requests a connection, and the check of the answers."""
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -71,7 +72,7 @@ def check_unique(questions: list[Question]) -> None:
         seen.add(question.id)
 
 
-def validate_answers(questions: list[Question], answers: dict[str, object]) -> dict[str, str]:
+def validate_answers(questions: list[Question], answers: Mapping[str, object]) -> dict[str, str]:
     """The answers as stored (strings, trimmed), or InvalidInput with a message per field."""
     errors: dict[str, str] = {}
     cleaned: dict[str, str] = {}

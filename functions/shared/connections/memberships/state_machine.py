@@ -140,6 +140,6 @@ def request(
     return RequestOutcome(target, sends_code=by_code)
 
 
-def expiry(activated_at: datetime, reverify_days: int | None) -> datetime | None:
+def expiry(activated_at: datetime, reverify_days: float | None) -> datetime | None:
     """When a membership that becomes Active at `activated_at` must be confirmed again."""
     return activated_at + timedelta(days=reverify_days) if reverify_days else None

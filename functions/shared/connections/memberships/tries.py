@@ -4,23 +4,24 @@ and per address, and the tries that count them."""
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.transactions import TransactWrite
 
 from connections.memberships import ratelimit
 from connections.memberships.items import LookupMissesItem
 from connections.platform.errors import TooManyRequests
-from connections.platform.table import Item, transaction
+from connections.platform.table import Found, Key, transaction
 
 # A person may miss a few times; an address (many people behind one NAT) a few times more.
 PER_USER = ratelimit.Limit(limit=10, window=15 * 60)
 PER_ADDRESS = ratelimit.Limit(limit=100, window=15 * 60)
 
 
-def keys(user_id: str, address: str) -> dict[tuple[str, str], ratelimit.Limit]:
+def keys(user_id: str, address: str) -> dict[Key[LookupMissesItem], ratelimit.Limit]:
     """The limits of a caller trying codes. One budget for every way of trying one (a lookup, a request for
     a private connection, a code chosen for a connection): all of them tell whether a code exists."""
     return {
@@ -29,12 +30,18 @@ def keys(user_id: str, address: str) -> dict[tuple[str, str], ratelimit.Limit]:
     }
 
 
-def _one_at_a_time(key: tuple[str, str]) -> bool:
+def _one_at_a_time(key: Key[LookupMissesItem]) -> bool:
     """A person's tries are decided one at a time; an address's are not (see Attempt)."""
     return "#user#" in key[0]
 
 
-def check(found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], ratelimit.Limit]) -> None:
+def _expires_in(seconds: int) -> datetime:
+    # TTLAttribute takes a timedelta (from now) as well as a datetime; PynamoDB's annotations name only the
+    # latter.
+    return cast(datetime, timedelta(seconds=seconds))
+
+
+def check(found: Found, limited: dict[Key[LookupMissesItem], ratelimit.Limit]) -> None:
     """TooManyRequests (with Retry-After) when any of the callers' limits is reached."""
     now = int(time.time())
     for key, rule in limited.items():
@@ -67,10 +74,10 @@ class Attempt:
     A try is recorded once: with the writes that answer it (`recorded_with`, no round-trip of its own), or
     alone (`record`)."""
 
-    def __init__(self, found: dict[tuple[str, str], Item], limited: dict[tuple[str, str], ratelimit.Limit]):
+    def __init__(self, found: Found, limited: dict[Key[LookupMissesItem], ratelimit.Limit]):
         self._found, self._limited = found, limited
         self._recorded = False
-        self._trimming: set[tuple[str, str]] = set()
+        self._trimming: set[Key[LookupMissesItem]] = set()
         self._refusal: TooManyRequests | None = None
 
     def record(self, *, missed: bool) -> None:
@@ -114,11 +121,11 @@ class Attempt:
             raise
         self._recorded = True
 
-    def _misses(self, key: tuple[str, str]) -> list[int]:
+    def _misses(self, key: Key[LookupMissesItem]) -> list[int]:
         item = self._found.get(key)
         return list(item.misses) if item is not None else []
 
-    def _update(self, key: tuple[str, str], rule: ratelimit.Limit, now: int, missed: bool):
+    def _update(self, key: Key[LookupMissesItem], rule: ratelimit.Limit, now: int, missed: bool):
         if not _one_at_a_time(key):
             return self._appended(key, rule, now, missed)
         item = self._found.get(key)
@@ -126,18 +133,19 @@ class Attempt:
         actions = [
             LookupMissesItem.kind.set(LookupMissesItem),
             LookupMissesItem.attempts.set((seen or 0) + 1),
-            LookupMissesItem.expires.set(timedelta(seconds=rule.window)),
+            LookupMissesItem.expires.set(_expires_in(rule.window)),
         ]
         if missed:
             recent = ratelimit.recent(self._misses(key), now, rule)
             actions.append(LookupMissesItem.misses.set(recent + [now]))
+        condition: Condition
         if seen is None:
             condition = LookupMissesItem.attempts.does_not_exist()
         else:
             condition = LookupMissesItem.attempts == seen
         return LookupMissesItem(*key), actions, condition
 
-    def _appended(self, key: tuple[str, str], rule: ratelimit.Limit, now: int, missed: bool):
+    def _appended(self, key: Key[LookupMissesItem], rule: ratelimit.Limit, now: int, missed: bool):
         """The update and condition of an address's try. The list holds the misses that were read (some
         old, left to be trimmed) and those appended since: there is room while it is shorter than the
         limit plus the old ones, as long as nobody trimmed it meanwhile (its `trims` as read)."""
@@ -150,7 +158,7 @@ class Attempt:
         )
         actions = [
             LookupMissesItem.kind.set(LookupMissesItem),
-            LookupMissesItem.expires.set(timedelta(seconds=rule.window)),
+            LookupMissesItem.expires.set(_expires_in(rule.window)),
         ]
         if len(seen) - len(recent) > 2 * rule.limit:
             self._trimming.add(key)

@@ -3,6 +3,7 @@ address), the notify function emails a one-time code and stores its hash, and th
 one_time_codes holds the rules (code shape, hashing, expiry, tries, how often codes may be asked)."""
 
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -15,7 +16,7 @@ from connections.memberships.items import CodesSentItem, ConnectionItem, Members
 from connections.memberships.state_machine import Action, Status
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound, TooManyRequests
-from connections.platform.table import batch_get, now, transaction
+from connections.platform.table import Key, batch_get, now, transaction
 
 NOTHING_TO_CONFIRM = "No code waits for confirmation in this connection; ask to join it to get one."
 NO_VALID_CODE = (
@@ -24,7 +25,7 @@ NO_VALID_CODE = (
 )
 
 
-def codes_sent_key(email: str | None) -> tuple[str, str] | None:
+def codes_sent_key(email: str | None) -> Key[CodesSentItem] | None:
     """Where the codes asked for `email` are counted; read with the request, before it is known whether a
     code is asked, so that the limit costs no round-trip of its own."""
     return CodesSentItem.key(email) if email else None
@@ -155,7 +156,7 @@ def confirm(caller: Caller, connection_id: str, asked: views.VerificationCode) -
     return present.membership_for_driver(membership, connection, at)
 
 
-def _still_approves(connection: ConnectionItem | None, address: str) -> bool:
+def _still_approves(connection: ConnectionItem | None, address: str) -> TypeGuard[ConnectionItem]:
     """The connection still approves `address` by a code sent to it (mode and domains as they are now)."""
     if connection is None:
         return False

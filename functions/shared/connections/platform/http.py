@@ -148,7 +148,7 @@ def answers(
         success = {201: {"description": "Created.", "content": content}}
         if existing:
             success[200] = {"description": "It existed already: the existing one.", "content": content}
-    refused = {error.status: {"description": " ".join(error.__doc__.split())} for error in refusals}
+    refused = {error.status: {"description": " ".join((error.__doc__ or "").split())} for error in refusals}
     return {**success, **refused}
 
 
@@ -244,9 +244,9 @@ def _traced(resolve: Callable) -> Callable:
     @wraps(resolve)
     def run(event, context):
         nonlocal tracer
+        # Lambda sets the trace header per invocation: it is the request's, not configuration.
         sampled = "Sampled=1" in os.environ.get("_X_AMZN_TRACE_ID", "")
-        disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() == "true"
-        if not sampled or disabled:
+        if not sampled or settings().tracing_disabled:
             return resolve(event, context)
         if tracer is None:
             from aws_lambda_powertools import Tracer

@@ -1,6 +1,8 @@
-"""What every function reads from its environment (template.yaml's Globals), read once and checked at
-start: a missing variable stops the function when it loads, with its name, rather than sending reads and
-writes to a table of a default name."""
+"""What the functions read from their environment, read once and checked at start: a missing variable
+stops the function when it loads, with its name, rather than sending reads and writes to a table of a
+default name or failing at the first email. template.yaml sets them: `settings` for every function
+(Globals), `email_settings` for NotifyFunction, which sends. The variables Powertools and boto3 read
+themselves (POWERTOOLS_*, AWS_ENDPOINT_URL_IOT_DATA_PLANE) are theirs to check."""
 
 import os
 from dataclasses import dataclass
@@ -16,14 +18,19 @@ class Settings:
     table_name: str
     idempotency_table_name: str  # where a keyed request's or a sent email's first answer is remembered
     region: str
+    tracing_disabled: bool  # Powertools' switch, honoured by platform.http (the local stack sets it)
 
 
-def _required(name: str) -> str:
+@dataclass(frozen=True)
+class EmailSettings:
+    sender_address: str  # From:, and the domain of each Message-ID
+    configuration_set: str  # its event destination reports bounces and complaints
+
+
+def _required(name: str, where: str = "every function") -> str:
     value = os.environ.get(name)
     if not value:
-        raise MissingSetting(
-            f"Set the environment variable {name} (template.yaml sets it for every function)."
-        )
+        raise MissingSetting(f"Set the environment variable {name} (template.yaml sets it for {where}).")
     return value
 
 
@@ -33,4 +40,13 @@ def settings() -> Settings:
         table_name=_required("TABLE_NAME"),
         idempotency_table_name=_required("IDEMPOTENCY_TABLE_NAME"),
         region=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
+        tracing_disabled=os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() == "true",
+    )
+
+
+@cache
+def email_settings() -> EmailSettings:
+    return EmailSettings(
+        sender_address=_required("SENDER_ADDRESS", "NotifyFunction"),
+        configuration_set=_required("EMAIL_CONFIGURATION_SET", "NotifyFunction"),
     )

@@ -39,10 +39,12 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any, NamedTuple, cast
 
-from pynamodb.attributes import DiscriminatorAttribute, UnicodeAttribute
+from pynamodb.attributes import DiscriminatorAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import QueryError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
@@ -126,6 +128,19 @@ class Item(Model):
     gsi4sk = UnicodeAttribute(null=True)
     gsi4 = _Gsi4()
 
+    def index(self) -> None:
+        """Set the sparse index keys the item's state calls for; kinds on a sparse index override it."""
+
+
+# PynamoDB types a list's items as its element's attribute class (list[UnicodeAttribute]); a list of scalars
+# holds their values. These two say what the items are.
+def strings(**options: Any) -> ListAttribute[str]:
+    return cast(ListAttribute[str], ListAttribute(of=UnicodeAttribute, **options))
+
+
+def integers(**options: Any) -> ListAttribute[int]:
+    return cast(ListAttribute[int], ListAttribute(of=NumberAttribute, **options))
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -142,10 +157,46 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_connection())
 
 
-def batch_get(keys: list[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], Item]:
-    """Several items of any kind in one round-trip, by key; missing ones are absent from the result."""
-    found = Item.batch_get(list(dict.fromkeys(keys)), consistent_read=consistent or None)
-    return {(item.pk, item.sk): item for item in found}
+class Key[T: Item](NamedTuple):
+    """An item's key, typed by the kind it names: each kind's `key` builds one, and what a batch_get finds
+    under it is read back as that kind (Found)."""
+
+    pk: str
+    sk: str
+
+
+class Found:
+    """What batch_get found, by key; missing items are absent."""
+
+    def __init__(self, items: Iterable[Item] = ()) -> None:
+        self._items = {(item.pk, item.sk): item for item in items}
+
+    def get[T: Item](self, key: Key[T]) -> T | None:
+        # A key's prefixes name one kind (the key table above), so the item stored under it is that kind.
+        return cast(T | None, self._items.get(key))
+
+    def __getitem__[T: Item](self, key: Key[T]) -> T:
+        return cast(T, self._items[key])
+
+    def pop[T: Item](self, key: Key[T]) -> T | None:
+        return cast(T | None, self._items.pop(key, None))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def of[T: Item](self, kind: type[T]) -> list[T]:
+        """The items of one kind, in the order read."""
+        return [item for item in self._items.values() if isinstance(item, kind)]
+
+
+def of_kind[T: Item](kind: type[T], item: Item | None) -> T | None:
+    """The item if it is of that kind (a stream record's other image has the same key), else None."""
+    return item if isinstance(item, kind) else None
+
+
+def batch_get(keys: Iterable[Key], consistent: bool = False) -> Found:
+    """Several items of any kind in one round-trip, by key."""
+    return Found(Item.batch_get(list(dict.fromkeys(keys)), consistent_read=consistent or None))
 
 
 # Pagination cursors are DynamoDB's LastEvaluatedKey, opaque to clients. A cursor is accepted only for the

@@ -6,12 +6,13 @@ the HTTP layer)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from connections.memberships.changes import state
 from connections.memberships.items import MembershipItem
 from connections.memberships.state_machine import Status
-from connections.platform.table import Item, batch_get
+from connections.platform.table import Found, Item, Key, batch_get
 from connections.stations.items import CardItem, MapStation, PolicyItem, StationItem, UnlockItem
 from connections.stations.policy import Decision, Rules, decide, visible
 
@@ -44,6 +45,10 @@ def driver_of(items: Iterable[Item], at: datetime) -> Driver:
     )
 
 
+@overload
+def rules_of(policy: PolicyItem) -> Rules: ...
+@overload
+def rules_of(policy: PolicyItem | None) -> Rules | None: ...
 def rules_of(policy: PolicyItem | None) -> Rules | None:
     if policy is None:
         return None
@@ -61,14 +66,14 @@ class Policies:
         self._found: dict[str, PolicyItem | None] = {}
         self._rules: dict[str, Rules] = {}
 
-    def read(self, policy_ids: Iterable[str | None], also: Iterable[tuple[str, str]] = ()) -> dict:
+    def read(self, policy_ids: Iterable[str | None], also: Iterable[Key] = ()) -> Found:
         """Read the policies not read yet, with the items of the keys `also` in the same calls; returns
         those items."""
         wanted = {PolicyItem.key(p): p for p in policy_ids if p and p not in self._found}
         keys = [*wanted, *also]
-        found = batch_get(keys) if keys else {}
+        found = batch_get(keys) if keys else Found()
         for key, policy_id in wanted.items():
-            self._found[policy_id] = found.pop(key, None)
+            self._found[policy_id] = found.pop(key)
         return found
 
     def rules(self, policy_id: str | None) -> Rules | None:

@@ -15,7 +15,7 @@ from pynamodb.exceptions import TransactWriteError
 from connections.memberships.changes import state
 from connections.memberships.items import MembershipItem
 from connections.memberships.state_machine import Status
-from connections.platform.table import Item, batch_get, transaction
+from connections.platform.table import Item, batch_get, of_kind, transaction
 from connections.stations.items import (
     AllowChangeItem,
     AllowEntryItem,
@@ -48,17 +48,18 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
     old, new = image(record, "OldImage"), image(record, "NewImage")
     item = new or old
     if isinstance(item, MembershipItem):
-        if _access_changed(old, new):
+        if _access_changed(of_kind(MembershipItem, old), of_kind(MembershipItem, new)):
             _driver(changes, item.driver_id, now, connections={item.connection_id})
     elif isinstance(item, CardItem):
         _driver(changes, item.driver_id, now, connections=None)
         if new is None:
             for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
                 changes.entries[(entry.policy_id, item.id_tag)] = (Access(TagStatus.BLOCKED), item.driver_id)
-    elif isinstance(item, PolicyItem) and new is not None:
-        if old is None or list_terms(old) != list_terms(new):
-            _policy(changes, new, old, now)
-    elif isinstance(item, StationItem) and new is not None:
+    elif isinstance(new, PolicyItem):
+        before = of_kind(PolicyItem, old)
+        if before is None or list_terms(before) != list_terms(new):
+            _policy(changes, new, before, now)
+    elif isinstance(new, StationItem):
         # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
         # an empty Full clears what it held), given other capabilities, or refused an update, unless it
         # refused too often in a row (then the next change, a reboot or an admin's edit tries again).

@@ -87,8 +87,7 @@ def _names(policy: PolicyItem | None, decision: Decision) -> dict[str, Connectio
     found = batch_get([ConnectionItem.key(c) for c in decision.connection_ids])
     return {
         c.connection_id: ConnectionName(c.name, c.organization_name, c.public and c.enabled)
-        for c in found.values()
-        if isinstance(c, ConnectionItem)
+        for c in found.of(ConnectionItem)
     }
 
 

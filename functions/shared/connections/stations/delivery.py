@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from connections.platform.table import batch_get, now
 from connections.stations import access, iot, ocpp
@@ -107,6 +109,7 @@ class EntryReader:
     def _read(policy_id: str, wanted: Need) -> list[Entry]:
         # The base table with ConsistentRead: what a transaction wrote is seen whole, in sequence order.
         partition, sort = AllowChangeItem.partition(policy_id), AllowChangeItem.sk
+        condition: Condition | None
         match wanted.fetch:
             case Fetch.CHANGED | Fetch.HELD:
                 condition, forward = sort > AllowChangeItem.sort(wanted.after), True
@@ -166,7 +169,7 @@ def _claim(
     station: StationItem, unique_id: str, frame: list, then: StationList | None, force: bool = False
 ) -> bool:
     at = now()
-    actions = [
+    actions: list[Action] = [
         StationItem.in_flight_id.set(unique_id),
         StationItem.in_flight_action.set(frame[2]),
         StationItem.in_flight_frame.set(json.dumps(frame)),
@@ -207,7 +210,7 @@ def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) 
 
 def _release(station: StationItem, unique_id: str, actions: list, retry_at: datetime | None = None) -> bool:
     """Nothing in flight any more (with `actions`); `retry_at`: the sweep tries the station again then."""
-    clear = [
+    clear: list[Action] = [
         StationItem.in_flight_id.remove(),
         StationItem.in_flight_action.remove(),
         StationItem.in_flight_frame.remove(),
@@ -255,7 +258,9 @@ FAN_OUT = 16
 def send_next_lists(sequences: dict[str, int], full: set[str]) -> Delivery:
     """After a batch's entries are written: every station of a changed policy gets its next list message
     (send_next_list, at most one each), and every station in `full` gets its whole list again."""
-    done, reader, jobs = Delivery(), EntryReader(), []
+    done, reader = Delivery(), EntryReader()
+    # (station, its item when the index gave it, its policy's sequence or, for a Full, every sequence)
+    jobs: list[tuple[str, StationItem | None, int | dict[str, int]]] = []
     for station_id in sorted(full):
         jobs.append((station_id, None, sequences))
     for policy_id, seq in sorted(sequences.items()):
@@ -322,7 +327,7 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             _release(station, uid, _no_local_list())
         else:
             described = f"{frame.error_code}: {payload}" if isinstance(payload, str) and payload else None
-            _refused(station, uid, (described or frame.error_code)[:REFUSAL_TEXT], done)
+            _refused(station, uid, (described or frame.error_code or "")[:REFUSAL_TEXT], done)
         return
     if station.in_flight_action == "GetLocalListVersion":
         if payload.get("listVersion") == -1:

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
-    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 
-from connections.platform.table import Item
+from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
 
 
@@ -24,7 +23,7 @@ class PolicyItem(Item, discriminator="policy"):
     policy_id = UnicodeAttribute()
     organization_id = UnicodeAttribute()
     name = UnicodeAttribute()
-    connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    connection_ids = strings(default=list)
     # Not written any more: the list's sequence is an AllowListItem. A table written when it was the
     # policy's may still hold it here, and AllowListItem.sequence continues from it.
     seq = NumberAttribute(null=True)
@@ -32,12 +31,12 @@ class PolicyItem(Item, discriminator="policy"):
     updated_at = UTCDateTimeAttribute()
     # For drivers (connections.stations.policy.Rules): who sees its stations (None: everyone), and the hours
     # and price of each group.
-    visible_to = ListAttribute(of=UnicodeAttribute, null=True)
+    visible_to = strings(null=True)
     rules = JSONAttribute(null=True)
 
     @staticmethod
-    def key(policy_id: str) -> tuple[str, str]:
-        return f"POLICY#{policy_id}", "POLICY"
+    def key(policy_id: str) -> Key["PolicyItem"]:
+        return Key(f"POLICY#{policy_id}", "POLICY")
 
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"POLICY#{self.policy_id}"
@@ -48,15 +47,15 @@ class UnlockItem(Item, discriminator="unlock"):
     tells every policy it unlocks and what else unlocks them. Written with the policy, in a transaction."""
 
     policy_id = UnicodeAttribute()
-    connection_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    connection_ids = strings(default=list)
     # Whose cards the list leaves to online authorization (hours of use): members of these connections,
     # and everyone else when the policy has a rule for them.
-    limited_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    limited_ids = strings(null=True)
     everyone = BooleanAttribute(null=True)
 
     @staticmethod
-    def key(connection_id: str, policy_id: str) -> tuple[str, str]:
-        return f"CONN#{connection_id}", f"UNLOCKS#{policy_id}"
+    def key(connection_id: str, policy_id: str) -> Key["UnlockItem"]:
+        return Key(f"CONN#{connection_id}", f"UNLOCKS#{policy_id}")
 
 
 class StationItem(Item, discriminator="station"):
@@ -98,8 +97,8 @@ class StationItem(Item, discriminator="station"):
     geohash = UnicodeAttribute(null=True)
 
     @staticmethod
-    def key(station_id: str) -> tuple[str, str]:
-        return f"STATION#{station_id}", "STATION"
+    def key(station_id: str) -> Key["StationItem"]:
+        return Key(f"STATION#{station_id}", "STATION")
 
     @staticmethod
     def policy_key(policy_id: str | None) -> str:
@@ -132,8 +131,8 @@ class CardItem(Item, discriminator="card"):
     created_at = UTCDateTimeAttribute()
 
     @staticmethod
-    def key(id_tag: str) -> tuple[str, str]:
-        return f"CARD#{id_tag}", "CARD"
+    def key(id_tag: str) -> Key["CardItem"]:
+        return Key(f"CARD#{id_tag}", "CARD")
 
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CARD#{self.id_tag}"
@@ -150,16 +149,16 @@ class AllowListItem(Item, discriminator="allow_list"):
     seq = NumberAttribute()
 
     @staticmethod
-    def key(policy_id: str) -> tuple[str, str]:
-        return f"POLICY#{policy_id}", "LIST"
+    def key(policy_id: str) -> Key["AllowListItem"]:
+        return Key(f"POLICY#{policy_id}", "LIST")
 
     @staticmethod
-    def keys(policy_id: str) -> list[tuple[str, str]]:
+    def keys(policy_id: str) -> list[Key]:
         """What to read for the list's sequence (`sequence`): the policy and its list, in one batch_get."""
         return [PolicyItem.key(policy_id), AllowListItem.key(policy_id)]
 
     @staticmethod
-    def sequence(found: dict, policy_id: str) -> int:
+    def sequence(found: Found, policy_id: str) -> int:
         """The list's sequence from a batch_get of `keys`. A table written when the sequence was the
         policy's keeps it there until the list's next change, which continues from it: the sequences that
         stations hold and the change items keyed by them stay valid, and no migration is needed."""
@@ -181,8 +180,8 @@ class AllowEntryItem(Item, discriminator="allow_entry"):
     seq = NumberAttribute()
 
     @staticmethod
-    def key(policy_id: str, id_tag: str) -> tuple[str, str]:
-        return f"POLICY#{policy_id}", f"TAG#{id_tag}"
+    def key(policy_id: str, id_tag: str) -> Key["AllowEntryItem"]:
+        return Key(f"POLICY#{policy_id}", f"TAG#{id_tag}")
 
     def index(self) -> None:
         self.gsi2pk, self.gsi2sk = f"TAG#{self.id_tag}", f"POLICY#{self.policy_id}"
@@ -201,8 +200,8 @@ class AllowChangeItem(Item, discriminator="allow_change"):
     seq = NumberAttribute()
 
     @staticmethod
-    def key(policy_id: str, seq: int) -> tuple[str, str]:
-        return AllowChangeItem.partition(policy_id), AllowChangeItem.sort(seq)
+    def key(policy_id: str, seq: int) -> Key["AllowChangeItem"]:
+        return Key(AllowChangeItem.partition(policy_id), AllowChangeItem.sort(seq))
 
     @staticmethod
     def partition(policy_id: str) -> str:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from connections.memberships.state_machine import Membership, Status
+from connections.stations.policy import latest
 
 # Fulls a station may refuse in a row before the service stops insisting (it waits for the next change,
 # a reboot or an admin's edit rather than loop with a charger that cannot take its list).
@@ -60,7 +61,7 @@ def access(
     active = {c: m for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
     expiries = [m.expires_at for c, m in active.items() if c in always]
     if expiries:
-        return Access(TagStatus.ACCEPTED, None if None in expiries else max(expiries))
+        return Access(TagStatus.ACCEPTED, latest(expiries))
     if everyone or set(active) & set(limited):
         return Access(TagStatus.ONLINE)
     return Access(TagStatus.BLOCKED)
@@ -221,6 +222,8 @@ def message(
                 held_count=station.held_count + len(entries),
             )
             return Send(UpdateType.DIFFERENTIAL, version, entries, then)
+        case Fetch.HELD:
+            return None  # read for `held` (make_room), never a message of its own
 
 
 def _adds(station: StationList, entries: list[Entry]) -> list[Entry]:

@@ -9,7 +9,7 @@ from connections.memberships.admins import as_admin
 from connections.memberships.items import ConnectionItem, OrganizationItem
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound
-from connections.platform.table import batch_get, decode_cursor, now, page, transaction
+from connections.platform.table import Found, batch_get, decode_cursor, now, page, transaction
 from connections.stations import iot, present, views
 from connections.stations.allow_entries import list_terms
 from connections.stations.items import AllowListItem, PolicyItem, StationItem, UnlockItem
@@ -20,7 +20,11 @@ NO_SUCH_STATION = "There is no such station in this organization."
 
 
 def _driver_rules(
-    given: views.DriverRules, connection_ids: list[str], found: dict, organization_id: str, check_visible=True
+    given: views.DriverRules,
+    connection_ids: list[str],
+    found: Found,
+    organization_id: str,
+    check_visible=True,
 ):
     """The rules to store from what an admin gave: (visible_to, rules), checked against the policy's
     connections and the organization's."""
@@ -47,7 +51,7 @@ def _driver_rules(
 
 
 def _check_connections(
-    found: dict, organization_id: str, connection_ids: list[str], field: str = "connection_ids"
+    found: Found, organization_id: str, connection_ids: list[str], field: str = "connection_ids"
 ) -> None:
     strangers = [
         c
@@ -98,7 +102,7 @@ def _unlock(connection_id: str, policy: PolicyItem) -> UnlockItem:
     )
 
 
-def _policy_of(found: dict, organization_id: str, policy_id: str) -> PolicyItem:
+def _policy_of(found: Found, organization_id: str, policy_id: str) -> PolicyItem:
     policy = found.get(PolicyItem.key(policy_id))
     if policy is None or policy.organization_id != organization_id:
         raise NotFound(NO_SUCH_POLICY)
@@ -150,7 +154,7 @@ def update_policy(
     return present.policy_view(policy, AllowListItem.sequence(found, policy_id))
 
 
-def _changed_rules(changes: views.PolicyChanges, policy: PolicyItem, found: dict, organization_id: str):
+def _changed_rules(changes: views.PolicyChanges, policy: PolicyItem, found: Found, organization_id: str):
     """The policy's (visible_to, rules) after a change: fields the change does not give stay as they
     are, and the rules of connections the policy no longer has are dropped."""
     current = present.policy_view(policy, 0)  # only its rules are read
@@ -171,8 +175,8 @@ def list_policies(caller: Caller, organization_id: str) -> list[views.Policy]:
     as_admin(caller, organization_id)
     policies = list(PolicyItem.gsi1.query(f"ORG#{organization_id}", PolicyItem.gsi1sk.startswith("POLICY#")))
     # Their lists' sequences: one BatchGetItem per 100 policies.
-    lists = batch_get([AllowListItem.key(p.policy_id) for p in policies]) if policies else {}
-    found = lists | {PolicyItem.key(p.policy_id): p for p in policies}
+    lists = batch_get([AllowListItem.key(p.policy_id) for p in policies]) if policies else Found()
+    found = Found([*lists.of(AllowListItem), *policies])
     return [present.policy_view(p, AllowListItem.sequence(found, p.policy_id)) for p in policies]
 
 
@@ -233,7 +237,7 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
     return present.station_view(station, found)
 
 
-def _station_of(found: dict, organization_id: str, station_id: str) -> StationItem:
+def _station_of(found: Found, organization_id: str, station_id: str) -> StationItem:
     station = found.get(StationItem.key(station_id))
     if station is None or station.organization_id != organization_id:
         raise NotFound(NO_SUCH_STATION)
@@ -283,10 +287,11 @@ def _place_actions(station: StationItem, given: dict) -> list:
         if given.get(field) is not None:
             setattr(station, field, given[field])
     partition, sort = station.map_keys()
-    if partition is None:
+    geohash = station.geohash
+    if partition is None or sort is None or geohash is None:  # all or none: a station without a place
         return []
     return [
-        StationItem.geohash.set(station.geohash),
+        StationItem.geohash.set(geohash),
         StationItem.gsi4pk.set(partition),
         StationItem.gsi4sk.set(sort),
     ]
@@ -302,7 +307,7 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
     )
     stations, next_cursor = page(found, cursor)
     policy_keys = [k for s in stations if s.policy_id for k in AllowListItem.keys(s.policy_id)]
-    policies = batch_get(policy_keys) if policy_keys else {}
+    policies = batch_get(policy_keys) if policy_keys else Found()
     items = [present.station_view(s, policies) for s in stations]
     return views.Stations(
         items=items,
@@ -317,6 +322,6 @@ def get_station(caller: Caller, organization_id: str, station_id: str) -> views.
     return present.station_view(station, station_policy(station))
 
 
-def station_policy(station: StationItem) -> dict:
+def station_policy(station: StationItem) -> Found:
     """The station's policy and its list (AllowListItem.keys) as batch_get answers: one round-trip."""
-    return batch_get(AllowListItem.keys(station.policy_id)) if station.policy_id else {}
+    return batch_get(AllowListItem.keys(station.policy_id)) if station.policy_id else Found()

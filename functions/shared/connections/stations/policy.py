@@ -134,7 +134,9 @@ def minor_unit(currency: str) -> int | None:
 
 def decimals(amount: Decimal) -> int:
     """The decimals an amount needs (1.50 and 1.500 need one: zeros at the end change nothing)."""
-    return max(0, -amount.normalize().as_tuple().exponent)
+    exponent = amount.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: views.Amount is bounded, so never NaN or infinite
+    return max(0, -exponent)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,12 @@ class Price:
             if amount
         ]
         return " + ".join(parts)
+
+
+def latest(times: Iterable[datetime | None]) -> datetime | None:
+    """The latest of the times given, where None is never: None if any is None."""
+    given = list(times)
+    return None if None in given else max(t for t in given if t is not None)
 
 
 def best(prices: Iterable[Price | None]) -> Price | None:
@@ -338,7 +346,7 @@ def decide(
             Reason.ALLOWED if has_card else Reason.NO_CARD,
             local,
             best(g.price for g in open_groups),
-            until=None if None in closing else max(closing),
+            until=latest(closing),
         )
     if groups:
         first, name = min(

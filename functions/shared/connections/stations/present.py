@@ -2,6 +2,7 @@
 into views."""
 
 from connections.memberships.views import OrganizationRef
+from connections.platform.table import Found
 from connections.stations import access, views
 from connections.stations.items import AllowListItem, CardItem, MapStation, PolicyItem, StationItem
 from connections.stations.policy import Decision, Price
@@ -46,7 +47,7 @@ def sync_status(station: StationItem, wanted: int) -> views.SyncStatus:
     )
 
 
-def station_view(station: StationItem, found: dict) -> views.Station:
+def station_view(station: StationItem, found: Found) -> views.Station:
     """The station as its admins see it, with the policy that applies there (from `found`, a batch_get
     that asked for AllowListItem.keys of its policy)."""
     policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
@@ -59,8 +60,12 @@ def station_view(station: StationItem, found: dict) -> views.Station:
         policy_id=station.policy_id,
         capabilities=views.Capabilities(
             local_list_supported=station.local_list_supported,
-            local_auth_list_max_length=station.local_auth_list_max_length,
-            send_local_list_max_length=station.send_local_list_max_length,
+            local_auth_list_max_length=(
+                None
+                if station.local_auth_list_max_length is None
+                else int(station.local_auth_list_max_length)
+            ),
+            send_local_list_max_length=int(station.send_local_list_max_length),
         ),
         sync=sync_status(station, sequence),
         time_zone=station.time_zone or "UTC",

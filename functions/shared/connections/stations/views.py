@@ -71,9 +71,10 @@ class PriceRule(Body):
     @classmethod
     def _in_minor_units(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
         currency = info.data.get("currency")  # absent when invalid: that is the error then
-        if currency:
+        unit = policy.minor_unit(currency) if currency else None
+        if unit is not None:  # a known currency
             extra = 0 if info.field_name == "session_fee" else policy.RATE_EXTRA_DECIMALS
-            allowed = policy.minor_unit(currency) + extra
+            allowed = unit + extra
             if policy.decimals(amount) > allowed:
                 raise ValueError(f"at most {allowed} decimals in {currency}")
         return amount
