@@ -13,7 +13,8 @@ from connections.memberships import one_time_codes
 from connections.memberships.items import MembershipItem, VerificationItem
 from connections.memberships.verify_email import NOTHING_TO_CONFIRM
 from connections.platform.table import now
-from tests.integration.helpers import (
+from tests.support.mail import code_in, failed, sent, sent_to
+from tests.support.memberships import (
     ADA,
     BOB,
     DRIVER,
@@ -27,8 +28,7 @@ from tests.integration.helpers import (
     request_membership,
     requests_of,
 )
-from tests.integration.notify_helpers import code_in, failed, sent, sent_to
-from tests.integration.stations_helpers import move_expiry, run_expiry
+from tests.support.stations import move_expiry, run_expiry
 
 WORK = "pat@acme.example"
 

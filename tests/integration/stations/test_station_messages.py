@@ -11,7 +11,8 @@ import pytest
 from connections.stations import delivery
 from connections.stations.local_list import MAX_REFUSALS
 from functions.station_messages.app import handler as station_messages_handler
-from tests.integration.helpers import (
+from tests.support.api import FakeLambdaContext
+from tests.support.memberships import (
     DRIVER,
     decide,
     given_active,
@@ -19,7 +20,7 @@ from tests.integration.helpers import (
     given_organization,
     my_membership,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     Station,
     backdate_in_flight,
     given_auto_member,
@@ -37,7 +38,6 @@ from tests.integration.stations_helpers import (
     station_view,
     statuses,
 )
-from tests.support.api import FakeLambdaContext
 
 
 def close_to_now(text: str) -> bool:

@@ -8,7 +8,7 @@ import pytest
 
 from connections.stations import delivery
 from connections.stations.items import AllowListItem, PolicyItem
-from tests.integration.helpers import (
+from tests.support.memberships import (
     DRIVER,
     as_driver,
     decide,
@@ -17,7 +17,7 @@ from tests.integration.helpers import (
     given_organization,
     given_pending,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     as_station_admin,
     entries_of,
     given_auto_member,

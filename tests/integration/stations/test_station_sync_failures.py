@@ -10,8 +10,8 @@ from botocore.exceptions import EndpointConnectionError
 from connections.stations import allow_entries, delivery, iot
 from connections.stations.items import StationItem
 from connections.stations.local_list import Access, TagStatus
-from tests.integration.helpers import DRIVER, given_organization, request_membership
-from tests.integration.stations_helpers import (
+from tests.support.memberships import DRIVER, given_organization, request_membership
+from tests.support.stations import (
     entries_of,
     given_auto_member,
     given_card,

@@ -35,8 +35,8 @@ from functions.station_sync.app import handler as sync_handler
 from functions.stations.app import handler as stations_handler
 from infra.local.streams import Replayer, StreamReader, mapping_of
 from infra.provision import provision
-from tests.integration.helpers import ADA, as_driver, checked, given_connection, request_membership, sub_of
 from tests.support.api import Answer, FakeLambdaContext, call
+from tests.support.memberships import ADA, as_driver, checked, given_connection, request_membership, sub_of
 from tests.support.ocpp import ERROR_CODES
 
 OCPP_VERSION = "1.6"
