@@ -38,6 +38,16 @@ from tests.support.stations import (
 )
 
 
+def given_employees_and_guests() -> tuple[str, dict, dict]:
+    """An organization with two open connections, Employees and Guests, of one member each (TAG-E, TAG-G)."""
+    organization = given_organization()
+    employees = given_open_connection(organization, "Employees")
+    guests = given_open_connection(organization, "Guests")
+    given_auto_member(employees, "employee", "TAG-E")
+    given_auto_member(guests, "guest", "TAG-G")
+    return organization, employees, guests
+
+
 def test_a_new_station_of_a_policy_receives_its_whole_list_and_is_then_in_sync(sync):
     # Given a policy whose connection has two members
     organization, connection, policy = given_depot({"driver-a": "TAG-A", "driver-b": "TAG-B"})
@@ -225,11 +235,7 @@ def test_a_member_of_two_unlocking_connections_stays_accepted_when_leaving_one(s
 
 def test_changing_a_policys_connections_revokes_and_grants_at_its_stations(sync):
     # Given a policy unlocked by one connection, and a member of another
-    organization = given_organization()
-    employees = given_open_connection(organization, "Employees")
-    guests = given_open_connection(organization, "Guests")
-    given_auto_member(employees, "employee", "TAG-E")
-    given_auto_member(guests, "guest", "TAG-G")
+    organization, employees, guests = given_employees_and_guests()
     policy = given_policy(organization, [employees["connection_id"]])
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     assert station.statuses() == {"TAG-E": "Accepted"}
@@ -443,11 +449,7 @@ def test_a_full_station_is_never_sent_more_than_it_holds_when_changes_arrive_whi
 
 def test_a_station_moved_to_another_policy_gets_the_new_list(sync):
     # Given two policies with one member each, and a synced station of the first
-    organization = given_organization()
-    employees = given_open_connection(organization, "Employees")
-    guests = given_open_connection(organization, "Guests")
-    given_auto_member(employees, "employee", "TAG-E")
-    given_auto_member(guests, "guest", "TAG-G")
+    organization, employees, guests = given_employees_and_guests()
     first = given_policy(organization, [employees["connection_id"]], name="Staff")
     second = given_policy(organization, [guests["connection_id"]], name="Visitors")
     station = given_synced_station(sync, organization, "CP-1", first["policy_id"])
@@ -512,11 +514,7 @@ def test_a_station_that_keeps_refusing_is_not_sent_full_lists_forever(sync):
 
 def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the_new_list(sync):
     # Given two policies with one member each, and a station of the first with its Full in flight
-    organization = given_organization()
-    employees = given_open_connection(organization, "Employees")
-    guests = given_open_connection(organization, "Guests")
-    given_auto_member(employees, "employee", "TAG-E")
-    given_auto_member(guests, "guest", "TAG-G")
+    organization, employees, guests = given_employees_and_guests()
     first = given_policy(organization, [employees["connection_id"]], name="Staff")
     second = given_policy(organization, [guests["connection_id"]], name="Visitors")
     station = given_station(organization, "CP-1", first["policy_id"])
