@@ -17,7 +17,7 @@ import yaml
 from infra import template
 from infra.local.auth import mint
 from infra.provision import provision
-from tests.support.aws import free_port
+from tests.support.ports import free_port
 
 ROOT = template.ROOT
 

@@ -1,10 +1,22 @@
+"""The integration tests run the functions in this process against moto's server, started here rather than
+for every test session: unit tests start no moto."""
+
 import gc
+import logging
 import os
 
 import pytest
 
-from tests.integration.helpers import given_organization
-from tests.support.aws import reset_tables
+from tests.support.aws import reset_tables, start_moto, use_endpoint
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+# The functions read their configuration at import, as in Lambda: point them at moto before any of them is
+# imported (pytest loads this file before the modules beside and below it).
+_server, ENDPOINT = start_moto()
+use_endpoint(ENDPOINT)
+
+from tests.support.memberships import given_organization  # noqa: E402 - imports the functions
 
 # Each DynamoDB transaction of the functions builds a new botocore client (store.transaction), and the
 # garbage of hundreds of them makes Python's cyclic GC sweep a large heap again and again. Freezing what
@@ -25,10 +37,17 @@ def _fresh_tables(request):
     yield
 
 
+@pytest.fixture
+def tables():
+    """Fresh tables, made from template.yaml, for each test that touches data."""
+    reset_tables(ENDPOINT)
+    yield ENDPOINT
+
+
 @pytest.fixture(scope="module")
 def shared_tables():
-    """Fresh tables, as the `tables` fixture of tests/conftest.py makes them, once per module."""
-    reset_tables(os.environ["AWS_ENDPOINT_URL"])
+    """Fresh tables, as the `tables` fixture makes them, once per module."""
+    reset_tables(ENDPOINT)
     yield
 
 
@@ -36,3 +55,8 @@ def shared_tables():
 def organization(shared_tables) -> str:
     """Ada's organization "Fleet One", shared by the tests of a SHARED_TABLES module."""
     return given_organization()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("AWS_ENDPOINT_URL") == ENDPOINT:
+        _server.stop()

@@ -26,11 +26,11 @@ from infra.local.iot import rule_event
 from infra.local.schedules import scheduled_event
 from infra.local.streams import StreamReader, mappings
 from infra.template import resources, routes
-from tests.integration.helpers import ADA, given_active, given_connection, given_organization, sub_of
-from tests.integration.stations_helpers import OCPP, given_card, given_policy, given_station
 from tests.support.aws import TABLES
 from tests.support.built import code, layer_paths, new_trace, runtime_env
 from tests.support.events import bounce, http_event, sns_event
+from tests.support.memberships import ADA, given_active, given_connection, given_organization, sub_of
+from tests.support.stations import OCPP, given_card, given_policy, given_station
 
 SHARED_TABLES = True  # one world, made once (`world`), that every function is invoked against
 

@@ -6,7 +6,7 @@ from connections.memberships import tries
 from connections.memberships.items import LookupMissesItem
 from connections.platform.errors import TooManyRequests
 from connections.platform.table import batch_get
-from tests.integration.helpers import (
+from tests.support.memberships import (
     admin_path,
     as_admin,
     as_driver,

@@ -8,7 +8,8 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from functions.request_connection.app import handler as driver_handler
-from tests.integration.helpers import (
+from tests.support.api import call
+from tests.support.memberships import (
     BOB,
     DRIVER,
     as_admin,
@@ -23,7 +24,6 @@ from tests.integration.helpers import (
     request_membership,
     stored_status,
 )
-from tests.support.api import call
 
 ROUNDS = 10
 

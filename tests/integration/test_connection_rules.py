@@ -5,7 +5,7 @@ The tests share one organization (SHARED_TABLES); codes chosen here are unique w
 
 import pytest
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     ADA,
     CODE_ALPHABET,
     EVE,

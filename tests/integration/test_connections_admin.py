@@ -1,6 +1,6 @@
 """Changing a connection (name, visibility, state, code, rules, questions) and the limit on choosing codes."""
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     ADA,
     BOB,
     CODE_ALPHABET,

@@ -4,7 +4,7 @@ The tests share one organization (SHARED_TABLES); each makes its own connection.
 
 import pytest
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     ADA,
     BOB,
     DRIVER,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     ADA,
     EVE,
     all_pages,

@@ -1,7 +1,7 @@
 """POST routes honour an Idempotency-Key header: a retry with the same key gets the first answer and
 changes nothing; the same key with another body is refused."""
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     ADA,
     BOB,
     DRIVER,

@@ -1,7 +1,7 @@
 """A driver's own memberships: the list, one membership, withdrawing and leaving. A driver never sees
 another driver's memberships."""
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     DRIVER,
     OTHER_DRIVER,
     all_pages,

@@ -1,6 +1,6 @@
 """Organizations and their admins: admins are people signed in with a verified email address."""
 
-from tests.integration.helpers import ADA, BOB, EVE, as_admin, given_admin, given_organization
+from tests.support.memberships import ADA, BOB, EVE, as_admin, given_admin, given_organization
 
 
 def admin_emails(organization_id: str, as_: str = ADA) -> list[str]:

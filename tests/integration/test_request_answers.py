@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     given_connection,
     given_organization,
     request_membership,

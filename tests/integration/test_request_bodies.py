@@ -11,8 +11,8 @@ import pytest
 
 from infra import openapi
 from infra.template import Route, routes
-from tests.integration.helpers import checked
 from tests.support.api import call
+from tests.support.memberships import checked
 
 SHARED_TABLES = True
 

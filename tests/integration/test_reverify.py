@@ -3,7 +3,7 @@ again. The clock cannot be moved 30 days ahead, so an expiry is made by moving t
 
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     DRIVER,
     admin_path,
     as_admin,

@@ -12,7 +12,8 @@ import pytest
 from functions.approve.app import handler as admin_handler
 from functions.request_connection.app import handler as driver_handler
 from infra.template import Route, routes
-from tests.integration.helpers import (
+from tests.support.api import call
+from tests.support.memberships import (
     ADA,
     DRIVER,
     EVE,
@@ -27,7 +28,6 @@ from tests.integration.helpers import (
     my_membership,
     requests_of,
 )
-from tests.support.api import call
 
 SHARED_TABLES = True
 

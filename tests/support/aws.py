@@ -3,21 +3,14 @@
 
 import logging
 import os
-import socket
 
 import boto3
 from moto.server import ThreadedMotoServer
 
 from infra.local import moto_dynamodb, outbox
 from infra.template import create_tables
-
-TABLES = {"ConnectionsTable": "connections", "IdempotencyTable": "connections-idempotency"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_port
+from tests.support.settings import TABLES, use_settings
 
 
 def start_moto() -> tuple[ThreadedMotoServer, str]:
@@ -41,18 +34,8 @@ def start_moto_for_functions() -> tuple[ThreadedMotoServer, str]:
 
 
 def use_endpoint(endpoint: str) -> None:
-    os.environ.update(
+    use_settings(
         AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's dummy credentials
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        TABLE_NAME=TABLES["ConnectionsTable"],
-        IDEMPOTENCY_TABLE_NAME=TABLES["IdempotencyTable"],
-        POWERTOOLS_SERVICE_NAME="connections",
-        POWERTOOLS_METRICS_NAMESPACE="Connections",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="WARNING",
         SENDER_ADDRESS=outbox.SENDER,
         EMAIL_CONFIGURATION_SET=outbox.PARAMETERS["EmailConfigurationSet"],
     )

@@ -18,8 +18,8 @@ from ocpp.messages import Call, CallResult, validate_payload
 from infra.local.iot import MqttBroker
 from infra.local.stations import SimulatedStation, run_stations, stop_all
 from infra.template import ROOT
-from tests.support.aws import free_port
 from tests.support.ocpp import ERROR_CODES
+from tests.support.ports import free_port
 
 
 @pytest.fixture(scope="module")

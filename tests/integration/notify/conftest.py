@@ -3,7 +3,7 @@
 import pytest
 
 from infra.local.streams import Replayer
-from tests.integration.notify_helpers import clear_outbox, notify_stream
+from tests.support.mail import clear_outbox, notify_stream
 
 
 @pytest.fixture(autouse=True)

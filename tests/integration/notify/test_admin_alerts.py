@@ -7,7 +7,8 @@ from datetime import timedelta
 from connections.email.dispatch import send_due_emails as sweep_at
 from connections.email.items import AdminAlertItem
 from connections.platform.table import now
-from tests.integration.helpers import (
+from tests.support.mail import failed, sent, sent_to
+from tests.support.memberships import (
     ADA,
     BOB,
     EVE,
@@ -19,7 +20,6 @@ from tests.integration.helpers import (
     given_organization,
     given_pending,
 )
-from tests.integration.notify_helpers import failed, sent, sent_to
 
 ALERTS = "/admins/me/alerts"
 
@@ -185,7 +185,7 @@ def test_a_request_waiting_for_the_drivers_code_alerts_nobody(notify):
     connection = given_connection(
         organization, name="Staff", public=True, approval_mode="email_domain", email_domains=["acme.example"]
     )
-    from tests.integration.helpers import request_membership
+    from tests.support.memberships import request_membership
 
     assert request_membership(connection, body={"email": "pat@acme.example"}).status == 201
     notify.drain()

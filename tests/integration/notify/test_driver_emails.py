@@ -13,7 +13,8 @@ from connections.email.dispatch import send_due_emails as sweep_at
 from connections.email.items import ReminderItem
 from connections.memberships.items import MembershipItem
 from connections.platform.table import now
-from tests.integration.helpers import (
+from tests.support.mail import failed, sent, sent_to, sweep
+from tests.support.memberships import (
     DRIVER,
     OTHER_DRIVER,
     as_driver,
@@ -24,8 +25,7 @@ from tests.integration.helpers import (
     given_pending,
     request_membership,
 )
-from tests.integration.notify_helpers import failed, sent, sent_to, sweep
-from tests.integration.stations_helpers import given_policy, given_station, move_expiry, run_expiry
+from tests.support.stations import given_policy, given_station, move_expiry, run_expiry
 
 DRIVER_EMAIL = f"{DRIVER}@example.com"
 

@@ -13,7 +13,8 @@ from connections.memberships import one_time_codes
 from connections.memberships.items import MembershipItem, VerificationItem
 from connections.memberships.verify_email import NOTHING_TO_CONFIRM
 from connections.platform.table import now
-from tests.integration.helpers import (
+from tests.support.mail import code_in, failed, sent, sent_to
+from tests.support.memberships import (
     ADA,
     BOB,
     DRIVER,
@@ -27,21 +28,32 @@ from tests.integration.helpers import (
     request_membership,
     requests_of,
 )
-from tests.integration.notify_helpers import code_in, failed, sent, sent_to
-from tests.integration.stations_helpers import move_expiry, run_expiry
+from tests.support.stations import move_expiry, run_expiry
 
 WORK = "pat@acme.example"
 
 
-@pytest.fixture
-def by_domain() -> dict:
+def given_by_domain(**fields) -> dict:
+    """Acme's public connection "Staff", approving whoever confirms an address at acme.example."""
     return given_connection(
         given_organization("Acme"),
         name="Staff",
         public=True,
         approval_mode="email_domain",
         email_domains=["acme.example"],
+        **fields,
     )
+
+
+@pytest.fixture
+def by_domain() -> dict:
+    return given_by_domain()
+
+
+@pytest.fixture
+def renewable() -> dict:
+    """The same connection, whose members renew by confirming their address again every 30 days."""
+    return given_by_domain(reverify_days=30)
 
 
 def confirm(connection: dict, code: str, driver: str = DRIVER, **kwargs):
@@ -253,27 +265,19 @@ def test_a_code_sent_before_the_organization_changed_the_approval_no_longer_appr
     assert my_membership(connection).body["status"] == "pending"
 
 
-def test_renewing_by_email_domain_sends_a_code_and_the_code_renews(notify):
-    connection = given_connection(
-        given_organization("Acme"),
-        name="Staff",
-        public=True,
-        approval_mode="email_domain",
-        email_domains=["acme.example"],
-        reverify_days=30,
-    )
-    ask(connection)
+def test_renewing_by_email_domain_sends_a_code_and_the_code_renews(notify, renewable):
+    ask(renewable)
     notify.drain()
-    assert confirm(connection, code_in(sent_to(WORK)[0])).status == 200
-    before = MembershipItem.get(*MembershipItem.key(connection["connection_id"], DRIVER)).expires_at
+    assert confirm(renewable, code_in(sent_to(WORK)[0])).status == 200
+    before = MembershipItem.get(*MembershipItem.key(renewable["connection_id"], DRIVER)).expires_at
     # When the member asks again to renew, the membership stays active and a code is sent
-    again = ask(connection)
+    again = ask(renewable)
     assert (again.status, again.body["status"], again.body["verifying_email"]) == (200, "active", WORK)
     notify.drain()
     renewal = sent_to(WORK)[1]
     assert "confirm again" in renewal["text"]
     # And confirming it renews the membership
-    renewed = confirm(connection, code_in(renewal))
+    renewed = confirm(renewable, code_in(renewal))
     assert renewed.status == 200 and renewed.body["expires_at"] > before.isoformat()[:19]
 
 
@@ -295,28 +299,20 @@ def test_withdrawing_a_request_ends_its_wait_for_a_code(notify, by_domain):
 
 
 @pytest.mark.parametrize("ends", ["leaves", "lapses"])
-def test_a_member_who_leaves_or_lapses_while_renewing_waits_for_no_code(notify, ends):
-    connection = given_connection(
-        given_organization("Acme"),
-        name="Staff",
-        public=True,
-        approval_mode="email_domain",
-        email_domains=["acme.example"],
-        reverify_days=30,
-    )
-    ask(connection)
+def test_a_member_who_leaves_or_lapses_while_renewing_waits_for_no_code(notify, renewable, ends):
+    ask(renewable)
     notify.drain()
-    assert confirm(connection, code_in(sent_to(WORK)[0])).status == 200
-    ask(connection)  # to renew: a code goes to the address, the membership stays active meanwhile
+    assert confirm(renewable, code_in(sent_to(WORK)[0])).status == 200
+    ask(renewable)  # to renew: a code goes to the address, the membership stays active meanwhile
     notify.drain()
     renewal = code_in(sent_to(WORK)[1])
     if ends == "leaves":
-        assert as_driver("DELETE", f"/me/memberships/{connection['connection_id']}").status == 200
+        assert as_driver("DELETE", f"/me/memberships/{renewable['connection_id']}").status == 200
     else:
-        move_expiry(connection["connection_id"], DRIVER, now() - timedelta(seconds=1))
+        move_expiry(renewable["connection_id"], DRIVER, now() - timedelta(seconds=1))
         assert run_expiry() == {"expired": 1}
-    assert stored_code_request(connection) == ("left" if ends == "leaves" else "expired", None, None)
-    answer = confirm(connection, renewal)
+    assert stored_code_request(renewable) == ("left" if ends == "leaves" else "expired", None, None)
+    answer = confirm(renewable, renewal)
     assert (answer.status, answer.body["message"]) == (404, NOTHING_TO_CONFIRM)
 
 

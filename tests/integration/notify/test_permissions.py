@@ -13,8 +13,11 @@ import pytest
 import connections.email.dispatch as notify_use_case
 from connections.email.items import AdminAlertItem, ReminderItem
 from infra.template import load, resources
-from tests.integration import notify_helpers
-from tests.integration.helpers import (
+from tests.integration.notify import test_suppression
+from tests.integration.notify.test_suppression import bounce, report
+from tests.support import mail
+from tests.support.mail import sent, sent_to
+from tests.support.memberships import (
     BOB,
     DRIVER,
     decide,
@@ -24,11 +27,8 @@ from tests.integration.helpers import (
     given_pending,
     request_membership,
 )
-from tests.integration.notify import test_suppression
-from tests.integration.notify.test_suppression import bounce, report
-from tests.integration.notify_helpers import sent, sent_to
-from tests.integration.stations_helpers import given_policy, given_station
-from tests.support.aws import TABLES
+from tests.support.settings import TABLES
+from tests.support.stations import given_policy, given_station
 
 TABLE_KINDS = {TABLES["ConnectionsTable"]: "ConnectionsTable", TABLES["IdempotencyTable"]: "IdempotencyTable"}
 
@@ -150,7 +150,7 @@ def every_kind_of_email(notify) -> None:
 
 
 def test_the_notify_function_is_granted_what_it_does_on_the_table_and_no_more(notify, monkeypatch):
-    with aws_calls(monkeypatch, [(notify_helpers, "notify_handler")]) as calls:
+    with aws_calls(monkeypatch, [(mail, "notify_handler")]) as calls:
         every_kind_of_email(notify)
     used, allowed = iam_actions(calls), granted("NotifyFunction")
     assert not uncovered(used, allowed), uncovered(used, allowed)

@@ -2,10 +2,10 @@
 address on the suppression list, and nothing is sent to a suppressed address again."""
 
 from functions.notify.ses_events import handler as ses_events_handler
-from tests.integration.helpers import DRIVER, decide, given_connection, given_organization, given_pending
-from tests.integration.notify_helpers import sent_to
 from tests.support.api import FakeLambdaContext
 from tests.support.events import bounce, ses_event, sns_event
+from tests.support.mail import sent_to
+from tests.support.memberships import DRIVER, decide, given_connection, given_organization, given_pending
 
 DRIVER_EMAIL = f"{DRIVER}@example.com"
 

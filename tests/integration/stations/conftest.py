@@ -4,7 +4,7 @@ not, must be valid OCPP 1.6 (the `ocpp` package's JSON schemas): checked after e
 import pytest
 
 from infra.local.streams import Replayer
-from tests.integration.stations_helpers import OCPP, sync_stream
+from tests.support.stations import OCPP, sync_stream
 
 
 @pytest.fixture(autouse=True)

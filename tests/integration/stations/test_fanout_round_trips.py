@@ -4,8 +4,9 @@ card alone, and the DynamoDB calls stay within limits that grow with the station
 
 import pytest
 
-from tests.integration.helpers import DRIVER, decide, given_connection, given_organization, given_pending
-from tests.integration.stations_helpers import (
+from tests.support.counting import DynamoDBCalls
+from tests.support.memberships import DRIVER, decide, given_connection, given_organization, given_pending
+from tests.support.stations import (
     given_card,
     given_policy,
     given_synced_station,
@@ -14,7 +15,6 @@ from tests.integration.stations_helpers import (
     settle,
     statuses,
 )
-from tests.support.counting import DynamoDBCalls
 
 MEMBERS, STATIONS = 5, 3
 # The limits, in DynamoDB calls (as measured; the same at 10,000 members): the approval; the sync function,

@@ -1,7 +1,7 @@
 """The station admin API (functions/stations/app.py): access policies and stations, with each station's
 sync status as the stream consumer and the station's answers leave it."""
 
-from tests.integration.helpers import (
+from tests.support.memberships import (
     DRIVER,
     EVE,
     given_active,
@@ -9,7 +9,7 @@ from tests.integration.helpers import (
     given_connection,
     given_organization,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     as_station_admin,
     given_card,
     given_policy,

@@ -2,7 +2,7 @@
 connection (/me/memberships/{id}/stations)."""
 
 from connections.memberships.items import MembershipItem
-from tests.integration.helpers import (
+from tests.support.memberships import (
     DRIVER,
     OTHER_DRIVER,
     as_driver,
@@ -12,7 +12,7 @@ from tests.integration.helpers import (
     given_organization,
     given_pending,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     add_card,
     given_auto_member,
     given_card,

@@ -5,8 +5,8 @@ Authorize, in the station's time zone; a member listed before their group got ho
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from tests.integration.helpers import as_driver, decide, given_active, given_connection, given_organization
-from tests.integration.stations_helpers import (
+from tests.support.memberships import as_driver, decide, given_active, given_connection, given_organization
+from tests.support.stations import (
     as_station_admin,
     entries_of,
     given_auto_member,

@@ -10,7 +10,8 @@ import pytest
 
 from functions.station_map.app import handler as map_handler
 from infra.provision import provision
-from tests.integration.helpers import (
+from tests.support.api import Answer, call
+from tests.support.memberships import (
     EVE,
     checked,
     decide,
@@ -19,7 +20,7 @@ from tests.integration.helpers import (
     given_organization,
     given_pending,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     as_station_admin,
     given_auto_member,
     given_card,
@@ -27,7 +28,6 @@ from tests.integration.stations_helpers import (
     given_policy,
     move_expiry,
 )
-from tests.support.api import Answer, call
 
 BERLIN = (52.5200, 13.4050)
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

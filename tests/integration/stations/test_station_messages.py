@@ -11,7 +11,8 @@ import pytest
 from connections.stations import delivery
 from connections.stations.local_list import MAX_REFUSALS
 from functions.station_messages.app import handler as station_messages_handler
-from tests.integration.helpers import (
+from tests.support.api import FakeLambdaContext
+from tests.support.memberships import (
     DRIVER,
     decide,
     given_active,
@@ -19,11 +20,12 @@ from tests.integration.helpers import (
     given_organization,
     my_membership,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     Station,
     backdate_in_flight,
     given_auto_member,
     given_card,
+    given_depot,
     given_open_connection,
     given_policy,
     given_station,
@@ -37,7 +39,6 @@ from tests.integration.stations_helpers import (
     station_view,
     statuses,
 )
-from tests.support.api import FakeLambdaContext
 
 
 def close_to_now(text: str) -> bool:
@@ -156,10 +157,7 @@ def test_a_lapsed_membership_is_expired_online_and_blocked_once_the_expiry_sweep
 
 def test_a_boot_is_accepted_and_the_service_asks_for_the_list_version(sync):
     # Given a synced station
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, DRIVER, "TAG-1")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({DRIVER: "TAG-1"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
 
     # When it boots
@@ -187,11 +185,9 @@ def test_a_boot_is_accepted_and_the_service_asks_for_the_list_version(sync):
 
 def test_a_station_that_lost_its_list_and_took_a_differential_before_booting_gets_a_full(sync):
     # Given a station synced with three members, that reboots and loses its list (version 0)
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    for tag in ("TAG-A", "TAG-B", "TAG-C"):
-        given_auto_member(connection, f"driver-{tag}", tag)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot(
+        {f"driver-{tag}": tag for tag in ("TAG-A", "TAG-B", "TAG-C")}
+    )
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     station.entries, station.version = {}, 0
 
@@ -216,10 +212,7 @@ def test_a_station_that_lost_its_list_and_took_a_differential_before_booting_get
 def test_after_a_boot_a_station_gets_its_whole_list_with_what_changed_meanwhile(sync, held):
     # Given a synced station holding a member, that boots, and a driver who joins before it answers the
     # version question
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     _, question = station.boot()
     given_auto_member(connection, "driver-b", "TAG-B")
@@ -240,9 +233,7 @@ def test_after_a_boot_a_station_gets_its_whole_list_with_what_changed_meanwhile(
 
 def test_a_station_that_reports_no_local_list_after_a_boot_is_online_only(sync):
     # Given a synced station
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
 
     # When it boots and says its list is disabled (-1)
@@ -304,9 +295,7 @@ def test_frames_from_strangers_and_garbage_are_ignored():
 
 def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     # Given a synced station that has not answered the Differential bringing a new driver
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, DRIVER, "TAG-1")
     sync.drain()
@@ -352,10 +341,7 @@ class Clock:
 
 def test_a_station_that_keeps_answering_failed_is_tried_again_until_it_takes_its_list(sync, monkeypatch):
     # Given a synced station holding a member, and the sweep running every minute on a clock the test moves
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     clock = Clock()
     monkeypatch.setattr(delivery, "now", clock)
@@ -402,10 +388,7 @@ def test_a_station_that_keeps_answering_failed_is_tried_again_until_it_takes_its
 
 def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
     # Given a synced station that refused its updates until the service left it to the sweep
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, "driver-b", "TAG-B")
     sync.drain()
@@ -427,9 +410,7 @@ def test_a_reboot_gives_a_station_that_refused_too_often_another_full(sync):
 
 def test_a_station_that_stays_silent_is_sent_again_less_and_less_often(sync):
     # Given a station that has not answered a request, already sent again once
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, DRIVER, "TAG-1")
     sync.drain()

@@ -3,7 +3,7 @@ refuse what a station would refuse (no AWS involved)."""
 
 import pytest
 
-from tests.integration.stations_helpers import OcppLedger
+from tests.support.stations import OcppLedger
 
 GOOD_LIST = [2, "a1", "SendLocalList", {"listVersion": 1, "updateType": "Full", "localAuthorizationList": []}]
 

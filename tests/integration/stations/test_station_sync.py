@@ -8,7 +8,7 @@ import pytest
 
 from connections.stations import delivery
 from connections.stations.items import AllowListItem, PolicyItem
-from tests.integration.helpers import (
+from tests.support.memberships import (
     DRIVER,
     as_driver,
     decide,
@@ -17,11 +17,12 @@ from tests.integration.helpers import (
     given_organization,
     given_pending,
 )
-from tests.integration.stations_helpers import (
+from tests.support.stations import (
     as_station_admin,
     entries_of,
     given_auto_member,
     given_card,
+    given_depot,
     given_open_connection,
     given_policy,
     given_station,
@@ -37,13 +38,19 @@ from tests.integration.stations_helpers import (
 )
 
 
+def given_employees_and_guests() -> tuple[str, dict, dict]:
+    """An organization with two open connections, Employees and Guests, of one member each (TAG-E, TAG-G)."""
+    organization = given_organization()
+    employees = given_open_connection(organization, "Employees")
+    guests = given_open_connection(organization, "Guests")
+    given_auto_member(employees, "employee", "TAG-E")
+    given_auto_member(guests, "guest", "TAG-G")
+    return organization, employees, guests
+
+
 def test_a_new_station_of_a_policy_receives_its_whole_list_and_is_then_in_sync(sync):
     # Given a policy whose connection has two members
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    given_auto_member(connection, "driver-b", "TAG-B")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A", "driver-b": "TAG-B"})
     sync.drain()
 
     # When the station is registered
@@ -129,10 +136,7 @@ def test_a_change_to_the_list_invokes_the_sync_function_once_with_that_change_al
 
 def test_a_card_added_later_reaches_the_station_too(sync):
     # Given a member with one card on a synced station
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, DRIVER, "TAG-1")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({DRIVER: "TAG-1"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
 
     # When the driver registers another card
@@ -147,10 +151,7 @@ def test_a_card_added_later_reaches_the_station_too(sync):
 
 def test_a_removed_card_is_sent_as_blocked(sync):
     # Given a member with two cards on a synced station
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, DRIVER, "TAG-1", "TAG-2")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({DRIVER: ("TAG-1", "TAG-2")})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     assert station.statuses() == {"TAG-1": "Accepted", "TAG-2": "Accepted"}
 
@@ -234,11 +235,7 @@ def test_a_member_of_two_unlocking_connections_stays_accepted_when_leaving_one(s
 
 def test_changing_a_policys_connections_revokes_and_grants_at_its_stations(sync):
     # Given a policy unlocked by one connection, and a member of another
-    organization = given_organization()
-    employees = given_open_connection(organization, "Employees")
-    guests = given_open_connection(organization, "Guests")
-    given_auto_member(employees, "employee", "TAG-E")
-    given_auto_member(guests, "guest", "TAG-G")
+    organization, employees, guests = given_employees_and_guests()
     policy = given_policy(organization, [employees["connection_id"]])
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     assert station.statuses() == {"TAG-E": "Accepted"}
@@ -259,9 +256,7 @@ def test_changing_a_policys_connections_revokes_and_grants_at_its_stations(sync)
 
 def test_changes_wait_while_a_request_is_in_flight_and_then_go_in_one_message(sync):
     # Given a synced station that has not answered the message bringing a first member
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     given_auto_member(connection, "driver-a", "TAG-A")
     sync.drain()
@@ -297,10 +292,7 @@ def test_changes_wait_while_a_request_is_in_flight_and_then_go_in_one_message(sy
 )
 def test_a_refused_differential_is_followed_by_a_full(sync, refusal, shown):
     # Given a synced station holding one member
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
 
     # When the next Differential is refused
@@ -332,9 +324,7 @@ def test_a_refused_differential_is_followed_by_a_full(sync, refusal, shown):
 )
 def test_a_station_without_a_local_list_gets_no_more_lists(sync, answer):
     # Given two stations of a policy; one says it has no local list
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     online_only = given_station(organization, "CP-1", policy["policy_id"])
     other = given_station(organization, "CP-2", policy["policy_id"])
     sync.drain()
@@ -356,11 +346,7 @@ def test_a_station_without_a_local_list_gets_no_more_lists(sync, answer):
 
 def test_a_long_list_is_cut_to_the_stations_send_local_list_max_length(sync):
     # Given a policy with five members
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    for n in range(5):
-        given_auto_member(connection, f"driver-{n}", f"TAG-{n}")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({f"driver-{n}": f"TAG-{n}" for n in range(5)})
     sync.drain()
 
     # When a station that takes two entries per message is registered and acknowledges each message
@@ -389,9 +375,7 @@ def test_a_long_list_is_cut_to_the_stations_send_local_list_max_length(sync):
 
 def test_a_small_station_holds_the_most_recently_changed_entries(sync):
     # Given a policy whose five members joined one after the other
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     for tag in ("TAG-C", "TAG-A", "TAG-E", "TAG-B", "TAG-D"):
         given_auto_member(connection, f"driver-{tag}", tag)
         sync.drain()
@@ -465,11 +449,7 @@ def test_a_full_station_is_never_sent_more_than_it_holds_when_changes_arrive_whi
 
 def test_a_station_moved_to_another_policy_gets_the_new_list(sync):
     # Given two policies with one member each, and a synced station of the first
-    organization = given_organization()
-    employees = given_open_connection(organization, "Employees")
-    guests = given_open_connection(organization, "Guests")
-    given_auto_member(employees, "employee", "TAG-E")
-    given_auto_member(guests, "guest", "TAG-G")
+    organization, employees, guests = given_employees_and_guests()
     first = given_policy(organization, [employees["connection_id"]], name="Staff")
     second = given_policy(organization, [guests["connection_id"]], name="Visitors")
     station = given_synced_station(sync, organization, "CP-1", first["policy_id"])
@@ -490,11 +470,9 @@ def test_a_station_moved_to_another_policy_gets_the_new_list(sync):
 
 def test_a_station_given_a_smaller_message_size_gets_its_list_again_in_chunks(sync):
     # Given a synced station holding three members
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    for tag in ("TAG-1", "TAG-2", "TAG-3"):
-        given_auto_member(connection, f"driver-{tag}", tag)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot(
+        {f"driver-{tag}": tag for tag in ("TAG-1", "TAG-2", "TAG-3")}
+    )
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
 
     # When the admin says it takes one entry per message
@@ -515,10 +493,7 @@ def test_a_station_given_a_smaller_message_size_gets_its_list_again_in_chunks(sy
 
 def test_a_station_that_keeps_refusing_is_not_sent_full_lists_forever(sync):
     # Given a station that answers Failed to everything
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, DRIVER, "TAG-1")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({DRIVER: "TAG-1"})
     station = given_station(organization, "CP-1", policy["policy_id"])
 
     # When the service and the station go on for a while
@@ -539,11 +514,7 @@ def test_a_station_that_keeps_refusing_is_not_sent_full_lists_forever(sync):
 
 def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the_new_list(sync):
     # Given two policies with one member each, and a station of the first with its Full in flight
-    organization = given_organization()
-    employees = given_open_connection(organization, "Employees")
-    guests = given_open_connection(organization, "Guests")
-    given_auto_member(employees, "employee", "TAG-E")
-    given_auto_member(guests, "guest", "TAG-G")
+    organization, employees, guests = given_employees_and_guests()
     first = given_policy(organization, [employees["connection_id"]], name="Staff")
     second = given_policy(organization, [guests["connection_id"]], name="Visitors")
     station = given_station(organization, "CP-1", first["policy_id"])
@@ -565,11 +536,7 @@ def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the
 
 def test_a_station_made_usable_by_everyone_does_not_keep_refusing_revoked_cards(sync):
     # Given a station whose list holds a removed member's card as Blocked
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    given_auto_member(connection, "driver-b", "TAG-B")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A", "driver-b": "TAG-B"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     assert decide(connection, "driver-b", "remove").status == 200
     settle(sync, station)
@@ -632,10 +599,7 @@ def test_every_station_of_the_policy_receives_the_change(sync):
 
 def test_a_list_whose_sequence_an_older_table_kept_on_the_policy_continues_from_there(sync):
     # Given a synced station whose list was written when the policy item carried the list's sequence
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     policy_id = policy["policy_id"]
     AllowListItem.get(*AllowListItem.key(policy_id)).delete()

@@ -10,13 +10,12 @@ from botocore.exceptions import EndpointConnectionError
 from connections.stations import allow_entries, delivery, iot
 from connections.stations.items import StationItem
 from connections.stations.local_list import Access, TagStatus
-from tests.integration.helpers import DRIVER, given_organization, request_membership
-from tests.integration.stations_helpers import (
+from tests.support.memberships import DRIVER, request_membership
+from tests.support.stations import (
     entries_of,
     given_auto_member,
     given_card,
-    given_open_connection,
-    given_policy,
+    given_depot,
     given_station,
     given_synced_station,
     list_payload,
@@ -62,10 +61,7 @@ def publish(monkeypatch) -> FailingPublish:
 
 def test_batches_delivered_again_publish_nothing_more_and_change_no_entry(sync):
     # Given a station that has accepted a driver's arrival, and every batch that led there
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_station(organization, "CP-1", policy["policy_id"])
     settle(sync, station)
     given_auto_member(connection, "driver-b", "TAG-B")
@@ -89,9 +85,7 @@ def test_batches_delivered_again_publish_nothing_more_and_change_no_entry(sync):
 def test_a_record_that_fails_is_reported_alone_and_the_rest_of_the_batch_is_applied(sync):
     # Given a synced station, and a batch with a driver's card and membership around a corrupt card item
     # (its created_at is not a date: reading the record's image fails)
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     station = given_station(organization, "CP-1", policy["policy_id"])
     settle(sync, station)
     given_card(DRIVER, "TAG-1")
@@ -131,10 +125,7 @@ def test_a_record_that_fails_is_reported_alone_and_the_rest_of_the_batch_is_appl
 
 def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_sends_the_full(sync, publish):
     # Given a policy with a member, and the record of a station just registered
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, DRIVER, "TAG-1")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({DRIVER: "TAG-1"})
     sync.drain()
     station = given_station(organization, "CP-1", policy["policy_id"])
     records = sync.new_records()
@@ -165,9 +156,7 @@ def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_
 
 def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sync, publish):
     # Given a synced station, and the records of a driver joining
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot()
     station = given_station(organization, "CP-1", policy["policy_id"])
     settle(sync, station)
     given_auto_member(connection, DRIVER, "TAG-1")
@@ -193,10 +182,7 @@ def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sy
 
 def test_a_full_built_while_a_batch_is_being_applied_does_not_lose_its_changes(sync, monkeypatch):
     # Given a synced station that rebooted and lost its list, and a driver who joins meanwhile
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_station(organization, "CP-1", policy["policy_id"])
     settle(sync, station)
     _, question = station.boot()
@@ -225,10 +211,7 @@ def test_a_full_built_while_a_batch_is_being_applied_does_not_lose_its_changes(s
 
 def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_differential(sync):
     # Given a synced station, as one delivery read it, with a change for it on the policy's list
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    given_auto_member(connection, "driver-a", "TAG-A")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
     read_before = stored_station("CP-1")
     given_auto_member(connection, "driver-b", "TAG-B")
@@ -253,11 +236,7 @@ def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_diffe
 def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_room(sync, monkeypatch):
     # Given a station holding its capacity of 5 members, whose answer to the Differential bringing the
     # fifth is outstanding when a sixth driver joins
-    organization = given_organization()
-    connection = given_open_connection(organization)
-    for n in range(4):
-        given_auto_member(connection, f"driver-{n}", f"TAG-{n}")
-    policy = given_policy(organization, [connection["connection_id"]])
+    organization, connection, policy = given_depot({f"driver-{n}": f"TAG-{n}" for n in range(4)})
     station = given_station(organization, "CP-1", policy["policy_id"], local_auth_list_max_length=5)
     settle(sync, station)
     given_auto_member(connection, "driver-4", "TAG-4")

@@ -18,6 +18,7 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -35,8 +36,16 @@ from functions.station_sync.app import handler as sync_handler
 from functions.stations.app import handler as stations_handler
 from infra.local.streams import Replayer, StreamReader, mapping_of
 from infra.provision import provision
-from tests.integration.helpers import ADA, as_driver, checked, given_connection, request_membership, sub_of
 from tests.support.api import Answer, FakeLambdaContext, call
+from tests.support.memberships import (
+    ADA,
+    as_driver,
+    checked,
+    given_connection,
+    given_organization,
+    request_membership,
+    sub_of,
+)
 from tests.support.ocpp import ERROR_CODES
 
 OCPP_VERSION = "1.6"
@@ -303,6 +312,22 @@ def given_auto_member(connection: dict, driver: str, *cards: str) -> None:
         given_card(driver, id_tag)
     answer = request_membership(connection, driver)
     assert answer.status == 201 and answer.body["status"] == "active", answer.body
+
+
+class Depot(NamedTuple):
+    organization: str  # its organization_id
+    connection: dict
+    policy: dict
+
+
+def given_depot(members: dict[str, str | tuple[str, ...]] | None = None) -> Depot:
+    """The station tests' usual world: Ada's organization, an open connection whose `members` (driver ->
+    card or cards) have joined, and a policy over that connection (its stations are the test's to add)."""
+    organization = given_organization()
+    connection = given_open_connection(organization)
+    for driver, cards in (members or {}).items():
+        given_auto_member(connection, driver, *((cards,) if isinstance(cards, str) else cards))
+    return Depot(organization, connection, given_policy(organization, [connection["connection_id"]]))
 
 
 # --- The other station functions, and what the table holds
