@@ -101,7 +101,7 @@ lock: $(STAMP)
 charger: $(STAMP)
 	@# The demo's stations get theirs from `make run`; any other station gets one here, on make run's broker.
 	@test -n "$(STATION)" || { echo "Name the station: make charger STATION=CP-9" >&2; exit 2; }
-	@$(PY) -m infra.local.stations "$(STATION)" --mqtt-port "$${MQTT_PORT:-1883}"
+	@$(PY) -m infra.local.chargers "$(STATION)" --mqtt-port "$${MQTT_PORT:-1883}"
 
 .PHONY: openapi
 openapi: $(STAMP)

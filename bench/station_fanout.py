@@ -607,9 +607,9 @@ def main() -> int:
     began = time.perf_counter()
     with moto(counted=True) as endpoint:
         from functions.approve import app as approve_app
+        from functions.manage_stations import app as stations_app
         from functions.station_messages import app as messages_app
         from functions.station_sync import app as sync_app
-        from functions.stations import app as stations_app
 
         count_publishes(PUBLISHES)
         handlers = {

@@ -3,7 +3,7 @@
 `make run`'s stack in its own process (tests/e2e/stack.py, no demo seed, free loopback ports), driven over
 HTTP as users would: an organization, a private connection, an access policy it unlocks, one station
 registered through the API (LocalAuthListMaxLength 500, SendLocalListMaxLength 25) and an OCPP 1.6J
-charger simulator for it (infra.local.stations.SimulatedStation) on the stack's MQTT broker; 200 drivers
+charger simulator for it (infra.local.chargers.SimulatedStation) on the stack's MQTT broker; 200 drivers
 each with a card and a pending request. The requests are then approved one at a time (each after a
 seeded random pause of 0-250 ms, see PAUSE_S), and for each the time is measured from the approval's HTTP
 response to the charger's local authorization list holding the card as Accepted. The path measured:
@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from common import pct
 
-from infra.local.stations import SimulatedStation
+from infra.local.chargers import SimulatedStation
 from tests.e2e.stack import Stack  # noqa: E402
 
 DRIVERS = 200

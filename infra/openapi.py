@@ -56,9 +56,9 @@ def handler_modules() -> dict:
     """Each function's handler module (its `router` holds the routes), by module name."""
     _prepare()
     from functions.approve import app as approve
+    from functions.manage_stations import app as stations
     from functions.request_connection import app as request_connection
     from functions.station_map import app as station_map
-    from functions.stations import app as stations
 
     return {module.__name__: module for module in (request_connection, approve, stations, station_map)}
 

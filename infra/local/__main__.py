@@ -14,7 +14,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra import template
-from infra.local import iot, moto_dynamodb, outbox, schedules, seed, stations, streams
+from infra.local import chargers, iot, moto_dynamodb, outbox, schedules, seed, streams
 from infra.local.functions import load_functions
 from infra.local.gateway import IOT_PREFIX, Gateway
 
@@ -111,8 +111,8 @@ class Stack:
 
     def run_stations(self, specs: list[dict]) -> None:
         """Simulated chargers on the local broker, as real ones behind the AWS OCPP gateway would be."""
-        running = stations.run_stations(specs, self.mqtt_port)
-        self._closers.append(lambda: stations.stop_all(running))
+        running = chargers.run_stations(specs, self.mqtt_port)
+        self._closers.append(lambda: chargers.stop_all(running))
 
     def _park(self, mapping, records, reason, attempts) -> None:
         self.parked.append(

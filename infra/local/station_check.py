@@ -1,5 +1,5 @@
 """Would this card be accepted at this station now, and why? Asks the running simulated station
-(infra/local/stations.py) over MQTT on its local-only topic `_local/stations/<id>/ask`.
+(infra/local/chargers.py) over MQTT on its local-only topic `_local/stations/<id>/ask`.
 
     python -m infra.local.station_check --station CP-1 --card 04A2B3C4 [--mqtt-port 1883]
 
@@ -15,7 +15,7 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from infra.local.stations import ask_topic
+from infra.local.chargers import ask_topic
 
 ACCEPTED, REFUSED, NO_ANSWER = 0, 1, 2
 

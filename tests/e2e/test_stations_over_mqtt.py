@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from infra.local.stations import SimulatedStation
+from infra.local.chargers import SimulatedStation
 from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.e2e

@@ -197,9 +197,9 @@ def given_code(connection_id: str, driver_id: str, code: str) -> None:
 def measure(counter: DynamoDBCalls) -> list[Measure]:
     """Every route's requests, measured with `counter` (installed) on fresh tables."""
     from functions.approve import app as approve
+    from functions.manage_stations import app as stations
     from functions.request_connection import app as request_connection
     from functions.station_map import app as station_map
-    from functions.stations import app as stations
 
     handlers = {
         "RequestConnectionFunction": request_connection.handler,

@@ -30,10 +30,10 @@ from connections.memberships.items import MembershipItem
 from connections.stations import delivery
 from connections.stations.items import AllowChangeItem, AllowEntryItem, StationItem
 from functions.expire_memberships.app import handler as expire_handler
+from functions.manage_stations.app import handler as stations_handler
 from functions.station_messages.app import handler as station_messages_handler
 from functions.station_messages.sweep import handler as sweep_handler
 from functions.station_sync.app import handler as sync_handler
-from functions.stations.app import handler as stations_handler
 from infra.local.streams import Replayer, StreamReader, mapping_of
 from infra.provision import provision
 from tests.support.api import Answer, FakeLambdaContext, call
@@ -242,7 +242,7 @@ def statuses(entries: dict[str, dict | None]) -> dict[str, str | None]:
     return {tag: info["status"] if info else None for tag, info in entries.items()}
 
 
-# --- The station admin API (functions/stations/app.py) and the driver's cards
+# --- The station admin API (functions/manage_stations/app.py) and the driver's cards
 
 
 def as_station_admin(method: str, path: str, *, email: str = ADA, **kwargs) -> Answer:

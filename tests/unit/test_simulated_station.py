@@ -15,8 +15,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from ocpp.messages import Call, CallResult, validate_payload
 
+from infra.local.chargers import SimulatedStation, run_stations, stop_all
 from infra.local.iot import MqttBroker
-from infra.local.stations import SimulatedStation, run_stations, stop_all
 from infra.template import ROOT
 from tests.support.ocpp import ERROR_CODES
 from tests.support.ports import free_port

@@ -1,4 +1,4 @@
-"""The station admin API (functions/stations/app.py): access policies and stations, with each station's
+"""The station admin API (functions/manage_stations/app.py): access policies and stations, with each station's
 sync status as the stream consumer and the station's answers leave it."""
 
 from tests.support.memberships import (

@@ -1,4 +1,4 @@
-"""The driver's map and the owner's rules (functions/station_map, the preview of functions/stations):
+"""The driver's map and the owner's rules (functions/station_map, the preview of functions/manage_stations):
 search around a point, a station by id, the access check with every reason, the admins' preview, and
 the rule that a station hidden from a driver never shows, whatever the driver asks."""
 

@@ -9,7 +9,7 @@ SendLocalList and GetLocalListVersion as a charger does; anything else is answer
 `Authorize`. On the local-only topic `_local/stations/<stationId>/ask` a station answers the same question
 for `python -m infra.local.station_check` (see ASK_TOPIC).
 
-Run some against a running `make run`: `python -m infra.local.stations CP-1 CP-2 [--mqtt-port 1883]`.
+Run some against a running `make run`: `python -m infra.local.chargers CP-1 CP-2 [--mqtt-port 1883]`.
 """
 
 import argparse
