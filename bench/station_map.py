@@ -3,21 +3,17 @@ handler's p50/p99, for a city of 10,000 stations and a driver with 5 Active conn
 
     .venv/bin/python bench/station_map.py [--searches 1000] [--radius-km 3]
 
-The city (30 km x 30 km around Berlin's centre, 10,000 stations at seeded random places, 100
-organizations with 3 connections and 2 policies each: one shown to members only, one open to everyone at
-office hours with prices; a fifth of the stations have no policy) is written straight to moto's server
-(started in this process) with BatchWriteItem, keyed as the service keys it (StationItem.index). Then the
-real StationMapFunction handler answers `GET /stations` for random points of the city, with real HttpApi
-payload 2.0 events, as the driver.
+The city (30 km x 30 km around Berlin, 10,000 seeded random stations, 100 organizations with 3 connections
+and 2 policies each: one shown to members only, one open to everyone at office hours with prices; a fifth
+of the stations have no policy) is bulk-written to moto's server in this process, keyed as the service
+keys it. The real StationMapFunction handler answers `GET /stations` for random points, as the driver.
 
-Counted on every botocore client by tests/support/counting.py (deterministic for a given seed): operations per
-search, index queries (Query on gsi1..gsi4), items read (each Query's Count, each BatchGetItem's items),
-Scans (must be 0). Timed: the handler (all of it, moto's HTTP round-trips included) and the part of it
-spent outside DynamoDB calls. Baseline in the same run: the same searches' stations found by a Scan of
-the table (what a search without the index reads), on a sample of them.
+Counted (deterministic for a seed, tests/support/counting.py): operations, index queries (Query on
+gsi1..gsi4), items read, Scans per search. Timed: the handler (moto's HTTP round-trips included) and its
+part outside DynamoDB calls. Baseline, same run: a Scan of the table per search, on a sample of them.
 
-Targets: at most 9 index queries per search and no Scan. Exits 1 otherwise. 1,000 searches take about
-20 minutes here, nearly all of it moto answering (see IndexedMotoQueries).
+Targets: at most 9 index queries per search and no Scan; exit 1 otherwise. 1,000 searches take about 20
+minutes, nearly all of it moto answering (see IndexedMotoQueries).
 """
 
 import argparse
@@ -44,14 +40,10 @@ SEED = 6
 
 
 class IndexedMotoQueries:
-    """moto answers an index Query by sorting and checking every item of the table (about 0.4 s per
-    search at 10,000 stations here), which would make this benchmark measure moto. The table does not
-    change while the searches run, so after seeding this hands moto, for each index Query, only the items
-    whose index partition key is the one asked for (grouped once), and of those, for a BETWEEN, only the
-    ones whose sort key is within it (moto sorts the whole partition first); moto still applies the key
-    conditions,
-    the projection, the order and the paging itself, so the answers are the same. Installed after the
-    seeding and before the searches; every Query it shortened is counted."""
+    """moto answers an index Query by checking every item (about 0.4 s per search here): this bench would
+    measure moto. The table does not change during the searches, so each index Query is handed only its
+    partition's items (grouped once; for a BETWEEN, only those within it); moto still applies the
+    conditions, projection, order and paging, so the answers are the same. Shortened Queries are counted."""
 
     def __init__(self) -> None:
         self.shortened = 0
