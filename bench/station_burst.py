@@ -1,40 +1,28 @@
 """A burst of 1,000 approvals across 1,000 stations: how long the station sync function takes to drain it in
 batches of the template's BatchSize, how much memory it needs (target: under 256 MB), what it publishes.
 
-Shape (default, --shape tenants): 1,000 tenants, each a connection that unlocks its own access policy with
-one station, each approving one driver (card registered, request pending) at the same moment: a
-Monday-morning burst across the organizations of a multi-tenant service. Chosen because nothing in a batch
-can be shared: every record costs the sync function its own driver read, policy-sequence bump, entry write,
-station query, entry read, claim and publish, so a batch of 100 records is 100 times the per-change work.
-With one policy for 1,000 stations (--shape one-policy, a mass enrolment at one big site) the batch's 100
-changes share one sequence read, one station query and one entry read (EntryReader); every station gets the
-first 25 changes (its SendLocalListMaxLength) and is then in flight, so later batches publish nothing and
-re-read each station instead; that shape holds 1,000 stations in memory per invocation, and is measured too
-(run it with the option). Stations start in sync (list version 1, nothing held, capacity 500), so every
-station's message is one Differential. The tenants have no other members: the table's size only slows moto.
+Shape (default, --shape tenants): 1,000 tenants, each a connection unlocking its own policy with one
+station, each approving one driver at the same moment (a Monday-morning burst across organizations).
+Nothing in a batch can be shared: each record costs its own driver read, sequence bump, entry write,
+station query, entry read, claim and publish. --shape one-policy (one site, 1,000 stations): a batch's
+changes share one sequence read, station query and entry read; each station gets the first 25 changes and
+is then in flight, so later batches only re-read stations; it holds 1,000 stations in memory per
+invocation. Stations start in sync (list version 1, nothing held, capacity 500): one Differential each.
 
-How: moto's server in this process (tests/support/aws.py); the data written with BatchWriteItem; the
-approvals through the admin handler; then the table's stream is replayed to StationSyncFunction as Lambda
-does (infra.local.streams.Replayer: Lambda's shape, the FilterCriteria, batches of its BatchSize), until no
-record passes the filter (the function's own writes come back on the stream too, but none of them should
-pass it: a second wave would be invocations with nothing to do).
+How: moto's server in this process, data bulk-written, the approvals through the admin handler, then the
+stream replayed to StationSyncFunction (Lambda's shape, FilterCriteria, BatchSize) until no record passes
+the filter (the function's own writes must not: a second wave would be invocations with nothing to do).
+The sync function runs in its own spawned process, started before moto fills this one, so its memory is
+its own: ru_maxrss (what Lambda reports as Max Memory Used, and its growth over the drain), VmHWM as a
+cross-check (ru_maxrss survives fork and exec; VmHWM does not), and tracemalloc's peak of one invocation
+(on for every other batch only, since it slows what it traces; times come from the others). Times are
+moto's (its queries scan the whole table); the split between waiting on moto and the function's CPU is
+printed. infra/local/moto_dynamodb.py skips moto's whole-table copy per transaction item.
 
-The sync function runs in its own process (spawned, as a Lambda worker is, before moto and the data fill
-this one), so that its memory is its own and not moto's: resource.getrusage ru_maxrss of that process
-(absolute, what Lambda reports as Max Memory Used, and its growth over the drain), its VmHWM from /proc as a
-cross-check (ru_maxrss survives fork and exec; VmHWM does not), and tracemalloc's peak of one invocation.
-tracemalloc slows the Python it traces, so it is on for every other batch only, and the times are read
-from the batches without it. Times are moto's: its queries scan the whole table, and the split between
-waiting on moto and the function's own CPU is printed. moto's own TransactWriteItems copies the whole table
-for each of its items to roll back (about a second per transaction here, one per record);
-infra/local/moto_dynamodb.py, installed by start_moto, skips that copy when a transaction's conditions all
-hold.
-
-Counted (deterministic): invocations, records, publishes and bytes (connections.stations.iot.publish wrapped,
-cross-checked with moto's iot-data backend), DynamoDB calls, and those of the function's calls DynamoDB
-answered with an error (a condition that did not hold, a cancelled transaction: a retry inside the counts;
-none expected, nothing else writes the table meanwhile; informational). Exit 1 when memory is 256 MB or
-more, a station does not get exactly its card in one Differential, or the drain runs past its time bound.
+Counted (deterministic): invocations, records, publishes and bytes (cross-checked with moto's iot-data),
+DynamoDB calls, and those answered with an error (a retry inside the counts; none expected;
+informational). Exit 1 when memory is 256 MB or more, a station does not get exactly its card in one
+Differential, or the drain runs past its time bound.
 
 Run: .venv/bin/python bench/station_burst.py                      (about 7 minutes, moto-bound)
      .venv/bin/python bench/station_burst.py --shape one-policy   (about 3 minutes)
@@ -167,19 +155,20 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
         item.index()
         return item
 
+    shared = {"organization_id": org, "created_at": at}
+
     def items():
         for t in range(tenants):
             connection_id, policy_id = f"conn-{t:04d}", f"policy-{t:04d}"
             yield indexed(
                 ConnectionItem(
                     *ConnectionItem.key(connection_id),
+                    **shared,
                     connection_id=connection_id,
-                    organization_id=org,
                     organization_name="Burst",
                     name=f"Tenant {t}",
                     code=f"BURST{t:04d}",
                     approval_mode="manual",
-                    created_at=at,
                     updated_at=at,
                     version=1,
                 )
@@ -187,11 +176,10 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
             yield indexed(
                 PolicyItem(
                     *PolicyItem.key(policy_id),
+                    **shared,
                     policy_id=policy_id,
-                    organization_id=org,
                     name=f"Site {t}",
                     connection_ids=[connection_id],
-                    created_at=at,
                     updated_at=at,
                 )
             )
@@ -201,16 +189,14 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
         for n in range(count):
             t = n if shape == "tenants" else 0
             connection_id, policy_id, driver = f"conn-{t:04d}", f"policy-{t:04d}", f"driver-{n:04d}"
+            station = {"station_id": f"CP-{n:04d}", "name": f"Charger {n}", "policy_id": policy_id}
             yield indexed(
                 StationItem(
                     *StationItem.key(f"CP-{n:04d}"),
-                    station_id=f"CP-{n:04d}",
-                    organization_id=org,
-                    name=f"Charger {n}",
-                    policy_id=policy_id,
+                    **shared,
+                    **station,
                     local_auth_list_max_length=500,
                     send_local_list_max_length=25,
-                    created_at=at,
                     list_version=1,  # has acknowledged the (empty) list
                     held_seq=0,
                     held_count=0,
