@@ -1,49 +1,30 @@
 """Cost of ONE approval in a connection whose policy has 10,000 members and S stations (S = 1, 100, 1,000),
 against the naive approach of pushing the whole list to every station on every change.
 
-In this process: moto's server (tests/support/aws.py), the real handlers (approve, station sync, station
-messages) called as Lambda calls them. The organization, connection and policy are made through the
-handlers; the 10,000 members (card, active membership, Accepted allow-list entry each) and the stations are
-written with BatchWriteItem, the stations "in sync" (list_version > 0, held_seq = the policy's sequence,
-needs_full false, no capacity limit, SendLocalListMaxLength 25), so that one more approval is one
-Differential. For each S (stations are added to reach S; the same 10,000 members):
+In this process: moto's server and the real handlers (approve, station sync, station messages). The
+organization, connection and policy come through the handlers; the 10,000 members (card, active
+membership, Accepted entry) and the stations are bulk-written, the stations in sync (SendLocalListMaxLength
+25, no capacity limit), so one more approval is one Differential. For each S: the approval through the
+admin handler; the stream replayed to StationSyncFunction until no record passes the filter (its own writes
+must not: a second wave would be an invocation with nothing to do); every station answers Accepted through
+StationMessagesFunction, which must leave every station in sync.
 
-1. the approval goes through the admin handler (POST .../requests/{driver}/approve);
-2. the table's stream is replayed to StationSyncFunction as Lambda does (infra.local.streams.Replayer)
-   until no record passes the filter (the sync function's own writes come back on the stream too, but none
-   of them should pass it: a second wave would be an invocation with nothing to do);
-3. every station answers its message (a CALLRESULT Accepted through StationMessagesFunction, as the IoT
-   rule delivers it), which is also counted, and must leave every station in sync.
+Counted (deterministic; held to limits at 3 stations by tests/integration/stations/
+test_fanout_round_trips.py): IoT publishes and bytes (cross-checked with moto's iot-data), DynamoDB calls.
 
-Counted (all deterministic, and held to limits at 3 stations by
-tests/integration/stations/test_fanout_round_trips.py): IoT publishes and bytes
-(connections.stations.iot.publish wrapped, cross-checked with moto's iot-data backend), DynamoDB API
-calls (tests/support/counting.py).
-
-Baseline (computed exactly, same run): open-source servers push the FULL list to every station on every
-change. Counted as one SendLocalList Full per station carrying every entry of the list (10,001 and up):
-S publishes, the bytes of those frames built with the service's own OCPP-J framing (ocpp.call, uuid4 ids)
-and json.dumps separators. One unchunked frame is the naive baseline's smallest form (any chunking only
-adds framing), so the ratio is conservative; it does not fit IoT Core's 128 KB message limit, and the
-chunked form a station with SendLocalListMaxLength 25 needs (a Full of 25 then Differentials of 25) is
-printed next to it.
+Baseline (exact, same run): open-source servers push the FULL list to every station on every change: one
+unchunked SendLocalList Full per station, built with the service's OCPP-J framing. Its smallest form (any
+chunking only adds framing), so the ratio is conservative; it exceeds IoT Core's 128 KB limit, and the
+chunked form (a Full of 25, then Differentials) is printed next to it.
 
 Targets: bytes at least 100x smaller than the baseline; at most one publish per affected station per
-stream batch (and exactly one Differential with the new card per station). Exit 1 if missed.
+stream batch (exactly one Differential with the new card per station). Then the same approval at stations
+whose capacity is full (500, holding their newest 500): one publish per station, within 10% of the bytes of
+the minimal Differential (add the card, delete the oldest held). Exit 1 if either is missed.
 
-Then the same approval at stations whose capacity is full (LocalAuthListMaxLength 500, holding their
-newest 500): the service sends each one Differential that adds the new card and deletes the oldest entry
-it holds. Target: one publish per station, within 10% of the bytes of that minimal message (exit 1 if
-missed).
-
-Also counted: the DynamoDB calls answered with an error over the whole run (a condition that did not
-hold, a cancelled transaction). Nothing else writes the table while the bench runs, so none is expected;
-one would be a retry inside the counts above (informational: the targets decide the exit code).
-
-Times are printed but are moto's: its Query and GSI reads scan the whole table (31,000 items here), so
-they say nothing about DynamoDB. moto's own TransactWriteItems copies the whole table for each of its items
-to roll back (seconds each at this size); infra/local/moto_dynamodb.py, installed by start_moto, skips that
-copy when a transaction's conditions all hold. Run: .venv/bin/python bench/station_fanout.py  (2-4 minutes)
+DynamoDB calls answered with an error (a retry inside the counts; none expected) are informational. Times
+are moto's (its queries scan all 31,000 items); infra/local/moto_dynamodb.py skips moto's whole-table copy
+per transaction item. Run: .venv/bin/python bench/station_fanout.py  (2-4 minutes)
 """
 
 import base64
@@ -51,8 +32,8 @@ import json
 import math
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, namedtuple
+from types import SimpleNamespace
 
 from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, stream_to, table, write
 
@@ -79,19 +60,9 @@ def reset() -> None:
     PUBLISHES.clear()
 
 
-@dataclass
-class Invocation:
-    records: int
-    dynamodb: list[str]
-    publishes: list[tuple[str, int, list]]
-    seconds: float
-
-
-@dataclass
-class Pumped:
-    invocations: list[Invocation] = field(default_factory=list)
-    seen: int = 0  # stream records read
-    passed: int = 0  # of which the FilterCriteria let through
+# One sync invocation; and a drain: its invocations, stream records read (seen), let through the filter.
+Invocation = namedtuple("Invocation", "records dynamodb publishes seconds")
+Pumped = namedtuple("Pumped", "invocations seen passed")
 
 
 class Sync:
@@ -142,25 +113,14 @@ def pending_tag(n: int) -> str:
 
 
 def setup(handlers: dict) -> tuple[str, str, str]:
-    org = api(handlers["approve"], "POST", "/organizations", 201, **ADMIN, body={"name": "Fanout"})
-    org = org["organization_id"]
-    connection = api(
-        handlers["approve"],
-        "POST",
-        f"/organizations/{org}/connections",
-        201,
-        **ADMIN,
-        body={"name": "Members", "public": False, "code": "FANOUT01"},
-    )["connection_id"]
-    policy = api(
-        handlers["stations"],
-        "POST",
-        f"/organizations/{org}/policies",
-        201,
-        **ADMIN,
-        body={"name": "Every site", "connection_ids": [connection]},
-    )["policy_id"]
-    return org, connection, policy
+    def post(handler: str, path: str, body: dict) -> dict:
+        return api(handlers[handler], "POST", path, 201, **ADMIN, body=body)
+
+    org = post("approve", "/organizations", {"name": "Fanout"})["organization_id"]
+    members = {"name": "Members", "public": False, "code": "FANOUT01"}
+    connection = post("approve", f"/organizations/{org}/connections", members)["connection_id"]
+    policy = {"name": "Every site", "connection_ids": [connection]}
+    return org, connection, post("stations", f"/organizations/{org}/policies", policy)["policy_id"]
 
 
 def write_members(org: str, connection: str, policy: str, pending: int) -> None:
@@ -170,54 +130,40 @@ def write_members(org: str, connection: str, policy: str, pending: int) -> None:
 
     at = now()
 
-    def membership(driver: str, status: str) -> MembershipItem:
-        item = MembershipItem(
-            *MembershipItem.key(connection, driver),
-            connection_id=connection,
-            organization_id=org,
-            driver_id=driver,
-            driver_email=f"{driver}@example.com",
-            status=status,
-            answers={},
-            requested_at=at,
-            decided_at=at if status == "active" else None,
-            decided_by=ADMIN["email"] if status == "active" else None,
-            updated_at=at,
-            version=1,
-        )
+    def indexed(item):
         item.index()
         return item
+
+    def membership(driver: str, status: str) -> MembershipItem:
+        active = status == "active"
+        return indexed(
+            MembershipItem(
+                *MembershipItem.key(connection, driver),
+                connection_id=connection,
+                organization_id=org,
+                driver_id=driver,
+                driver_email=f"{driver}@example.com",
+                status=status,
+                answers={},
+                requested_at=at,
+                decided_at=at if active else None,
+                decided_by=ADMIN["email"] if active else None,
+                updated_at=at,
+                version=1,
+            )
+        )
 
     def card(driver: str, id_tag: str) -> CardItem:
-        item = CardItem(*CardItem.key(id_tag), id_tag=id_tag, driver_id=driver, created_at=at)
-        item.index()
-        return item
-
-    def entry(driver: str, n: int) -> AllowEntryItem:
-        item = AllowEntryItem(
-            *AllowEntryItem.key(policy, tag(n)),
-            policy_id=policy,
-            id_tag=tag(n),
-            driver_id=driver,
-            status="Accepted",
-            seq=n + 1,
-        )
-        item.index()
-        return item
+        return indexed(CardItem(*CardItem.key(id_tag), id_tag=id_tag, driver_id=driver, created_at=at))
 
     def items():
         for n in range(MEMBERS):
             driver = f"member-{n:05d}"
+            listed = {"policy_id": policy, "id_tag": tag(n), "status": "Accepted", "seq": n + 1}
             yield card(driver, tag(n))
             yield membership(driver, "active")
-            yield entry(driver, n)
-            yield AllowChangeItem(
-                *AllowChangeItem.key(policy, n + 1),
-                policy_id=policy,
-                id_tag=tag(n),
-                status="Accepted",
-                seq=n + 1,
-            )
+            yield indexed(AllowEntryItem(*AllowEntryItem.key(policy, tag(n)), driver_id=driver, **listed))
+            yield AllowChangeItem(*AllowChangeItem.key(policy, n + 1), **listed)
         for n in range(pending):
             yield card(f"newcomer-{n}", pending_tag(n))
             yield membership(f"newcomer-{n}", "pending")
@@ -306,62 +252,6 @@ def full_push(tags: list[str], version: int, chunk: int | None) -> list[int]:
 # --- One approval
 
 
-@dataclass
-class Round:
-    stations: int
-    list_size: int
-    approve_calls: list[str]
-    sync: Pumped
-    answer_calls: list[str]
-    answer_publishes: int
-    answer_bytes: int
-    answer_seconds: float
-    baseline_publishes: int
-    baseline_bytes: int
-    chunked_publishes: int
-    chunked_bytes: int
-    biggest_baseline_frame: int
-    in_sync: int
-    right_message: int
-    moto_publishes: int
-    moto_bytes: int
-
-    @property
-    def publishes(self) -> list[tuple[str, int, list]]:
-        return [p for i in self.sync.invocations for p in i.publishes]
-
-    @property
-    def bytes(self) -> int:
-        return sum(b for _, b, _ in self.publishes)
-
-    @property
-    def sync_calls(self) -> list[str]:
-        return [c for i in self.sync.invocations for c in i.dynamodb]
-
-    @property
-    def most_per_station_per_batch(self) -> int:
-        return max(
-            (max(Counter(s for s, _, _ in i.publishes).values(), default=0) for i in self.sync.invocations),
-            default=0,
-        )
-
-    @property
-    def ratio(self) -> float:
-        return self.baseline_bytes / self.bytes if self.bytes else math.inf
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.ratio >= TARGET_RATIO
-            and self.most_per_station_per_batch <= 1
-            and len(self.publishes) <= self.stations
-            and self.right_message == self.stations
-            and self.in_sync == self.stations
-            and self.moto_publishes == len(self.publishes) + self.answer_publishes
-            and self.moto_bytes == self.bytes + self.answer_bytes
-        )
-
-
 def approve(handlers: dict, org: str, connection: str, driver: str) -> list[str]:
     reset()
     path = f"/organizations/{org}/connections/{connection}/requests/{driver}/approve"
@@ -369,86 +259,82 @@ def approve(handlers: dict, org: str, connection: str, driver: str) -> list[str]
     return DYNAMODB.operations()
 
 
-def one_round(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> Round:
+def in_sync(policy: str, ids=None) -> int:
+    from connections.stations.delivery import policy_seq
+
+    seq = policy_seq(policy)
+    return sum(
+        1
+        for s in stations_of(policy)
+        if (ids is None or s.station_id in ids)
+        and int(s.held_seq) == seq
+        and not s.in_flight_id
+        and (s.full_below is None if ids is not None else not s.needs_full)
+    )
+
+
+def one_round(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> SimpleNamespace:
     stations = stations_of(policy)
     versions = Counter(int(s.list_version) + 1 for s in stations)
     published_before = len(moto_published())
     stream.replayer.stream.skip_to_latest()
-    approve_calls = approve(handlers, org, connection, f"newcomer-{n}")
-    sync = stream.pump()
-    publishes = [p for i in sync.invocations for p in i.publishes]
-    answer_calls, answer_sent, answer_seconds = answer_all(handlers["messages"], publishes)
+    r = SimpleNamespace(
+        stations=len(stations), approve_calls=approve(handlers, org, connection, f"newcomer-{n}")
+    )
+    r.sync = stream.pump()
+    r.publishes = [p for i in r.sync.invocations for p in i.publishes]
+    r.bytes = sum(b for _, b, _ in r.publishes)
+    r.sync_calls = [c for i in r.sync.invocations for c in i.dynamodb]
+    r.answer_calls, answer_sent, r.answer_seconds = answer_all(handlers["messages"], r.publishes)
+    r.answer_publishes, r.answer_bytes = len(answer_sent), sum(b for _, b, _ in answer_sent)
     after = stream.pump()  # the answers' records: the filter should keep them all out
     if after.passed:
         raise SystemExit(f"the stations' answers invoked the sync function {len(after.invocations)} times")
     moto = moto_published()[published_before:]
+    r.moto_publishes, r.moto_bytes = len(moto), sum(len(payload) for _, payload in moto)
 
     tags = accepted_tags(policy)
-    baseline = chunked = 0
-    biggest = 0
-    baseline_publishes = chunked_publishes = 0
+    r.list_size = len(tags)
+    r.baseline_bytes = r.baseline_publishes = r.chunked_bytes = r.chunked_publishes = r.biggest = 0
     for version, count in versions.items():
-        whole = full_push(tags, version, None)
-        parts = full_push(tags, version, CHUNK)
-        baseline += sum(whole) * count
-        baseline_publishes += len(whole) * count
-        chunked += sum(parts) * count
-        chunked_publishes += len(parts) * count
-        biggest = max(biggest, *whole)
+        whole, parts = full_push(tags, version, None), full_push(tags, version, CHUNK)
+        r.baseline_bytes += sum(whole) * count
+        r.baseline_publishes += len(whole) * count
+        r.chunked_bytes += sum(parts) * count
+        r.chunked_publishes += len(parts) * count
+        r.biggest = max(r.biggest, *whole)
     wanted = [{"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}]
-    right = sum(
+    r.right = sum(
         1
-        for _, _, frame in publishes
+        for _, _, frame in r.publishes
         if frame[2] == "SendLocalList"
         and frame[3]["updateType"] == "Differential"
         and frame[3]["localAuthorizationList"] == wanted
     )
-    from connections.stations.delivery import policy_seq
-
-    seq = policy_seq(policy)
-    in_sync = sum(
-        1 for s in stations_of(policy) if int(s.held_seq) == seq and not s.in_flight_id and not s.needs_full
+    r.in_sync = in_sync(policy)
+    r.most_per_batch = max(
+        (max(Counter(s for s, _, _ in i.publishes).values(), default=0) for i in r.sync.invocations),
+        default=0,
     )
-    return Round(
-        stations=len(stations),
-        list_size=len(tags),
-        approve_calls=approve_calls,
-        sync=sync,
-        answer_calls=answer_calls,
-        answer_publishes=len(answer_sent),
-        answer_bytes=sum(b for _, b, _ in answer_sent),
-        answer_seconds=answer_seconds,
-        baseline_publishes=baseline_publishes,
-        baseline_bytes=baseline,
-        chunked_publishes=chunked_publishes,
-        chunked_bytes=chunked,
-        biggest_baseline_frame=biggest,
-        in_sync=in_sync,
-        right_message=right,
-        moto_publishes=len(moto),
-        moto_bytes=sum(len(payload) for _, payload in moto),
+    r.ratio = r.baseline_bytes / r.bytes if r.bytes else math.inf
+    r.ok = (
+        r.ratio >= TARGET_RATIO
+        and r.most_per_batch <= 1
+        and len(r.publishes) <= r.stations
+        and r.right == r.stations
+        and r.in_sync == r.stations
+        and r.moto_publishes == len(r.publishes) + r.answer_publishes
+        and r.moto_bytes == r.bytes + r.answer_bytes
     )
+    return r
 
 
 # --- Stations whose capacity is full (informational)
 
 
-@dataclass
-class FullCapacity:
-    stations: int
-    publishes: list[tuple[str, int, list]]
-    calls: list[str]
-    rounds: int
-    first: Counter
-    entries_sent: int
-    minimal_bytes: int
-    in_sync: int
-
-
-def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> FullCapacity:
-    """The same approval at stations that hold their newest 500 entries (LocalAuthListMaxLength 500)."""
-    from connections.stations.delivery import policy_seq
-
+def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> bool:
+    """The same approval at stations that hold their newest 500 entries (LocalAuthListMaxLength 500);
+    reported, and whether it met its target."""
     ids = [f"FULL-{i}" for i in range(FULL_STATIONS)]
     write_stations(org, policy, ids, capacity=FULL_CAPACITY, held=FULL_CAPACITY)
     stream.replayer.stream.skip_to_latest()
@@ -468,50 +354,38 @@ def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str
         first.setdefault(station_id, (frame[3]["updateType"], len(frame[3]["localAuthorizationList"])))
     # What the change needs at a full station: the new card, and the oldest card it holds deleted.
     oldest = tag(MEMBERS - FULL_CAPACITY)  # approximately: which one it is does not change the size
-    minimal = frame_bytes(
-        2,
-        "Differential",
-        [{"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}, {"idTag": oldest}],
+    new = {"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}
+    minimal = frame_bytes(2, "Differential", [new, {"idTag": oldest}]) * len(ids)
+    synced, sent = in_sync(policy, ids), sum(b for _, b, _ in publishes)
+    entries = sum(len(f[3]["localAuthorizationList"]) for _, _, f in publishes)
+    print()
+    print(
+        f"Informational: the same approval at {len(ids)} stations whose capacity is full"
+        f" (LocalAuthListMaxLength {FULL_CAPACITY}, holding {FULL_CAPACITY})"
     )
-    seq = policy_seq(policy)
-    return FullCapacity(
-        stations=len(ids),
-        publishes=publishes,
-        calls=calls,
-        rounds=rounds,
-        first=Counter(first.values()),
-        entries_sent=sum(len(f[3]["localAuthorizationList"]) for _, _, f in publishes),
-        minimal_bytes=minimal * len(ids),
-        in_sync=sum(
-            1
-            for s in stations_of(policy)
-            if s.station_id in ids and int(s.held_seq) == seq and not s.in_flight_id and s.full_below is None
-        ),
+    kinds = ", ".join(f"{kind} of {size} entries x{k}" for (kind, size), k in Counter(first.values()).items())
+    print(
+        f"  service: {len(publishes)} publishes ({len(publishes) / len(ids):.0f} per station,"
+        f" {rounds} answer round-trips), {entries} entries, {sent:,} bytes,"
+        f" {len(calls)} DynamoDB calls; first message per station: {kinds}"
     )
+    print(
+        f"  what the change needs: one Differential per station adding the new card and deleting the"
+        f" oldest held one: {len(ids)} publishes, {minimal:,} bytes (sent/needed {sent / minimal:.2f}x)"
+    )
+    print(f"  stations in sync afterwards: {synced} of {len(ids)}")
+    return len(publishes) == len(ids) and sent <= 1.1 * minimal and synced == len(ids)
 
 
 # --- Report
 
 
-def report(rounds: list[Round]) -> None:
+def report(rounds: list) -> None:
     print()
     print(f"One approval, {MEMBERS:,} members on the policy's list, S stations in sync (service vs naive)")
+    head = "S,list,publishes,bytes,DDB approve,DDB sync,DDB answers,naive publishes,naive bytes,bytes ratio"
     table(
-        [
-            (
-                "S",
-                "list",
-                "publishes",
-                "bytes",
-                "DDB approve",
-                "DDB sync",
-                "DDB answers",
-                "naive publishes",
-                "naive bytes",
-                "bytes ratio",
-                "target",
-            )
-        ]
+        [(*head.split(","), "target")]
         + [
             (
                 r.stations,
@@ -531,76 +405,40 @@ def report(rounds: list[Round]) -> None:
         indent="  ",
         right=True,
     )
-    print()
-    print("  publishes and bytes: SendLocalList frames the sync function published (its answers' processing")
-    print("  published nothing more: " + ", ".join(str(r.answer_publishes) for r in rounds) + ");")
-    print(
-        "  DDB: DynamoDB API calls of the approve handler, of every sync invocation, of the stations' answers"
-    )
-    print("  (StationMessagesFunction, one per station); naive: one Full of the whole list per station.")
-    print()
-    print(
-        "  Naive, chunked as a station with SendLocalListMaxLength 25 needs it (a Full of 25, Differentials):"
-    )
+    print(f"""
+  publishes and bytes: SendLocalList frames the sync function published (its answers' processing
+  published nothing more: {", ".join(str(r.answer_publishes) for r in rounds)});
+  DDB: DynamoDB API calls of the approve handler, of every sync invocation, of the stations' answers
+  (StationMessagesFunction, one per station); naive: one Full of the whole list per station.
+
+  Naive, chunked as a station with SendLocalListMaxLength 25 needs it (a Full of 25, Differentials):""")
     for r in rounds:
         print(
             f"    S={r.stations:<5} {r.chunked_publishes:>7,} publishes  {r.chunked_bytes:>13,} bytes"
             f"  ({r.chunked_bytes / r.bytes:,.0f}x the service's bytes);"
-            f" one unchunked Full is {r.biggest_baseline_frame:,} bytes"
-            f" ({'over' if r.biggest_baseline_frame > IOT_MESSAGE_LIMIT else 'within'} IoT's 128 KB)"
+            f" one unchunked Full is {r.biggest:,} bytes"
+            f" ({'over' if r.biggest > IOT_MESSAGE_LIMIT else 'within'} IoT's 128 KB)"
         )
-    print()
-    print("  Checks per S: most publishes to one station in one stream batch / stations given exactly the")
-    print("  new card as a Differential / stations in sync after answering / moto's iot-data count = ours:")
+    print("""
+  Checks per S: most publishes to one station in one stream batch / stations given exactly the
+  new card as a Differential / stations in sync after answering / moto's iot-data count = ours:""")
     for r in rounds:
         print(
-            f"    S={r.stations:<5} {r.most_per_station_per_batch} / {r.right_message} of {r.stations}"
+            f"    S={r.stations:<5} {r.most_per_batch} / {r.right} of {r.stations}"
             f" / {r.in_sync} of {r.stations} / {r.moto_publishes} publishes, {r.moto_bytes:,} bytes"
             f" = {len(r.publishes) + r.answer_publishes}, {r.bytes + r.answer_bytes:,}"
             f";  stream records read {r.sync.seen}, passed the filter {r.sync.passed}"
         )
-    print()
-    print("  DynamoDB operations (sync function, all invocations; answers):")
+    print("\n  DynamoDB operations (sync function, all invocations; answers):")
     for r in rounds:
         print(f"    S={r.stations:<5} sync: {ops(r.sync_calls)};  answers: {ops(r.answer_calls)}")
-    print()
-    print("  Time (moto's, not DynamoDB's: its queries scan the whole table):")
+    print("\n  Time (moto's, not DynamoDB's: its queries scan the whole table):")
     for r in rounds:
         invocations = ", ".join(f"{i.records} rec. {i.seconds:.2f} s" for i in r.sync.invocations)
         print(
             f"    S={r.stations:<5} sync invocations: {invocations};"
             f" {r.stations} answers {r.answer_seconds:.1f} s"
         )
-
-
-def report_full(full: FullCapacity) -> None:
-    sent = sum(b for _, b, _ in full.publishes)
-    print()
-    print(
-        f"Informational: the same approval at {full.stations} stations whose capacity is full"
-        f" (LocalAuthListMaxLength {FULL_CAPACITY}, holding {FULL_CAPACITY})"
-    )
-    first = ", ".join(f"{kind} of {size} entries x{n}" for (kind, size), n in full.first.items())
-    print(
-        f"  service: {len(full.publishes)} publishes ({len(full.publishes) / full.stations:.0f} per station,"
-        f" {full.rounds} answer round-trips), {full.entries_sent} entries, {sent:,} bytes,"
-        f" {len(full.calls)} DynamoDB calls; first message per station: {first}"
-    )
-    print(
-        f"  what the change needs: one Differential per station adding the new card and deleting the"
-        f" oldest held one: {full.stations} publishes, {full.minimal_bytes:,} bytes"
-        f" (sent/needed {sent / full.minimal_bytes:.2f}x)"
-    )
-    print(f"  stations in sync afterwards: {full.in_sync} of {full.stations}")
-
-
-def full_capacity_ok(full: FullCapacity) -> bool:
-    sent = sum(b for _, b, _ in full.publishes)
-    return (
-        len(full.publishes) == full.stations
-        and sent <= 1.1 * full.minimal_bytes
-        and full.in_sync == full.stations
-    )
 
 
 def main() -> int:
@@ -637,8 +475,7 @@ def main() -> int:
         report(rounds)
 
         delete_stations(ids)
-        full = full_capacity(handlers, stream, org, connection, policy, len(SIZES))
-        report_full(full)
+        full_ok = full_capacity(handlers, stream, org, connection, policy, len(SIZES))
 
         refused = REFUSED + DYNAMODB.refused()
         print()
@@ -653,11 +490,11 @@ def main() -> int:
                 f"FAIL at S = {failed}: bytes must be {TARGET_RATIO:.0f}x fewer than the naive push, at most"
                 " one publish per station per stream batch, each station the new card, all in sync"
             )
-        if not full_capacity_ok(full):
+        if not full_ok:
             print(
                 "FAIL at full stations: one Differential each, within 10% of the minimal bytes, all in sync"
             )
-        return 1 if failed or not full_capacity_ok(full) else 0
+        return 1 if failed or not full_ok else 0
 
 
 if __name__ == "__main__":
