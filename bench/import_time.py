@@ -3,16 +3,13 @@
     .venv/bin/python bench/import_time.py           (the second half of `make bench`)
     .venv/bin/python bench/import_time.py --built   (what `make build` built, as Lambda runs it)
 
-Each import runs in a fresh interpreter, as on a Lambda cold start: the handler module is imported as the
-top-level `app` with its CodeUri folder first on sys.path and functions/shared (the layer) after it, under
-the environment template.yaml gives the functions (POWERTOOLS_TRACE_DISABLED unset). With --built, from
-.aws-sam/build instead, with only the layer's packages (tests/support/built.py: the lock installed for this
-machine; boto3 is the layer's too), tracing on and the invocation sampled; the API functions' lines then
-also say what loading the Tracer adds to the first sampled invocation. Runs are interleaved
-so that the targets share the machine's noise, after a warm-up run that leaves every .pyc compiled; the
-median of each is compared. The target: a handler imports in at most 1.6 times a bare `import boto3` and
-loads neither boto3 nor aws_xray_sdk (connections.platform.http defers both to the requests that need them).
-Exits 1 when a handler is over the target or loads either.
+Each import runs in a fresh interpreter, as on a cold start: the handler imported as the top-level `app`
+with its CodeUri folder, then functions/shared (the layer), on sys.path, under template.yaml's environment.
+With --built, from .aws-sam/build with only the layer's packages (tests/support/built.py), tracing on and
+the invocation sampled; the API functions' lines then also say what loading the Tracer adds. Runs are
+interleaved (sharing the machine's noise) after a warm-up that compiles every .pyc; medians are compared.
+Target: a handler imports in at most 1.6x a bare `import boto3` and loads neither boto3 nor aws_xray_sdk
+(connections.platform.http defers both). Exits 1 when a handler is over the target or loads either.
 """
 
 import argparse
@@ -138,12 +135,7 @@ def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
         tracer = from_build and target in API
         code = PROBE.format(paths=paths, module=module, watched=WATCHED, tracer=tracer)
     done = subprocess.run(
-        [sys.executable, *flags, "-c", code],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, *flags, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
         raise SystemExit(f"importing {target} failed:\n{done.stderr}")
