@@ -31,6 +31,7 @@ ADMINS = ("ada@acme.example", "bob@acme.example")
 BURST = 500
 APPROVED, DENIED, REMOVED, CODES = 12, 10, 6, 10
 EVENTS = APPROVED + DENIED + REMOVED + CODES + len(ADMINS)
+ADA = {"sub": "ada", "email": ADMINS[0]}
 
 
 class CountedSes:
@@ -45,32 +46,17 @@ class CountedSes:
 
 
 def given_organization(admin_handler) -> str:
-    ada, bob = ADMINS
-    org = api(admin_handler, "POST", "/organizations", 201, sub="ada", email=ada, body={"name": "Acme"})
-    org_id = org["organization_id"]
+    org = api(admin_handler, "POST", "/organizations", 201, **ADA, body={"name": "Acme"})["organization_id"]
+    api(admin_handler, "POST", f"/organizations/{org}/admins", 201, **ADA, body={"email": ADMINS[1]})
     api(
-        admin_handler,
-        "POST",
-        f"/organizations/{org_id}/admins",
-        201,
-        sub="ada",
-        email=ada,
-        body={"email": bob},
-    )
-    api(admin_handler, "GET", f"/organizations/{org_id}", sub="bob", email=bob)  # Bob signs in: alerted too
-    return org_id
+        admin_handler, "GET", f"/organizations/{org}", sub="bob", email=ADMINS[1]
+    )  # Bob signs in: alerted too
+    return org
 
 
 def connection(admin_handler, org: str, **fields) -> dict:
-    return api(
-        admin_handler,
-        "POST",
-        f"/organizations/{org}/connections",
-        201,
-        sub="ada",
-        email=ADMINS[0],
-        body={"name": "Employees", "public": True, **fields},
-    )
+    body = {"name": "Employees", "public": True, **fields}
+    return api(admin_handler, "POST", f"/organizations/{org}/connections", 201, **ADA, body=body)
 
 
 def scenario(handlers) -> list:
@@ -92,9 +78,9 @@ def scenario(handlers) -> list:
     def decisions() -> None:
         for action, n in decided:
             body = {"message": "Use your badge number."} if action == "deny" else None
-            api(admin, "POST", f"{base}/driver-{n}/{action}", sub="ada", email=ADMINS[0], body=body)
+            api(admin, "POST", f"{base}/driver-{n}/{action}", **ADA, body=body)
         for n in range(REMOVED):
-            api(admin, "DELETE", f"{members}/driver-{n}", sub="ada", email=ADMINS[0])
+            api(admin, "DELETE", f"{members}/driver-{n}", **ADA)
         for n in range(CODES):
             path = f"/connections/{staff['connection_id']}/memberships"
             api(driver, "POST", path, 201, sub=f"staff-{n}", body={"email": f"staff-{n}@acme.example"})
