@@ -118,21 +118,15 @@ def worker(pipe) -> None:
         peak = tracemalloc.get_traced_memory()[1] if trace else None
         if trace:
             tracemalloc.stop()
-        pipe.send(
-            {
-                "records": len(records),
-                "seconds": seconds,
-                "cpu": cpu,
-                "waited": waited[0],
-                "calls": dynamodb.operations(),
-                "refused": dynamodb.refused(),
-                "publishes": [(s, b, f) for s, b, f in published],
-                "answer": result,
-                "peak": peak,
-                "maxrss": maxrss(),
-                "hwm": peak_rss(),
-            }
-        )
+        sent = {
+            "records": len(records),
+            "seconds": seconds,
+            "cpu": cpu,
+            "waited": waited[0],
+            "answer": result,
+        }
+        sent.update(calls=dynamodb.operations(), refused=dynamodb.refused(), publishes=list(published))
+        pipe.send({**sent, "peak": peak, "maxrss": maxrss(), "hwm": peak_rss()})
 
 
 # --- Setup, in this process
