@@ -1,6 +1,6 @@
 """What every benchmark shares: moto's server in this process with the functions pointed at it, DynamoDB
 calls counted (tests/support/counting.py), the table's stream replayed to a function as Lambda does
-(infra.local.streams.Replayer), publishes counted, items written in bulk, and the report's helpers.
+(infra.local.streams.Replayer), publishes counted, and the report's helpers (the setup's items: seed.py).
 Not a benchmark itself; each bench imports it first (it puts the repository on sys.path)."""
 
 import contextlib
@@ -88,15 +88,6 @@ def moto_published() -> list[tuple[str, bytes]]:
     from moto.iotdata.models import iotdata_backends
 
     return iotdata_backends[DEFAULT_ACCOUNT_ID][REGION].published_payloads
-
-
-def write(items) -> None:
-    """Items of any kind (they share the table), with BatchWriteItem."""
-    from connections.stations.items import StationItem
-
-    with StationItem.batch_write() as batch:
-        for item in items:
-            batch.save(item)
 
 
 def pct(values: list[float], p: float) -> float:
