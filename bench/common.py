@@ -99,6 +99,16 @@ def ops(calls: list[str]) -> str:
     return ", ".join(f"{op} {n}" for op, n in Counter(calls).most_common()) or "-"
 
 
+def most_to_one_station(batches: list[list[tuple]]) -> int:
+    """The most publishes (station, bytes, frame) to one station in one batch."""
+    return max((max(Counter(p[0] for p in batch).values(), default=0) for batch in batches), default=0)
+
+
+def refused(calls: list[str]) -> str:
+    """DynamoDB calls answered with an error (a retry inside the counts), for the report."""
+    return f"{len(calls)}{f' ({ops(calls)})' if calls else ''}; none expected, nothing else writes the table"
+
+
 def table(rows: list[tuple], indent: str = "", right: bool = False) -> None:
     """Rows under a ruled header; with `right`, every column but the first aligned right."""
     cells = [[str(c) for c in row] for row in rows]

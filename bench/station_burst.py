@@ -25,6 +25,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import common
 import seed
 from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, pct, stream_to
 
@@ -248,9 +249,7 @@ def main() -> int:
             and frame[3]["localAuthorizationList"] == expected(shape, station_id)
             for station_id, _, frame in publishes
         )
-        most_in_batch = max(
-            (max(Counter(s for s, _, _ in r["publishes"]).values(), default=0) for r in runs), default=0
-        )
+        most_in_batch = common.most_to_one_station([r["publishes"] for r in runs])
         peak = max((r["peak"] for r in runs if r["peak"] is not None), default=0)
         maxrss = max((r["maxrss"] for r in runs), default=cold["cold_maxrss"])
         hwm = max((r["hwm"] for r in runs), default=cold["cold_hwm"])
@@ -286,11 +285,8 @@ def main() -> int:
         )
         traced = sum(r["peak"] is not None for r in runs)
         print(f"  tracemalloc: peak of one invocation (the {traced} traced): {peak / MB:.1f} MB")
-        refused = [c for r in runs for c in r["refused"]]
-        print(
-            f"\nThe sync function's DynamoDB calls answered with an error: {len(refused)}"
-            f"{f' ({ops(refused)})' if refused else ''}; none expected, nothing else writes the table"
-        )
+        errors = common.refused([c for r in runs for c in r["refused"]])
+        print(f"\nThe sync function's DynamoDB calls answered with an error: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
 
         problems = []

@@ -24,6 +24,7 @@ import time
 from collections import Counter, namedtuple
 from types import SimpleNamespace
 
+import common
 import seed
 from common import DYNAMODB, count_publishes, invoke, moto, moto_published, ops, stream_to, table
 
@@ -249,10 +250,7 @@ def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
         for _, _, frame in r.publishes
     )
     r.in_sync = in_sync(site.policy)
-    r.most_per_batch = max(
-        (max(Counter(s for s, _, _ in i.publishes).values(), default=0) for i in r.sync.invocations),
-        default=0,
-    )
+    r.most_per_batch = common.most_to_one_station([i.publishes for i in r.sync.invocations])
     r.ratio = r.baseline_bytes / r.bytes if r.bytes else math.inf
     r.ok = (
         r.ratio >= TARGET_RATIO
@@ -391,11 +389,8 @@ def main() -> int:
         delete_stations(ids)
         full_ok = full_capacity(site, len(SIZES))
 
-        refused = REFUSED + DYNAMODB.refused()
-        print(
-            f"\nDynamoDB calls answered with an error, whole run: {len(refused)}"
-            f"{f' ({ops(refused)})' if refused else ''}; none expected, nothing else writes the table"
-        )
+        errors = common.refused(REFUSED + DYNAMODB.refused())
+        print(f"\nDynamoDB calls answered with an error, whole run: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
         failed = [r.stations for r in rounds if not r.ok]
         if failed:

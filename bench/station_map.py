@@ -9,7 +9,7 @@ policy) is written to moto in this process; the real StationMapFunction handler 
 random points. Counted (deterministic for the seed): operations, index queries, items read, Scans. Timed:
 the handler, and its part outside DynamoDB calls. Baseline: a Scan per search, on a sample of them.
 Targets: at most 9 index queries per search and no Scan (exit 1 otherwise). 1,000 searches take about 20
-minutes, nearly all of it moto answering (see IndexedMotoQueries).
+minutes, nearly all of it moto answering (see index_moto_queries).
 """
 
 import argparse
@@ -35,65 +35,58 @@ SCAN_SAMPLE = int(os.environ.get("SCAN_SAMPLE", 5))
 SEED = 6
 
 
-class IndexedMotoQueries:
+def index_moto_queries() -> Counter:
     """moto answers an index Query by checking every item (about 0.4 s per search here): this bench would
     measure moto. The table does not change during the searches, so each index Query is handed only its
     partition's items (grouped once; for a BETWEEN, only those within it); moto still applies the
-    conditions, projection, order and paging, so the answers are the same. Shortened Queries are counted."""
+    conditions, projection, order and paging, so the answers are the same. Returns the count of shortened
+    Queries (["shortened"])."""
+    from moto.dynamodb.models.table import SecondaryIndex, Table
 
-    def __init__(self) -> None:
-        self.shortened = 0
+    query, all_items = Table.query, Table.all_items
+    groups: dict[tuple[int, str, str], list] = {}
+    done: set[tuple[int, str]] = set()
+    counted: Counter = Counter()
 
-    def install(self) -> None:
-        from moto.dynamodb.models.table import Table
+    def grouped(table, attribute: str, value: str) -> list:
+        if (id(table), attribute) not in done:
+            done.add((id(table), attribute))
+            for item in all_items(table):
+                found = item.attrs.get(attribute)
+                if found is not None and found.type == "S":
+                    groups.setdefault((id(table), attribute, found.value), []).append(item)
+        return groups.get((id(table), attribute, value), [])
 
-        query, all_items = Table.query, Table.all_items
-        groups: dict[tuple[int, str, str], list] = {}
-        done: set[tuple[int, str]] = set()
-        guard = self
+    def indexed_query(table, *args, hash_key_conditions=None, **kwargs):
+        index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+        ranges = kwargs.get("range_key_conditions")
+        if index_name and hash_key_conditions and len(hash_key_conditions) == 1:
+            ((attribute, value),) = hash_key_conditions
+            only = grouped(table, attribute, value.value)
+            if ranges and str(ranges[-1][1]).upper() == "BETWEEN":
+                name, _, (low, high) = ranges[-1]
+                only = [i for i in only if name in i.attrs and low.value <= i.attrs[name].value <= high.value]
+            table.all_items = lambda: only
+            counted["shortened"] += 1
+            try:
+                return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
+            finally:
+                del table.all_items
+        return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
 
-        def grouped(table, attribute: str, value: str) -> list:
-            if (id(table), attribute) not in done:
-                done.add((id(table), attribute))
-                for item in all_items(table):
-                    found = item.attrs.get(attribute)
-                    if found is not None and found.type == "S":
-                        groups.setdefault((id(table), attribute, found.value), []).append(item)
-            return groups.get((id(table), attribute, value), [])
+    Table.query = indexed_query
+    # Projecting an item onto an INCLUDE index costs moto ~3 ms (it round-trips the item through JSON);
+    # unchanged items project the same, so each is projected once.
+    project, projected = SecondaryIndex.project, {}
 
-        def indexed_query(table, *args, hash_key_conditions=None, **kwargs):
-            index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
-            ranges = kwargs.get("range_key_conditions")
-            if index_name and hash_key_conditions and len(hash_key_conditions) == 1:
-                ((attribute, value),) = hash_key_conditions
-                only = grouped(table, attribute, value.value)
-                if ranges and str(ranges[-1][1]).upper() == "BETWEEN":
-                    name, _, (low, high) = ranges[-1]
-                    only = [
-                        i for i in only if name in i.attrs and low.value <= i.attrs[name].value <= high.value
-                    ]
-                table.all_items = lambda: only
-                guard.shortened += 1
-                try:
-                    return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
-                finally:
-                    del table.all_items
-            return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
+    def project_once(index, item):
+        key = (id(index), id(item))
+        if key not in projected:
+            projected[key] = project(index, item)
+        return projected[key]
 
-        Table.query = indexed_query
-        # Projecting an item onto an INCLUDE index costs moto ~3 ms (it round-trips the item through
-        # JSON); unchanged items project the same, so each is projected once.
-        from moto.dynamodb.models.table import SecondaryIndex
-
-        project, projected = SecondaryIndex.project, {}
-
-        def project_once(index, item):
-            key = (id(index), id(item))
-            if key not in projected:
-                projected[key] = project(index, item)
-            return projected[key]
-
-        SecondaryIndex.project = project_once
+    SecondaryIndex.project = project_once
+    return counted
 
 
 def _place(rng: random.Random) -> tuple[float, float]:
@@ -183,8 +176,7 @@ def main() -> int:
             f"(seeded in {time.perf_counter() - started:.1f} s)"
         )
 
-        guard = IndexedMotoQueries()
-        guard.install()
+        moto_queries = index_moto_queries()
         gc.collect()
         gc.freeze()  # the seeded table is moto's heap: keep the collector from sweeping it on every search
         started = time.perf_counter()
@@ -216,7 +208,7 @@ def main() -> int:
         baseline_read, baseline_inside = scan_baseline(points[:SCAN_SAMPLE], args.radius_km)
         print(
             f"(searches took {searched:.1f} s, the scans {time.perf_counter() - started - searched:.1f} s; "
-            f"{guard.shortened} moto index queries given their partition's items only)"
+            f"{moto_queries['shortened']} moto index queries given their partition's items only)"
         )
 
         print(f"\n{n} searches, radius {args.radius_km} km, limit 200:")
