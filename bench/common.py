@@ -6,9 +6,11 @@ Not a benchmark itself; each bench imports it first (it puts the repository on s
 import contextlib
 import io
 import sys
+import time
 import warnings
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 for _path in (ROOT / "functions" / "shared", ROOT):
@@ -19,6 +21,8 @@ from tests.support.counting import DynamoDBCalls  # noqa: E402
 
 REGION = "us-east-1"
 DYNAMODB = DynamoDBCalls()
+PUBLISHED: list[tuple[str, int, list]] = []  # (station, bytes, frame), once count_publishes() ran
+REFUSED: list[str] = []  # DynamoDB calls answered with an error (a retry inside the counts), whole run
 
 
 @contextlib.contextmanager
@@ -68,18 +72,37 @@ def stream_to(function: str, invoke_with, endpoint: str, *, delivered: list | No
     return Replayer(mapping_of(function), stream, invoke_with, delivered=delivered)
 
 
-def count_publishes(into: list) -> None:
-    """Every publish to a station from now on, as (station, bytes, frame), appended to `into`."""
+def count_publishes() -> None:
+    """Every publish to a station from now on, as (station, bytes, frame), appended to PUBLISHED."""
     from connections.stations import iot
 
     publish = iot.publish
 
     def counted(station_id: str, frame: list) -> int:
         sent = publish(station_id, frame)
-        into.append((station_id, sent, frame))
+        PUBLISHED.append((station_id, sent, frame))
         return sent
 
     iot.publish = counted
+
+
+def fresh_counts() -> None:
+    """DYNAMODB and PUBLISHED started afresh; the calls DynamoDB refused so far kept in REFUSED."""
+    REFUSED.extend(DYNAMODB.refused())
+    DYNAMODB.reset()
+    PUBLISHED.clear()
+
+
+def measured(handler, event: dict) -> tuple[object, SimpleNamespace]:
+    """One invocation, counted afresh: its answer, and its records, seconds, CPU seconds, DynamoDB calls
+    (and those answered with an error) and publishes."""
+    fresh_counts()
+    began, cpu = time.perf_counter(), time.process_time()
+    answer = invoke(handler, event)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    cost = SimpleNamespace(records=len(event.get("Records", [])), seconds=seconds, cpu=cpu)
+    cost.calls, cost.refused, cost.publishes = DYNAMODB.operations(), DYNAMODB.refused(), list(PUBLISHED)
+    return answer, cost
 
 
 def moto_published() -> list[tuple[str, bytes]]:
@@ -105,7 +128,7 @@ def most_to_one_station(batches: list[list[tuple]]) -> int:
 
 
 def refused(calls: list[str]) -> str:
-    """DynamoDB calls answered with an error (a retry inside the counts), for the report."""
+    """DynamoDB calls answered with an error, for the report."""
     return f"{len(calls)}{f' ({ops(calls)})' if calls else ''}; none expected, nothing else writes the table"
 
 

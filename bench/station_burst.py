@@ -27,7 +27,7 @@ from pathlib import Path
 
 import common
 import seed
-from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, pct, stream_to
+from common import DYNAMODB, api, count_publishes, measured, moto, moto_published, ops, pct, stream_to
 
 APPROVALS = 1_000
 TARGET_MB = 256
@@ -68,9 +68,8 @@ def worker(pipe) -> None:
     started = {"maxrss": maxrss(), "hwm": peak_rss()}
     os.environ.update(pipe.recv())  # the configuration, as Lambda's runtime gives it before the import
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    dynamodb = DYNAMODB.install()
+    DYNAMODB.install()
     waited = [0.0]
-    published: list[tuple[str, int, list]] = []
 
     from botocore.endpoint import Endpoint
 
@@ -87,7 +86,7 @@ def worker(pipe) -> None:
 
     from functions.station_sync import app
 
-    count_publishes(published)
+    count_publishes()
 
     pipe.send({**started, "cold_maxrss": maxrss(), "cold_hwm": peak_rss()})
     while True:
@@ -95,22 +94,15 @@ def worker(pipe) -> None:
         if message is None:
             return
         records, trace = message
-        dynamodb.reset()
-        published.clear()
         waited[0] = 0.0
         if trace:
             tracemalloc.start()
-        began, cpu = time.perf_counter(), time.process_time()
-        result = invoke(app.handler, {"Records": records})
-        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+        answer, cost = measured(app.handler, {"Records": records})
         peak = tracemalloc.get_traced_memory()[1] if trace else None
         if trace:
             tracemalloc.stop()
-        sent = dict(
-            records=len(records), seconds=seconds, cpu=cpu, waited=waited[0], answer=result, peak=peak
-        )
-        sent.update(calls=dynamodb.operations(), refused=dynamodb.refused(), publishes=list(published))
-        pipe.send({**sent, "maxrss": maxrss(), "hwm": peak_rss()})
+        sent = {"answer": answer, "waited": waited[0], "peak": peak, "maxrss": maxrss(), "hwm": peak_rss()}
+        pipe.send({**vars(cost), **sent})
 
 
 # --- Setup, in this process

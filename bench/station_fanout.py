@@ -21,12 +21,22 @@ import json
 import math
 import sys
 import time
-from collections import Counter, namedtuple
+from collections import Counter
 from types import SimpleNamespace
 
 import common
 import seed
-from common import DYNAMODB, count_publishes, invoke, moto, moto_published, ops, stream_to, table
+from common import (
+    DYNAMODB,
+    count_publishes,
+    fresh_counts,
+    measured,
+    moto,
+    moto_published,
+    ops,
+    stream_to,
+    table,
+)
 
 MEMBERS = 10_000
 SIZES = (1, 100, 1_000)
@@ -38,21 +48,6 @@ MAX_WAVES = 5
 MAX_ANSWER_ROUNDS = 40
 
 
-# --- Counting: DYNAMODB (bench/common.py), the publishes, and the calls answered with an error
-
-PUBLISHES: list[tuple[str, int, list]] = []  # (station, bytes, frame)
-REFUSED: list[str] = []  # DynamoDB calls answered with an error, whole run
-
-
-def reset() -> None:
-    REFUSED.extend(DYNAMODB.refused())
-    DYNAMODB.reset()
-    PUBLISHES.clear()
-
-
-Invocation = namedtuple("Invocation", "records dynamodb publishes seconds")
-
-
 class Sync:
     """The stream replayed to the sync function, each invocation's calls, publishes and time noted."""
 
@@ -60,15 +55,10 @@ class Sync:
         self.handler, self.invocations = handler, []
         self.replayer = stream_to("StationSyncFunction", self._invoke, endpoint)
 
-    def _invoke(self, event: dict) -> dict:
-        reset()
-        began = time.perf_counter()
-        result = invoke(self.handler, event)
-        seconds = time.perf_counter() - began
-        self.invocations.append(
-            Invocation(len(event["Records"]), DYNAMODB.operations(), list(PUBLISHES), seconds)
-        )
-        return result
+    def _invoke(self, event: dict):
+        answer, cost = measured(self.handler, event)
+        self.invocations.append(cost)
+        return answer
 
     def pump(self) -> SimpleNamespace:
         """Until no new record passes the filter (at most MAX_WAVES reads): the invocations, and the stream
@@ -83,10 +73,9 @@ def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[st
     calls, sent, began = [], [], time.perf_counter()
     for station_id, _, frame in publishes:
         reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
-        reset()
-        invoke(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
-        calls += DYNAMODB.operations()
-        sent += PUBLISHES
+        _, cost = measured(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
+        calls += cost.calls
+        sent += cost.publishes
     return calls, sent, time.perf_counter() - began
 
 
@@ -195,7 +184,7 @@ def approve(site: SimpleNamespace, n: int) -> list[str]:
     """Newcomer `n` approved through the admin handler; its DynamoDB calls."""
     from tests.support.memberships import decide
 
-    reset()
+    fresh_counts()
     assert decide(site.connection, f"newcomer-{n}", "approve").status == 200
     return DYNAMODB.operations()
 
@@ -223,7 +212,7 @@ def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
     r.sync = site.stream.pump()
     r.publishes = [p for i in r.sync.invocations for p in i.publishes]
     r.bytes = sum(b for _, b, _ in r.publishes)
-    r.sync_calls = [c for i in r.sync.invocations for c in i.dynamodb]
+    r.sync_calls = [c for i in r.sync.invocations for c in i.calls]
     r.answer_calls, answer_sent, r.answer_seconds = answer_all(site.messages, r.publishes)
     r.answer_publishes, r.answer_bytes = len(answer_sent), sum(b for _, b, _ in answer_sent)
     after = site.stream.pump()  # the answers' records: the filter should keep them all out
@@ -275,7 +264,7 @@ def full_capacity(site: SimpleNamespace, n: int) -> bool:
     site.stream.replayer.stream.skip_to_latest()
     calls = approve(site, n)
     sync = site.stream.pump()
-    calls += [c for i in sync.invocations for c in i.dynamodb]
+    calls += [c for i in sync.invocations for c in i.calls]
     waiting = [p for i in sync.invocations for p in i.publishes]
     publishes, rounds = list(waiting), 0
     while waiting and rounds < MAX_ANSWER_ROUNDS:  # each station answers, then gets the next message
@@ -367,7 +356,7 @@ def main() -> int:
         from functions.station_messages.app import handler as messages
         from functions.station_sync.app import handler as sync
 
-        count_publishes(PUBLISHES)
+        count_publishes()
         site = setup()
         write_members(site, pending=len(SIZES) + 1)
         site.messages, site.stream = messages, Sync(sync, endpoint)
@@ -389,7 +378,7 @@ def main() -> int:
         delete_stations(ids)
         full_ok = full_capacity(site, len(SIZES))
 
-        errors = common.refused(REFUSED + DYNAMODB.refused())
+        errors = common.refused(common.REFUSED + DYNAMODB.refused())
         print(f"\nDynamoDB calls answered with an error, whole run: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
         failed = [r.stations for r in rounds if not r.ok]
