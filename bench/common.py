@@ -1,14 +1,16 @@
 """What every benchmark shares: moto's server in this process with the functions pointed at it, DynamoDB
 calls counted (tests/support/counting.py), the table's stream replayed to a function as Lambda does
-(infra.local.streams.Replayer), publishes counted, items written in bulk, and the report's helpers.
+(infra.local.streams.Replayer), publishes counted, and the report's helpers (the setup's items: seed.py).
 Not a benchmark itself; each bench imports it first (it puts the repository on sys.path)."""
 
 import contextlib
 import io
 import sys
+import time
 import warnings
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 for _path in (ROOT / "functions" / "shared", ROOT):
@@ -19,6 +21,8 @@ from tests.support.counting import DynamoDBCalls  # noqa: E402
 
 REGION = "us-east-1"
 DYNAMODB = DynamoDBCalls()
+PUBLISHED: list[tuple[str, int, list]] = []  # (station, bytes, frame), once count_publishes() ran
+REFUSED: list[str] = []  # DynamoDB calls answered with an error (a retry inside the counts), whole run
 
 
 @contextlib.contextmanager
@@ -68,18 +72,37 @@ def stream_to(function: str, invoke_with, endpoint: str, *, delivered: list | No
     return Replayer(mapping_of(function), stream, invoke_with, delivered=delivered)
 
 
-def count_publishes(into: list) -> None:
-    """Every publish to a station from now on, as (station, bytes, frame), appended to `into`."""
+def count_publishes() -> None:
+    """Every publish to a station from now on, as (station, bytes, frame), appended to PUBLISHED."""
     from connections.stations import iot
 
     publish = iot.publish
 
     def counted(station_id: str, frame: list) -> int:
         sent = publish(station_id, frame)
-        into.append((station_id, sent, frame))
+        PUBLISHED.append((station_id, sent, frame))
         return sent
 
     iot.publish = counted
+
+
+def fresh_counts() -> None:
+    """DYNAMODB and PUBLISHED started afresh; the calls DynamoDB refused so far kept in REFUSED."""
+    REFUSED.extend(DYNAMODB.refused())
+    DYNAMODB.reset()
+    PUBLISHED.clear()
+
+
+def measured(handler, event: dict) -> tuple[object, SimpleNamespace]:
+    """One invocation, counted afresh: its answer, and its records, seconds, CPU seconds, DynamoDB calls
+    (and those answered with an error) and publishes."""
+    fresh_counts()
+    began, cpu = time.perf_counter(), time.process_time()
+    answer = invoke(handler, event)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    cost = SimpleNamespace(records=len(event.get("Records", [])), seconds=seconds, cpu=cpu)
+    cost.calls, cost.refused, cost.publishes = DYNAMODB.operations(), DYNAMODB.refused(), list(PUBLISHED)
+    return answer, cost
 
 
 def moto_published() -> list[tuple[str, bytes]]:
@@ -90,15 +113,6 @@ def moto_published() -> list[tuple[str, bytes]]:
     return iotdata_backends[DEFAULT_ACCOUNT_ID][REGION].published_payloads
 
 
-def write(items) -> None:
-    """Items of any kind (they share the table), with BatchWriteItem."""
-    from connections.stations.items import StationItem
-
-    with StationItem.batch_write() as batch:
-        for item in items:
-            batch.save(item)
-
-
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -106,6 +120,16 @@ def pct(values: list[float], p: float) -> float:
 
 def ops(calls: list[str]) -> str:
     return ", ".join(f"{op} {n}" for op, n in Counter(calls).most_common()) or "-"
+
+
+def most_to_one_station(batches: list[list[tuple]]) -> int:
+    """The most publishes (station, bytes, frame) to one station in one batch."""
+    return max((max(Counter(p[0] for p in batch).values(), default=0) for batch in batches), default=0)
+
+
+def refused(calls: list[str]) -> str:
+    """DynamoDB calls answered with an error, for the report."""
+    return f"{len(calls)}{f' ({ops(calls)})' if calls else ''}; none expected, nothing else writes the table"
 
 
 def table(rows: list[tuple], indent: str = "", right: bool = False) -> None:

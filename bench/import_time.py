@@ -3,13 +3,11 @@
     .venv/bin/python bench/import_time.py           (the second half of `make bench`)
     .venv/bin/python bench/import_time.py --built   (what `make build` built, as Lambda runs it)
 
-Each import runs in a fresh interpreter, as on a cold start: the handler imported as the top-level `app`
-with its CodeUri folder, then functions/shared (the layer), on sys.path, under template.yaml's environment.
-With --built, from .aws-sam/build with only the layer's packages (tests/support/built.py), tracing on and
-the invocation sampled; the API functions' lines then also say what loading the Tracer adds. Runs are
-interleaved (sharing the machine's noise) after a warm-up that compiles every .pyc; medians are compared.
-Target: a handler imports in at most 1.6x a bare `import boto3` and loads neither boto3 nor aws_xray_sdk
-(connections.platform.http defers both). Exits 1 when a handler is over the target or loads either.
+Each import runs in a fresh interpreter, as on a cold start, with the function's CodeUri folder and then
+the layer on sys.path; with --built, from .aws-sam/build with the layer's packages only (tests/support/
+built.py), tracing on and sampled (the API functions' lines then say what loading the Tracer adds). Runs
+are interleaved after a warm-up that compiles every .pyc; medians are compared. Target: a handler imports
+in at most 1.6x a bare `import boto3` and loads neither boto3 nor aws_xray_sdk (exit 1 otherwise).
 """
 
 import argparse
@@ -89,9 +87,8 @@ print(json.dumps({{"stages": times}}))
 
 def lambda_env() -> dict[str, str]:
     """The environment a function of template.yaml runs with (values that matter at import)."""
+    # PYTHON* variables need no removing: the probes run isolated (-I).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "_X_AMZN"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.pop("PYTHONPATH", None)
     env.update(
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",

@@ -1,13 +1,12 @@
 """`make run`'s stack under a bounded load from this (second) process, on loopback only.
 
-1. Local gateway: requests per second and p50/p99 latency of a driver read (GET /me/memberships/{id})
-   and of an approval, at 4 concurrent clients; and the share of that time spent in the handler and,
-   within it, in moto. The baseline in the same run is the handler's own time: the ratio says what the
-   gateway and process hop add.
-2. Approval to stream: time from an approval's HTTP response to the stream-triggered function being
-   invoked with that change, p50/p99 over 200 approvals (target p99 < 1 s; Lambda polls every 250 ms).
+    .venv/bin/python bench/local_stack.py   (about a minute)
 
-Run: .venv/bin/python bench/local_stack.py   (about a minute)
+1. Local gateway: requests per second and p50/p99 latency of a driver read (GET /me/memberships/{id}) and
+   of an approval at 4 concurrent clients, and the share of that time spent in the handler and, within
+   it, in moto (the baseline, same run: the handler's own time; the rest is the gateway and process hop).
+2. Approval to stream: from an approval's HTTP response to the stream-triggered function being invoked
+   with that change, p50/p99 over 200 approvals (target p99 < 1 s; Lambda polls every 250 ms).
 """
 
 import statistics
@@ -25,30 +24,14 @@ from tests.e2e.stack import Stack, template_with_recorder
 CLIENTS = 4
 READS = 400
 APPROVALS = 200
-
-
-def load(stack: Stack, calls: list) -> tuple[float, list[float]]:
-    def timed(call):
-        start = time.perf_counter()
-        status, body, _ = stack.call(*call[0], **call[1])
-        assert status < 300, (status, body)
-        return (time.perf_counter() - start) * 1000
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        latencies = list(pool.map(timed, calls))
-    return len(calls) / (time.perf_counter() - start), latencies
+APPROVE = "POST /organizations/{organization_id}/connections/{connection_id}/requests/{driver_id}/approve"
 
 
 def setup(stack: Stack, drivers: int) -> tuple[str, str, list[str]]:
     _, org, _ = stack.call("POST", "/organizations", user="bench-admin", body={"name": "Bench"})
     org = org["organization_id"]
-    _, connection, _ = stack.call(
-        "POST",
-        f"/organizations/{org}/connections",
-        user="bench-admin",
-        body={"name": "Bench", "public": True},
-    )
+    body = {"name": "Bench", "public": True}
+    _, connection, _ = stack.call("POST", f"/organizations/{org}/connections", user="bench-admin", body=body)
     cid = connection["connection_id"]
     names = [f"bench-driver-{i}" for i in range(drivers)]
     with ThreadPoolExecutor(CLIENTS) as pool:
@@ -58,16 +41,32 @@ def setup(stack: Stack, drivers: int) -> tuple[str, str, list[str]]:
     return org, cid, names
 
 
-def shares(stack: Stack, route: str, since: int) -> str:
+def load(stack: Stack, label: str, route: str, calls: list) -> None:
+    """The calls from CLIENTS threads: requests per second, latency, and the server's split of the time."""
+
+    def timed(call):
+        start = time.perf_counter()
+        status, body, _ = stack.call(*call[0], **call[1])
+        assert status < 300, (status, body)
+        return (time.perf_counter() - start) * 1000
+
+    since = len(stack.call("GET", "/_local/timings")[1]["requests"])
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        latencies = list(pool.map(timed, calls))
+    rps = len(calls) / (time.perf_counter() - start)
+    print(
+        f"  {label} {rps:6.1f} req/s  p50 {pct(latencies, 50):6.1f} ms"
+        f"  p99 {pct(latencies, 99):6.1f} ms  ({len(calls)} requests)"
+    )
     _, timings, _ = stack.call("GET", "/_local/timings")
     rows = [t for t in timings["requests"][since:] if t["route"] == route]
-    total = statistics.median(t["total_ms"] for t in rows)
-    handler = statistics.median(t["handler_ms"] for t in rows)
-    aws = statistics.median(t["aws_ms"] for t in rows)
-    calls = statistics.median(t["aws_calls"] for t in rows)
-    return (
+    total, handler, aws, count = (
+        statistics.median(t[k] for t in rows) for k in ("total_ms", "handler_ms", "aws_ms", "aws_calls")
+    )
+    print(
         f"    server side (median): total {total:.1f} ms = handler {handler:.1f} ms "
-        f"({100 * handler / total:.0f}%, of which moto {aws:.1f} ms over {calls:.0f} calls = "
+        f"({100 * handler / total:.0f}%, of which moto {aws:.1f} ms over {count:.0f} calls = "
         f"{100 * aws / handler:.0f}% of the handler) + gateway/process hop {total - handler:.1f} ms"
     )
 
@@ -78,36 +77,14 @@ def main() -> int:
     stack = Stack(template_path=template_with_recorder(recorder, workdir))
     try:
         org, cid, drivers = setup(stack, APPROVALS * 2)
-        count = lambda: len(stack.call("GET", "/_local/timings")[1]["requests"])  # noqa: E731
-
         print(f"Local gateway, {CLIENTS} concurrent clients on loopback")
-        since = count()
         reads = [
             (("GET", f"/me/memberships/{cid}"), {"user": drivers[i % len(drivers)]}) for i in range(READS)
         ]
-        rps, latencies = load(stack, reads)
-        print(
-            f"  driver read  GET /me/memberships/{{id}}: {rps:6.1f} req/s  p50 {pct(latencies, 50):6.1f} ms"
-            f"  p99 {pct(latencies, 99):6.1f} ms  ({READS} requests)"
-        )
-        print(shares(stack, "GET /me/memberships/{connection_id}", since))
-
-        since = count()
+        load(stack, "driver read  GET /me/memberships/{id}:", "GET /me/memberships/{connection_id}", reads)
         base = f"/organizations/{org}/connections/{cid}/requests"
         approvals = [(("POST", f"{base}/{d}/approve"), {"user": "bench-admin"}) for d in drivers[:APPROVALS]]
-        rps, latencies = load(stack, approvals)
-        print(
-            f"  approval     POST .../approve:          {rps:6.1f} req/s  p50 {pct(latencies, 50):6.1f} ms"
-            f"  p99 {pct(latencies, 99):6.1f} ms  ({APPROVALS} requests)"
-        )
-        print(
-            shares(
-                stack,
-                "POST /organizations/{organization_id}/connections/{connection_id}"
-                "/requests/{driver_id}/approve",
-                since,
-            )
-        )
+        load(stack, "approval     POST .../approve:         ", APPROVE, approvals)
 
         print(
             "Approval HTTP response -> stream-triggered function invoked with it"

@@ -1,20 +1,16 @@
 """Email under Lambda's at-least-once delivery, and the admins' digest under a burst of requests.
 
-In this process: moto's server and the real handlers (driver and admin API, notify function). The stream
-is replayed to the notify function as Lambda does (its FilterCriteria and BatchSize from template.yaml).
-SES calls are counted on the notify function's client and cross-checked with moto's outbox.
+    .venv/bin/python bench/notify_emails.py   (about a minute)
 
-1. Emails per event under duplicated delivery: 40 events (12 approvals, 10 denials with a message, 6
-   removals, 10 codes for work addresses, the first request's alert to each of 2 admins). Run A delivers
-   every record once; run B (fresh tables) delivers each batch with every record twice, then reversed,
-   then every record again at the end. Target: B sends as many emails as A, one per event (1.00).
-   Baseline: a consumer without the idempotency key sends one email per delivery (counted).
-
-2. SES calls per stream batch for a burst of 500 requests to one connection with 2 admins (BatchSize 100),
-   and the digest the sweep sends when the 15-minute window ends. Target: at most one SES call per admin
-   per batch, 2 per admin over the window. Baseline, computed: an email per admin per request (1,000).
-
-Exit 1 if a target is missed. Run: .venv/bin/python bench/notify_emails.py   (about a minute)
+In this process: moto, the API handlers (through tests/support's Given helpers) and the notify function,
+fed the table's stream as its mapping does. SES calls are counted and checked against moto's outbox.
+1. Emails per event: 40 events (12 approvals, 10 denials with a message, 6 removals, 10 codes for work
+   addresses, the first request's alert to each of 2 admins), delivered once (A), then on fresh tables
+   each batch twice over, reversed, and every record again (B). Target: one email per event in both.
+   Baseline: a consumer without the idempotency key sends one email per delivery.
+2. SES calls per stream batch for a burst of 500 requests to one connection with 2 admins, and the digest
+   at the 15-minute window's end. Target: at most one call per admin per batch, 2 per admin over the
+   window. Baseline: an email per admin per request (1,000). Exit 1 if a target is missed.
 """
 
 import contextlib
@@ -25,13 +21,12 @@ import sys
 import time
 from datetime import timedelta
 
-from common import api, invoke, moto, stream_to
+from common import invoke, moto, stream_to
 
-ADMINS = ("ada@acme.example", "bob@acme.example")
+ADMINS = ("ada@fleet.example", "bob@fleet.example")  # tests/support/memberships.py's ADA and BOB
 BURST = 500
 APPROVED, DENIED, REMOVED, CODES = 12, 10, 6, 10
 EVENTS = APPROVED + DENIED + REMOVED + CODES + len(ADMINS)
-ADA = {"sub": "ada", "email": ADMINS[0]}
 
 
 class CountedSes:
@@ -45,45 +40,40 @@ class CountedSes:
         return self.real.send_email(**kwargs)
 
 
-def given_organization(admin_handler) -> str:
-    org = api(admin_handler, "POST", "/organizations", 201, **ADA, body={"name": "Acme"})["organization_id"]
-    api(admin_handler, "POST", f"/organizations/{org}/admins", 201, **ADA, body={"email": ADMINS[1]})
-    api(
-        admin_handler, "GET", f"/organizations/{org}", sub="bob", email=ADMINS[1]
-    )  # Bob signs in: alerted too
+def given_organization() -> str:
+    """An organization with two admins; Bob has signed in, so he is alerted too."""
+    from tests.support import memberships as given
+
+    org = given.given_organization()
+    given.given_admin(org, ADMINS[1], signed_in=True)
     return org
 
 
-def connection(admin_handler, org: str, **fields) -> dict:
-    body = {"name": "Employees", "public": True, **fields}
-    return api(admin_handler, "POST", f"/organizations/{org}/connections", 201, **ADA, body=body)
-
-
-def scenario(handlers) -> list:
+def scenario() -> list:
     """The 40 events of part 1, through the API, in two phases (the stream is read after each): the
     requests, then the decisions and the codes."""
-    driver, admin = handlers["driver"], handlers["admin"]
-    org = given_organization(admin)
-    manual = connection(admin, org)
-    staff = connection(admin, org, name="Staff", approval_mode="email_domain", email_domains=["acme.example"])
-    base = f"/organizations/{org}/connections/{manual['connection_id']}/requests"
-    members = f"/organizations/{org}/connections/{manual['connection_id']}/members"
+    from tests.support.memberships import decide, given_connection, given_pending, request_membership
+
+    org = given_organization()
+    manual = given_connection(org, public=True)
+    staff = given_connection(org, public=True, approval_mode="email_domain", email_domains=["fleet.example"])
     decided = [("approve", n) for n in range(APPROVED)] + [("deny", n) for n in range(APPROVED, 22)]
 
     def requests() -> None:
         for _, n in decided:
-            path = f"/connections/{manual['connection_id']}/memberships"
-            api(driver, "POST", path, 201, sub=f"driver-{n}", body={})
+            given_pending(manual, f"driver-{n}")
 
     def decisions() -> None:
+        answers = []
         for action, n in decided:
             body = {"message": "Use your badge number."} if action == "deny" else None
-            api(admin, "POST", f"{base}/driver-{n}/{action}", **ADA, body=body)
-        for n in range(REMOVED):
-            api(admin, "DELETE", f"{members}/driver-{n}", **ADA)
+            answers.append(decide(manual, f"driver-{n}", action, body=body))
+        answers += [decide(manual, f"driver-{n}", "remove") for n in range(REMOVED)]
         for n in range(CODES):
-            path = f"/connections/{staff['connection_id']}/memberships"
-            api(driver, "POST", path, 201, sub=f"staff-{n}", body={"email": f"staff-{n}@acme.example"})
+            answers.append(
+                request_membership(staff, f"staff-{n}", body={"email": f"staff-{n}@fleet.example"})
+            )
+        assert all(a.status in (200, 201) for a in answers), [a.body for a in answers]
 
     return [requests, decisions]
 
@@ -103,16 +93,15 @@ def duplicating(notify_handler, deliveries: list[int], duplicated: bool):
     return invoke_with
 
 
-def run(handlers, endpoint: str, notify_handler, ses: CountedSes, duplicated: bool) -> tuple[int, int]:
+def run(endpoint: str, notify_handler, ses: CountedSes, duplicated: bool) -> tuple[int, int]:
     """The scenario, each phase followed by the stream until quiet (windows' alerts follow their own
     records); with `duplicated`, every record once more at the end. Returns (SES calls, records
     delivered)."""
     deliveries: list[int] = []
-    notify = stream_to(
-        "NotifyFunction", duplicating(notify_handler, deliveries, duplicated), endpoint, delivered=[]
-    )
+    invoke_with = duplicating(notify_handler, deliveries, duplicated)
+    notify = stream_to("NotifyFunction", invoke_with, endpoint, delivered=[])
     ses.calls = 0
-    for phase in scenario(handlers):
+    for phase in scenario():
         phase()
         notify.drain(10)
     if duplicated:  # and every record once more, late
@@ -123,15 +112,14 @@ def run(handlers, endpoint: str, notify_handler, ses: CountedSes, duplicated: bo
     return ses.calls, sum(deliveries)
 
 
-def burst(handlers, endpoint: str, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
+def burst(endpoint: str, notify_handler, ses: CountedSes) -> tuple[list[tuple[int, int]], int]:
     """Part 2: 500 requests to one connection; (records, SES calls) per batch, and the digest's calls."""
     from connections.email import dispatch
     from connections.email.items import AdminAlertItem
     from connections.platform.table import now
+    from tests.support.memberships import given_connection, given_pending
 
-    driver, admin = handlers["driver"], handlers["admin"]
-    org = given_organization(admin)
-    target = connection(admin, org)
+    target = given_connection(given_organization(), public=True)
     per_batch = []
 
     def counted(event: dict) -> dict:
@@ -145,15 +133,12 @@ def burst(handlers, endpoint: str, notify_handler, ses: CountedSes) -> tuple[lis
     size = stream.mapping.batch_size
     for first in range(0, BURST, size):
         for n in range(first, first + size):
-            path = f"/connections/{target['connection_id']}/memberships"
-            api(driver, "POST", path, 201, sub=f"burst-{n}", body={})
+            given_pending(target, f"burst-{n}")
         stream.replay_new()
     stream.replay_new()
     # The window ends: the sweep claims each admin's digest, and the notify function sends it.
-    ends = max(
-        AdminAlertItem.get(*AdminAlertItem.key(target["connection_id"], a)).window_ends for a in ADMINS
-    )
-    swept = dispatch.send_due_emails(max(ends, now()) + timedelta(seconds=1))
+    alerts = [AdminAlertItem.get(*AdminAlertItem.key(target["connection_id"], a)) for a in ADMINS]
+    swept = dispatch.send_due_emails(max(max(a.window_ends for a in alerts), now()) + timedelta(seconds=1))
     assert swept["digests"] == len(ADMINS), swept
     digest = len(per_batch)
     stream.replay_new()
@@ -180,20 +165,16 @@ def measure(out) -> int:
     with moto() as endpoint:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
         from connections.email import ses as sending
-        from functions.approve.app import handler as admin_handler
         from functions.notify.app import handler as notify_handler
-        from functions.request_connection.app import handler as driver_handler
         from infra.local import outbox
 
         ses = CountedSes(sending._ses())
         sending._ses = lambda: ses
-        handlers = {"driver": driver_handler, "admin": admin_handler}
-
         results = {}
         for duplicated in (False, True):
             reset_tables(endpoint)
             before = len(outbox.messages())
-            calls, delivered = run(handlers, endpoint, notify_handler, ses, duplicated)
+            calls, delivered = run(endpoint, notify_handler, ses, duplicated)
             assert len(outbox.messages()) - before == calls, "SES calls and moto's outbox disagree"
             results[duplicated] = (calls, delivered)
         (single, once), (duplicated_calls, deliveries) = results[False], results[True]
@@ -212,7 +193,7 @@ def measure(out) -> int:
         )
 
         reset_tables(endpoint)
-        per_batch, digest = burst(handlers, endpoint, notify_handler, ses)
+        per_batch, digest = burst(endpoint, notify_handler, ses)
         calls = [c for _, c in per_batch]
         total = sum(calls) + digest
         naive_total, naive_batch = BURST * len(ADMINS), mapping_of("NotifyFunction").batch_size * len(ADMINS)
@@ -227,12 +208,8 @@ def measure(out) -> int:
             f"   max per batch {max(calls)} (baseline {naive_batch}); over the window {total} (baseline"
             f" {naive_total}, ratio {naive_total / total:.0f}x smaller)"
         )
-        ok = (
-            single == EVENTS
-            and duplicated_calls == EVENTS
-            and max(calls) <= len(ADMINS)
-            and total <= 2 * len(ADMINS)
-        )
+        ok = single == EVENTS and duplicated_calls == EVENTS and max(calls) <= len(ADMINS)
+        ok = ok and total <= 2 * len(ADMINS)
         say(f"targets {'met' if ok else 'MISSED'} ({time.perf_counter() - began:.0f} s)")
         return 0 if ok else 1
 

@@ -1,36 +1,22 @@
 """A burst of 1,000 approvals across 1,000 stations: how long the station sync function takes to drain it in
 batches of the template's BatchSize, how much memory it needs (target: under 256 MB), what it publishes.
 
-Shape (default, --shape tenants): 1,000 tenants, each a connection unlocking its own policy with one
-station, each approving one driver at the same moment (a Monday-morning burst across organizations).
-Nothing in a batch can be shared: each record costs its own driver read, sequence bump, entry write,
-station query, entry read, claim and publish. --shape one-policy (one site, 1,000 stations): a batch's
-changes share one sequence read, station query and entry read; each station gets the first 25 changes and
-is then in flight, so later batches only re-read stations; it holds 1,000 stations in memory per
-invocation. Stations start in sync (list version 1, nothing held, capacity 500): one Differential each.
+    .venv/bin/python bench/station_burst.py [--approvals 1000] [--shape tenants|one-policy]
+    (about 7 minutes, moto-bound; one-policy about 3; --approvals 100 for a quick look)
 
-How: moto's server in this process, data bulk-written, the approvals through the admin handler, then the
-stream replayed to StationSyncFunction (Lambda's shape, FilterCriteria, BatchSize) until no record passes
-the filter (the function's own writes must not: a second wave would be invocations with nothing to do).
-The sync function runs in its own spawned process, started before moto fills this one, so its memory is
-its own: ru_maxrss (what Lambda reports as Max Memory Used, and its growth over the drain), VmHWM as a
-cross-check (ru_maxrss survives fork and exec; VmHWM does not), and tracemalloc's peak of one invocation
-(on for every other batch only, since it slows what it traces; times come from the others). Times are
-moto's (its queries scan the whole table); the split between waiting on moto and the function's CPU is
-printed. infra/local/moto_dynamodb.py skips moto's whole-table copy per transaction item.
-
-Counted (deterministic): invocations, records, publishes and bytes (cross-checked with moto's iot-data),
-DynamoDB calls, and those answered with an error (a retry inside the counts; none expected;
-informational). Exit 1 when memory is 256 MB or more, a station does not get exactly its card in one
-Differential, or the drain runs past its time bound.
-
-Run: .venv/bin/python bench/station_burst.py                      (about 7 minutes, moto-bound)
-     .venv/bin/python bench/station_burst.py --shape one-policy   (about 3 minutes)
-     --approvals 100 for a quick look
+tenants: each approval in its own connection, policy and station (a Monday-morning burst across
+organizations): every record costs its own reads, writes and publish. one-policy: one policy with all the
+stations; a batch's changes share their reads, each station gets the first 25 and is then in flight.
+Stations start in sync with room for 500 entries: one Differential each. The approvals go through the
+admin handler; the stream is replayed to StationSyncFunction (FilterCriteria, BatchSize) until no record
+passes the filter. The function runs in its own spawned process, so its memory is its own: ru_maxrss
+(Lambda's Max Memory Used), VmHWM as a cross-check, and tracemalloc's peak (every other batch: it slows
+what it traces). Counted (deterministic): invocations, records, publishes and bytes (checked against
+moto's iot-data), DynamoDB calls and those answered with an error. Exit 1 when memory reaches 256 MB, a
+station does not get exactly its card in one Differential, or the drain runs past its time bound.
 """
 
 import argparse
-import logging
 import multiprocessing
 import os
 import sys
@@ -39,7 +25,9 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, pct, stream_to, write
+import common
+import seed
+from common import DYNAMODB, api, count_publishes, measured, moto, moto_published, ops, pct, stream_to
 
 APPROVALS = 1_000
 TARGET_MB = 256
@@ -80,9 +68,8 @@ def worker(pipe) -> None:
     started = {"maxrss": maxrss(), "hwm": peak_rss()}
     os.environ.update(pipe.recv())  # the configuration, as Lambda's runtime gives it before the import
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    dynamodb = DYNAMODB.install()
+    DYNAMODB.install()
     waited = [0.0]
-    published: list[tuple[str, int, list]] = []
 
     from botocore.endpoint import Endpoint
 
@@ -99,7 +86,7 @@ def worker(pipe) -> None:
 
     from functions.station_sync import app
 
-    count_publishes(published)
+    count_publishes()
 
     pipe.send({**started, "cold_maxrss": maxrss(), "cold_hwm": peak_rss()})
     while True:
@@ -107,26 +94,15 @@ def worker(pipe) -> None:
         if message is None:
             return
         records, trace = message
-        dynamodb.reset()
-        published.clear()
         waited[0] = 0.0
         if trace:
             tracemalloc.start()
-        began, cpu = time.perf_counter(), time.process_time()
-        result = invoke(app.handler, {"Records": records})
-        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+        answer, cost = measured(app.handler, {"Records": records})
         peak = tracemalloc.get_traced_memory()[1] if trace else None
         if trace:
             tracemalloc.stop()
-        sent = {
-            "records": len(records),
-            "seconds": seconds,
-            "cpu": cpu,
-            "waited": waited[0],
-            "answer": result,
-        }
-        sent.update(calls=dynamodb.operations(), refused=dynamodb.refused(), publishes=list(published))
-        pipe.send({**sent, "peak": peak, "maxrss": maxrss(), "hwm": peak_rss()})
+        sent = {"answer": answer, "waited": waited[0], "peak": peak, "maxrss": maxrss(), "hwm": peak_rss()}
+        pipe.send({**vars(cost), **sent})
 
 
 # --- Setup, in this process
@@ -136,93 +112,20 @@ def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str,
     """The data, written with BatchWriteItem; returns the organization and the (connection, driver) pairs
     to approve. tenants: `count` connections, each unlocking its own policy with one station CP-n, each with
     one pending driver; one-policy: one connection unlocking one policy with `count` stations and drivers."""
-    from connections.memberships.items import ConnectionItem, MembershipItem
-    from connections.platform.table import now
-    from connections.stations.items import CardItem, PolicyItem, StationItem, UnlockItem
-
     answer = api(approve_handler, "POST", "/organizations", 201, **ADMIN, body={"name": "Burst"})
-    org, at = answer["organization_id"], now()
-    tenants = count if shape == "tenants" else 1
-    approvals = []
-
-    def indexed(item):
-        item.index()
-        return item
-
-    shared = {"organization_id": org, "created_at": at}
-
-    def items():
-        for t in range(tenants):
-            connection_id, policy_id = f"conn-{t:04d}", f"policy-{t:04d}"
-            yield indexed(
-                ConnectionItem(
-                    *ConnectionItem.key(connection_id),
-                    **shared,
-                    connection_id=connection_id,
-                    organization_name="Burst",
-                    name=f"Tenant {t}",
-                    code=f"BURST{t:04d}",
-                    approval_mode="manual",
-                    updated_at=at,
-                    version=1,
-                )
-            )
-            yield indexed(
-                PolicyItem(
-                    *PolicyItem.key(policy_id),
-                    **shared,
-                    policy_id=policy_id,
-                    name=f"Site {t}",
-                    connection_ids=[connection_id],
-                    updated_at=at,
-                )
-            )
-            yield UnlockItem(
-                *UnlockItem.key(connection_id, policy_id), policy_id=policy_id, connection_ids=[connection_id]
-            )
-        for n in range(count):
-            t = n if shape == "tenants" else 0
-            connection_id, policy_id, driver = f"conn-{t:04d}", f"policy-{t:04d}", f"driver-{n:04d}"
-            station = {"station_id": f"CP-{n:04d}", "name": f"Charger {n}", "policy_id": policy_id}
-            yield indexed(
-                StationItem(
-                    *StationItem.key(f"CP-{n:04d}"),
-                    **shared,
-                    **station,
-                    local_auth_list_max_length=500,
-                    send_local_list_max_length=25,
-                    list_version=1,  # has acknowledged the (empty) list
-                    held_seq=0,
-                    held_count=0,
-                    needs_full=False,
-                    acked_at=at,
-                )
-            )
-            yield indexed(CardItem(*CardItem.key(tag(n)), id_tag=tag(n), driver_id=driver, created_at=at))
-            yield indexed(
-                MembershipItem(
-                    *MembershipItem.key(connection_id, driver),
-                    connection_id=connection_id,
-                    organization_id=org,
-                    driver_id=driver,
-                    driver_email=f"{driver}@example.com",
-                    status="pending",
-                    answers={},
-                    requested_at=at,
-                    updated_at=at,
-                    version=1,
-                )
-            )
-            approvals.append((connection_id, driver))
-
-    write(items())
+    org, approvals, items = answer["organization_id"], [], []
+    for t in range(count if shape == "tenants" else 1):
+        named = {"organization_name": "Burst", "name": f"Tenant {t}", "code": f"BURST{t:04d}"}
+        items.append(seed.connection(org, f"conn-{t:04d}", **named))
+        items += seed.policy(org, f"policy-{t:04d}", [f"conn-{t:04d}"], name=f"Site {t}")
+    for n in range(count):
+        t = n if shape == "tenants" else 0
+        connection_id, driver = f"conn-{t:04d}", f"driver-{n:04d}"
+        station = seed.synced_station(org, f"CP-{n:04d}", f"policy-{t:04d}", local_auth_list_max_length=500)
+        items += [station, seed.card(driver, tag(n)), seed.membership(org, connection_id, driver, "pending")]
+        approvals.append((connection_id, driver))
+    seed.write(items)
     return org, approvals
-
-
-def approve_all(approve_handler, org: str, approvals: list[tuple[str, str]]) -> None:
-    for connection_id, driver in approvals:
-        path = f"/organizations/{org}/connections/{connection_id}/requests/{driver}/approve"
-        api(approve_handler, "POST", path, **ADMIN)
 
 
 def expected(shape: str, station_id: str, chunk: int = 25) -> list[dict]:
@@ -238,8 +141,6 @@ def expected(shape: str, station_id: str, chunk: int = 25) -> list[dict]:
 
 def describe_wave(number: int, name: str, runs: list[dict], seen: int) -> None:
     records = sum(r["records"] for r in runs)
-    untraced = [r for r in runs if r["peak"] is None]
-    traced = [r for r in runs if r["peak"] is not None]
     calls = [c for r in runs for c in r["calls"]]
     print(
         f"  wave {number} ({name}): {seen} stream records read, {records} passed the filter,"
@@ -247,7 +148,8 @@ def describe_wave(number: int, name: str, runs: list[dict], seen: int) -> None:
     )
     if not runs:
         return
-    for label, group in (("untraced", untraced), ("traced, tracemalloc on", traced)):
+    for label, traced in (("untraced", False), ("traced, tracemalloc on", True)):
+        group = [r for r in runs if (r["peak"] is not None) == traced]
         if not group:
             continue
         seconds = [r["seconds"] for r in group]
@@ -267,17 +169,9 @@ def describe_wave(number: int, name: str, runs: list[dict], seen: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--approvals", type=int, default=APPROVALS, help="approvals, one station each")
-    parser.add_argument(
-        "--shape",
-        choices=("tenants", "one-policy"),
-        default="tenants",
-        help="one connection, policy and station per approval (default), or one policy for all stations",
-    )
+    parser.add_argument("--shape", choices=("tenants", "one-policy"), default="tenants")
     args = parser.parse_args()
     count, shape = args.approvals, args.shape
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
     began = time.perf_counter()
     # The sync function's process first, while this one is small (see worker).
     context = multiprocessing.get_context("spawn")
@@ -315,7 +209,9 @@ def main() -> int:
 
         stream = stream_to("StationSyncFunction", in_the_worker, endpoint)
         step = time.perf_counter()
-        approve_all(approve_app.handler, org, approvals)
+        for connection_id, driver in approvals:
+            path = f"/organizations/{org}/connections/{connection_id}/requests/{driver}/approve"
+            api(approve_app.handler, "POST", path, **ADMIN)
         print(f"Burst: {count:,} approvals through the admin handler in {time.perf_counter() - step:.1f} s")
         published_before = len(moto_published())
 
@@ -341,22 +237,18 @@ def main() -> int:
         seen_by_moto = moto_published()[published_before:]
         per_station = Counter(s for s, _, _ in publishes)
         right = sum(
-            1
-            for station_id, _, frame in publishes
-            if frame[3]["updateType"] == "Differential"
+            frame[3]["updateType"] == "Differential"
             and frame[3]["localAuthorizationList"] == expected(shape, station_id)
+            for station_id, _, frame in publishes
         )
-        most_in_batch = max(
-            (max(Counter(s for s, _, _ in r["publishes"]).values(), default=0) for r in runs), default=0
-        )
+        most_in_batch = common.most_to_one_station([r["publishes"] for r in runs])
         peak = max((r["peak"] for r in runs if r["peak"] is not None), default=0)
         maxrss = max((r["maxrss"] for r in runs), default=cold["cold_maxrss"])
         hwm = max((r["hwm"] for r in runs), default=cold["cold_hwm"])
         failures = sum(len(r["answer"].get("batchItemFailures") or []) for r in runs)
 
-        print()
         print(
-            f"Drain: StationSyncFunction in its own process, batches of {stream.mapping.batch_size}"
+            f"\nDrain: StationSyncFunction in its own process, batches of {stream.mapping.batch_size}"
             f" (the template's BatchSize), until no record passes the FilterCriteria"
         )
         names = ["the approvals", "the function's own writes coming back", "more", "more", "more"]
@@ -366,16 +258,14 @@ def main() -> int:
             f"  total: {len(runs)} invocations in {drained:.1f} s wall (traced batches included);"
             f" reported batch item failures: {failures}"
         )
-        print()
-        print("Publishes (deterministic)")
+        print("\nPublishes (deterministic)")
         print(
             f"  {len(publishes)} SendLocalList, {sum(b for _, b, _ in publishes):,} bytes, to"
             f" {len(per_station)} stations; stations given exactly the expected Differential: {right}"
             f" of {count}; most to one station in one batch: {most_in_batch};"
             f" moto's iot-data saw {len(seen_by_moto)} ({sum(len(p) for _, p in seen_by_moto):,} bytes)"
         )
-        print()
-        print("Memory of the sync function's process (target: under 256 MB)")
+        print("\nMemory of the sync function's process (target: under 256 MB)")
         print(
             f"  ru_maxrss: {cold['maxrss'] / MB:.1f} MB at its start (inherited from this process at fork),"
             f" {cold['cold_maxrss'] / MB:.1f} MB after the cold start (imports), {maxrss / MB:.1f} MB after"
@@ -385,14 +275,10 @@ def main() -> int:
             f"  VmHWM (peak RSS of its own, /proc): {cold['cold_hwm'] / MB:.1f} MB after the cold start,"
             f" {hwm / MB:.1f} MB after the drain"
         )
-        traced = sum(1 for r in runs if r["peak"] is not None)
+        traced = sum(r["peak"] is not None for r in runs)
         print(f"  tracemalloc: peak of one invocation (the {traced} traced): {peak / MB:.1f} MB")
-        refused = [c for r in runs for c in r["refused"]]
-        print()
-        print(
-            f"The sync function's DynamoDB calls answered with an error: {len(refused)}"
-            f"{f' ({ops(refused)})' if refused else ''}; none expected, nothing else writes the table"
-        )
+        errors = common.refused([c for r in runs for c in r["refused"]])
+        print(f"\nThe sync function's DynamoDB calls answered with an error: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
 
         problems = []

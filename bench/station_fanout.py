@@ -1,30 +1,19 @@
 """Cost of ONE approval in a connection whose policy has 10,000 members and S stations (S = 1, 100, 1,000),
 against the naive approach of pushing the whole list to every station on every change.
 
+    .venv/bin/python bench/station_fanout.py   (2-4 minutes, moto-bound)
+
 In this process: moto's server and the real handlers (approve, station sync, station messages). The
-organization, connection and policy come through the handlers; the 10,000 members (card, active
-membership, Accepted entry) and the stations are bulk-written, the stations in sync (SendLocalListMaxLength
-25, no capacity limit), so one more approval is one Differential. For each S: the approval through the
-admin handler; the stream replayed to StationSyncFunction until no record passes the filter (its own writes
-must not: a second wave would be an invocation with nothing to do); every station answers Accepted through
-StationMessagesFunction, which must leave every station in sync.
-
-Counted (deterministic; held to limits at 3 stations by tests/integration/stations/
-test_fanout_round_trips.py): IoT publishes and bytes (cross-checked with moto's iot-data), DynamoDB calls.
-
-Baseline (exact, same run): open-source servers push the FULL list to every station on every change: one
-unchunked SendLocalList Full per station, built with the service's OCPP-J framing. Its smallest form (any
-chunking only adds framing), so the ratio is conservative; it exceeds IoT Core's 128 KB limit, and the
-chunked form (a Full of 25, then Differentials) is printed next to it.
-
-Targets: bytes at least 100x smaller than the baseline; at most one publish per affected station per
-stream batch (exactly one Differential with the new card per station). Then the same approval at stations
-whose capacity is full (500, holding their newest 500): one publish per station, within 10% of the bytes of
-the minimal Differential (add the card, delete the oldest held). Exit 1 if either is missed.
-
-DynamoDB calls answered with an error (a retry inside the counts; none expected) are informational. Times
-are moto's (its queries scan all 31,000 items); infra/local/moto_dynamodb.py skips moto's whole-table copy
-per transaction item. Run: .venv/bin/python bench/station_fanout.py  (2-4 minutes)
+members (card, active membership, Accepted entry) and the stations (in sync, SendLocalListMaxLength 25) are
+written directly, so one more approval is one Differential. For each S: the approval through the admin
+handler, the stream replayed to StationSyncFunction until no record passes the filter (a second wave would
+be an invocation with nothing to do), then every station answers Accepted, which must leave it in sync.
+Counted (deterministic; tests/integration/stations/test_fanout_round_trips.py holds the limits): IoT
+publishes and bytes (checked against moto's iot-data), DynamoDB calls, and those answered with an error.
+Baseline (exact): one unchunked SendLocalList Full of the whole list per station (its smallest form, over
+IoT Core's 128 KB; the chunked form is printed too). Targets: bytes at least 100x fewer; at most one
+publish per station per stream batch, each the new card. Then at stations whose capacity (500) is full:
+one publish each, within 10% of the minimal Differential's bytes. Exit 1 if a target is missed.
 """
 
 import base64
@@ -32,10 +21,22 @@ import json
 import math
 import sys
 import time
-from collections import Counter, namedtuple
+from collections import Counter
 from types import SimpleNamespace
 
-from common import DYNAMODB, api, count_publishes, invoke, moto, moto_published, ops, stream_to, table, write
+import common
+import seed
+from common import (
+    DYNAMODB,
+    count_publishes,
+    fresh_counts,
+    measured,
+    moto,
+    moto_published,
+    ops,
+    stream_to,
+    table,
+)
 
 MEMBERS = 10_000
 SIZES = (1, 100, 1_000)
@@ -45,24 +46,6 @@ IOT_MESSAGE_LIMIT = 128 * 1024
 FULL_STATIONS, FULL_CAPACITY = 2, 500
 MAX_WAVES = 5
 MAX_ANSWER_ROUNDS = 40
-ADMIN = {"sub": "fanout-admin", "email": "admin@fanout.example"}
-
-
-# --- Counting: DYNAMODB (bench/common.py), the publishes, and the calls answered with an error
-
-PUBLISHES: list[tuple[str, int, list]] = []  # (station, bytes, frame)
-REFUSED: list[str] = []  # DynamoDB calls answered with an error, whole run
-
-
-def reset() -> None:
-    REFUSED.extend(DYNAMODB.refused())
-    DYNAMODB.reset()
-    PUBLISHES.clear()
-
-
-# One sync invocation; and a drain: its invocations, stream records read (seen), let through the filter.
-Invocation = namedtuple("Invocation", "records dynamodb publishes seconds")
-Pumped = namedtuple("Pumped", "invocations seen passed")
 
 
 class Sync:
@@ -72,21 +55,17 @@ class Sync:
         self.handler, self.invocations = handler, []
         self.replayer = stream_to("StationSyncFunction", self._invoke, endpoint)
 
-    def _invoke(self, event: dict) -> dict:
-        reset()
-        began = time.perf_counter()
-        result = invoke(self.handler, event)
-        seconds = time.perf_counter() - began
-        self.invocations.append(
-            Invocation(len(event["Records"]), DYNAMODB.operations(), list(PUBLISHES), seconds)
-        )
-        return result
+    def _invoke(self, event: dict):
+        answer, cost = measured(self.handler, event)
+        self.invocations.append(cost)
+        return answer
 
-    def pump(self) -> Pumped:
-        """Until no new record passes the filter (at most MAX_WAVES reads)."""
+    def pump(self) -> SimpleNamespace:
+        """Until no new record passes the filter (at most MAX_WAVES reads): the invocations, and the stream
+        records read (seen) and let through the filter (passed)."""
         self.invocations = []
         drained = self.replayer.drain(MAX_WAVES)
-        return Pumped(self.invocations, drained.read, drained.passed)
+        return SimpleNamespace(invocations=self.invocations, seen=drained.read, passed=drained.passed)
 
 
 def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[str], list, float]:
@@ -94,10 +73,9 @@ def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[st
     calls, sent, began = [], [], time.perf_counter()
     for station_id, _, frame in publishes:
         reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
-        reset()
-        invoke(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
-        calls += DYNAMODB.operations()
-        sent += PUBLISHES
+        _, cost = measured(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
+        calls += cost.calls
+        sent += cost.publishes
     return calls, sent, time.perf_counter() - began
 
 
@@ -112,97 +90,47 @@ def pending_tag(n: int) -> str:
     return f"{0x0BB00000 + n:08X}"
 
 
-def setup(handlers: dict) -> tuple[str, str, str]:
-    def post(handler: str, path: str, body: dict) -> dict:
-        return api(handlers[handler], "POST", path, 201, **ADMIN, body=body)
+def setup() -> SimpleNamespace:
+    """An organization, a private connection and the policy it unlocks, through the API (tests/support's
+    Given helpers)."""
+    from tests.support.memberships import given_connection, given_organization
+    from tests.support.stations import given_policy
 
-    org = post("approve", "/organizations", {"name": "Fanout"})["organization_id"]
-    members = {"name": "Members", "public": False, "code": "FANOUT01"}
-    connection = post("approve", f"/organizations/{org}/connections", members)["connection_id"]
-    policy = {"name": "Every site", "connection_ids": [connection]}
-    return org, connection, post("stations", f"/organizations/{org}/policies", policy)["policy_id"]
+    org = given_organization("Fanout")
+    connection = given_connection(org, name="Members")
+    policy = given_policy(org, [connection["connection_id"]], "Every site")["policy_id"]
+    return SimpleNamespace(org=org, connection=connection, policy=policy)
 
 
-def write_members(org: str, connection: str, policy: str, pending: int) -> None:
-    from connections.memberships.items import MembershipItem
-    from connections.platform.table import now
-    from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem
-
-    at = now()
-
-    def indexed(item):
-        item.index()
-        return item
-
-    def membership(driver: str, status: str) -> MembershipItem:
-        active = status == "active"
-        return indexed(
-            MembershipItem(
-                *MembershipItem.key(connection, driver),
-                connection_id=connection,
-                organization_id=org,
-                driver_id=driver,
-                driver_email=f"{driver}@example.com",
-                status=status,
-                answers={},
-                requested_at=at,
-                decided_at=at if active else None,
-                decided_by=ADMIN["email"] if active else None,
-                updated_at=at,
-                version=1,
-            )
-        )
-
-    def card(driver: str, id_tag: str) -> CardItem:
-        return indexed(CardItem(*CardItem.key(id_tag), id_tag=id_tag, driver_id=driver, created_at=at))
+def write_members(site: SimpleNamespace, pending: int) -> None:
+    """The policy's members, each with a card and an Accepted entry; `pending` newcomers to approve."""
+    from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem
 
     def items():
         for n in range(MEMBERS):
             driver = f"member-{n:05d}"
             listed = {"policy_id": policy, "id_tag": tag(n), "status": "Accepted", "seq": n + 1}
-            yield card(driver, tag(n))
-            yield membership(driver, "active")
-            yield indexed(AllowEntryItem(*AllowEntryItem.key(policy, tag(n)), driver_id=driver, **listed))
+            yield from (seed.card(driver, tag(n)), seed.membership(site.org, connection, driver))
+            yield seed.item(AllowEntryItem, (policy, tag(n)), driver_id=driver, **listed)
             yield AllowChangeItem(*AllowChangeItem.key(policy, n + 1), **listed)
         for n in range(pending):
-            yield card(f"newcomer-{n}", pending_tag(n))
-            yield membership(f"newcomer-{n}", "pending")
+            yield seed.card(f"newcomer-{n}", pending_tag(n))
+            yield seed.membership(site.org, connection, f"newcomer-{n}", "pending")
 
-    write(items())
+    policy, connection = site.policy, site.connection["connection_id"]
+    seed.write(items())
     AllowListItem(*AllowListItem.key(policy), policy_id=policy, seq=MEMBERS).save()
 
 
-def write_stations(org: str, policy: str, ids: list[str], *, capacity: int | None, held: int) -> None:
+def write_stations(site: SimpleNamespace, ids: list[str], *, capacity: int | None, held: int) -> None:
     """Stations that acknowledged the policy's whole list as it stands (or its newest `capacity`)."""
-    from connections.platform.table import now
     from connections.stations.delivery import policy_seq
-    from connections.stations.items import StationItem
 
-    at, seq = now(), policy_seq(policy)
-
-    def station(station_id: str) -> StationItem:
-        item = StationItem(
-            *StationItem.key(station_id),
-            station_id=station_id,
-            organization_id=org,
-            name=f"Bay {station_id}",
-            policy_id=policy,
-            local_list_supported=True,
-            local_auth_list_max_length=capacity,
-            send_local_list_max_length=CHUNK,
-            created_at=at,
-            list_version=1,
-            held_seq=seq,
-            held_count=held,
-            held_floor=max(1, seq - held + 1),  # the entries' sequences are 1..seq: it holds the newest
-            needs_full=False,
-            full_sent=held,
-            acked_at=at,
-        )
-        item.index()
-        return item
-
-    write(station(station_id) for station_id in ids)
+    seq = policy_seq(site.policy)
+    # The entries' sequences are 1..seq: a station holds the newest `held`.
+    state = {"held_seq": seq, "held_count": held, "held_floor": max(1, seq - held + 1), "full_sent": held}
+    state.update(local_auth_list_max_length=capacity)
+    seed.write(seed.synced_station(site.org, i, site.policy, name=f"Bay {i}", **state) for i in ids)
 
 
 def delete_stations(ids: list[str]) -> None:
@@ -252,10 +180,12 @@ def full_push(tags: list[str], version: int, chunk: int | None) -> list[int]:
 # --- One approval
 
 
-def approve(handlers: dict, org: str, connection: str, driver: str) -> list[str]:
-    reset()
-    path = f"/organizations/{org}/connections/{connection}/requests/{driver}/approve"
-    api(handlers["approve"], "POST", path, **ADMIN)
+def approve(site: SimpleNamespace, n: int) -> list[str]:
+    """Newcomer `n` approved through the admin handler; its DynamoDB calls."""
+    from tests.support.memberships import decide
+
+    fresh_counts()
+    assert decide(site.connection, f"newcomer-{n}", "approve").status == 200
     return DYNAMODB.operations()
 
 
@@ -264,36 +194,34 @@ def in_sync(policy: str, ids=None) -> int:
 
     seq = policy_seq(policy)
     return sum(
-        1
-        for s in stations_of(policy)
-        if (ids is None or s.station_id in ids)
-        and int(s.held_seq) == seq
+        int(s.held_seq) == seq
         and not s.in_flight_id
         and (s.full_below is None if ids is not None else not s.needs_full)
+        for s in stations_of(policy)
+        if ids is None or s.station_id in ids
     )
 
 
-def one_round(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> SimpleNamespace:
-    stations = stations_of(policy)
+def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
+    """Newcomer `n` approved at the policy's stations in sync; every figure of the round."""
+    stations = stations_of(site.policy)
     versions = Counter(int(s.list_version) + 1 for s in stations)
     published_before = len(moto_published())
-    stream.replayer.stream.skip_to_latest()
-    r = SimpleNamespace(
-        stations=len(stations), approve_calls=approve(handlers, org, connection, f"newcomer-{n}")
-    )
-    r.sync = stream.pump()
+    site.stream.replayer.stream.skip_to_latest()
+    r = SimpleNamespace(stations=len(stations), approve_calls=approve(site, n))
+    r.sync = site.stream.pump()
     r.publishes = [p for i in r.sync.invocations for p in i.publishes]
     r.bytes = sum(b for _, b, _ in r.publishes)
-    r.sync_calls = [c for i in r.sync.invocations for c in i.dynamodb]
-    r.answer_calls, answer_sent, r.answer_seconds = answer_all(handlers["messages"], r.publishes)
+    r.sync_calls = [c for i in r.sync.invocations for c in i.calls]
+    r.answer_calls, answer_sent, r.answer_seconds = answer_all(site.messages, r.publishes)
     r.answer_publishes, r.answer_bytes = len(answer_sent), sum(b for _, b, _ in answer_sent)
-    after = stream.pump()  # the answers' records: the filter should keep them all out
+    after = site.stream.pump()  # the answers' records: the filter should keep them all out
     if after.passed:
         raise SystemExit(f"the stations' answers invoked the sync function {len(after.invocations)} times")
     moto = moto_published()[published_before:]
     r.moto_publishes, r.moto_bytes = len(moto), sum(len(payload) for _, payload in moto)
 
-    tags = accepted_tags(policy)
+    tags = accepted_tags(site.policy)
     r.list_size = len(tags)
     r.baseline_bytes = r.baseline_publishes = r.chunked_bytes = r.chunked_publishes = r.biggest = 0
     for version, count in versions.items():
@@ -305,17 +233,13 @@ def one_round(handlers, stream: Sync, org: str, connection: str, policy: str, n:
         r.biggest = max(r.biggest, *whole)
     wanted = [{"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}]
     r.right = sum(
-        1
-        for _, _, frame in r.publishes
-        if frame[2] == "SendLocalList"
+        frame[2] == "SendLocalList"
         and frame[3]["updateType"] == "Differential"
         and frame[3]["localAuthorizationList"] == wanted
+        for _, _, frame in r.publishes
     )
-    r.in_sync = in_sync(policy)
-    r.most_per_batch = max(
-        (max(Counter(s for s, _, _ in i.publishes).values(), default=0) for i in r.sync.invocations),
-        default=0,
-    )
+    r.in_sync = in_sync(site.policy)
+    r.most_per_batch = common.most_to_one_station([i.publishes for i in r.sync.invocations])
     r.ratio = r.baseline_bytes / r.bytes if r.bytes else math.inf
     r.ok = (
         r.ratio >= TARGET_RATIO
@@ -332,23 +256,23 @@ def one_round(handlers, stream: Sync, org: str, connection: str, policy: str, n:
 # --- Stations whose capacity is full (informational)
 
 
-def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str, n: int) -> bool:
+def full_capacity(site: SimpleNamespace, n: int) -> bool:
     """The same approval at stations that hold their newest 500 entries (LocalAuthListMaxLength 500);
     reported, and whether it met its target."""
     ids = [f"FULL-{i}" for i in range(FULL_STATIONS)]
-    write_stations(org, policy, ids, capacity=FULL_CAPACITY, held=FULL_CAPACITY)
-    stream.replayer.stream.skip_to_latest()
-    calls = approve(handlers, org, connection, f"newcomer-{n}")
-    sync = stream.pump()
-    calls += [c for i in sync.invocations for c in i.dynamodb]
+    write_stations(site, ids, capacity=FULL_CAPACITY, held=FULL_CAPACITY)
+    site.stream.replayer.stream.skip_to_latest()
+    calls = approve(site, n)
+    sync = site.stream.pump()
+    calls += [c for i in sync.invocations for c in i.calls]
     waiting = [p for i in sync.invocations for p in i.publishes]
     publishes, rounds = list(waiting), 0
     while waiting and rounds < MAX_ANSWER_ROUNDS:  # each station answers, then gets the next message
-        answer_calls, waiting, _ = answer_all(handlers["messages"], waiting)
+        answer_calls, waiting, _ = answer_all(site.messages, waiting)
         calls += answer_calls
         publishes += waiting
         rounds += 1
-    stream.pump()
+    site.stream.pump()
     first: dict[str, tuple[str, int]] = {}
     for station_id, _, frame in publishes:
         first.setdefault(station_id, (frame[3]["updateType"], len(frame[3]["localAuthorizationList"])))
@@ -356,11 +280,10 @@ def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str
     oldest = tag(MEMBERS - FULL_CAPACITY)  # approximately: which one it is does not change the size
     new = {"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}
     minimal = frame_bytes(2, "Differential", [new, {"idTag": oldest}]) * len(ids)
-    synced, sent = in_sync(policy, ids), sum(b for _, b, _ in publishes)
+    synced, sent = in_sync(site.policy, ids), sum(b for _, b, _ in publishes)
     entries = sum(len(f[3]["localAuthorizationList"]) for _, _, f in publishes)
-    print()
     print(
-        f"Informational: the same approval at {len(ids)} stations whose capacity is full"
+        f"\nInformational: the same approval at {len(ids)} stations whose capacity is full"
         f" (LocalAuthListMaxLength {FULL_CAPACITY}, holding {FULL_CAPACITY})"
     )
     kinds = ", ".join(f"{kind} of {size} entries x{k}" for (kind, size), k in Counter(first.values()).items())
@@ -381,30 +304,16 @@ def full_capacity(handlers, stream: Sync, org: str, connection: str, policy: str
 
 
 def report(rounds: list) -> None:
-    print()
-    print(f"One approval, {MEMBERS:,} members on the policy's list, S stations in sync (service vs naive)")
+    print(f"\nOne approval, {MEMBERS:,} members on the policy's list, S stations in sync (service vs naive)")
     head = "S,list,publishes,bytes,DDB approve,DDB sync,DDB answers,naive publishes,naive bytes,bytes ratio"
-    table(
-        [(*head.split(","), "target")]
-        + [
-            (
-                r.stations,
-                f"{r.list_size:,}",
-                len(r.publishes),
-                f"{r.bytes:,}",
-                len(r.approve_calls),
-                f"{len(r.sync_calls)} ({len(r.sync.invocations)} inv.)",
-                len(r.answer_calls),
-                r.baseline_publishes,
-                f"{r.baseline_bytes:,}",
-                f"{r.ratio:,.0f}x",
-                "ok" if r.ok else "FAIL",
-            )
-            for r in rounds
-        ],
-        indent="  ",
-        right=True,
-    )
+
+    def row(r) -> tuple:
+        service = (r.stations, f"{r.list_size:,}", len(r.publishes), f"{r.bytes:,}", len(r.approve_calls))
+        ddb = (f"{len(r.sync_calls)} ({len(r.sync.invocations)} inv.)", len(r.answer_calls))
+        naive = (r.baseline_publishes, f"{r.baseline_bytes:,}", f"{r.ratio:,.0f}x", "ok" if r.ok else "FAIL")
+        return service + ddb + naive
+
+    table([(*head.split(","), "target")] + [row(r) for r in rounds], indent="  ", right=True)
     print(f"""
   publishes and bytes: SendLocalList frames the sync function published (its answers' processing
   published nothing more: {", ".join(str(r.answer_publishes) for r in rounds)});
@@ -444,21 +353,13 @@ def report(rounds: list) -> None:
 def main() -> int:
     began = time.perf_counter()
     with moto(counted=True) as endpoint:
-        from functions.approve import app as approve_app
-        from functions.manage_stations import app as stations_app
-        from functions.station_messages import app as messages_app
-        from functions.station_sync import app as sync_app
+        from functions.station_messages.app import handler as messages
+        from functions.station_sync.app import handler as sync
 
-        count_publishes(PUBLISHES)
-        handlers = {
-            "approve": approve_app.handler,
-            "stations": stations_app.handler,
-            "sync": sync_app.handler,
-            "messages": messages_app.handler,
-        }
-        org, connection, policy = setup(handlers)
-        write_members(org, connection, policy, pending=len(SIZES) + 1)
-        stream = Sync(handlers["sync"], endpoint)
+        count_publishes()
+        site = setup()
+        write_members(site, pending=len(SIZES) + 1)
+        site.messages, site.stream = messages, Sync(sync, endpoint)
         print(
             f"Setup: {MEMBERS:,} members (card, active membership, Accepted entry each) in"
             f" {time.perf_counter() - began:.1f} s",
@@ -468,21 +369,17 @@ def main() -> int:
         for n, size in enumerate(SIZES):
             step = time.perf_counter()
             new = [f"SITE-{i:04d}" for i in range(len(ids), size)]
-            write_stations(org, policy, new, capacity=None, held=MEMBERS + n)
+            write_stations(site, new, capacity=None, held=MEMBERS + n)
             ids += new
-            rounds.append(one_round(handlers, stream, org, connection, policy, n))
+            rounds.append(one_round(site, n))
             print(f"  S={size}: done in {time.perf_counter() - step:.1f} s", flush=True)
         report(rounds)
 
         delete_stations(ids)
-        full_ok = full_capacity(handlers, stream, org, connection, policy, len(SIZES))
+        full_ok = full_capacity(site, len(SIZES))
 
-        refused = REFUSED + DYNAMODB.refused()
-        print()
-        print(
-            f"DynamoDB calls answered with an error, whole run: {len(refused)}"
-            f"{f' ({ops(refused)})' if refused else ''}; none expected, nothing else writes the table"
-        )
+        errors = common.refused(common.REFUSED + DYNAMODB.refused())
+        print(f"\nDynamoDB calls answered with an error, whole run: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
         failed = [r.stations for r in rounds if not r.ok]
         if failed:

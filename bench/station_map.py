@@ -1,19 +1,15 @@
 """The driver's map at city scale: DynamoDB calls, index queries and items read per search, and the
-handler's p50/p99, for a city of 10,000 stations and a driver with 5 Active connections.
+handler's p50/p99, for 10,000 stations and a driver with 5 Active connections.
 
     .venv/bin/python bench/station_map.py [--searches 1000] [--radius-km 3]
 
-The city (30 km x 30 km around Berlin, 10,000 seeded random stations, 100 organizations with 3 connections
-and 2 policies each: one shown to members only, one open to everyone at office hours with prices; a fifth
-of the stations have no policy) is bulk-written to moto's server in this process, keyed as the service
-keys it. The real StationMapFunction handler answers `GET /stations` for random points, as the driver.
-
-Counted (deterministic for a seed, tests/support/counting.py): operations, index queries (Query on
-gsi1..gsi4), items read, Scans per search. Timed: the handler (moto's HTTP round-trips included) and its
-part outside DynamoDB calls. Baseline, same run: a Scan of the table per search, on a sample of them.
-
-Targets: at most 9 index queries per search and no Scan; exit 1 otherwise. 1,000 searches take about 20
-minutes, nearly all of it moto answering (see IndexedMotoQueries).
+The city (30 km x 30 km around Berlin; 100 organizations with 3 connections and 2 policies each, one shown
+to members only, one open to everyone at office hours with prices; a fifth of the stations without a
+policy) is written to moto in this process; the real StationMapFunction handler answers `GET /stations` at
+random points. Counted (deterministic for the seed): operations, index queries, items read, Scans. Timed:
+the handler, and its part outside DynamoDB calls. Baseline: a Scan per search, on a sample of them.
+Targets: at most 9 index queries per search and no Scan (exit 1 otherwise). 1,000 searches take about 20
+minutes, nearly all of it moto answering (see index_moto_queries).
 """
 
 import argparse
@@ -24,10 +20,10 @@ import statistics
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from decimal import Decimal
 
-from common import DYNAMODB, api, moto, pct, write
+import seed
+from common import DYNAMODB, api, moto, pct
 
 from tests.support.round_trips import CENTRE, MAX_INDEX_QUERIES
 
@@ -39,65 +35,58 @@ SCAN_SAMPLE = int(os.environ.get("SCAN_SAMPLE", 5))
 SEED = 6
 
 
-class IndexedMotoQueries:
+def index_moto_queries() -> Counter:
     """moto answers an index Query by checking every item (about 0.4 s per search here): this bench would
     measure moto. The table does not change during the searches, so each index Query is handed only its
     partition's items (grouped once; for a BETWEEN, only those within it); moto still applies the
-    conditions, projection, order and paging, so the answers are the same. Shortened Queries are counted."""
+    conditions, projection, order and paging, so the answers are the same. Returns the count of shortened
+    Queries (["shortened"])."""
+    from moto.dynamodb.models.table import SecondaryIndex, Table
 
-    def __init__(self) -> None:
-        self.shortened = 0
+    query, all_items = Table.query, Table.all_items
+    groups: dict[tuple[int, str, str], list] = {}
+    done: set[tuple[int, str]] = set()
+    counted: Counter = Counter()
 
-    def install(self) -> None:
-        from moto.dynamodb.models.table import Table
+    def grouped(table, attribute: str, value: str) -> list:
+        if (id(table), attribute) not in done:
+            done.add((id(table), attribute))
+            for item in all_items(table):
+                found = item.attrs.get(attribute)
+                if found is not None and found.type == "S":
+                    groups.setdefault((id(table), attribute, found.value), []).append(item)
+        return groups.get((id(table), attribute, value), [])
 
-        query, all_items = Table.query, Table.all_items
-        groups: dict[tuple[int, str, str], list] = {}
-        done: set[tuple[int, str]] = set()
-        guard = self
+    def indexed_query(table, *args, hash_key_conditions=None, **kwargs):
+        index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+        ranges = kwargs.get("range_key_conditions")
+        if index_name and hash_key_conditions and len(hash_key_conditions) == 1:
+            ((attribute, value),) = hash_key_conditions
+            only = grouped(table, attribute, value.value)
+            if ranges and str(ranges[-1][1]).upper() == "BETWEEN":
+                name, _, (low, high) = ranges[-1]
+                only = [i for i in only if name in i.attrs and low.value <= i.attrs[name].value <= high.value]
+            table.all_items = lambda: only
+            counted["shortened"] += 1
+            try:
+                return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
+            finally:
+                del table.all_items
+        return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
 
-        def grouped(table, attribute: str, value: str) -> list:
-            if (id(table), attribute) not in done:
-                done.add((id(table), attribute))
-                for item in all_items(table):
-                    found = item.attrs.get(attribute)
-                    if found is not None and found.type == "S":
-                        groups.setdefault((id(table), attribute, found.value), []).append(item)
-            return groups.get((id(table), attribute, value), [])
+    Table.query = indexed_query
+    # Projecting an item onto an INCLUDE index costs moto ~3 ms (it round-trips the item through JSON);
+    # unchanged items project the same, so each is projected once.
+    project, projected = SecondaryIndex.project, {}
 
-        def indexed_query(table, *args, hash_key_conditions=None, **kwargs):
-            index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
-            ranges = kwargs.get("range_key_conditions")
-            if index_name and hash_key_conditions and len(hash_key_conditions) == 1:
-                ((attribute, value),) = hash_key_conditions
-                only = grouped(table, attribute, value.value)
-                if ranges and str(ranges[-1][1]).upper() == "BETWEEN":
-                    name, _, (low, high) = ranges[-1]
-                    only = [
-                        i for i in only if name in i.attrs and low.value <= i.attrs[name].value <= high.value
-                    ]
-                table.all_items = lambda: only
-                guard.shortened += 1
-                try:
-                    return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
-                finally:
-                    del table.all_items
-            return query(table, *args, hash_key_conditions=hash_key_conditions, **kwargs)
+    def project_once(index, item):
+        key = (id(index), id(item))
+        if key not in projected:
+            projected[key] = project(index, item)
+        return projected[key]
 
-        Table.query = indexed_query
-        # Projecting an item onto an INCLUDE index costs moto ~3 ms (it round-trips the item through
-        # JSON); unchanged items project the same, so each is projected once.
-        from moto.dynamodb.models.table import SecondaryIndex
-
-        project, projected = SecondaryIndex.project, {}
-
-        def project_once(index, item):
-            key = (id(index), id(item))
-            if key not in projected:
-                projected[key] = project(index, item)
-            return projected[key]
-
-        SecondaryIndex.project = project_once
+    SecondaryIndex.project = project_once
+    return counted
 
 
 def _place(rng: random.Random) -> tuple[float, float]:
@@ -107,41 +96,22 @@ def _place(rng: random.Random) -> tuple[float, float]:
     return lat, lng
 
 
-def seed_city(rng: random.Random) -> tuple[list[str], list[tuple[float, float]]]:
+def seed_city(rng: random.Random) -> list[tuple[float, float]]:
     """The city's organizations, connections, policies and stations, and the driver's 5 memberships and
-    card. Returns the driver's connections and the stations' places."""
-    from connections.memberships.items import ConnectionItem, MembershipItem, OrganizationItem
-    from connections.stations.items import CardItem, PolicyItem, StationItem, UnlockItem
+    card; returns the stations' places."""
+    from connections.memberships.items import OrganizationItem
     from connections.stations.policy import Group, Price, Rules, Window
 
-    at = datetime.now(UTC)
     office = (Window.parse({"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}),)
     items, policies, connections = [], [], []
     for o in range(ORGANIZATIONS):
-        org = f"org-{o:03d}"
-        name = f"Organization {o}"
-        items.append(
-            OrganizationItem(
-                *OrganizationItem.key(org), organization_id=org, name=name, created_at=at, created_by="bench"
-            )
-        )
+        org, name = f"org-{o:03d}", f"Organization {o}"
+        items.append(seed.item(OrganizationItem, (org,), organization_id=org, name=name, created_by="bench"))
         ids = [f"{org}-conn-{c}" for c in range(3)]
         for c, connection_id in enumerate(ids):
-            connection = ConnectionItem(
-                *ConnectionItem.key(connection_id),
-                connection_id=connection_id,
-                organization_id=org,
-                organization_name=name,
-                name=f"Group {c}",
-                public=c == 0,
-                code=f"CODE{o:03d}{c}",
-                approval_mode="manual",
-                created_at=at,
-                updated_at=at,
-            )
-            connection.index()
-            items.append(connection)
-            connections.append(connection_id)
+            fields = {"organization_name": name, "name": f"Group {c}", "code": f"CODE{o:03d}{c}"}
+            items.append(seed.connection(org, connection_id, public=c == 0, **fields))
+        connections += ids
         hidden = Rules((ids[0],), visible_to=frozenset({ids[0]}))
         public = Rules(
             tuple(ids[1:]),
@@ -152,65 +122,23 @@ def seed_city(rng: random.Random) -> tuple[list[str], list[tuple[float, float]]]
             everyone=Group(office, Price("EUR", per_kwh=Decimal("0.49"))),
         )
         for p, rules in enumerate((hidden, public)):
-            policy_id = f"{org}-policy-{p}"
-            policy = PolicyItem(
-                *PolicyItem.key(policy_id),
-                policy_id=policy_id,
-                organization_id=org,
-                name=f"Policy {p}",
-                connection_ids=list(rules.connection_ids),
-                created_at=at,
-                updated_at=at,
-                visible_to=sorted(rules.visible_to) if rules.visible_to is not None else None,
-                rules=rules.stored(),
-            )
-            policy.index()
-            items.append(policy)
-            policies.append((org, name, policy_id))
-            for connection_id in rules.connection_ids:
-                items.append(
-                    UnlockItem(
-                        *UnlockItem.key(connection_id, policy_id),
-                        policy_id=policy_id,
-                        connection_ids=list(rules.connection_ids),
-                    )
-                )
+            visible = sorted(rules.visible_to) if rules.visible_to is not None else None
+            fields = {"name": f"Policy {p}", "visible_to": visible, "rules": rules.stored()}
+            items += seed.policy(org, f"{org}-policy-{p}", list(rules.connection_ids), **fields)
+            policies.append((org, name, f"{org}-policy-{p}"))
+    places = []
     for n in range(STATIONS):
         org, name, policy_id = rng.choice(policies)
         lat, lng = _place(rng)
-        station = StationItem(
-            *StationItem.key(f"CP-{n:05d}"),
-            station_id=f"CP-{n:05d}",
-            organization_id=org,
-            organization_name=name,
-            name=f"Charger {n}",
-            latitude=round(lat, 6),
-            longitude=round(lng, 6),
-            policy_id=None if rng.random() < 0.2 else policy_id,
-            created_at=at,
-            time_zone="Europe/Berlin",
-        )
-        station.index()
-        items.append(station)
-    mine = rng.sample(connections, 5)
-    for connection_id in mine:
-        membership = MembershipItem(
-            *MembershipItem.key(connection_id, DRIVER),
-            connection_id=connection_id,
-            organization_id=connection_id.split("-conn-")[0],
-            driver_id=DRIVER,
-            status="active",
-            requested_at=at,
-            updated_at=at,
-        )
-        membership.index()
-        items.append(membership)
-    places = [(float(i.latitude), float(i.longitude)) for i in items if isinstance(i, StationItem)]
-    card = CardItem(*CardItem.key("DRIVER05"), id_tag="DRIVER05", driver_id=DRIVER, created_at=at)
-    card.index()
-    items.append(card)
-    write(items)
-    return mine, places
+        policy_id = None if rng.random() < 0.2 else policy_id
+        place = {"latitude": round(lat, 6), "longitude": round(lng, 6), "time_zone": "Europe/Berlin"}
+        items.append(seed.station(org, f"CP-{n:05d}", organization_name=name, policy_id=policy_id, **place))
+        places.append((place["latitude"], place["longitude"]))
+    for connection_id in rng.sample(connections, 5):
+        items.append(seed.membership(connection_id.split("-conn-")[0], connection_id, DRIVER))
+    items.append(seed.card(DRIVER, "DRIVER05"))
+    seed.write(items)
+    return places
 
 
 def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[float, float]:
@@ -222,15 +150,14 @@ def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[
     read, inside = [], []
     for lat, lng in points:
         DYNAMODB.reset()
-        found = [
-            s
-            for s in Item.scan()
-            if isinstance(s, StationItem)
-            and s.latitude is not None
-            and geo.distance_m(lat, lng, float(s.latitude), float(s.longitude)) <= radius_km * 1000
-        ]
+        stations = [s for s in Item.scan() if isinstance(s, StationItem) and s.latitude is not None]
         read.append(DYNAMODB.items_read())
-        inside.append(len(found))
+        inside.append(
+            sum(
+                geo.distance_m(lat, lng, float(s.latitude), float(s.longitude)) <= radius_km * 1000
+                for s in stations
+            )
+        )
     return statistics.mean(read), statistics.mean(inside)
 
 
@@ -242,15 +169,14 @@ def main() -> int:
     with moto(counted=True):
         rng = random.Random(SEED)
         started = time.perf_counter()
-        _, places = seed_city(rng)
+        places = seed_city(rng)
         print(
             f"city: {STATIONS:,} stations in {CITY_KM} km x {CITY_KM} km around {CENTRE}, "
             f"{ORGANIZATIONS} organizations, {2 * ORGANIZATIONS} policies; driver with 5 Active connections "
             f"(seeded in {time.perf_counter() - started:.1f} s)"
         )
 
-        guard = IndexedMotoQueries()
-        guard.install()
+        moto_queries = index_moto_queries()
         gc.collect()
         gc.freeze()  # the seeded table is moto's heap: keep the collector from sweeping it on every search
         started = time.perf_counter()
@@ -264,13 +190,8 @@ def main() -> int:
         for lat, lng in points:
             DYNAMODB.reset()
             begin = time.perf_counter()
-            answer = api(
-                handler,
-                "GET",
-                "/stations",
-                sub=DRIVER,
-                query={"lat": lat, "lng": lng, "radius_km": args.radius_km, "limit": 200},
-            )
+            search = {"lat": lat, "lng": lng, "radius_km": args.radius_km, "limit": 200}
+            answer = api(handler, "GET", "/stations", sub=DRIVER, query=search)
             elapsed = time.perf_counter() - begin
             totals.append(elapsed * 1000)
             outside.append((elapsed - DYNAMODB.seconds()) * 1000)
@@ -280,21 +201,21 @@ def main() -> int:
             map_items.append(DYNAMODB.items_read("gsi4"))
             in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= args.radius_km * 1000))
             shown.append(len(answer["items"]))
-        calls = [len(DYNAMODB.calls)]  # the last search's, for the shape of one
+        last = len(DYNAMODB.calls)  # the last search's, for the shape of one
         n = len(points)
         per_search = {op: count / n for op, count in sorted(operations.items())}
         searched = time.perf_counter() - started
         baseline_read, baseline_inside = scan_baseline(points[:SCAN_SAMPLE], args.radius_km)
         print(
             f"(searches took {searched:.1f} s, the scans {time.perf_counter() - started - searched:.1f} s; "
-            f"{guard.shortened} moto index queries given their partition's items only)"
+            f"{moto_queries['shortened']} moto index queries given their partition's items only)"
         )
 
         print(f"\n{n} searches, radius {args.radius_km} km, limit 200:")
         print(
             "  DynamoDB calls per search (mean by operation): "
             + ", ".join(f"{op} {v:.2f}" for op, v in per_search.items())
-            + f"   (last search: {calls[0]})"
+            + f"   (last search: {last})"
         )
         print(
             f"  index queries per search: max {max(queries)}, mean {statistics.mean(queries):.2f} "
