@@ -18,8 +18,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from connections.platform.table import batch_get, now
-from connections.stations import access, iot, ocpp
-from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, StationItem
+from connections.stations import calls, iot, ocpp
+from connections.stations.items import AllowChangeItem, AllowListItem, StationItem
 from connections.stations.local_list import (
     MAX_REFUSALS,
     Entry,
@@ -388,63 +388,12 @@ def _no_local_list() -> list:
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
-    at = now()
-    match frame.action:
-        case "Authorize":
-            id_tag = frame.payload.get("idTag")
-            if isinstance(id_tag, str) and 0 < len(id_tag) <= 20:
-                answer = ocpp.result(frame.unique_id, {"idTagInfo": authorize(station, id_tag)})
-            else:
-                answer = ocpp.error(frame.unique_id, "FormationViolation", "idTag must be 1 to 20 characters")
-        case "BootNotification":
-            answer = ocpp.result(
-                frame.unique_id, {"status": "Accepted", "currentTime": _iso(at), "interval": 300}
-            )
-        case "Heartbeat":
-            answer = ocpp.result(frame.unique_id, {"currentTime": _iso(at)})
-        case "StatusNotification" | "MeterValues" | "DataTransfer":
-            answer = ocpp.result(
-                frame.unique_id, {} if frame.action != "DataTransfer" else {"status": "Rejected"}
-            )
-        case _:
-            answer = ocpp.error(
-                frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service"
-            )
-    done.published(iot.publish(station.station_id, answer))
+    done.published(iot.publish(station.station_id, calls.answer(station, frame)))
     if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
         # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
         unique_id, question = ocpp.call("GetLocalListVersion", {})
         if _claim(station, unique_id, question, None, force=True):
             _publish(station, unique_id, question, done)
-
-
-def authorize(station: StationItem, id_tag: str) -> dict:
-    """Online authorization: the same decision the station's allow list encodes."""
-    at, id_tag = now(), id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
-    if not station.policy_id:
-        try:
-            CardItem.get(*CardItem.key(id_tag))
-            return {"status": "Accepted"}
-        except CardItem.DoesNotExist:
-            return {"status": "Invalid"}
-    try:
-        entry = AllowEntryItem.get(*AllowEntryItem.key(station.policy_id, id_tag))
-    except AllowEntryItem.DoesNotExist:
-        entry = None
-    if entry is None or entry.status == TagStatus.ONLINE:
-        return access.authorize_online(station, id_tag, at)  # hours of use, everyone else's rule
-    if entry.status != TagStatus.ACCEPTED:
-        return {"status": "Blocked"}
-    if entry.expires_at and entry.expires_at <= at:
-        return {"status": "Expired"}
-    info = {"status": "Accepted"}
-    if entry.expires_at:
-        info["expiryDate"] = _iso(entry.expires_at)
-    return info
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def resend_unanswered(done: Delivery) -> int:
