@@ -65,20 +65,29 @@ class OcppLedger:
     def __init__(self) -> None:
         self.service_calls: dict[str, str] = {}
         self.station_calls: dict[str, str] = {}
-        self.versions: dict[str, str] = {}
+        self.versions: dict[str, list[tuple[int, str]]] = {}  # station -> (from which publish, version)
         self.mark = 0
 
     def start(self) -> None:
         self.__init__()
         self.mark = len(published())
 
-    def check_from_service(self, topic: str, frame) -> None:
+    def speaks(self, station_id: str, version: str) -> None:
+        """The station speaks `version` from the next publish on (an admin may change it)."""
+        self.versions.setdefault(station_id, []).append((len(published()), version))
+
+    def version(self, station_id: str, at: int | None = None) -> str:
+        """The station's version when the publish `at` (None: the next one) was made."""
+        at = len(published()) if at is None else at
+        return next((v for since, v in reversed(self.versions.get(station_id, [])) if since <= at), V16)
+
+    def check_from_service(self, topic: str, frame, at: int | None = None) -> None:
         assert topic.endswith("/out") and topic.count("/") == 1, f"published on {topic!r}, not <id>/out"
-        version = self.versions.get(topic.removesuffix("/out"), V16)
+        version = self.version(topic.removesuffix("/out"), at)
         self._check(frame, version, calls=self.service_calls, answering=self.station_calls, sender="service")
 
     def check_from_station(self, frame, station_id: str = "") -> None:
-        version = self.versions.get(station_id, V16)
+        version = self.version(station_id)
         self._check(frame, version, calls=self.station_calls, answering=self.service_calls, sender="station")
 
     @staticmethod
@@ -105,8 +114,8 @@ class OcppLedger:
     def check_everything_published(self) -> None:
         """Every frame published since `start`, whether the test read it or not, is valid OCPP in its
         station's version."""
-        for topic, payload in published()[self.mark :]:
-            self.check_from_service(topic, json.loads(payload))
+        for at, (topic, payload) in enumerate(published()[self.mark :], start=self.mark):
+            self.check_from_service(topic, json.loads(payload), at)
 
 
 def _validate(kind: int, action: str, payload, frame, version: str) -> None:
@@ -162,7 +171,7 @@ class Station:
         self.station_id = station_id
         self.capacity = capacity
         self.ocpp_version = ocpp_version
-        OCPP.versions[station_id] = ocpp_version
+        OCPP.speaks(station_id, ocpp_version)
         self._read = len(published())
         self.version = 0
         self.entries: dict[str, dict] = {}  # idTag (case-folded) -> idTagInfo (in 2.0.1: idTokenInfo)
@@ -171,12 +180,12 @@ class Station:
     def take(self) -> list[list]:
         """Every frame published to this station since the last take, in order."""
         everything = published()
-        new, self._read = everything[self._read :], len(everything)
+        start, self._read = self._read, len(everything)
         frames = []
-        for topic, payload in new:
+        for at, (topic, payload) in enumerate(everything[start:], start=start):
             if topic == f"{self.station_id}/out":
                 frame = json.loads(payload)
-                OCPP.check_from_service(topic, frame)
+                OCPP.check_from_service(topic, frame, at)
                 frames.append(frame)
         return frames
 

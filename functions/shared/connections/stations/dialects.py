@@ -64,12 +64,11 @@ class V201Dialect:
     format_error = "FormatViolation"  # renamed in OCPP-J 2.0.1
 
     def send_local_list(self, send: Send) -> dict:
-        return {
-            "versionNumber": send.version,
-            "updateType": str(send.update_type),
-            "localAuthorizationList": [self._entry(e) for e in send.listed()]
-            + [{"idToken": {"idToken": t, "type": DEFAULT_CARD_TYPE}} for t in send.deleted],
-        }
+        listed = [self._entry(e) for e in send.listed()]
+        listed += [{"idToken": {"idToken": t, "type": DEFAULT_CARD_TYPE}} for t in send.deleted]
+        payload = {"versionNumber": send.version, "updateType": str(send.update_type)}
+        # 2.0.1 wants the list absent rather than empty (an empty Full clears the station's list).
+        return {**payload, "localAuthorizationList": listed} if listed else payload
 
     @staticmethod
     def _entry(entry: Entry) -> dict:
