@@ -156,3 +156,12 @@ def test_an_entry_too_large_for_the_stations_bytes_is_refused_not_sent():
 def test_nothing_to_send_is_nothing_whatever_the_bytes():
     station = StationList(needs_full=False, held_seq=5, version=3)
     assert within_bytes(lambda chunk: message(station, need(station, 5), [], 5), 25, lambda s: False) is None
+
+
+def test_an_empty_full_clears_a_station_in_both_versions_without_an_empty_201_list():
+    empty = Send(UpdateType.FULL, 1, [], StationList())
+    assert valid("1.6", "SendLocalList", V16.send_local_list(empty))["localAuthorizationList"] == []
+    assert valid("2.0.1", "SendLocalList", V201.send_local_list(empty)) == {
+        "versionNumber": 1,
+        "updateType": "Full",
+    }
