@@ -24,6 +24,13 @@ class V16Dialect:
     version = V16_VERSION
     id_max = 20
     format_error = "FormationViolation"  # the OCPP-J 1.6 code for a malformed payload
+    card_field, info_field = "idTag", "idTagInfo"  # in Authorize, Start- and StopTransaction
+    says_why = False  # a refusal is Invalid, Blocked or Expired, with no message for the driver
+
+    def card_of(self, payload: dict) -> str | None:
+        """The card's id a call names; None when malformed."""
+        given = payload.get(self.card_field)
+        return given if isinstance(given, str) and 0 < len(given) <= self.id_max else None
 
     def send_local_list(self, send: Send) -> dict:
         return {
@@ -62,6 +69,13 @@ class V201Dialect:
     version = V201_VERSION
     id_max = 36
     format_error = "FormatViolation"  # renamed in OCPP-J 2.0.1
+    card_field, info_field = "idToken", "idTokenInfo"  # in Authorize and TransactionEvent
+    says_why = True  # the reason, and a personalMessage for the driver
+
+    def card_of(self, payload: dict) -> str | None:
+        token = payload.get(self.card_field)
+        given = token.get("idToken") if isinstance(token, dict) else None
+        return given if isinstance(given, str) and 0 < len(given) <= self.id_max else None
 
     def send_local_list(self, send: Send) -> dict:
         listed = [self._entry(e) for e in send.listed()]
