@@ -24,6 +24,7 @@ from tests.support.stations import (
     V16,
     V201,
     Station,
+    add_card,
     as_station_admin,
     given_auto_member,
     given_card,
@@ -37,7 +38,7 @@ from tests.support.stations import (
     station_view,
 )
 
-LONG_CARD = "EMAID-DE-ACM-C12345678-9-ABCDEFGHIJK"[:36]  # longer than a 1.6 idTag may be
+LONG_CARD = "EMAID-DE-ACM-C12345678-9-ABCDEFGHIJK"  # 36 characters: longer than a 1.6 idTag may be
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -56,7 +57,7 @@ def sent_lists(station_id: str, since: int) -> list[bytes]:
 def test_a_201_station_gets_a_full_then_differentials_with_each_cards_type(sync):
     # Given a member with an RFID card and a key code
     organization, connection, policy = given_depot({"driver-a": "TAG-A"})
-    checked(call_cards("driver-a", "KEY-1234", "KeyCode"))
+    given_typed_card("driver-a", "KEY-1234", "KeyCode")
 
     # When a 2.0.1 station of the policy is registered
     station = given_station(organization, "CP-201", policy["policy_id"], ocpp_version=V201)
@@ -81,12 +82,9 @@ def test_a_201_station_gets_a_full_then_differentials_with_each_cards_type(sync)
     assert station_view(organization, "CP-201")["sync"]["in_sync"] is True
 
 
-def call_cards(driver: str, id_tag: str, kind: str):
-    from tests.support.memberships import as_driver
-
-    answer = as_driver("POST", "/me/cards", sub=driver, body={"id_tag": id_tag, "id_token_type": kind})
+def given_typed_card(driver: str, id_tag: str, kind: str) -> None:
+    answer = add_card(driver, id_tag, id_token_type=kind)
     assert answer.status == 201 and answer.body["id_token_type"] == kind, answer.body
-    return answer
 
 
 def test_a_policy_with_a_16_and_a_201_station_holds_the_same_cards_but_a_card_too_long_for_16(sync):
@@ -415,3 +413,9 @@ def test_a_provisioned_charger_is_pending_until_registered_then_accepted_and_sen
     station.answer(question, {"versionNumber": station.version})
     (full,) = settle(sync, station)
     assert list_payload(full)[0] == "Full" and station.statuses() == {"TAG-A": "Accepted"}
+
+
+def test_a_card_is_an_iso14443_card_unless_told_and_never_no_authorization():
+    assert add_card("driver-a", "04A1B2C3").body["id_token_type"] == "ISO14443"
+    refused = add_card("driver-a", "04A1B2C4", id_token_type="NoAuthorization")
+    assert refused.status == 422 and "id_token_type" in refused.body["fields"], refused.body
