@@ -8,9 +8,9 @@ the StationSyncFunction the way its event source mapping does, and the station's
   (`published_payloads`, a list of (topic, payload)); `Station` reads what was published on `<id>/out`
   and plays the charger by calling functions/station_messages/app.handler with the IoT rule's event
   {"station_id", "frame": base64 of the raw OCPP-J frame}.
-- `OCPP` checks every frame either side sends against the `ocpp` package's 1.6 JSON schemas (date-times
-  included). A CALLRESULT names no action, so the ledger remembers every CALL's uniqueId -> action and
-  checks the result against <Action>Response.json.
+- `OCPP` checks every frame either side sends against the `ocpp` package's JSON schemas for the station's
+  OCPP version, 1.6 or 2.0.1 (date-times included). A CALLRESULT names no action, so the ledger remembers
+  every CALL's uniqueId -> action and checks the result against <Action>Response.json.
 """
 
 import base64
@@ -46,72 +46,87 @@ from tests.support.memberships import (
     request_membership,
     sub_of,
 )
-from tests.support.ocpp import ERROR_CODES
+from tests.support.ocpp import ERRORS_BY_VERSION
 
-OCPP_VERSION = "1.6"
+V16, V201 = "1.6", "2.0.1"
+RFID = "ISO14443"  # an ordinary card's OCPP 2.0.1 idToken type
 UNIQUE_ID_MAX = 36  # OCPP-J: the uniqueId is at most 36 characters
 _FORMATS = FormatChecker()  # rfc3339-validator is installed: "format": "date-time" is checked too
 
 
-# --- OCPP 1.6 schema checks of every frame
+# --- Schema checks of every frame, in the OCPP version of its station
 
 
 class OcppLedger:
     """Every CALL either side sent in the current test (uniqueId -> action), to check each CALLRESULT or
-    CALLERROR against the CALL it answers; `mark` is where the test's publishes start."""
+    CALLERROR against the CALL it answers; `mark` is where the test's publishes start; `versions` the OCPP
+    version of each station (1.6 unless a `Station` said otherwise)."""
 
     def __init__(self) -> None:
         self.service_calls: dict[str, str] = {}
         self.station_calls: dict[str, str] = {}
+        self.versions: dict[str, list[tuple[int, str]]] = {}  # station -> (from which publish, version)
         self.mark = 0
 
     def start(self) -> None:
         self.__init__()
         self.mark = len(published())
 
-    def check_from_service(self, topic: str, frame) -> None:
-        assert topic.endswith("/out") and topic.count("/") == 1, f"published on {topic!r}, not <id>/out"
-        self._check(frame, calls=self.service_calls, answering=self.station_calls, sender="service")
+    def speaks(self, station_id: str, version: str) -> None:
+        """The station speaks `version` from the next publish on (an admin may change it)."""
+        self.versions.setdefault(station_id, []).append((len(published()), version))
 
-    def check_from_station(self, frame) -> None:
-        self._check(frame, calls=self.station_calls, answering=self.service_calls, sender="station")
+    def version(self, station_id: str, at: int | None = None) -> str:
+        """The station's version when the publish `at` (None: the next one) was made."""
+        at = len(published()) if at is None else at
+        return next((v for since, v in reversed(self.versions.get(station_id, [])) if since <= at), V16)
+
+    def check_from_service(self, topic: str, frame, at: int | None = None) -> None:
+        assert topic.endswith("/out") and topic.count("/") == 1, f"published on {topic!r}, not <id>/out"
+        version = self.version(topic.removesuffix("/out"), at)
+        self._check(frame, version, calls=self.service_calls, answering=self.station_calls, sender="service")
+
+    def check_from_station(self, frame, station_id: str = "") -> None:
+        version = self.version(station_id)
+        self._check(frame, version, calls=self.station_calls, answering=self.service_calls, sender="station")
 
     @staticmethod
-    def _check(frame, *, calls: dict, answering: dict, sender: str) -> None:
+    def _check(frame, version: str, *, calls: dict, answering: dict, sender: str) -> None:
         assert isinstance(frame, list) and len(frame) >= 3, f"{sender} sent a non-frame: {frame!r}"
         kind, unique_id = frame[0], frame[1]
         assert isinstance(unique_id, str) and 1 <= len(unique_id) <= UNIQUE_ID_MAX, frame
         if kind == MessageType.Call:
             assert len(frame) == 4 and isinstance(frame[2], str), frame
-            _validate(MessageType.Call, frame[2], frame[3], frame)
+            _validate(MessageType.Call, frame[2], frame[3], frame, version)
             calls[unique_id] = frame[2]
         elif kind == MessageType.CallResult:
             assert len(frame) == 3, frame
             assert unique_id in answering, f"{sender} answered a CALL nobody sent: {frame!r}"
-            _validate(MessageType.CallResult, answering[unique_id], frame[2], frame)
+            _validate(MessageType.CallResult, answering[unique_id], frame[2], frame, version)
         elif kind == MessageType.CallError:
             assert len(frame) == 5, frame
             assert unique_id in answering, f"{sender} answered a CALL nobody sent: {frame!r}"
-            assert frame[2] in ERROR_CODES, f"not an OCPP 1.6 error code: {frame!r}"
+            assert frame[2] in ERRORS_BY_VERSION[version], f"not an OCPP {version} error code: {frame!r}"
             assert isinstance(frame[3], str) and isinstance(frame[4], dict), frame
         else:
             raise AssertionError(f"{sender} sent a frame of unknown type: {frame!r}")
 
     def check_everything_published(self) -> None:
-        """Every frame published since `start`, whether the test read it or not, is valid OCPP 1.6."""
-        for topic, payload in published()[self.mark :]:
-            self.check_from_service(topic, json.loads(payload))
+        """Every frame published since `start`, whether the test read it or not, is valid OCPP in its
+        station's version."""
+        for at, (topic, payload) in enumerate(published()[self.mark :], start=self.mark):
+            self.check_from_service(topic, json.loads(payload), at)
 
 
-def _validate(kind: int, action: str, payload, frame) -> None:
+def _validate(kind: int, action: str, payload, frame, version: str) -> None:
     try:
-        validator = get_validator(kind, action, OCPP_VERSION)
+        validator = get_validator(kind, action, version)
     except OSError:
-        raise AssertionError(f"no OCPP 1.6 schema for {action}: {frame!r}") from None
+        raise AssertionError(f"no OCPP {version} schema for {action}: {frame!r}") from None
     try:
         validator.evolve(format_checker=_FORMATS).validate(payload)
     except ValidationError as error:
-        raise AssertionError(f"{frame!r} is not valid OCPP 1.6 {action}: {error.message}") from None
+        raise AssertionError(f"{frame!r} is not valid OCPP {version} {action}: {error.message}") from None
 
 
 OCPP = OcppLedger()  # started again by the stations' conftest for each test
@@ -149,24 +164,28 @@ class Station:
     """A charger behind the AWS OCPP gateway, played by the test: reads what the service published on
     `<id>/out`, and sends frames to the StationMessagesFunction as the IoT rule on `+/in` does. It keeps
     an OCPP local list as a charger does when it accepts a SendLocalList (`accept`), and refuses one
-    that would leave it holding more than `capacity` entries (its LocalAuthListMaxLength)."""
+    that would leave it holding more than `capacity` entries (its LocalAuthListMaxLength). It speaks
+    `ocpp_version` (1.6 or 2.0.1): every frame either way is checked against that version's schemas."""
 
-    def __init__(self, station_id: str, capacity: int | None = None) -> None:
+    def __init__(self, station_id: str, capacity: int | None = None, ocpp_version: str = V16) -> None:
         self.station_id = station_id
         self.capacity = capacity
+        self.ocpp_version = ocpp_version
+        OCPP.speaks(station_id, ocpp_version)
         self._read = len(published())
         self.version = 0
-        self.entries: dict[str, dict] = {}  # idTag (case-folded) -> idTagInfo
+        self.entries: dict[str, dict] = {}  # idTag (case-folded) -> idTagInfo (in 2.0.1: idTokenInfo)
+        self.types: dict[str, str] = {}  # 2.0.1: idToken (case-folded) -> its type
 
     def take(self) -> list[list]:
         """Every frame published to this station since the last take, in order."""
         everything = published()
-        new, self._read = everything[self._read :], len(everything)
+        start, self._read = self._read, len(everything)
         frames = []
-        for topic, payload in new:
+        for at, (topic, payload) in enumerate(everything[start:], start=start):
             if topic == f"{self.station_id}/out":
                 frame = json.loads(payload)
-                OCPP.check_from_service(topic, frame)
+                OCPP.check_from_service(topic, frame, at)
                 frames.append(frame)
         return frames
 
@@ -178,7 +197,7 @@ class Station:
         return frames[0]
 
     def send(self, frame: list) -> None:
-        OCPP.check_from_station(frame)
+        OCPP.check_from_station(frame, self.station_id)
         raw = json.dumps(frame).encode()
         station_messages_handler(
             {"station_id": self.station_id, "frame": base64.b64encode(raw).decode()}, FakeLambdaContext()
@@ -195,47 +214,70 @@ class Station:
     def accept(self, frame: list) -> None:
         """Apply a SendLocalList to the local list, as a charger does, and answer Accepted. A message the
         charger would have to refuse for want of room fails the test: the service must never send one."""
-        assert frame[2] == "SendLocalList", frame
-        payload = frame[3]
-        entries = {} if payload["updateType"] == "Full" else dict(self.entries)
-        for entry in payload.get("localAuthorizationList", []):
-            if "idTagInfo" in entry:
-                entries[entry["idTag"].casefold()] = entry["idTagInfo"]
+        update_type, version, listed = list_payload(frame)
+        entries = {} if update_type == "Full" else dict(self.entries)
+        for tag, info in listed.items():
+            if info is not None:
+                entries[tag.casefold()] = info
             else:
-                entries.pop(entry["idTag"].casefold(), None)
+                entries.pop(tag.casefold(), None)
         assert self.capacity is None or len(entries) <= self.capacity, (
             f"{self.station_id} holds {len(self.entries)} of {self.capacity} entries and would answer"
-            f" Failed to {payload}"
+            f" Failed to {frame[3]}"
         )
-        self.entries, self.version = entries, payload["listVersion"]
+        for entry in frame[3].get("localAuthorizationList", []):
+            if "idToken" in entry:
+                self.types[entry["idToken"]["idToken"].casefold()] = entry["idToken"]["type"]
+        self.entries, self.version = entries, version
         self.answer(frame, {"status": "Accepted"})
 
     def statuses(self) -> dict[str, str]:
         """The local list: idTag (upper case) -> status."""
         return {tag.upper(): info["status"] for tag, info in self.entries.items()}
 
-    def authorize(self, id_tag: str) -> dict:
-        """An online Authorize; the idTagInfo of the service's CALLRESULT (its only answer)."""
-        unique_id = self.call("Authorize", {"idTag": id_tag})
+    def card(self, id_tag: str, kind: str = RFID) -> dict:
+        """How this station names a card in a call: {"idTag"} in 1.6, {"idToken": {idToken, type}} in
+        2.0.1 (`kind` its type)."""
+        if self.ocpp_version == V201:
+            return {"idToken": {"idToken": id_tag, "type": kind}}
+        return {"idTag": id_tag}
+
+    def authorize(self, id_tag: str, kind: str = RFID) -> dict:
+        """An online Authorize; the idTagInfo (2.0.1: idTokenInfo) of the service's CALLRESULT (its only
+        answer)."""
+        unique_id = self.call("Authorize", self.card(id_tag, kind))
         (answer,) = self.take()
         assert answer[0] == MessageType.CallResult and answer[1] == unique_id, answer
-        return answer[2]["idTagInfo"]
+        return answer[2]["idTokenInfo" if self.ocpp_version == V201 else "idTagInfo"]
 
     def boot(self) -> list[list]:
         """A BootNotification; what the service published in return (its CALLRESULT first)."""
-        unique_id = self.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "AC22"})
+        unique_id = self.call("BootNotification", BOOT[self.ocpp_version])
         frames = self.take()
         assert frames and frames[0][0] == MessageType.CallResult and frames[0][1] == unique_id, frames
         return frames
 
 
+BOOT = {
+    V16: {"chargePointVendor": "Acme", "chargePointModel": "AC22"},
+    V201: {"reason": "PowerUp", "chargingStation": {"model": "AC22", "vendorName": "Acme"}},
+}
+
+
 def list_payload(frame: list) -> tuple[str, int, dict[str, dict]]:
-    """A SendLocalList CALL as (updateType, listVersion, idTag -> idTagInfo)."""
+    """A SendLocalList CALL, of either version, as (updateType, listVersion, idTag -> idTagInfo): a 2.0.1
+    versionNumber, idToken.idToken and idTokenInfo read as their 1.6 counterparts."""
     assert frame[0] == MessageType.Call and frame[2] == "SendLocalList", frame
     payload = frame[3]
-    entries = {e["idTag"]: e.get("idTagInfo") for e in payload.get("localAuthorizationList", [])}
-    assert len(entries) == len(payload.get("localAuthorizationList", [])), "an idTag twice in one message"
-    return payload["updateType"], payload["listVersion"], entries
+    listed = payload.get("localAuthorizationList", [])
+    if "versionNumber" in payload:
+        entries = {e["idToken"]["idToken"]: e.get("idTokenInfo") for e in listed}
+        version = payload["versionNumber"]
+    else:
+        entries = {e["idTag"]: e.get("idTagInfo") for e in listed}
+        version = payload["listVersion"]
+    assert len(entries) == len(listed), "an idTag twice in one message"
+    return payload["updateType"], version, entries
 
 
 def statuses(entries: dict[str, dict | None]) -> dict[str, str | None]:
@@ -266,7 +308,7 @@ def given_policy(
 
 def given_station(organization_id: str, station_id: str, policy_id: str | None = None, **fields) -> Station:
     """A registered station (as `Station`, reading what is published to it from now on)."""
-    station = Station(station_id, fields.get("local_auth_list_max_length"))
+    station = Station(station_id, fields.get("local_auth_list_max_length"), fields.get("ocpp_version", V16))
     provision(station_id, organization_id)
     body = {"station_id": station_id, "name": f"Charger {station_id}", **fields}
     if policy_id:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connections.memberships.state_machine import Membership, Status
+from connections.stations.dialects import V16
 from connections.stations.local_list import (
     Entry,
     Fetch,
@@ -51,18 +52,6 @@ def test_expiry_is_the_latest_of_the_unlocking_memberships_and_none_wins():
     assert access([("a", Membership(Status.ACTIVE, soon)), ("b", ACTIVE)], {"a", "b"}, NOW).expires_at is None
 
 
-def test_entries_in_ocpp_form():
-    expiring = Entry("CARD1", TagStatus.ACCEPTED, datetime(2027, 1, 1, tzinfo=UTC), 3)
-    assert expiring.ocpp() == {
-        "idTag": "CARD1",
-        "idTagInfo": {"status": "Accepted", "expiryDate": "2027-01-01T00:00:00Z"},
-    }
-    assert Entry("CARD2", TagStatus.BLOCKED, None, 4).ocpp() == {
-        "idTag": "CARD2",
-        "idTagInfo": {"status": "Blocked"},
-    }
-
-
 def entries(seqs, status=TagStatus.ACCEPTED) -> list[Entry]:
     return [Entry(f"T{s}", status, None, s) for s in seqs]
 
@@ -80,7 +69,7 @@ def test_a_station_that_never_synced_gets_a_full():
 
 def test_an_empty_full_clears_the_station():
     send = message(StationList(), need(StationList(), 0), [], 0)
-    assert send.update_type is UpdateType.FULL and send.payload()["localAuthorizationList"] == []
+    assert send.update_type is UpdateType.FULL and V16.send_local_list(send)["localAuthorizationList"] == []
 
 
 def test_changes_go_as_a_differential_with_a_higher_version():
@@ -144,7 +133,7 @@ def test_a_change_at_a_full_station_adds_it_and_deletes_the_oldest_entry_it_hold
 
     # Then one Differential adds the change and deletes the oldest entry
     assert send.update_type is UpdateType.DIFFERENTIAL
-    assert send.payload()["localAuthorizationList"] == [
+    assert V16.send_local_list(send)["localAuthorizationList"] == [
         {"idTag": "T10", "idTagInfo": {"status": "Accepted"}},
         {"idTag": "T6"},
     ]

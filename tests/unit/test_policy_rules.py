@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connections.memberships.state_machine import Membership, Status
+from connections.stations.dialects import V16
 from connections.stations.local_list import Entry, Send, StationList, TagStatus, UpdateType, access
 from connections.stations.policy import (
     EVERYONE,
@@ -289,9 +290,11 @@ def test_members_with_hours_and_everyone_else_are_left_to_online_authorization()
 def test_an_entry_left_to_online_authorization_is_deleted_by_a_differential_and_left_out_of_a_full():
     entries = [Entry("A", TagStatus.ACCEPTED, None, 1), Entry("B", TagStatus.ONLINE, None, 2)]
     differential = Send(UpdateType.DIFFERENTIAL, 2, entries, StationList())
-    assert differential.payload()["localAuthorizationList"] == [
+    assert V16.send_local_list(differential)["localAuthorizationList"] == [
         {"idTag": "A", "idTagInfo": {"status": "Accepted"}},
         {"idTag": "B"},
     ]
     full = Send(UpdateType.FULL, 1, entries, StationList())
-    assert full.payload()["localAuthorizationList"] == [{"idTag": "A", "idTagInfo": {"status": "Accepted"}}]
+    assert V16.send_local_list(full)["localAuthorizationList"] == [
+        {"idTag": "A", "idTagInfo": {"status": "Accepted"}}
+    ]

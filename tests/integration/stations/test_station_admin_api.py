@@ -195,7 +195,9 @@ def test_a_registered_station_shows_its_capabilities_and_that_it_waits_for_its_l
         "local_list_supported": True,
         "local_auth_list_max_length": 100,
         "send_local_list_max_length": 10,
+        "bytes_per_message": None,
     }
+    assert station["ocpp_version"] == "1.6"  # unless registered as 2.0.1
     assert station["sync"]["in_sync"] is False  # it has not received its list yet
     assert station["sync"]["online_only"] is False
     assert station["sync"]["list_version"] == 0

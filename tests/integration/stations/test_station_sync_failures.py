@@ -216,7 +216,7 @@ def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_diffe
     read_before = stored_station("CP-1")
     given_auto_member(connection, "driver-b", "TAG-B")
     changes = allow_entries.Changes(
-        {(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b")}
+        {(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b", "ISO14443")}
     )
     sequences = allow_entries.apply(changes)
 
@@ -254,7 +254,9 @@ def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_
         if not revoked:
             revoked.append(True)
             blocked = Access(TagStatus.BLOCKED)
-            allow_entries.apply(allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1")}))
+            allow_entries.apply(
+                allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1", "ISO14443")})
+            )
         return found
 
     monkeypatch.setattr(delivery.EntryReader, "_read", staticmethod(revoked_meanwhile))

@@ -1,7 +1,7 @@
 """Whether a driver may see and charge at a station, from the table: the driver's memberships and cards,
 the station's policy and time zone; connections.stations.policy decides. Shared by the map, the access check,
 the admins' preview, online Authorize, the approval email and the delivery count (so it imports nothing of
-the HTTP layer)."""
+the HTTP layer); online Authorize for chargers of either OCPP version, with the access check's words."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,11 +10,19 @@ from typing import overload
 from zoneinfo import ZoneInfo
 
 from connections.memberships.changes import state
-from connections.memberships.items import MembershipItem
+from connections.memberships.items import ConnectionItem, MembershipItem
 from connections.memberships.state_machine import Status
 from connections.platform.table import Found, Item, Key, batch_get
-from connections.stations.items import CardItem, MapStation, PolicyItem, StationItem, UnlockItem
-from connections.stations.policy import Decision, Rules, decide, visible
+from connections.stations.items import (
+    AllowEntryItem,
+    CardItem,
+    MapStation,
+    PolicyItem,
+    StationItem,
+    UnlockItem,
+)
+from connections.stations.local_list import TagStatus
+from connections.stations.policy import ConnectionName, Decision, Reason, Rules, decide, explain, visible
 
 UTC_ZONE = "UTC"
 
@@ -102,18 +110,60 @@ def decision(station: StationItem | MapStation, rules: Rules | None, who: Driver
     return decide(rules, who.memberships, who.has_card, local_time(station, at))
 
 
-def authorize_online(station: StationItem, id_tag: str, at: datetime) -> dict:
-    """Online Authorize of a card the station's list does not hold as Accepted: the policy's hours of use
-    and its rule for everyone else apply at the station's local time. The answer's expiryDate is when the
-    driver's hours end, so that a station caching the answer does not accept the card after them."""
-    keys = [CardItem.key(id_tag)] + ([PolicyItem.key(station.policy_id)] if station.policy_id else [])
+@dataclass(frozen=True)
+class Online:
+    """An online answer to a charger: an OCPP 2.0.1 AuthorizationStatus (dialects.py says it in 1.6), until
+    when an acceptance holds, and for a refusal the sentence GET /stations/{id}/access gives."""
+
+    status: str
+    until: datetime | None = None
+    message: str | None = None
+
+
+def authorize(station: StationItem, id_tag: str, at: datetime, *, why: bool) -> Online:
+    """Online Authorize, one decision for both OCPP versions: a card the station's list holds as Accepted
+    (and not expired) is accepted as the list says; any other card gets the decision the access check gives
+    its driver (hours of use at the station's local time, everyone else's rule), and with `why` its
+    sentence. An acceptance holds until the driver's hours end, so that a charger caching it does not
+    accept the card after them."""
+    id_tag = id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
+    keys: list[Key] = [CardItem.key(id_tag)]
+    if station.policy_id:
+        keys += [PolicyItem.key(station.policy_id), AllowEntryItem.key(station.policy_id, id_tag)]
     found = batch_get(keys)
+    entry = found.get(AllowEntryItem.key(station.policy_id, id_tag)) if station.policy_id else None
+    if (
+        entry is not None
+        and entry.status == TagStatus.ACCEPTED
+        and not (entry.expires_at and entry.expires_at <= at)
+    ):
+        return Online("Accepted", entry.expires_at)
     card = found.get(CardItem.key(id_tag))
-    policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
-    if card is None or (station.policy_id and policy is None):
-        return {"status": "Invalid"}
-    verdict = decision(station, rules_of(policy), driver(card.driver_id, at), at)
-    info = {"status": verdict.ocpp16}
-    if verdict.allowed and verdict.until:
-        info["expiryDate"] = verdict.until.astimezone(ZoneInfo(UTC_ZONE)).isoformat().replace("+00:00", "Z")
-    return info
+    if card is None:
+        return Online("Unknown", message=explain(Decision(Reason.NO_CARD, local_time(station, at)), {}))
+    if not station.policy_id:
+        return Online("Accepted")  # usable by every driver with a registered card
+    policy = found.get(PolicyItem.key(station.policy_id))
+    # A policy that cannot be found lets nobody in (as Policies.rules hides its stations).
+    rules = rules_of(policy) if policy else Rules((), visible_to=frozenset())
+    who = driver(card.driver_id, at)
+    verdict = decision(station, rules, who, at)
+    if verdict.allowed:
+        return Online("Accepted", verdict.until)
+    if not why:
+        return Online(verdict.ocpp)
+    # A driver who may not see the station is not told the names of the connections it is reserved for.
+    return Online(verdict.ocpp, message=words(policy if visible(rules, who.active) else None, verdict))
+
+
+def words(policy: PolicyItem | None, verdict: Decision) -> str:
+    """What a driver reads about a decision (policy.explain), with the names of the connections it is
+    about (None: without them)."""
+    names: dict[str, ConnectionName] = {}
+    if policy is not None and verdict.connection_ids:
+        found = batch_get([ConnectionItem.key(c) for c in verdict.connection_ids])
+        names = {
+            c.connection_id: ConnectionName(c.name, c.organization_name, c.public and c.enabled)
+            for c in found.of(ConnectionItem)
+        }
+    return explain(verdict, names)

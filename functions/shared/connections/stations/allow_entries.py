@@ -25,7 +25,7 @@ from connections.stations.items import (
     StationItem,
     UnlockItem,
 )
-from connections.stations.local_list import MAX_REFUSALS, Access, TagStatus, access
+from connections.stations.local_list import DEFAULT_CARD_TYPE, MAX_REFUSALS, Access, TagStatus, access
 from connections.stations.policy import Rules
 
 
@@ -33,9 +33,8 @@ from connections.stations.policy import Rules
 class Changes:
     """What one stream batch changes: entries to set, and stations that need their whole list again."""
 
-    entries: dict[tuple[str, str], tuple[Access, str]] = field(
-        default_factory=dict
-    )  # (policy, tag) -> access, driver
+    # (policy, tag) -> access, driver, the card's type (one entry serves stations of either OCPP version)
+    entries: dict[tuple[str, str], tuple[Access, str, str]] = field(default_factory=dict)
     full: set[str] = field(default_factory=set)
 
 
@@ -54,7 +53,11 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
         _driver(changes, item.driver_id, now, connections=None)
         if new is None:
             for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
-                changes.entries[(entry.policy_id, item.id_tag)] = (Access(TagStatus.BLOCKED), item.driver_id)
+                changes.entries[(entry.policy_id, item.id_tag)] = (
+                    Access(TagStatus.BLOCKED),
+                    item.driver_id,
+                    item.id_token_type,
+                )
     elif isinstance(new, PolicyItem):
         before = of_kind(PolicyItem, old)
         if before is None or list_terms(before) != list_terms(new):
@@ -84,7 +87,7 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
     """The entries of the driver's cards at every policy unlocked by `connections` (by default, the
     connections the driver is an active member of)."""
     items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
-    cards = [i.id_tag for i in items if isinstance(i, CardItem)]
+    cards = [(i.id_tag, i.id_token_type) for i in items if isinstance(i, CardItem)]
     memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
     if connections is None:
         connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
@@ -97,8 +100,8 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
                 limited=unlock.limited_ids or (),
                 everyone=bool(unlock.everyone),
             )
-            for tag in cards:
-                changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id)
+            for tag, token_type in cards:
+                changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id, token_type)
 
 
 def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: datetime) -> None:
@@ -110,27 +113,27 @@ def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: date
             drivers.add(member.driver_id)
     _, limited, everyone = list_terms(new)
 
-    def recompute(driver_id: str) -> tuple[str, Access, list[str]]:
+    def recompute(driver_id: str) -> tuple[str, Access, list[tuple[str, str]]]:
         items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
         memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
-        cards = [i.id_tag for i in items if isinstance(i, CardItem)]
+        cards = [(i.id_tag, i.id_token_type) for i in items if isinstance(i, CardItem)]
         verdict = access(memberships, new.connection_ids, now, limited=limited, everyone=everyone)
         return driver_id, verdict, cards
 
     # One query per driver: a policy of thousands of drivers reads them 16 at a time.
     with ThreadPoolExecutor(max_workers=16) as pool:
         for driver_id, verdict, cards in pool.map(recompute, sorted(drivers)):
-            for tag in cards:
-                changes.entries[(new.policy_id, tag)] = (verdict, driver_id)
+            for tag, token_type in cards:
+                changes.entries[(new.policy_id, tag)] = (verdict, driver_id, token_type)
 
 
 def apply(changes: Changes) -> dict[str, int]:
     """Write the entries that differ from what is stored. Returns the sequence of every policy the batch
     touched, changed or not: a retried batch whose entries were written before a failed publish finds
     nothing to write, and must still deliver them."""
-    by_policy: dict[str, list[tuple[str, Access, str]]] = {}
-    for (policy_id, tag), (verdict, driver_id) in sorted(changes.entries.items()):
-        by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id))
+    by_policy: dict[str, list[Wanted]] = {}
+    for (policy_id, tag), (verdict, driver_id, token_type) in sorted(changes.entries.items()):
+        by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id, token_type))
     sequences: dict[str, int] = {}
     for policy_id, wanted in by_policy.items():
         for start in range(0, len(wanted), _PER_TRANSACTION):
@@ -146,8 +149,11 @@ def apply(changes: Changes) -> dict[str, int]:
 _PER_TRANSACTION = 33  # 3 items an entry (entry, new change, old change) + the sequence: DynamoDB's 100
 
 
-def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
-    keys = [*AllowListItem.keys(policy_id), *(AllowEntryItem.key(policy_id, tag) for tag, _, _ in wanted)]
+Wanted = tuple[str, Access, str, str]  # idTag, access, driver, the card's type
+
+
+def _write(policy_id: str, wanted: list[Wanted]) -> int:
+    keys = [*AllowListItem.keys(policy_id), *(AllowEntryItem.key(policy_id, w[0]) for w in wanted)]
     for _ in range(10):
         stored = batch_get(keys, consistent=True)
         if PolicyItem.key(policy_id) not in stored:
@@ -155,9 +161,9 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
         first = AllowListItem.key(policy_id) not in stored  # the list's first write creates its item
         seen = AllowListItem.sequence(stored, policy_id)
         changed = [
-            (tag, verdict, driver_id, stored.get(AllowEntryItem.key(policy_id, tag)))
-            for tag, verdict, driver_id in wanted
-            if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict)
+            (tag, verdict, driver_id, token_type, stored.get(AllowEntryItem.key(policy_id, tag)))
+            for tag, verdict, driver_id, token_type in wanted
+            if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict, token_type)
         ]
         if not changed:
             return seen
@@ -169,7 +175,7 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
                     ),
                     condition=AllowListItem.pk.does_not_exist() if first else AllowListItem.seq == seen,
                 )
-                for seq, (tag, verdict, driver_id, current) in enumerate(changed, start=seen + 1):
+                for seq, (tag, verdict, driver_id, token_type, current) in enumerate(changed, start=seen + 1):
                     entry = AllowEntryItem(
                         *AllowEntryItem.key(policy_id, tag),
                         policy_id=policy_id,
@@ -178,6 +184,7 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
                         status=verdict.status,
                         expires_at=verdict.expires_at,
                         seq=seq,
+                        id_token_type=token_type,
                     )
                     entry.index()
                     write.save(entry)
@@ -189,6 +196,7 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
                             status=verdict.status,
                             expires_at=verdict.expires_at,
                             seq=seq,
+                            id_token_type=token_type,
                         )
                     )
                     if current is not None:
@@ -199,7 +207,11 @@ def _write(policy_id: str, wanted: list[tuple[str, Access, str]]) -> int:
     raise RuntimeError(f"the allow list of policy {policy_id} kept changing; the batch will be retried")
 
 
-def _differs(current: AllowEntryItem | None, verdict: Access) -> bool:
+def _differs(current: AllowEntryItem | None, verdict: Access, token_type: str) -> bool:
     if current is None:
         return verdict.status is TagStatus.ACCEPTED  # never listed: nothing to revoke or delete
-    return current.status != verdict.status or current.expires_at != verdict.expires_at
+    return (
+        current.status != verdict.status
+        or current.expires_at != verdict.expires_at
+        or (current.id_token_type or DEFAULT_CARD_TYPE) != token_type
+    )

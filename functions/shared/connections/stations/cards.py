@@ -21,6 +21,7 @@ def add_card(caller: Caller, new: views.NewCard) -> tuple[views.Card, int]:
         id_tag=new.id_tag,
         driver_id=caller.user_id,
         label=new.label,
+        id_token_type=new.id_token_type,
         created_at=now(),
     )
     card.index()

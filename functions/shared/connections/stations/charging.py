@@ -10,15 +10,14 @@ gets.
 from datetime import datetime
 
 from connections.memberships.admins import as_admin
-from connections.memberships.items import ConnectionItem
 from connections.platform.caller import Caller
 from connections.platform.errors import InvalidInput, NotFound
-from connections.platform.table import batch_get, now
+from connections.platform.table import now
 from connections.stations import access, geo, present
 from connections.stations import views as stations_views
 from connections.stations.items import AllowListItem, MapStation, PolicyItem, StationItem, map_stations
 from connections.stations.manage import station_policy
-from connections.stations.policy import ConnectionName, Decision, explain, visible
+from connections.stations.policy import Decision, visible
 
 NO_SUCH_STATION = "There is no such station."
 NO_SUCH_STATION_HERE = "There is no such station in this organization."
@@ -81,22 +80,12 @@ def get_station(caller: Caller, station_id: str) -> stations_views.StationOnMap:
     return present.on_map(station, access.decision(station, rules, who, at), None)
 
 
-def _names(policy: PolicyItem | None, decision: Decision) -> dict[str, ConnectionName]:
-    if policy is None or not decision.connection_ids:
-        return {}
-    found = batch_get([ConnectionItem.key(c) for c in decision.connection_ids])
-    return {
-        c.connection_id: ConnectionName(c.name, c.organization_name, c.public and c.enabled)
-        for c in found.of(ConnectionItem)
-    }
-
-
 def _answer(station: StationItem, policy: PolicyItem | None, decision: Decision) -> dict:
     return {
         "station_id": station.station_id,
         "may_charge": decision.allowed,
         "reason": str(decision.reason),
-        "message": explain(decision, _names(policy, decision)),
+        "message": access.words(policy, decision),
         "ocpp_status": decision.ocpp,
         "ocpp16_status": decision.ocpp16,
         "price": present.price_view(decision.price),

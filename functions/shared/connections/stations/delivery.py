@@ -1,4 +1,5 @@
-"""Delivering allow lists to stations and reading their answers, over IoT Core as OCPP 1.6J frames.
+"""Delivering allow lists to stations and reading their answers, over IoT Core as OCPP-J frames in the
+station's version (dialects.py).
 
 OCPP-J allows one outstanding request per station. The request in flight is recorded on the station item
 by a conditional write (it succeeds only when nothing is in flight and the station's list is as planned),
@@ -18,9 +19,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from connections.platform.table import batch_get, now
-from connections.stations import access, iot, ocpp
-from connections.stations.items import AllowChangeItem, AllowEntryItem, AllowListItem, CardItem, StationItem
+from connections.stations import calls, iot, ocpp
+from connections.stations.dialects import dialect
+from connections.stations.items import AllowChangeItem, AllowListItem, StationItem
 from connections.stations.local_list import (
+    DEFAULT_CARD_TYPE,
     MAX_REFUSALS,
     Entry,
     Fetch,
@@ -28,10 +31,12 @@ from connections.stations.local_list import (
     Send,
     StationList,
     TagStatus,
+    TooLarge,
     make_room,
     message,
     need,
     overflows,
+    within_bytes,
 )
 
 # Entries per message at most, whatever a station says: 1,000 entries stay well under IoT's 128 KB.
@@ -123,7 +128,12 @@ class EntryReader:
         found = AllowChangeItem.query(
             partition, condition, consistent_read=True, scan_index_forward=forward, limit=limit
         )
-        return [Entry(c.id_tag, TagStatus(c.status), c.expires_at, int(c.seq)) for c in found]
+        return [
+            Entry(
+                c.id_tag, TagStatus(c.status), c.expires_at, int(c.seq), c.id_token_type or DEFAULT_CARD_TYPE
+            )
+            for c in found
+        ]
 
 
 def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
@@ -132,10 +142,13 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
     for _ in range(3):
         if station.in_flight_id or (not station.policy_id and not station.needs_full):
             return False  # a message in flight: the station's answer sends what follows, this change included
-        send = _plan(station, policy_seq, reader)
+        send = _fitted(station, policy_seq, reader)
+        if isinstance(send, TooLarge):
+            _too_large(station, send)
+            return False
         if send is None:
             return False
-        unique_id, frame = ocpp.call("SendLocalList", send.payload())
+        unique_id, frame = _frame(station, send)
         if _claim(station, unique_id, frame, send.then):
             _publish(station, unique_id, frame, done)
             return True
@@ -148,21 +161,62 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
     return False
 
 
-def _plan(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | None:
+def _frame(station: StationItem, send: Send) -> tuple[str, list]:
+    """The SendLocalList CALL in the words of the station's OCPP version."""
+    return ocpp.call("SendLocalList", dialect(station.ocpp_version).send_local_list(send))
+
+
+def _fitted(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | TooLarge | None:
+    """The next message, of as many entries as the station's ItemsPerMessage and BytesPerMessage allow."""
     state = list_state(station)
+    if station.bytes_per_message is None:
+        return _plan(state, station.policy_id, policy_seq, reader)
+    limit = int(station.bytes_per_message)
+    return within_bytes(
+        lambda chunk: _plan(replace(state, chunk=chunk), station.policy_id, policy_seq, reader),
+        state.chunk,
+        lambda send: ocpp.size(_frame(station, send)[1]) <= limit,
+    )
+
+
+def _plan(state: StationList, policy_id: str | None, policy_seq: int, reader: EntryReader) -> Send | None:
     wanted = need(state, policy_seq)
-    entries = reader(station.policy_id, wanted)
+    entries = reader(policy_id, wanted)
     if overflows(state, wanted, entries):
         # A full station: make room by deleting its oldest entries, or else send it a Full.
         room = make_room(state, wanted, entries)
         if room is not None:
-            send = message(state, wanted, entries, policy_seq, held=reader(station.policy_id, room))
+            send = message(state, wanted, entries, policy_seq, held=reader(policy_id, room))
             if send is not None:
                 return send
         state = replace(state, needs_full=True)
         wanted = need(state, policy_seq)
-        entries = reader(station.policy_id, wanted)
+        entries = reader(policy_id, wanted)
     return message(state, wanted, entries, policy_seq)
+
+
+def _too_large(station: StationItem, too: TooLarge) -> None:
+    """Nothing the station lacks fits its BytesPerMessage: say so on the station, for its admins, and stop
+    (as after MAX_REFUSALS refusals: the next change or an admin's edit tries again) rather than loop."""
+    what = f"the card {too.id_tag}" if too.id_tag else "even an empty list"
+    text = (
+        f"Not sent: {what} does not fit in a SendLocalList of {int(station.bytes_per_message or 0)} bytes"
+        " (BytesPerMessage). Check the station's capabilities."
+    )[:REFUSAL_TEXT]
+    if station.last_refusal == text and int(station.failures) >= MAX_REFUSALS:
+        return  # said already
+    try:
+        station.update(
+            actions=[
+                StationItem.failures.set(max(int(station.failures), MAX_REFUSALS)),
+                StationItem.last_refusal.set(text),
+                StationItem.failing_since.set(station.failing_since or now()),
+            ],
+            condition=StationItem.in_flight_id.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def _claim(
@@ -313,7 +367,10 @@ def answer_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
     try:
         station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
     except StationItem.DoesNotExist:
-        return  # not a station of ours: say nothing
+        # Provisioned for an organization that has not registered it yet: to retry its boot later.
+        if frame.kind == ocpp.CALL and frame.action == "BootNotification" and iot.owner(station_id):
+            done.published(iot.publish(station_id, calls.pending(frame)))
+        return  # otherwise not a station of ours: say nothing
     if frame.kind == ocpp.CALL:
         _on_call(station, frame, done)
     elif frame.unique_id == station.in_flight_id:
@@ -330,7 +387,7 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             _refused(station, uid, (described or frame.error_code or "")[:REFUSAL_TEXT], done)
         return
     if station.in_flight_action == "GetLocalListVersion":
-        if payload.get("listVersion") == -1:
+        if dialect(station.ocpp_version).list_version(payload) == -1:
             _release(station, uid, _no_local_list())
         # Asked after a boot, the version proves nothing: a charger that lost its list (version 0) and
         # took a Differential before its BootNotification reports the version we expect, holding only that
@@ -388,63 +445,12 @@ def _no_local_list() -> list:
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
-    at = now()
-    match frame.action:
-        case "Authorize":
-            id_tag = frame.payload.get("idTag")
-            if isinstance(id_tag, str) and 0 < len(id_tag) <= 20:
-                answer = ocpp.result(frame.unique_id, {"idTagInfo": authorize(station, id_tag)})
-            else:
-                answer = ocpp.error(frame.unique_id, "FormationViolation", "idTag must be 1 to 20 characters")
-        case "BootNotification":
-            answer = ocpp.result(
-                frame.unique_id, {"status": "Accepted", "currentTime": _iso(at), "interval": 300}
-            )
-        case "Heartbeat":
-            answer = ocpp.result(frame.unique_id, {"currentTime": _iso(at)})
-        case "StatusNotification" | "MeterValues" | "DataTransfer":
-            answer = ocpp.result(
-                frame.unique_id, {} if frame.action != "DataTransfer" else {"status": "Rejected"}
-            )
-        case _:
-            answer = ocpp.error(
-                frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service"
-            )
-    done.published(iot.publish(station.station_id, answer))
+    done.published(iot.publish(station.station_id, calls.answer(station, frame)))
     if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
         # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
         unique_id, question = ocpp.call("GetLocalListVersion", {})
         if _claim(station, unique_id, question, None, force=True):
             _publish(station, unique_id, question, done)
-
-
-def authorize(station: StationItem, id_tag: str) -> dict:
-    """Online authorization: the same decision the station's allow list encodes."""
-    at, id_tag = now(), id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
-    if not station.policy_id:
-        try:
-            CardItem.get(*CardItem.key(id_tag))
-            return {"status": "Accepted"}
-        except CardItem.DoesNotExist:
-            return {"status": "Invalid"}
-    try:
-        entry = AllowEntryItem.get(*AllowEntryItem.key(station.policy_id, id_tag))
-    except AllowEntryItem.DoesNotExist:
-        entry = None
-    if entry is None or entry.status == TagStatus.ONLINE:
-        return access.authorize_online(station, id_tag, at)  # hours of use, everyone else's rule
-    if entry.status != TagStatus.ACCEPTED:
-        return {"status": "Blocked"}
-    if entry.expires_at and entry.expires_at <= at:
-        return {"status": "Expired"}
-    info = {"status": "Accepted"}
-    if entry.expires_at:
-        info["expiryDate"] = _iso(entry.expires_at)
-    return info
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def resend_unanswered(done: Delivery) -> int:

@@ -3,8 +3,9 @@ the public AWS OCPP gateway sample), and each charger is an IoT thing named afte
 data-plane endpoint comes from AWS_ENDPOINT_URL_IOT_DATA_PLANE (the account's iot:Data-ATS endpoint; the
 local stack's broker locally)."""
 
-import json
 from functools import cache
+
+from connections.stations import ocpp
 
 # The thing attribute that says which organization a charger was provisioned for.
 OWNER_ATTRIBUTE = "organization_id"
@@ -42,6 +43,6 @@ def owner(station_id: str) -> str | None:
 
 def publish(station_id: str, frame: list) -> int:
     """Publish one OCPP-J frame to the station (QoS 1); returns the bytes sent."""
-    body = json.dumps(frame, separators=(",", ":")).encode()
+    body = ocpp.encode(frame)
     _client().publish(topic=f"{station_id}/out", qos=1, payload=body)
     return len(body)

@@ -15,6 +15,7 @@ from pynamodb.attributes import (
 
 from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
+from connections.stations.local_list import DEFAULT_CARD_TYPE
 
 
 class PolicyItem(Item, discriminator="policy"):
@@ -68,6 +69,8 @@ class StationItem(Item, discriminator="station"):
     local_list_supported = BooleanAttribute(default=True)
     local_auth_list_max_length = NumberAttribute(null=True)
     send_local_list_max_length = NumberAttribute(default=25)
+    bytes_per_message = NumberAttribute(null=True)  # 2.0.1 LocalAuthListCtrlr.BytesPerMessage
+    ocpp_version = UnicodeAttribute(default="1.6")  # the words it is spoken to in (stations.dialects)
     created_at = UTCDateTimeAttribute()
     # The station's list as of its last acknowledged message (stations.local_list.StationList).
     list_version = NumberAttribute(default=0)
@@ -128,6 +131,7 @@ class CardItem(Item, discriminator="card"):
     id_tag = UnicodeAttribute()
     driver_id = UnicodeAttribute()
     label = UnicodeAttribute(null=True)
+    id_token_type = UnicodeAttribute(default=DEFAULT_CARD_TYPE)  # OCPP 2.0.1 IdTokenEnumType
     created_at = UTCDateTimeAttribute()
 
     @staticmethod
@@ -136,6 +140,19 @@ class CardItem(Item, discriminator="card"):
 
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"DRIVER#{self.driver_id}", f"CARD#{self.id_tag}"
+
+
+class TransactionsItem(Item, discriminator="transactions"):
+    """The transactionIds given to a 1.6 station's StartTransactions: the last one, raised by one for each
+    (docs/decisions/0028). An item of its own, so that a session starting does not touch the station
+    item, whose changes the sync function's stream filter reads."""
+
+    station_id = UnicodeAttribute()
+    last = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(station_id: str) -> Key["TransactionsItem"]:
+        return Key(f"STATION#{station_id}", "TRANSACTIONS")
 
 
 class AllowListItem(Item, discriminator="allow_list"):
@@ -178,6 +195,7 @@ class AllowEntryItem(Item, discriminator="allow_entry"):
     status = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
     seq = NumberAttribute()
+    id_token_type = UnicodeAttribute(null=True)  # the card's (None: written before types, an ISO14443)
 
     @staticmethod
     def key(policy_id: str, id_tag: str) -> Key["AllowEntryItem"]:
@@ -198,6 +216,7 @@ class AllowChangeItem(Item, discriminator="allow_change"):
     status = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
     seq = NumberAttribute()
+    id_token_type = UnicodeAttribute(null=True)  # as its entry's
 
     @staticmethod
     def key(policy_id: str, seq: int) -> Key["AllowChangeItem"]:

@@ -15,9 +15,9 @@ exactly the idTags whose latest change lies between its `floor` and `held_seq`; 
 goes as one Differential that adds it and deletes the oldest entries it holds, rather than a whole Full.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from connections.memberships.state_machine import Membership, Status
@@ -67,20 +67,17 @@ def access(
     return Access(TagStatus.BLOCKED)
 
 
+# The OCPP 2.0.1 IdTokenEnumType a card is when its type is not given (an ordinary RFID card).
+DEFAULT_CARD_TYPE = "ISO14443"
+
+
 @dataclass(frozen=True)
 class Entry:
     id_tag: str
     status: TagStatus
     expires_at: datetime | None
     seq: int
-
-    def ocpp(self) -> dict:
-        if self.status is TagStatus.ONLINE:
-            return {"idTag": self.id_tag}  # no idTagInfo: deleted from the station's list
-        info = {"status": str(self.status)}
-        if self.expires_at and self.status is TagStatus.ACCEPTED:
-            info["expiryDate"] = self.expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return {"idTag": self.id_tag, "idTagInfo": info}
+    token_type: str = DEFAULT_CARD_TYPE  # what a 2.0.1 station is told the card is (idToken.type)
 
 
 class UpdateType(StrEnum):
@@ -152,18 +149,11 @@ class Send:
     then: StationList  # the station's list once it accepts this message
     deleted: tuple[str, ...] = ()  # idTags to delete (a Differential entry without idTagInfo)
 
-    def payload(self) -> dict:
-        # A Full lists every entry with its idTagInfo, so the entries left to online authorization are
-        # left out of it rather than deleted.
+    def listed(self) -> list[Entry]:
+        """The entries the message carries (dialects.py words them): a Full lists every entry with its
+        status, so the entries left to online authorization are left out of it rather than deleted."""
         full = self.update_type is UpdateType.FULL
-        return {
-            "listVersion": self.version,
-            "updateType": str(self.update_type),
-            "localAuthorizationList": [
-                e.ocpp() for e in self.entries if not (full and e.status is TagStatus.ONLINE)
-            ]
-            + [{"idTag": t} for t in self.deleted],
-        }
+        return [e for e in self.entries if not (full and e.status is TagStatus.ONLINE)]
 
 
 def message(
@@ -287,3 +277,35 @@ def overflows(station: StationList, wanted: Need, entries: list[Entry]) -> bool:
         and station.capacity is not None
         and station.held_count + len(entries) > station.capacity
     )
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """Not even a message of one entry fits the station's BytesPerMessage: `id_tag` (None: not even an
+    empty list)."""
+
+    id_tag: str | None
+
+
+def within_bytes(
+    plan: Callable[[int], Send | None], chunk: int, fits: Callable[[Send], bool]
+) -> Send | TooLarge | None:
+    """The message `plan` makes with the most entries, at most `chunk` (ItemsPerMessage), that `fits`
+    (BytesPerMessage, measured on the frame as published); None when there is nothing to send. A message
+    grows with its entries, so the largest that fits is found by bisection."""
+    send = plan(chunk)
+    if send is None or fits(send):
+        return send
+    best, low, high = None, 1, chunk - 1
+    while low <= high:
+        middle = (low + high) // 2
+        trial = plan(middle)
+        if trial is not None and fits(trial):
+            best, low = trial, middle + 1
+        else:
+            high = middle - 1
+    if best is not None:
+        return best
+    smallest = plan(1) or send
+    names = [e.id_tag for e in smallest.entries] + list(smallest.deleted)
+    return TooLarge(names[0] if names else None)

@@ -219,6 +219,8 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
         local_list_supported=new.local_list_supported,
         local_auth_list_max_length=new.local_auth_list_max_length,
         send_local_list_max_length=new.send_local_list_max_length,
+        bytes_per_message=new.bytes_per_message,
+        ocpp_version=new.ocpp_version,
         created_at=now(),
         time_zone=new.time_zone,
         organization_name=organization.name if organization else None,
@@ -257,7 +259,13 @@ def update_station(
         _policy_of(found, organization_id, changes.policy_id)
     given = changes.model_dump(exclude_unset=True, exclude={"policy_id", "usable_by_everyone"})
     actions = [getattr(StationItem, k).set(v) for k, v in given.items() if v is not None]
-    capabilities = {"local_list_supported", "local_auth_list_max_length", "send_local_list_max_length"}
+    capabilities = {
+        "local_list_supported",
+        "local_auth_list_max_length",
+        "send_local_list_max_length",
+        "bytes_per_message",
+        "ocpp_version",  # spoken to in other words: it gets its whole list in them
+    }
     if policy_id != station.policy_id or capabilities & {k for k, v in given.items() if v is not None}:
         # Another list, or another way to hold it: the station gets its whole list again.
         actions += [

@@ -16,6 +16,15 @@ def call(action: str, payload: dict) -> tuple[str, list]:
     return unique_id, [CALL, unique_id, action, payload]
 
 
+def encode(frame: list) -> bytes:
+    """The frame as published to the station (compact JSON): what BytesPerMessage is measured on."""
+    return json.dumps(frame, separators=(",", ":")).encode()
+
+
+def size(frame: list) -> int:
+    return len(encode(frame))
+
+
 def result(unique_id: str, payload: dict) -> list:
     return [CALL_RESULT, unique_id, payload]
 

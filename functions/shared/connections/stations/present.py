@@ -66,7 +66,9 @@ def station_view(station: StationItem, found: Found) -> views.Station:
                 else int(station.local_auth_list_max_length)
             ),
             send_local_list_max_length=int(station.send_local_list_max_length),
+            bytes_per_message=None if station.bytes_per_message is None else int(station.bytes_per_message),
         ),
+        ocpp_version=station.ocpp_version,
         sync=sync_status(station, sequence),
         time_zone=station.time_zone or "UTC",
         effective_policy=policy_view(policy, sequence) if policy else None,
@@ -74,7 +76,9 @@ def station_view(station: StationItem, found: Found) -> views.Station:
 
 
 def card_view(card: CardItem) -> views.Card:
-    return views.Card(id_tag=card.id_tag, label=card.label, created_at=card.created_at)
+    return views.Card(
+        id_tag=card.id_tag, label=card.label, id_token_type=card.id_token_type, created_at=card.created_at
+    )
 
 
 def price_view(price: Price | None) -> views.PriceView | None:

@@ -131,8 +131,11 @@ def _known_zone(name: str) -> str:
 
 TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
 IdTag = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9._:-]{1,20}$")
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9._:-]{1,36}$")
 ]
+# The OCPP 2.0.1 IdTokenEnumType values a driver's card can be (NoAuthorization is no card).
+IdTokenType = Literal["ISO14443", "ISO15693", "KeyCode", "eMAID", "MacAddress", "Local", "Central"]
+OcppVersion = Literal["1.6", "2.0.1"]
 
 
 class NewPolicy(DriverRules):
@@ -161,14 +164,28 @@ class Policy(DriverRules):
     updated_at: datetime
 
 
+LIST_LENGTH = "LocalAuthListMaxLength in OCPP 1.6, LocalAuthListCtrlr.Entries in 2.0.1: how many entries"
+LIST_LENGTH += " the station can hold."
+PER_MESSAGE = "SendLocalListMaxLength in OCPP 1.6, LocalAuthListCtrlr.ItemsPerMessage in 2.0.1: entries per"
+PER_MESSAGE += " SendLocalList message."
+BYTES = "LocalAuthListCtrlr.BytesPerMessage (OCPP 2.0.1; optional): the largest SendLocalList frame the"
+BYTES += " station takes, in bytes as published. Null: only the entries per message limit it."
+VERSION = "The OCPP version the charger speaks: the service sends its lists and answers it in that version's"
+VERSION += (
+    " words. A card longer than 20 characters (a 1.6 idTag's most) is left out of a 1.6 station's list."
+)
+Bytes = Annotated[int, Field(ge=200, le=1_000_000)]
+
+
 class Capabilities(Body):
     local_list_supported: bool = True
     local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
-        default=None, description="LocalAuthListMaxLength: how many entries the station can hold."
+        default=None, description=LIST_LENGTH
     )
     send_local_list_max_length: Annotated[int, Field(ge=1, le=10_000)] = Field(
-        default=25, description="SendLocalListMaxLength: entries per SendLocalList message."
+        default=25, description=PER_MESSAGE
     )
+    bytes_per_message: Bytes | None = Field(default=None, description=BYTES)
 
 
 class NewStation(Capabilities):
@@ -182,6 +199,7 @@ class NewStation(Capabilities):
         default=None, description="Omitted: usable by every driver with a card."
     )
     time_zone: TimeZone = Field(default="UTC", description="IANA time zone: hours of use are its local time.")
+    ocpp_version: OcppVersion = Field(default="1.6", description=VERSION)
 
 
 class StationChanges(Body):
@@ -193,9 +211,17 @@ class StationChanges(Body):
         default=False, description="Remove the policy: every driver with a card."
     )
     local_list_supported: bool | None = None
-    local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    send_local_list_max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description=LIST_LENGTH
+    )
+    send_local_list_max_length: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description=PER_MESSAGE
+    )
+    bytes_per_message: Bytes | None = Field(default=None, description=BYTES)
     time_zone: TimeZone | None = None
+    ocpp_version: OcppVersion | None = Field(
+        default=None, description=VERSION + " A change of version sends the station its whole list again."
+    )
 
 
 class SyncStatus(BaseModel):
@@ -224,6 +250,7 @@ class Station(BaseModel):
     longitude: float | None
     policy_id: str | None
     capabilities: Capabilities
+    ocpp_version: OcppVersion
     sync: SyncStatus
     time_zone: str
     effective_policy: Policy | None = Field(
@@ -238,14 +265,21 @@ class Stations(BaseModel):
     next_cursor: str | None
 
 
+CARD_ID = "The card's id (RFID UID, OCPP idTag or idToken), at most 36 letters, digits or ._:- . OCPP 1.6"
+CARD_ID += " chargers read at most 20: a longer card works only at 2.0.1 stations."
+CARD_TYPE = "What the card is, as an OCPP 2.0.1 station is told (IdTokenEnumType); ISO14443: an RFID card."
+
+
 class NewCard(Body):
-    id_tag: IdTag = Field(description="The card's idTag (RFID UID), at most 20 letters, digits or ._:- ")
+    id_tag: IdTag = Field(description=CARD_ID)
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
+    id_token_type: IdTokenType = Field(default="ISO14443", description=CARD_TYPE)
 
 
 class Card(BaseModel):
     id_tag: str
     label: str | None
+    id_token_type: IdTokenType
     created_at: datetime
 
 
