@@ -16,6 +16,7 @@ the StationSyncFunction the way its event source mapping does, and the station's
 import base64
 import json
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -183,6 +184,23 @@ class Station:
         station_messages_handler(
             {"station_id": self.station_id, "frame": base64.b64encode(raw).decode()}, FakeLambdaContext()
         )
+
+    def connected(self, timestamp: int | None = None, station_id: str | None = None) -> list[list]:
+        """IoT Core's presence event for its (new) connection through the gateway, as the topic rule on
+        `$aws/events/presence/connected/+` passes it (`timestamp`: epoch ms, now by default); what the
+        service published to it in return."""
+        at = timestamp if timestamp is not None else int(time.time() * 1000)
+        event = {
+            "clientId": station_id or self.station_id,
+            "timestamp": at,
+            "eventType": "connected",
+            "sessionIdentifier": str(uuid.uuid4()),
+            "principalIdentifier": "12345678901234567890123456789012",
+            "versionNumber": 1,
+            "ipAddress": "192.0.2.10",
+        }
+        station_messages_handler(event, FakeLambdaContext())
+        return self.take()
 
     def call(self, action: str, payload: dict) -> str:
         unique_id = uuid.uuid4().hex

@@ -9,6 +9,7 @@ answered in time (`resend_unanswered`) and the list a station keeps refusing (`r
 
 import json
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -166,8 +167,15 @@ def _plan(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | 
 
 
 def _claim(
-    station: StationItem, unique_id: str, frame: list, then: StationList | None, force: bool = False
+    station: StationItem,
+    unique_id: str,
+    frame: list,
+    then: StationList | None,
+    when: Condition | None = None,
+    also: Sequence[Action] = (),
 ) -> bool:
+    """Record the request in flight (with `also`), if the station is as it was read and planned from, or
+    else if `when` holds; whether it was."""
     at = now()
     actions: list[Action] = [
         StationItem.in_flight_id.set(unique_id),
@@ -179,9 +187,10 @@ def _claim(
         StationItem.in_flight_resends.set(0),
         StationItem.gsi3pk.set(INFLIGHT),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
+        *also,
     ]
-    if force:  # the station rebooted: whatever was in flight is lost with it
-        condition = StationItem.pk.exists()
+    if when is not None:
+        condition = when
     else:
         # The station as it was read and planned from: nothing in flight, no message acknowledged and no
         # refusal since (a refusal sets needs_full; a message planned before it must not erase that).
@@ -332,10 +341,12 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
     if station.in_flight_action == "GetLocalListVersion":
         if payload.get("listVersion") == -1:
             _release(station, uid, _no_local_list())
-        # Asked after a boot, the version proves nothing: a charger that lost its list (version 0) and
-        # took a Differential before its BootNotification reports the version we expect, holding only that
-        # Differential. So a booted station gets a Full, and a new count of refusals.
-        elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
+            return
+        # Asked after a reconnection: the version it acknowledged last means it holds what we think, and
+        # gets what it missed; another (a message it took whose answer was lost) gets a Full. Asked after a
+        # boot, needs_full is already set (_on_call): the version proves nothing then.
+        missed = payload.get("listVersion") != int(station.list_version)
+        if _release(station, uid, [StationItem.needs_full.set(True)] if missed else []):
             _continue(station, done)
         return
     status = payload.get("status")
@@ -412,10 +423,49 @@ def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             )
     done.published(iot.publish(station.station_id, answer))
     if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
-        # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
-        unique_id, question = ocpp.call("GetLocalListVersion", {})
-        if _claim(station, unique_id, question, None, force=True):
-            _publish(station, unique_id, question, done)
+        # After a reboot, whatever was in flight is lost with it, and the version it reports proves
+        # nothing: a charger that lost its list (version 0) and took a Differential before its
+        # BootNotification reports the version we expect, holding only that Differential. So it needs a
+        # Full, marked before the question (whatever answer comes, a reconnection's included), and gets a
+        # new count of refusals; the question tells whether it keeps a local list at all.
+        _ask_list_version(
+            station,
+            done,
+            when=StationItem.pk.exists(),
+            also=[StationItem.needs_full.set(True), StationItem.failures.set(0)],
+        )
+
+
+def _ask_list_version(station: StationItem, done: Delivery, when: Condition, also: Sequence[Action]) -> None:
+    unique_id, question = ocpp.call("GetLocalListVersion", {})
+    if _claim(station, unique_id, question, None, when=when, also=also):
+        _publish(station, unique_id, question, done)
+
+
+def reconcile_reconnected(station_id: str, connected_at: datetime, done: Delivery) -> None:
+    """A charger connected again (IoT Core's presence event: the OCPP gateway connects with its id), most
+    often without rebooting: whatever was in flight is lost with its old socket, so ask its list version
+    and send what it lacks (`_on_answer`). An event no newer than the last one, than the station's last
+    acknowledgement or than the request in flight was sent on that connection or an older one, a repeat
+    or late: nothing more is asked (decision 0029)."""
+    try:
+        station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+    except StationItem.DoesNotExist:
+        return  # another client of the broker, or a charger not registered
+    if not station.local_list_supported or not (station.policy_id or station.needs_full):
+        return  # nothing it could lack
+
+    def before(attribute) -> Condition:
+        return attribute.does_not_exist() | (attribute < connected_at)
+
+    _ask_list_version(
+        station,
+        done,
+        when=before(StationItem.connected_at)
+        & before(StationItem.acked_at)
+        & before(StationItem.in_flight_sent_at),
+        also=[StationItem.connected_at.set(connected_at)],
+    )
 
 
 def authorize(station: StationItem, id_tag: str) -> dict:

@@ -82,6 +82,8 @@ class StationItem(Item, discriminator="station"):
     # Since when it refuses (unset once it accepts a message again), and what it answered last time.
     failing_since = UTCDateTimeAttribute(null=True)
     last_refusal = UnicodeAttribute(null=True)
+    # When its latest connection was announced (IoT Core's presence event), to tell repeated and late ones.
+    connected_at = UTCDateTimeAttribute(null=True)
     config_version = NumberAttribute(default=0)  # raised when an admin changes its policy or capabilities
     # The one request awaiting the station's answer (OCPP-J allows one at a time).
     in_flight_id = UnicodeAttribute(null=True)
