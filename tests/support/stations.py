@@ -419,6 +419,13 @@ def backdate_in_flight(station_id: str, sent_at: datetime) -> None:
     )
 
 
+def backdate_stale(station_id: str, since: datetime) -> None:
+    """Make the station look out of sync since `since` (the clock cannot be moved)."""
+    station = stored_station(station_id)
+    assert station.stale_since is not None, f"{station_id} is in sync"
+    station.update(actions=[StationItem.stale_since.set(since)])
+
+
 def given_synced_station(sync: Replayer, organization_id: str, station_id: str, policy_id: str) -> Station:
     """A station of the policy that has accepted its Full and everything after it."""
     station = given_station(organization_id, station_id, policy_id)

@@ -187,6 +187,7 @@ def _claim(
         StationItem.in_flight_resends.set(0),
         StationItem.gsi3pk.set(INFLIGHT),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
+        *_stale(station, at),
         *also,
     ]
     if when is not None:
@@ -206,6 +207,29 @@ def _claim(
             return False  # another delivery got there first; the station's answer continues from it
         raise
     return True
+
+
+def _stale(station: StationItem, at: datetime) -> list[Action]:
+    """A message goes out: the station's list is stale, since the first message it has not seen through,
+    until it confirms its list with no Full left to finish (`_seen_through`; decision 0030)."""
+    return [
+        StationItem.stale_since.set(StationItem.stale_since | at),
+        StationItem.gsi5pk.set(StationItem.STALE),
+        StationItem.gsi5sk.set(StationItem.stale_key(station.organization_id, station.station_id)),
+    ]
+
+
+def _not_stale() -> list[Action]:
+    return [StationItem.stale_since.remove(), StationItem.gsi5pk.remove(), StationItem.gsi5sk.remove()]
+
+
+def _seen_through(state: StationList) -> list[Action]:
+    """The station confirmed its list (it accepted a message, or reported the version it acknowledged
+    last), and no Full is left to finish: it is no longer stale. If it still lacks changes, the message
+    that brings them marks it stale again, from now (decision 0030)."""
+    if state.needs_full or state.full_below is not None:
+        return []
+    return _not_stale()
 
 
 def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) -> None:
@@ -346,7 +370,8 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
         # gets what it missed; another (a message it took whose answer was lost) gets a Full. Asked after a
         # boot, needs_full is already set (_on_call): the version proves nothing then.
         missed = payload.get("listVersion") != int(station.list_version)
-        if _release(station, uid, [StationItem.needs_full.set(True)] if missed else []):
+        confirmed = [StationItem.needs_full.set(True)] if missed else _seen_through(list_state(station))
+        if _release(station, uid, confirmed):
             _continue(station, done)
         return
     status = payload.get("status")
@@ -357,7 +382,7 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             # the old list's update, but still needs the whole new one.
             actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
         else:
-            actions = _commit(then)
+            actions = _commit(then) + _seen_through(then)
         if _release(station, uid, actions + _recovered()):
             _continue(station, done)
     elif status == "NotSupported":
@@ -395,7 +420,7 @@ def _recovered() -> list:
 
 
 def _no_local_list() -> list:
-    return [StationItem.local_list_supported.set(False), *_recovered()]
+    return [StationItem.local_list_supported.set(False), *_recovered(), *_not_stale()]
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
