@@ -2,92 +2,20 @@
 back with the charger's id, the broker announces it on `$aws/events/presence/connected/<id>`, and the
 service asks its list version and sends what it missed while it was away."""
 
-import json
 import statistics
-import threading
 import time
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
-from jsonschema import FormatChecker
-from ocpp.messages import MessageType, get_validator
 
 from tests.e2e.conftest import wait_for
+from tests.support.mqtt_charger import Charger
 
 pytestmark = pytest.mark.e2e
 
 
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-def check(kind: int, action: str, payload: dict) -> None:
-    """The payload is valid OCPP 1.6 for the action (date-times included), or the charger's thread fails and
-    the test with it (the frame goes unanswered)."""
-    get_validator(kind, action, "1.6").evolve(format_checker=FormatChecker()).validate(payload)
-
-
-class Charger:
-    """An OCPP 1.6 charger at the gateway's MQTT end: while online, its client (id: the charger's id, a
-    clean session, as the gateway's) reads `<id>/out`, keeps the local list it is sent, and answers
-    SendLocalList and GetLocalListVersion on `<id>/in`. Every frame either way is checked against the
-    `ocpp` package's 1.6 schemas."""
-
-    def __init__(self, port: int, station_id: str) -> None:
-        self.port, self.station_id = port, station_id
-        self.version, self.entries = 0, {}
-        self.received: list[str] = []  # the actions of the CALLs received
-        self._client: mqtt.Client | None = None
-        self._lock = threading.Lock()
-
-    def online(self) -> float:
-        """Connect and subscribe; when it connected (time.monotonic)."""
-        subscribed = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.station_id)
-        client.on_connect = lambda c, *_: c.subscribe(f"{self.station_id}/out", qos=1)
-        client.on_subscribe = lambda *_: subscribed.set()
-        client.on_message = self._on_message
-        at = time.monotonic()
-        client.connect("127.0.0.1", self.port)
-        client.loop_start()
-        assert subscribed.wait(5)
-        self._client = client
-        return at
-
-    def offline(self) -> None:
-        assert self._client is not None
-        self._client.disconnect()
-        self._client.loop_stop()
-        self._client = None
-
-    def _on_message(self, client, _userdata, message) -> None:
-        frame = json.loads(message.payload)
-        if frame[0] != 2:
-            return  # answers to calls of its own: it makes none here
-        unique_id, action, payload = frame[1], frame[2], frame[3]
-        check(MessageType.Call, action, payload)
-        with self._lock:
-            self.received.append(action)
-            if action == "SendLocalList":
-                entries = {} if payload["updateType"] == "Full" else dict(self.entries)
-                for entry in payload.get("localAuthorizationList", []):
-                    if "idTagInfo" in entry:
-                        entries[entry["idTag"]] = entry["idTagInfo"]["status"]
-                    else:
-                        entries.pop(entry["idTag"], None)
-                self.entries, self.version = entries, payload["listVersion"]
-                answer = {"status": "Accepted"}
-            elif action == "GetLocalListVersion":
-                answer = {"listVersion": self.version}
-            else:
-                return
-        check(MessageType.CallResult, action, answer)
-        client.publish(f"{self.station_id}/in", json.dumps([3, unique_id, answer]), qos=1)
-
-    def status(self, card: str) -> str | None:
-        with self._lock:
-            return self.entries.get(card)
 
 
 @pytest.fixture
@@ -126,6 +54,8 @@ def site(stack):
 
     assert wait_for(lambda: charger.version >= 1 and view()["in_sync"], timeout=10), "no first Full"
     yield {"connection": connection, "charger": charger, "view": view}
+    charger.offline()
+    assert charger.violations == []
 
 
 def join(stack, connection: dict, driver: str, card: str) -> None:
