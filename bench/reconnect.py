@@ -24,6 +24,7 @@ from collections import Counter
 
 from common import pct
 
+from tests.e2e.conftest import wait_for  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 from tests.support.mqtt_charger import Charger  # noqa: E402
 
@@ -38,16 +39,6 @@ def ok(answer: tuple, *expected: int) -> dict:
     if status not in expected:
         raise SystemExit(f"unexpected answer {status}: {body}")
     return body
-
-
-def wait(condition, timeout: float = WAIT_S, every: float = 0.005):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    return None
 
 
 def main() -> int:
@@ -71,7 +62,7 @@ def main() -> int:
         def sync() -> dict:
             return ok(stack.call("GET", f"/organizations/{org}/stations/{STATION}", user=ADMIN), 200)["sync"]
 
-        if not wait(lambda: charger.version >= 1 and sync()["in_sync"], timeout=30):
+        if not wait_for(lambda: charger.version >= 1 and sync()["in_sync"], timeout=30, every=0.05):
             raise SystemExit("the station's first Full never arrived")
 
         times, missing, received = [], 0, Counter()
@@ -81,11 +72,11 @@ def main() -> int:
             ok(stack.call("POST", "/me/cards", user=driver, body={"id_tag": card}), 201)
             path = f"/connections/{connection['connection_id']}/memberships"
             ok(stack.call("POST", path, user=driver, body={}), 201)
-            if not wait(lambda: sync()["awaiting"] == "SendLocalList"):
+            if not wait_for(lambda: sync()["awaiting"] == "SendLocalList", timeout=WAIT_S, every=0.05):
                 raise SystemExit("the driver's Differential was never sent")
             before = len(charger.received)
             connected_at = charger.online()
-            if wait(lambda card=card: charger.status(card) == "Accepted"):
+            if wait_for(lambda card=card: charger.status(card) == "Accepted", timeout=WAIT_S, every=0.005):
                 times.append(time.monotonic() - connected_at)
             else:
                 missing += 1
