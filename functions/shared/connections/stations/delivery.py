@@ -470,9 +470,9 @@ def _ask_list_version(station: StationItem, done: Delivery, when: Condition, als
 def reconcile_reconnected(station_id: str, connected_at: datetime, done: Delivery) -> None:
     """A charger connected again (IoT Core's presence event: the OCPP gateway connects with its id), most
     often without rebooting: whatever was in flight is lost with its old socket, so ask its list version
-    and send what it lacks (`_on_answer`). An event no newer than the last one, than the station's last
-    acknowledgement or than the request in flight was sent on that connection or an older one, a repeat
-    or late: nothing more is asked (decision 0029)."""
+    and send what it lacks (`_on_answer`). An event no newer than the last one acted on, than the station's
+    last acknowledgement or than the request in flight (which then went over this connection) is a repeat
+    or late, and asks nothing (decision 0029)."""
     try:
         station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
     except StationItem.DoesNotExist:
