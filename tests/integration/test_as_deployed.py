@@ -219,8 +219,10 @@ def _stream(function: str, world: dict) -> tuple[dict, Check]:
 
 
 def _iot_rule(function: str, world: dict) -> tuple[dict, Check]:
-    (event_spec,) = (
-        e for e in FUNCTIONS[function]["Properties"]["Events"].values() if e["Type"] == "IoTRule"
+    (event_spec,) = (  # the frames' rule (the presence rule's event is a JSON object, handled alike)
+        e
+        for e in FUNCTIONS[function]["Properties"]["Events"].values()
+        if e["Type"] == "IoTRule" and "FROM '+/in'" in e["Properties"]["Sql"]
     )
     frame = [MessageType.Call, uuid.uuid4().hex, "Authorize", {"idTag": CARD}]
     OCPP.check_from_station(frame)

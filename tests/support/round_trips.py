@@ -622,8 +622,15 @@ def run_stations(
             )
         else:
             b.call("POST", f"{org_path}/stations", who=ADMIN, expect=201, body=body)
+    # One more than the group: the organization's count of stale stations, from their sparse index.
     listed = b.measure(
-        "stations admin", "list stations (8)", "GET", f"{org_path}/stations", who=ADMIN, expect=200
+        "stations admin",
+        "list stations (8)",
+        "GET",
+        f"{org_path}/stations",
+        who=ADMIN,
+        expect=200,
+        limit=Limit(4),
     )
     check_case("stations listed", len(listed.body["items"]), len(STATIONS))
     b.measure(

@@ -16,6 +16,7 @@ the StationSyncFunction the way its event source mapping does, and the station's
 import base64
 import json
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -202,6 +203,23 @@ class Station:
         station_messages_handler(
             {"station_id": self.station_id, "frame": base64.b64encode(raw).decode()}, FakeLambdaContext()
         )
+
+    def connected(self, timestamp: int | None = None, station_id: str | None = None) -> list[list]:
+        """IoT Core's presence event for its (new) connection through the gateway, as the topic rule on
+        `$aws/events/presence/connected/+` passes it (`timestamp`: epoch ms, now by default); what the
+        service published to it in return."""
+        at = timestamp if timestamp is not None else int(time.time() * 1000)
+        event = {
+            "clientId": station_id or self.station_id,
+            "timestamp": at,
+            "eventType": "connected",
+            "sessionIdentifier": str(uuid.uuid4()),
+            "principalIdentifier": "12345678901234567890123456789012",
+            "versionNumber": 1,
+            "ipAddress": "192.0.2.10",
+        }
+        station_messages_handler(event, FakeLambdaContext())
+        return self.take()
 
     def call(self, action: str, payload: dict) -> str:
         unique_id = uuid.uuid4().hex
@@ -443,9 +461,18 @@ def backdate_in_flight(station_id: str, sent_at: datetime) -> None:
     )
 
 
-def given_synced_station(sync: Replayer, organization_id: str, station_id: str, policy_id: str) -> Station:
+def backdate_stale(station_id: str, since: datetime) -> None:
+    """Make the station look out of sync since `since` (the clock cannot be moved)."""
+    station = stored_station(station_id)
+    assert station.stale_since is not None, f"{station_id} is in sync"
+    station.update(actions=[StationItem.stale_since.set(since)])
+
+
+def given_synced_station(
+    sync: Replayer, organization_id: str, station_id: str, policy_id: str, ocpp_version: str = V16
+) -> Station:
     """A station of the policy that has accepted its Full and everything after it."""
-    station = given_station(organization_id, station_id, policy_id)
+    station = given_station(organization_id, station_id, policy_id, ocpp_version=ocpp_version)
     accepted = settle(sync, station)
     assert accepted and list_payload(accepted[0])[0] == "Full", accepted
     return station

@@ -7,6 +7,7 @@ import pytest
 
 from connections.email import rendering, ses
 from connections.email.notices import NEW_REQUESTS, Notice
+from connections.email.stale_stations import STALE_STATIONS
 
 HOSTILE = '<script>alert("x")</script> & "quotes"\r\nBcc: victim@example.com'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;"
@@ -43,6 +44,17 @@ EXAMPLES = {
         "more": 20,
         "window_minutes": 15,
     },
+    STALE_STATIONS: {
+        "stations": [
+            {
+                "name": HOSTILE,
+                "station_id": "CP-1",
+                "stale_since": "23 November 2026, 12:00 UTC",
+                "last_answer": "no answer since 23 November 2026, 12:00 UTC",
+            }
+        ],
+        "stale_minutes": 15,
+    },
 }
 
 
@@ -53,13 +65,14 @@ def render(name: str, **overrides) -> rendering.Rendered:
 
 def test_every_template_has_an_example_here():
     assert sorted(EXAMPLES) == rendering.names()
-    assert set(rendering.names()) == {*Notice, NEW_REQUESTS}
+    assert set(rendering.names()) == {*Notice, NEW_REQUESTS, STALE_STATIONS}
 
 
 @pytest.mark.parametrize("name", rendering.names())
 def test_each_email_renders_a_subject_and_both_parts(name):
     rendered = render(name, connection="Employees", organization="Acme")
-    assert rendered.subject and "Employees" in rendered.subject
+    # the stale-station digest is about an organization's stations, not a connection
+    assert rendered.subject and ("Acme" if name == STALE_STATIONS else "Employees") in rendered.subject
     assert rendered.text.startswith("Hello,") and "automatic message" in rendered.text
     assert rendered.html.startswith("<!doctype html>") and rendered.html.rstrip().endswith("</html>")
     assert "Acme" in rendered.text and "Acme" in rendered.html

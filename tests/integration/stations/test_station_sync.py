@@ -616,6 +616,7 @@ def test_a_list_whose_sequence_an_older_table_kept_on_the_policy_continues_from_
         "failing": False,
         "last_refusal": None,
         "failing_since": None,
+        "stale_since": None,
     }
 
     # When another driver joins

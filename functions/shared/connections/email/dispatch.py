@@ -86,7 +86,7 @@ def _seen(item: MembershipItem) -> Seen:
     return Seen(Status(item.status), item.expires_at, item.verify_requested_at)
 
 
-def _when(at: datetime) -> str:
+def when(at: datetime) -> str:
     return at.strftime("%-d %B %Y, %H:%M UTC")
 
 
@@ -130,7 +130,7 @@ def _send_to_driver(
                 description=connection.description,
                 stations=stations,
                 more_stations=more,
-                expires_at=_when(membership.expires_at) if membership.expires_at else None,
+                expires_at=when(membership.expires_at) if membership.expires_at else None,
             )
         elif notice is Notice.DENIED:
             values["message"] = membership.message
@@ -336,7 +336,7 @@ def _request_line(membership: MembershipItem, connection: ConnectionItem) -> dic
     return {
         "email": membership.driver_email,
         "driver_id": membership.driver_id,
-        "requested_at": _when(membership.requested_at),
+        "requested_at": when(membership.requested_at),
         "confirming": membership.verify_email is not None,
         "answers": [(labels.get(k, k), v) for k, v in answers.items()],
     }
@@ -358,7 +358,7 @@ def _send_reminder(reminder: ReminderItem, batch: Batch) -> None:
     email = rendering.render(
         Notice.EXPIRING,
         **_about(connection),
-        expires_at=_when(reminder.expires_at),
+        expires_at=when(reminder.expires_at),
         by_code=connection.approval_mode == ApprovalMode.EMAIL_DOMAIN,
     )
     key = f"{Notice.EXPIRING}#{reminder.connection_id}#{reminder.driver_id}#{reminder.expires_at.isoformat()}"

@@ -17,6 +17,7 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     station        pk STATION#<id>     sk STATION          gsi1 ORG#<org> / STATION#<id>
                                                            gsi2 POLICY#<policy> / STATION#<id>
                                                            gsi3 INFLIGHT / <answer due>#<id>        (**)
+                                                           gsi5 STALE / <org>#<id>           (*******)
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
@@ -34,6 +35,7 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     (****) only while requests wait for the admin's next digest: the notify sweep reads it.
     (*****) only until the reminder is due: the notify sweep reads it.
     (******) only for stations with a place; gsi4 projects only what the map needs (see _Gsi4).
+    (*******) only while the station's list is stale (`stale_since`): the stale-station reports read it.
 """
 
 import base64
@@ -107,6 +109,15 @@ class _Gsi4(GlobalSecondaryIndex):
     gsi4sk = UnicodeAttribute(range_key=True)
 
 
+class _Gsi5(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi5"
+        projection = AllProjection()
+
+    gsi5pk = UnicodeAttribute(hash_key=True)
+    gsi5sk = UnicodeAttribute(range_key=True)
+
+
 class Item(Model):
     class Meta:
         table_name = settings().table_name
@@ -127,6 +138,9 @@ class Item(Model):
     gsi4pk = UnicodeAttribute(null=True)
     gsi4sk = UnicodeAttribute(null=True)
     gsi4 = _Gsi4()
+    gsi5pk = UnicodeAttribute(null=True)
+    gsi5sk = UnicodeAttribute(null=True)
+    gsi5 = _Gsi5()
 
     def index(self) -> None:
         """Set the sparse index keys the item's state calls for; kinds on a sparse index override it."""

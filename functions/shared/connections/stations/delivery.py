@@ -10,6 +10,7 @@ answered in time (`resend_unanswered`) and the list a station keeps refusing (`r
 
 import json
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -220,8 +221,15 @@ def _too_large(station: StationItem, too: TooLarge) -> None:
 
 
 def _claim(
-    station: StationItem, unique_id: str, frame: list, then: StationList | None, force: bool = False
+    station: StationItem,
+    unique_id: str,
+    frame: list,
+    then: StationList | None,
+    when: Condition | None = None,
+    also: Sequence[Action] = (),
 ) -> bool:
+    """Record the request in flight (with `also`), if the station is as it was read and planned from, or
+    else if `when` holds; whether it was."""
     at = now()
     actions: list[Action] = [
         StationItem.in_flight_id.set(unique_id),
@@ -233,9 +241,11 @@ def _claim(
         StationItem.in_flight_resends.set(0),
         StationItem.gsi3pk.set(INFLIGHT),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
+        *_stale(station, at),
+        *also,
     ]
-    if force:  # the station rebooted: whatever was in flight is lost with it
-        condition = StationItem.pk.exists()
+    if when is not None:
+        condition = when
     else:
         # The station as it was read and planned from: nothing in flight, no message acknowledged and no
         # refusal since (a refusal sets needs_full; a message planned before it must not erase that).
@@ -251,6 +261,29 @@ def _claim(
             return False  # another delivery got there first; the station's answer continues from it
         raise
     return True
+
+
+def _stale(station: StationItem, at: datetime) -> list[Action]:
+    """A message goes out: the station's list is stale, since the first message it has not seen through,
+    until it confirms its list with no Full left to finish (`_seen_through`; decision 0030)."""
+    return [
+        StationItem.stale_since.set(StationItem.stale_since | at),
+        StationItem.gsi5pk.set(StationItem.STALE),
+        StationItem.gsi5sk.set(StationItem.stale_key(station.organization_id, station.station_id)),
+    ]
+
+
+def _not_stale() -> list[Action]:
+    return [StationItem.stale_since.remove(), StationItem.gsi5pk.remove(), StationItem.gsi5sk.remove()]
+
+
+def _seen_through(state: StationList) -> list[Action]:
+    """The station confirmed its list (it accepted a message, or reported the version it acknowledged
+    last), and no Full is left to finish: it is no longer stale. If it still lacks changes, the message
+    that brings them marks it stale again, from now (decision 0030)."""
+    if state.needs_full or state.full_below is not None:
+        return []
+    return _not_stale()
 
 
 def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) -> None:
@@ -387,12 +420,16 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             _refused(station, uid, (described or frame.error_code or "")[:REFUSAL_TEXT], done)
         return
     if station.in_flight_action == "GetLocalListVersion":
-        if dialect(station.ocpp_version).list_version(payload) == -1:
+        reported = dialect(station.ocpp_version).list_version(payload)
+        if reported == -1:
             _release(station, uid, _no_local_list())
-        # Asked after a boot, the version proves nothing: a charger that lost its list (version 0) and
-        # took a Differential before its BootNotification reports the version we expect, holding only that
-        # Differential. So a booted station gets a Full, and a new count of refusals.
-        elif _release(station, uid, [StationItem.needs_full.set(True), StationItem.failures.set(0)]):
+            return
+        # Asked after a reconnection: the version it acknowledged last means it holds what we think, and
+        # gets what it missed; another (a message it took whose answer was lost) gets a Full. Asked after a
+        # boot, needs_full is already set (_on_call): the version proves nothing then.
+        missed = reported != int(station.list_version)
+        confirmed = [StationItem.needs_full.set(True)] if missed else _seen_through(list_state(station))
+        if _release(station, uid, confirmed):
             _continue(station, done)
         return
     status = payload.get("status")
@@ -403,7 +440,7 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             # the old list's update, but still needs the whole new one.
             actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
         else:
-            actions = _commit(then)
+            actions = _commit(then) + _seen_through(then)
         if _release(station, uid, actions + _recovered()):
             _continue(station, done)
     elif status == "NotSupported":
@@ -441,16 +478,55 @@ def _recovered() -> list:
 
 
 def _no_local_list() -> list:
-    return [StationItem.local_list_supported.set(False), *_recovered()]
+    return [StationItem.local_list_supported.set(False), *_recovered(), *_not_stale()]
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
     done.published(iot.publish(station.station_id, calls.answer(station, frame)))
     if frame.action == "BootNotification" and station.local_list_supported and station.policy_id:
-        # After a reboot or reconnection: ask whether it keeps a local list, then send it a Full.
-        unique_id, question = ocpp.call("GetLocalListVersion", {})
-        if _claim(station, unique_id, question, None, force=True):
-            _publish(station, unique_id, question, done)
+        # After a reboot, whatever was in flight is lost with it, and the version it reports proves
+        # nothing: a charger that lost its list (version 0) and took a Differential before its
+        # BootNotification reports the version we expect, holding only that Differential. So it needs a
+        # Full, marked before the question (whatever answer comes, a reconnection's included), and gets a
+        # new count of refusals; the question tells whether it keeps a local list at all.
+        _ask_list_version(
+            station,
+            done,
+            when=StationItem.pk.exists(),
+            also=[StationItem.needs_full.set(True), StationItem.failures.set(0)],
+        )
+
+
+def _ask_list_version(station: StationItem, done: Delivery, when: Condition, also: Sequence[Action]) -> None:
+    unique_id, question = ocpp.call("GetLocalListVersion", {})
+    if _claim(station, unique_id, question, None, when=when, also=also):
+        _publish(station, unique_id, question, done)
+
+
+def reconcile_reconnected(station_id: str, connected_at: datetime, done: Delivery) -> None:
+    """A charger connected again (IoT Core's presence event: the OCPP gateway connects with its id), most
+    often without rebooting: whatever was in flight is lost with its old socket, so ask its list version
+    and send what it lacks (`_on_answer`). An event no newer than the last one acted on, than the station's
+    last acknowledgement or than the request in flight (which then went over this connection) is a repeat
+    or late, and asks nothing (decision 0029)."""
+    try:
+        station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+    except StationItem.DoesNotExist:
+        return  # another client of the broker, or a charger not registered
+    if not station.local_list_supported or not (station.policy_id or station.needs_full):
+        return  # nothing it could lack
+
+    def before(attribute) -> Condition:
+        return attribute.does_not_exist() | (attribute < connected_at)
+
+    _ask_list_version(
+        station,
+        done,
+        when=before(StationItem.connected_at)
+        & before(StationItem.acked_at)
+        & before(StationItem.in_flight_sent_at),
+        also=[StationItem.connected_at.set(connected_at)],
+    )
 
 
 def resend_unanswered(done: Delivery) -> int:

@@ -85,6 +85,11 @@ class StationItem(Item, discriminator="station"):
     # Since when it refuses (unset once it accepts a message again), and what it answered last time.
     failing_since = UTCDateTimeAttribute(null=True)
     last_refusal = UnicodeAttribute(null=True)
+    # Since when its list is stale: since the first message it was sent and has not seen through (a change
+    # not acknowledged, a refusal, no answer); unset once it has acknowledged everything its policy holds.
+    stale_since = UTCDateTimeAttribute(null=True)
+    # When its latest connection was announced (IoT Core's presence event), to tell repeated and late ones.
+    connected_at = UTCDateTimeAttribute(null=True)
     config_version = NumberAttribute(default=0)  # raised when an admin changes its policy or capabilities
     # The one request awaiting the station's answer (OCPP-J allows one at a time).
     in_flight_id = UnicodeAttribute(null=True)
@@ -106,6 +111,13 @@ class StationItem(Item, discriminator="station"):
     @staticmethod
     def policy_key(policy_id: str | None) -> str:
         return f"POLICY#{policy_id or '-'}"
+
+    # The stale stations' index (gsi5): one partition, sorted by organization.
+    STALE = "STALE"
+
+    @staticmethod
+    def stale_key(organization_id: str, station_id: str = "") -> str:
+        return f"{organization_id}#{station_id}"
 
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"STATION#{self.station_id}"

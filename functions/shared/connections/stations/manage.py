@@ -10,7 +10,7 @@ from connections.memberships.items import ConnectionItem, OrganizationItem
 from connections.platform.caller import Caller
 from connections.platform.errors import Conflict, InvalidInput, NotFound
 from connections.platform.table import Found, batch_get, decode_cursor, now, page, transaction
-from connections.stations import iot, present, views
+from connections.stations import iot, present, stale, views
 from connections.stations.allow_entries import list_terms
 from connections.stations.items import AllowListItem, PolicyItem, StationItem, UnlockItem
 from connections.stations.policy import Rules
@@ -320,6 +320,7 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
     return views.Stations(
         items=items,
         out_of_sync=sum(1 for s in items if not s.sync.in_sync),
+        stale_count=stale.stale_count(organization_id),
         next_cursor=next_cursor,
     )
 

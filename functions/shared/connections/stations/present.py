@@ -44,6 +44,7 @@ def sync_status(station: StationItem, wanted: int) -> views.SyncStatus:
         failing=station.failing_since is not None,
         last_refusal=station.last_refusal,
         failing_since=station.failing_since,
+        stale_since=station.stale_since,
     )
 
 

@@ -241,6 +241,10 @@ class SyncStatus(BaseModel):
         " code and its text. Null once it accepts again."
     )
     failing_since: datetime | None = Field(description="When it started refusing (null: not failing).")
+    stale_since: datetime | None = Field(
+        description="Since when its list is stale: when it was first sent a message it has not seen"
+        " through (a change not acknowledged, a refusal, no answer), and not in sync since. Null: in sync."
+    )
 
 
 class Station(BaseModel):
@@ -261,7 +265,11 @@ class Station(BaseModel):
 
 class Stations(BaseModel):
     items: list[Station]
-    out_of_sync: int
+    out_of_sync: int = Field(description="How many stations of this page are not in sync.")
+    stale_count: int = Field(
+        description="How many stations of the whole organization (not only this page) have been out of sync"
+        " for more than 15 minutes (each one's `sync.stale_since`)."
+    )
     next_cursor: str | None
 
 
