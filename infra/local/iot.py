@@ -53,6 +53,15 @@ class MqttBroker:
         self._ready.set()
         self._loop.run_forever()
 
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish as the broker itself: how IoT Core's own `$aws/...` events reach subscribers here (amqtt
+        refuses a client's publish on a `$` topic)."""
+        assert self._broker is not None, "start the broker first"
+        future = asyncio.run_coroutine_threadsafe(
+            self._broker.internal_message_broadcast(topic, payload, qos), self._loop
+        )
+        future.result(5)
+
     def stop(self) -> None:
         if self._broker:
             asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
