@@ -118,8 +118,8 @@ class Stack:
         self._closers.append(scheduler.stop)
 
     def run_stations(self, specs: list[dict]) -> None:
-        """Simulated chargers on the local broker, as real ones behind the AWS OCPP gateway would be."""
-        running = chargers.run_stations(specs, self.mqtt_port)
+        """Simulated chargers, connected to the OCPP endpoint as real ones to the AWS OCPP gateway."""
+        running = chargers.run_chargers(specs, self.ocpp.url, self.mqtt_port)
         self._closers.append(lambda: chargers.stop_all(running))
 
     def _park(self, mapping, records, reason, attempts) -> None:
