@@ -154,7 +154,7 @@ def main() -> None:
         if os.environ.get("SEED", "1") != "0":
             demo = seed.seed(stack.base, f"http://127.0.0.1:{stack.moto_port}")
             stack.run_stations(demo["stations"])
-            print(seed.instructions(stack.base, demo, stack.mqtt_port), flush=True)
+            print(seed.instructions(stack.base, demo, stack.mqtt_port, stack.ocpp.url), flush=True)
         print(
             f"Ready: API {stack.base}  OCPP {stack.ocpp.url}/<chargerId>  MQTT 127.0.0.1:{stack.mqtt_port}"
             f"  moto http://127.0.0.1:{stack.moto_port}\n"

@@ -120,18 +120,25 @@ def seed(base: str, moto: str) -> dict:
     }
 
 
-def instructions(base: str, demo: dict, mqtt_port: int) -> str:
+def instructions(base: str, demo: dict, mqtt_port: int, ocpp_url: str) -> str:
     org, employees = demo["organization_id"], demo["employees"]
     check = "make check-card" if mqtt_port == 1883 else f"MQTT_PORT={mqtt_port} make check-card"
+    usual = {"OCPP_PORT": 9000, "MQTT_PORT": 1883}
+    ports = {"OCPP_PORT": int(ocpp_url.rsplit(":", 1)[1]), "MQTT_PORT": mqtt_port}
+    ports_set = "".join(f"{name}={port} " for name, port in ports.items() if port != usual[name])
     exports = "\n".join(f"export {name}={token}" for name, token in demo["tokens"].items())
     return f"""
 Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
   private connection "Employees" (code {CODE}, manual approval; bob's request is pending),
   public connection "Visitors" (automatic approval; carol is a member).
-Stations (simulated chargers on MQTT 127.0.0.1:{mqtt_port}, in Mountain View, {TIME_ZONE} time):
+Stations (in Mountain View, {TIME_ZONE} time), each with a simulated OCPP 1.6 charger connected to the
+OCPP-J endpoint {ocpp_url}/<chargerId> as chargers connect to the AWS OCPP gateway:
   ACME-HQ-1 ("Campus": Employees free at all hours, Visitors weekdays 08:00-18:00 at 0.30 USD/kWh),
   ACME-HQ-2 ("Staff garage": Employees only, and on the map for them only), ACME-LOBBY for everyone
   with a registered card. Cards: bob B0B00001, carol CA201234, dave DA7E0001.
+Your own charger (or any OCPP-J client): provision it, register it, and point it at
+  {ocpp_url}/<its id> with subprotocol ocpp1.6 or ocpp2.0.1, or run a simulated one:
+  make provision STATION=CP-9 ORG={org}   then   {ports_set}make charger STATION=CP-9 [OCPP=2.0.1]
 
 Sign-in tokens (valid 12 h, also after a restart; ids change at every start; make another with:
 make token SUB=erin EMAIL=erin@example.com):
