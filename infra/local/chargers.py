@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 import paho.mqtt.client as mqtt
 from jsonschema.exceptions import ValidationError as SchemaValidationError
 from ocpp import v16, v201
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import FormationViolationError, FormatViolationError, OCPPError
 from ocpp.messages import MessageType, get_validator
 from ocpp.routing import on
@@ -58,6 +59,11 @@ def parse_time(value: str) -> datetime:
     """An OCPP dateTime (RFC 3339); one without an offset is taken as UTC."""
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _as_sent(answer: dict) -> dict:
+    """An answer as the central system worded it: the package hands it over re-keyed in snake_case."""
+    return snake_to_camel_case(answer)
 
 
 def _now() -> str:
@@ -279,7 +285,6 @@ class Charger:
         bytes_per_message: int | None = None,
         authorize_timeout: float = AUTHORIZE_TIMEOUT,
         boot_retry: float = BOOT_RETRY,
-        **_capabilities,  # others a station is registered with (the charger does not need them)
     ):
         self.station_id, self.url, self.mqtt_port = station_id, url.rstrip("/"), mqtt_port
         self.dialect = DIALECTS[ocpp_version]
@@ -411,12 +416,6 @@ class Charger:
         with self._lock:
             return self.list.entry(token)
 
-    def heartbeat(self) -> str:
-        """Send Heartbeat now; the central system's currentTime."""
-        return self._run(
-            self._call(v16.call.Heartbeat() if self.ocpp_version == "1.6" else v201.call.Heartbeat())
-        ).current_time
-
     def start_transaction(self, token: str, connector_id: int = 1, meter_start: int = 0) -> dict:
         """Start charging for token: 1.6 StartTransaction, 2.0.1 TransactionEvent Started. The answer, as
         the central system sent it (camelCase)."""
@@ -426,7 +425,7 @@ class Charger:
             )
             result = self._run(self._call(request))
             self.transaction = {"transactionId": result.transaction_id, "idTag": token}
-            return {"idTagInfo": result.id_tag_info, "transactionId": result.transaction_id}
+            return _as_sent({"id_tag_info": result.id_tag_info, "transaction_id": result.transaction_id})
         self.transaction = {"transactionId": str(uuid.uuid4()), "idToken": self._id_token(token), "seqNo": 0}
         return self._transaction_event("Started", "Authorized", connector_id)
 
@@ -443,7 +442,7 @@ class Charger:
             )
             result = self._run(self._call(request))
             self.transaction = None
-            return {"idTagInfo": result.id_tag_info} if result.id_tag_info else {}
+            return _as_sent({"id_tag_info": result.id_tag_info} if result.id_tag_info else {})
         answer = self._transaction_event("Ended", "StopAuthorized", 1, stopped_reason=reason)
         self.transaction = None
         return answer
@@ -466,7 +465,7 @@ class Charger:
         )
         self.transaction["seqNo"] += 1
         result = self._run(self._call(request))
-        return {"idTokenInfo": result.id_token_info} if result.id_token_info else {}
+        return _as_sent({"id_token_info": result.id_token_info} if result.id_token_info else {})
 
     def _authorize_request(self, token: str):
         if self.ocpp_version == "1.6":

@@ -45,11 +45,13 @@ def endpoint(mqtt_port):
 
 class Service:
     """The service's end of the gateway convention: subscribes to `<id>/in`, publishes on `<id>/out`.
-    Answers BootNotification, and Authorize from `authorize` (idTag -> status; absent: no answer)."""
+    Answers BootNotification (with a heartbeat interval), Heartbeat, transactions, and Authorize from
+    `authorize` (token -> status; absent: no answer), in 1.6 or 2.0.1 as the charger asks."""
 
-    def __init__(self, port: int, station_id: str, authorize: dict | None = None):
+    def __init__(self, port: int, station_id: str, authorize: dict | None = None, interval: int = 300):
         self.station_id = station_id
         self.authorize = authorize or {}
+        self.interval = interval
         self.frames: list[list] = []
         self._changed = threading.Condition()
         subscribed = threading.Event()
@@ -69,15 +71,24 @@ class Service:
         with self._changed:
             self.frames.append(frame)
             self._changed.notify_all()
-        if frame[0] == 2 and frame[2] == "BootNotification":
-            now = datetime.now(UTC).isoformat()
-            self.send([3, frame[1], {"status": "Accepted", "currentTime": now, "interval": 300}])
-        elif frame[0] == 2 and frame[2] == "Authorize" and frame[3]["idTag"] in self.authorize:
-            self.send([3, frame[1], {"idTagInfo": {"status": self.authorize[frame[3]["idTag"]]}}])
-        elif frame[0] == 2 and frame[2] == "StartTransaction":
+        if frame[0] != 2:
+            return
+        now = datetime.now(UTC).isoformat()
+        action, payload = frame[2], frame[3]
+        token = payload.get("idTag") or payload.get("idToken", {}).get("idToken")
+        if action == "BootNotification":
+            self.send([3, frame[1], {"status": "Accepted", "currentTime": now, "interval": self.interval}])
+        elif action == "Heartbeat":
+            self.send([3, frame[1], {"currentTime": now}])
+        elif action == "Authorize" and token in self.authorize:
+            info = "idTagInfo" if "idTag" in payload else "idTokenInfo"
+            self.send([3, frame[1], {info: {"status": self.authorize[token]}}])
+        elif action == "StartTransaction":
             self.send([3, frame[1], {"idTagInfo": {"status": "Accepted"}, "transactionId": 7}])
-        elif frame[0] == 2 and frame[2] == "StopTransaction":
+        elif action == "StopTransaction":
             self.send([3, frame[1], {}])
+        elif action == "TransactionEvent":
+            self.send([3, frame[1], {"idTokenInfo": {"status": "Accepted"}} if token else {}])
 
     def send(self, frame: list) -> None:
         self.client.publish(f"{self.station_id}/out", json.dumps(frame), qos=1)
@@ -123,10 +134,10 @@ def connect(mqtt_port, endpoint):
     both ways must have been valid OCPP 1.6."""
     opened = []
 
-    def _connect(authorize: dict | None = None, checked: bool = True, **capabilities):
+    def _connect(authorize: dict | None = None, checked: bool = True, interval: int = 300, **capabilities):
         """checked=False: the test sends invalid frames on purpose and checks what is recorded itself."""
         station_id = f"CP-{uuid.uuid4().hex[:6]}"
-        service = Service(mqtt_port, station_id, authorize)
+        service = Service(mqtt_port, station_id, authorize, interval)
         station = Charger(
             station_id, endpoint, mqtt_port=mqtt_port, **{"authorize_timeout": 1.0, **capabilities}
         )
@@ -396,6 +407,33 @@ def test_a_transaction_is_started_and_stopped(connect):
     assert stop[3]["transactionId"] == 7 and stop[3]["meterStop"] == 1200 and stop[3]["reason"] == "Local"
     with pytest.raises(RuntimeError):
         station.stop_transaction()
+
+
+def test_heartbeats_follow_the_accepted_interval(connect):
+    _station, service = connect(interval=1)
+    assert service.wait_for(lambda frames: len([f for f in frames if f[0] == 2 and f[2] == "Heartbeat"]) >= 2)
+
+
+def test_a_2_0_1_charger_authorizes_and_runs_a_transaction_in_2_0_1(connect):
+    station, service = connect(authorize={"GOOD1": "Accepted"}, ocpp_version="2.0.1")
+    [boot] = service.station_calls("BootNotification")
+    assert boot[3] == {
+        "chargingStation": {"model": "Simulator", "vendorName": "Connections"},
+        "reason": "PowerUp",
+    }
+    assert station.would_accept("GOOD1") == (True, "online", "Accepted")
+    assert service.station_calls("Authorize")[0][3] == {"idToken": {"idToken": "GOOD1", "type": "ISO14443"}}
+    assert station.start_transaction("GOOD1") == {"idTokenInfo": {"status": "Accepted"}}
+    assert station.stop_transaction() == {"idTokenInfo": {"status": "Accepted"}}
+    started, ended = (call[3] for call in service.station_calls("TransactionEvent"))
+    assert (started["eventType"], started["seqNo"], ended["eventType"], ended["seqNo"]) == (
+        "Started",
+        0,
+        "Ended",
+        1,
+    )
+    assert started["transactionInfo"]["transactionId"] == ended["transactionInfo"]["transactionId"]
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
 
 
 def test_run_chargers_and_stop_all(mqtt_port, endpoint):
