@@ -6,17 +6,16 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from infra.local.chargers import Charger
 from infra.local.station_check import ask
 from infra.template import ROOT
 from tests.e2e.conftest import wait_for
+from tests.support.topics import Topics
 
 pytestmark = pytest.mark.e2e
 
@@ -174,27 +173,19 @@ def test_a_small_charger_holds_what_fits_and_authorizes_the_rest_online(stack, s
     assert {source for _, source, _ in answers.values()} == {"local_list", "online"}
 
 
-class CentralSystem:
-    """The test as a 2.0.1 central system on the stack's broker: reads `<id>/in`, publishes on `<id>/out`."""
+class CentralSystem(Topics):
+    """The test as a 2.0.1 central system on the stack's broker: reads `<id>/in`, publishes on `<id>/out`;
+    answers BootNotification, and Authorize with a refusal and its reason."""
 
     def __init__(self, port: int, charger_id: str):
         self.charger_id = charger_id
-        self.frames: list[list] = []
-        self._changed = threading.Condition()
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"csms-{uuid.uuid4().hex[:8]}")
-        self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe(f"{charger_id}/in", qos=1)
-        assert subscribed.wait(5)
+        super().__init__(port, f"{charger_id}/in", on_message=self._answer)
 
-    def _on_message(self, _client, _userdata, message) -> None:
-        frame = json.loads(message.payload)
-        with self._changed:
-            self.frames.append(frame)
-            self._changed.notify_all()
+    def frames(self) -> list[list]:
+        return [json.loads(payload) for payload in self.on(f"{self.charger_id}/in")]
+
+    def _answer(self, _topic: str, payload: bytes) -> None:
+        frame = json.loads(payload)
         if frame[0] == 2 and frame[2] == "BootNotification":
             self.send(
                 [3, frame[1], {"status": "Accepted", "currentTime": "2026-12-06T10:00:00Z", "interval": 300}]
@@ -207,18 +198,16 @@ class CentralSystem:
             self.send([3, frame[1], {"idTokenInfo": refused}])
 
     def send(self, frame: list) -> None:
-        self.client.publish(f"{self.charger_id}/out", json.dumps(frame), qos=1)
+        self.publish(f"{self.charger_id}/out", json.dumps(frame))
 
     def call(self, action: str, payload: dict) -> list:
         unique_id = uuid.uuid4().hex
         self.send([2, unique_id, action, payload])
-        with self._changed:
-            self._changed.wait_for(lambda: any(f[1] == unique_id and f[0] != 2 for f in self.frames), 5)
-            return next(f for f in self.frames if f[1] == unique_id and f[0] != 2)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        answer = self.wait_for(
+            lambda: next((f for f in self.frames() if f[1] == unique_id and f[0] != 2), None)
+        )
+        assert answer, f"no answer to {action}"
+        return answer
 
 
 def entry(card: str, status: str = "Accepted") -> dict:
@@ -239,8 +228,7 @@ def test_a_2_0_1_charger_keeps_its_list_from_its_central_system(stack):
     ).start()
     try:
         # It boots in 2.0.1
-        with csms._changed:
-            assert csms._changed.wait_for(lambda: any(f[2:3] == ["BootNotification"] for f in csms.frames), 5)
+        assert csms.wait_for(lambda: any(f[2:3] == ["BootNotification"] for f in csms.frames()))
         assert wait_for(lambda: charger.snapshot()["registration"] == "Accepted", timeout=5)
         # A Full and a Differential are taken, a stale Differential is a VersionMismatch
         full = {

@@ -3,58 +3,36 @@ side, a real MQTT client on the broker on the other, as with the AWS OCPP gatewa
 Core."""
 
 import json
-import threading
 import time
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from tests.support.topics import Topics
+
 pytestmark = pytest.mark.e2e
 
 
-class Cloud:
-    """An MQTT client on the stack's broker that records what arrives on the charger's topics and its
-    lifecycle events, and publishes on `<id>/out` as the service does."""
+class Cloud(Topics):
+    """The cloud's side: what arrives on the charger's `<id>/in` and its lifecycle events; publishes on
+    `<id>/out` as the service does."""
 
     def __init__(self, port: int, charger_id: str):
+        super().__init__(port, f"{charger_id}/in", f"$aws/events/presence/+/{charger_id}")
         self.charger_id = charger_id
-        self.messages: list[tuple[str, bytes]] = []
-        self._changed = threading.Condition()
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"cloud-{uuid.uuid4().hex[:8]}")
-        self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe([(f"{charger_id}/in", 1), (f"$aws/events/presence/+/{charger_id}", 1)])
-        assert subscribed.wait(5)
 
-    def _on_message(self, _client, _userdata, message) -> None:
-        with self._changed:
-            self.messages.append((message.topic, message.payload))
-            self._changed.notify_all()
-
-    def wait_for(self, topic: str, count: int = 1, timeout: float = 5.0) -> list[bytes]:
+    def arrived(self, topic: str, count: int = 1) -> list[bytes]:
         """The payloads on topic, once there are at least count of them (fewer after timeout)."""
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.on(topic)) >= count, timeout)
-            return self.on(topic)
-
-    def on(self, topic: str) -> list[bytes]:
-        return [payload for t, payload in self.messages if t == topic]
+        self.wait_for(lambda: len(self.on(topic)) >= count)
+        return self.on(topic)
 
     def events(self, kind: str, count: int = 1) -> list[dict]:
-        return [json.loads(p) for p in self.wait_for(f"$aws/events/presence/{kind}/{self.charger_id}", count)]
+        return [json.loads(p) for p in self.arrived(f"$aws/events/presence/{kind}/{self.charger_id}", count)]
 
-    def publish(self, raw: str) -> None:
-        self.client.publish(f"{self.charger_id}/out", raw.encode(), qos=1).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+    def to_charger(self, raw: str) -> None:
+        self.publish(f"{self.charger_id}/out", raw)
 
 
 @pytest.fixture
@@ -114,10 +92,10 @@ def test_frames_are_relayed_both_ways_unchanged_and_the_lifecycle_is_published(s
         # The charger's frames go to <id>/in byte for byte (spacing and all)
         sent = '[3,  "not-asked-%s", {"status" : "Accepted"}]' % uuid.uuid4().hex  # noqa: UP031
         ws.send(sent)
-        assert sent.encode() in cloud.wait_for(f"{charger_id}/in")
+        assert sent.encode() in cloud.arrived(f"{charger_id}/in")
         # And what is published on <id>/out reaches the charger unchanged
         call = '[2,"%s","GetLocalListVersion",  {}]' % uuid.uuid4().hex  # noqa: UP031
-        cloud.publish(call)
+        cloud.to_charger(call)
         assert call in received_until(ws, call)
     # When the charger goes, the endpoint says so, for the same session
     [disconnected] = cloud.events("disconnected")
@@ -143,8 +121,8 @@ def test_a_second_connection_with_the_same_id_replaces_the_first(stack, charger_
             assert second_session["versionNumber"] > first_session["versionNumber"]
             # And the newer one is the charger now, both ways
             call = f'[2,"{uuid.uuid4().hex}","GetLocalListVersion",{{}}]'
-            cloud.publish(call)
+            cloud.to_charger(call)
             assert call in received_until(second, call)
             sent = f'[3,"not-asked-{uuid.uuid4().hex}",{{}}]'
             second.send(sent)
-            assert sent.encode() in cloud.wait_for(f"{charger_id}/in")
+            assert sent.encode() in cloud.arrived(f"{charger_id}/in")
