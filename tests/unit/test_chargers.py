@@ -17,6 +17,7 @@ import pytest
 from infra.local.chargers import Charger, run_chargers, stop_all, violations
 from infra.local.iot import MqttBroker
 from infra.local.ocpp_gateway import OcppGateway
+from infra.local.seed import CAPABILITIES_201, charger_specs
 from infra.template import ROOT
 from tests.support.ocpp import ERROR_CODES
 from tests.support.ports import free_port
@@ -505,3 +506,15 @@ def test_violations_check_each_frame_against_the_schema_of_its_version_and_call(
     assert violations([("sent", boot), ("received", '[4,"b1","NotImplemented","",{}]')], "1.6") == []
     assert violations([("sent", boot), ("received", '[4,"b1","Oops","",{}]')], "1.6")
     assert violations([("sent", "not json")], "1.6")
+
+
+def test_the_demo_has_a_charger_of_each_version():
+    specs = charger_specs(
+        [
+            {"station_id": "A-1", "name": "Bay 1", "policy_id": "p"},
+            {"station_id": "A-3", "name": "Bay 3", "policy_id": "p", **CAPABILITIES_201},
+        ]
+    )
+    chargers = [Charger(url="ws://127.0.0.1:9000", **spec) for spec in specs]
+    assert [c.ocpp_version for c in chargers] == ["1.6", "2.0.1"]
+    assert chargers[1].list.bytes_per_message == CAPABILITIES_201["bytes_per_message"]
