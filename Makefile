@@ -19,7 +19,7 @@ help:
 	@echo "make token SUB=alice EMAIL=alice@example.com   a sign-in token for the local stack"
 	@echo "make check-card STATION=ACME-HQ-1 CARD=DA7E0001   would this card be accepted there now?"
 	@echo "make provision STATION=CP-9 ORG=<organization_id>   provision a charger for an organization (local)"
-	@echo "make charger STATION=CP-9   run a simulated charger for that station (local) until Ctrl-C"
+	@echo "make charger STATION=CP-9 [OCPP=2.0.1]   run a simulated charger for that station (local) until Ctrl-C"
 	@echo "make openapi regenerate docs/openapi.json from the routes"
 	@echo "make lock    pin the layer's dependencies (functions/shared/requirements.in -> requirements.txt)"
 	@echo "make bench   run the benchmarks in bench/"
@@ -99,9 +99,11 @@ lock: $(STAMP)
 
 .PHONY: charger
 charger: $(STAMP)
-	@# The demo's stations get theirs from `make run`; any other station gets one here, on make run's broker.
-	@test -n "$(STATION)" || { echo "Name the station: make charger STATION=CP-9" >&2; exit 2; }
-	@$(PY) -m infra.local.chargers "$(STATION)" --mqtt-port "$${MQTT_PORT:-1883}"
+	@# The demo's stations get theirs from `make run`; any other provisioned station gets one here, connected
+	@# to make run's OCPP endpoint (OCPP=1.6 by default, or 2.0.1).
+	@test -n "$(STATION)" || { echo "Name the station: make charger STATION=CP-9 [OCPP=2.0.1]" >&2; exit 2; }
+	@$(PY) -m infra.local.chargers "$(STATION)" --ocpp-version "$(or $(OCPP),1.6)" \
+		--ocpp-port "$${OCPP_PORT:-9000}" --mqtt-port "$${MQTT_PORT:-1883}"
 
 .PHONY: openapi
 openapi: $(STAMP)

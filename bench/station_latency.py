@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from common import pct
 
-from infra.local.chargers import SimulatedStation
+from infra.local.chargers import Charger as SimulatedStation  # to be rewritten over WebSocket (issue 12)
 from tests.e2e.stack import Stack  # noqa: E402
 
 DRIVERS = 200

@@ -14,7 +14,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra import template
-from infra.local import chargers, iot, moto_dynamodb, outbox, schedules, seed, streams
+from infra.local import chargers, iot, moto_dynamodb, ocpp_gateway, outbox, schedules, seed, streams
 from infra.local.functions import load_functions
 from infra.local.gateway import IOT_PREFIX, Gateway
 
@@ -41,6 +41,7 @@ class Stack:
         self.port = _port("PORT", 3000)
         self.mqtt_port = _port("MQTT_PORT", 1883)
         self.moto_port = _port("MOTO_PORT", 4566)
+        self.ocpp_port = _port("OCPP_PORT", 9000)
         self.base = f"http://127.0.0.1:{self.port}"
         self.parked: list[dict] = []
         self._closers: list = []
@@ -62,6 +63,13 @@ class Stack:
         self._closers.append(broker.stop)
         publisher = iot.Publisher(self.mqtt_port)
         self._closers.append(publisher.close)
+        # Chargers connect here, as to the AWS OCPP gateway sample in front of IoT Core.
+        registry = boto3.client("iot", endpoint_url=endpoint, region_name=REGION)
+        self.ocpp = ocpp_gateway.OcppGateway(
+            self.ocpp_port, self.mqtt_port, ocpp_gateway.provisioned(registry), broker.publish
+        )
+        self.ocpp.start()
+        self._closers.append(self.ocpp.stop)
 
         env = {
             **credentials,
@@ -110,8 +118,8 @@ class Stack:
         self._closers.append(scheduler.stop)
 
     def run_stations(self, specs: list[dict]) -> None:
-        """Simulated chargers on the local broker, as real ones behind the AWS OCPP gateway would be."""
-        running = chargers.run_stations(specs, self.mqtt_port)
+        """Simulated chargers, connected to the OCPP endpoint as real ones to the AWS OCPP gateway."""
+        running = chargers.run_chargers(specs, self.ocpp.url, self.mqtt_port)
         self._closers.append(lambda: chargers.stop_all(running))
 
     def _park(self, mapping, records, reason, attempts) -> None:
@@ -146,9 +154,10 @@ def main() -> None:
         if os.environ.get("SEED", "1") != "0":
             demo = seed.seed(stack.base, f"http://127.0.0.1:{stack.moto_port}")
             stack.run_stations(demo["stations"])
-            print(seed.instructions(stack.base, demo, stack.mqtt_port), flush=True)
+            print(seed.instructions(stack.base, demo, stack.mqtt_port, stack.ocpp.url), flush=True)
         print(
-            f"Ready: API {stack.base}  MQTT 127.0.0.1:{stack.mqtt_port}  moto http://127.0.0.1:{stack.moto_port}\n"
+            f"Ready: API {stack.base}  OCPP {stack.ocpp.url}/<chargerId>  MQTT 127.0.0.1:{stack.mqtt_port}"
+            f"  moto http://127.0.0.1:{stack.moto_port}\n"
             "Data lives in memory and is gone when you stop (Ctrl-C).",
             flush=True,
         )

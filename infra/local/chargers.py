@@ -1,69 +1,58 @@
-"""Simulated OCPP 1.6J charging stations, as they look from the cloud behind the public AWS OCPP gateway
-sample: each station publishes its frames (its CALLs and its replies) on `<stationId>/in` and receives
-what the service publishes on `<stationId>/out`, QoS 1. Frames are OCPP-J arrays: CALL
-`[2, id, action, payload]`, CALLRESULT `[3, id, payload]`, CALLERROR `[4, id, code, description, details]`.
+"""Simulated chargers, OCPP 1.6J or 2.0.1, built on the `ocpp` package's ChargePoint (v16, v201) and
+connected as real ones are: an OCPP-J WebSocket to `<endpoint>/<chargerId>` with the version's subprotocol
+(`make run`'s infra/local/ocpp_gateway.py locally, the AWS OCPP gateway sample in AWS).
 
-A station keeps an OCPP local authorization list (listVersion, idTag -> idTagInfo) and answers
-SendLocalList and GetLocalListVersion as a charger does; anything else is answered `NotImplemented`.
-`would_accept` says whether a card would be accepted now: from the local list, else by an online
-`Authorize`. On the local-only topic `_local/stations/<stationId>/ask` a station answers the same question
-for `python -m infra.local.station_check` (see ASK_TOPIC).
+A charger keeps an OCPP local authorization list and answers SendLocalList (Full / Differential, version
+checks, capacity: 1.6 `LocalAuthListMaxLength` and `SendLocalListMaxLength`, 2.0.1 `LocalAuthListCtrlr`
+`Entries`, `ItemsPerMessage` and `BytesPerMessage`) and GetLocalListVersion; the package answers anything
+else `NotImplemented`, and a CALL that breaks its schema a CALLERROR. It sends BootNotification when it
+starts (again after Pending, after the answer's interval), Heartbeat at the accepted interval, Authorize for
+a card that is not on its list, and, when told, a transaction's start and stop.
 
-Run some against a running `make run`: `python -m infra.local.chargers CP-1 CP-2 [--mqtt-port 1883]`.
+`would_accept` says whether a card would be accepted now; on the local-only MQTT topic
+`_local/stations/<chargerId>/ask` a charger answers the same question for `make check-card`
+(infra/local/station_check.py): a simulator's back door, not OCPP. Every frame both ways is kept raw in
+`frames`, and `violations()` checks each against the package's schemas for the charger's version.
+
+Run one against a running `make run`: `python -m infra.local.chargers CP-1 [--ocpp-version 2.0.1]`.
 """
 
 import argparse
+import asyncio
 import copy
 import json
 import logging
 import os
-import queue
 import signal
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from jsonschema.exceptions import ValidationError as SchemaValidationError
+from ocpp import v16, v201
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.exceptions import FormationViolationError, FormatViolationError, OCPPError
 from ocpp.messages import MessageType, get_validator
+from ocpp.routing import on
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 log = logging.getLogger(__name__)
+logging.getLogger("ocpp").setLevel(logging.CRITICAL)  # it logs every frame; `frames` has them
 
-OCPP_VERSION = "1.6"
 VENDOR, MODEL = "Connections", "Simulator"
 AUTHORIZE_TIMEOUT = 3.0
-ID_TAG_MAX_LENGTH = 20
+BOOT_RETRY = 30.0  # seconds before a BootNotification nobody answered is sent again
 # Local only (never on IoT Core): {"idTag": ..., "replyTo": "<topic>"} -> on replyTo
-# {"station", "idTag", "accepted", "source", "status", "listVersion", "entry"}.
+# {"station", "idTag", "accepted", "source", "status", "listVersion", "entry", "message"}.
 ASK_TOPIC = "_local/stations/{station_id}/ask"
-
-
-def in_topic(station_id: str) -> str:
-    """Where the station publishes (the gateway's station -> cloud direction)."""
-    return f"{station_id}/in"
-
-
-def out_topic(station_id: str) -> str:
-    """What the station receives (the gateway's cloud -> station direction)."""
-    return f"{station_id}/out"
 
 
 def ask_topic(station_id: str) -> str:
     return ASK_TOPIC.format(station_id=station_id)
-
-
-def schema_error(message_type: int, action: str, payload) -> str | None:
-    """Why payload does not match the ocpp package's v1.6 schema of action (its Response for a
-    CALLRESULT), or None when it does."""
-    try:
-        get_validator(message_type, action, OCPP_VERSION).validate(payload)
-    except SchemaValidationError as error:
-        return error.message
-    except OSError:
-        return f"no OCPP {OCPP_VERSION} schema for {action}"
-    return None
 
 
 def parse_time(value: str) -> datetime:
@@ -72,418 +61,613 @@ def parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _key(id_tag: str) -> str:
-    return id_tag.casefold()  # OCPP 1.6: an IdToken is a case-insensitive string
+def _as_sent(answer: dict) -> dict:
+    """An answer as the central system worded it: the package hands it over re-keyed in snake_case."""
+    return snake_to_camel_case(answer)
 
 
-def _frame(*items) -> bytes:
-    return json.dumps(list(items), separators=(",", ":")).encode()
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-@dataclass
-class _Outgoing:
-    """One CALL the station sent, until its CALLRESULT / CALLERROR arrives or it times out."""
+@dataclass(frozen=True)
+class Dialect:
+    """Where the two versions put the same things in a local list."""
 
-    unique_id: str
-    action: str
-    deadline: float
-    answered: threading.Event = field(default_factory=threading.Event)
-    reply: list | None = None
+    version: str
+    subprotocol: str
+    list_version: str  # GetLocalListVersion's and SendLocalList's version field
+    info: str  # an entry's status object
+    expiry: str  # its expiry field
+    max_token_length: int
+
+    def token(self, item: dict) -> str:
+        return item["idTag"] if self.version == "1.6" else item["idToken"]["idToken"]
 
 
-class SimulatedStation:
-    """One OCPP 1.6J charger on the local MQTT broker, with its own paho client and worker thread."""
+V16 = Dialect("1.6", "ocpp1.6", "listVersion", "idTagInfo", "expiryDate", 20)
+V201 = Dialect("2.0.1", "ocpp2.0.1", "versionNumber", "idTokenInfo", "cacheExpiryDateTime", 36)
+DIALECTS = {d.version: d for d in (V16, V201)}
+# The CALLERROR codes of OCPP-J 1.6 (section 4.2.3) and of the OCPP 2.0.1 RPC framework (4.3).
+_SHARED_CODES = {"NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError"}
+ERROR_CODES = {
+    "1.6": frozenset(
+        _SHARED_CODES
+        | {"FormationViolation", "PropertyConstraintViolation", "OccurenceConstraintViolation"}
+        | {"TypeConstraintViolation", "GenericError"}
+    ),
+    "2.0.1": frozenset(
+        _SHARED_CODES
+        | {"FormatViolation", "PropertyConstraintViolation", "OccurrenceConstraintViolation"}
+        | {"TypeConstraintViolation", "GenericError", "MessageTypeNotSupported", "RpcFrameworkError"}
+    ),
+}
+
+
+def schema_problem(version: str, message_type: int, action: str, payload) -> str | None:
+    """Why payload breaks the `ocpp` package's schema for action in version (its Response for a
+    CALLRESULT), or None when it does not."""
+    try:
+        get_validator(message_type, action, version).validate(payload)
+    except SchemaValidationError as error:
+        return error.message
+    except OSError:
+        return f"no OCPP {version} schema for {action}"
+    return None
+
+
+def violations(frames: list[tuple[str, str]], version: str) -> list[str]:
+    """Every frame of a conversation ((direction, raw) pairs) that breaks the version's schemas: a CALL
+    against its request schema, a CALLRESULT against the response schema of the CALL it answers (matched by
+    uniqueId, as OCPP-J does), a CALLERROR's code against the version's codes."""
+    asked: dict[tuple[str, str], str] = {}  # (direction of the CALL, uniqueId) -> action
+    found = []
+    for direction, raw in frames:
+        try:
+            frame = json.loads(raw)
+            kind, unique_id = frame[0], frame[1]
+        except (ValueError, IndexError, KeyError, TypeError):
+            found.append(f"{direction}: not an OCPP-J frame: {raw[:200]}")
+            continue
+        if kind == MessageType.Call and len(frame) == 4:
+            asked[(direction, unique_id)] = frame[2]
+            problem = schema_problem(version, kind, frame[2], frame[3])
+        elif kind == MessageType.CallResult and len(frame) == 3:
+            other = "received" if direction == "sent" else "sent"
+            action = asked.get((other, unique_id))
+            problem = "answers no CALL" if action is None else schema_problem(version, kind, action, frame[2])
+        elif kind == MessageType.CallError and len(frame) == 5:
+            problem = None if frame[2] in ERROR_CODES[version] else f"not an OCPP {version} error code"
+        else:
+            problem = "not an OCPP-J frame"
+        if problem:
+            found.append(f"{direction} {raw[:300]}: {problem}")
+    return found
+
+
+class LocalList:
+    """A charger's local authorization list: its version, entries (token -> its status object) and what it
+    can hold. Kept across reconnects and reboots, as OCPP requires."""
+
+    def __init__(self, dialect: Dialect, entries: int, items_per_message: int, bytes_per_message: int | None):
+        self.dialect = dialect
+        self.capacity, self.items_per_message, self.bytes_per_message = (
+            entries,
+            items_per_message,
+            bytes_per_message,
+        )
+        self.version = 0
+        self.entries: dict[str, tuple[str, dict]] = {}  # casefolded token -> (token as sent, status object)
+
+    def apply(self, payload: dict, frame_bytes: int) -> tuple[str, str | None]:
+        """(status, why) for one SendLocalList request, applied only when Accepted."""
+        d = self.dialect
+        version, update = payload[d.list_version], payload["updateType"]
+        items = payload.get("localAuthorizationList", [])
+        if len(items) > self.items_per_message:
+            return "Failed", f"more than {self.items_per_message} entries in one message"
+        if self.bytes_per_message is not None and frame_bytes > self.bytes_per_message:
+            return "Failed", f"{frame_bytes} bytes, more than {self.bytes_per_message} in one message"
+        keys = [d.token(item).casefold() for item in items]  # tokens are case-insensitive
+        if len(set(keys)) != len(keys):
+            return "Failed", "a token twice in one message"
+        try:
+            for item in items:
+                if d.expiry in item.get(d.info, {}):
+                    parse_time(item[d.info][d.expiry])
+        except ValueError:
+            return "Failed", "an unreadable expiry"
+        if update == "Full":
+            if any(d.info not in item for item in items) or (version == 0 and items):
+                return "Failed", "a Full carries every entry's status, and version 0 is the empty list"
+            entries = {}
+        else:
+            if version <= self.version:
+                return "VersionMismatch", None
+            entries = dict(self.entries)
+        for key, item in zip(keys, items, strict=True):
+            if d.info in item:
+                entries[key] = (d.token(item), copy.deepcopy(item[d.info]))
+            else:
+                entries.pop(key, None)
+        if len(entries) > self.capacity:
+            return "Failed", f"more than {self.capacity} entries"
+        self.entries, self.version = entries, version
+        return "Accepted", None
+
+    def entry(self, token: str) -> dict | None:
+        found = self.entries.get(token.casefold())
+        return copy.deepcopy(found[1]) if found else None
+
+
+class _Link:
+    """The charger's end of one WebSocket: records every frame both ways and can lose one of its answers."""
+
+    def __init__(self, websocket: ClientConnection, charger: "Charger"):
+        self.websocket, self.charger = websocket, charger
+        # The CALL being handled: (payload, frame bytes). The package hands handlers the payload re-keyed in
+        # snake_case, and BytesPerMessage is about the frame on the wire; it handles each CALL before it
+        # reads the next frame, so the last one received is the one being handled.
+        self.call: tuple[dict, int] = ({}, 0)
+
+    async def recv(self) -> str:
+        raw = await self.websocket.recv()
+        raw = raw if isinstance(raw, str) else raw.decode()
+        self.charger.frames.append(("received", raw))
+        frame = json.loads(raw)
+        if isinstance(frame, list) and len(frame) == 4 and frame[0] == MessageType.Call:
+            self.call = (frame[3], len(raw.encode()))
+        return raw
+
+    async def send(self, raw: str) -> None:
+        if self.charger._lose_next_answer and json.loads(raw)[0] != MessageType.Call:
+            self.charger._lose_next_answer = False
+            self.charger.frames.append(("lost", raw))
+            return
+        self.charger.frames.append(("sent", raw))
+        await self.websocket.send(raw)
+
+
+class _V16(v16.ChargePoint):
+    def __init__(self, charger: "Charger", link: _Link):
+        super().__init__(charger.station_id, link, response_timeout=charger.authorize_timeout)
+        self.charger, self.link = charger, link
+
+    async def _handle_call(self, msg):
+        try:
+            return await super()._handle_call(msg)
+        except FormatViolationError as error:
+            # The package words a schema break in 2.0.1's code; OCPP-J 1.6 calls it FormationViolation.
+            raise FormationViolationError(error.description, error.details) from error
+
+    @on("SendLocalList")
+    def send_local_list(self, **_) -> v16.call_result.SendLocalList:
+        return v16.call_result.SendLocalList(status=self.charger._send_local_list(self.link)[0])
+
+    @on("GetLocalListVersion")
+    def get_local_list_version(self) -> v16.call_result.GetLocalListVersion:
+        return v16.call_result.GetLocalListVersion(list_version=self.charger.snapshot()["listVersion"])
+
+
+class _V201(v201.ChargePoint):
+    def __init__(self, charger: "Charger", link: _Link):
+        super().__init__(charger.station_id, link, response_timeout=charger.authorize_timeout)
+        self.charger, self.link = charger, link
+
+    @on("SendLocalList")
+    def send_local_list(self, **_) -> v201.call_result.SendLocalList:
+        status, why = self.charger._send_local_list(self.link)
+        info = {"reason_code": "InvalidValue", "additional_info": why[:512]} if why else None
+        return v201.call_result.SendLocalList(status=status, status_info=info)
+
+    @on("GetLocalListVersion")
+    def get_local_list_version(self, **_) -> v201.call_result.GetLocalListVersion:
+        return v201.call_result.GetLocalListVersion(version_number=self.charger.snapshot()["listVersion"])
+
+
+class ChargerOffline(Exception):
+    """The charger has no connection to its central system."""
+
+
+class Charger:
+    """One simulated charger, on an asyncio loop of its own in a thread; its methods are for threads."""
 
     def __init__(
         self,
         station_id: str,
-        mqtt_port: int,
+        url: str,
         *,
+        ocpp_version: str = "1.6",
+        mqtt_port: int | None = None,
         local_list_supported: bool = True,
         local_auth_list_max_length: int = 50,
         send_local_list_max_length: int = 25,
-        host: str = "127.0.0.1",
+        bytes_per_message: int | None = None,
         authorize_timeout: float = AUTHORIZE_TIMEOUT,
+        boot_retry: float = BOOT_RETRY,
     ):
-        if not station_id or any(c in station_id for c in "/+#") or station_id.startswith("$"):
-            raise ValueError(f"{station_id!r} cannot be an MQTT topic level")
-        self.station_id = station_id
-        self.mqtt_port = mqtt_port
-        self.host = host
+        self.station_id, self.url, self.mqtt_port = station_id, url.rstrip("/"), mqtt_port
+        self.dialect = DIALECTS[ocpp_version]
+        self.ocpp_version = ocpp_version
         self.local_list_supported = local_list_supported
-        self.local_auth_list_max_length = local_auth_list_max_length
-        self.send_local_list_max_length = send_local_list_max_length
-        self.authorize_timeout = authorize_timeout
-        self._lock = threading.Lock()  # the list, the version, the registration
-        self._version = 0
-        self._entries: dict[str, tuple[str, dict]] = {}  # casefolded idTag -> (idTag as sent, idTagInfo)
-        self._registration: str | None = None  # the status of the last BootNotification's answer
-        self._boots = 0
-        # OCPP-J: at most one outstanding CALL per direction. `_outgoing` is the station's own.
-        self._calls = threading.Condition()
-        self._outgoing: _Outgoing | None = None
-        self._incoming: queue.Queue = queue.Queue()  # the service's CALLs, answered one at a time
-        self._subscribed = threading.Event()
-        self._client: mqtt.Client | None = None
-        self._worker: threading.Thread | None = None
-        self._stopped = threading.Event()
-        # Every frame from the service that broke the OCPP 1.6 schemas: (action, problem). Tests assert it
-        # stays empty, so every frame the service sends in them is checked.
-        self.violations: list[tuple[str, str]] = []
-
-    # -- lifecycle ---------------------------------------------------------------------------------------
-
-    def start(self, timeout: float = 10) -> "SimulatedStation":
-        """Connect, subscribe to `<id>/out` and the ask topic, then send BootNotification."""
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"station-{self.station_id}-{uuid.uuid4().hex[:6]}"
+        self.authorize_timeout, self.boot_retry = authorize_timeout, boot_retry
+        self.list = LocalList(
+            self.dialect, local_auth_list_max_length, send_local_list_max_length, bytes_per_message
         )
-        client.on_connect, client.on_subscribe, client.on_message = (
-            self._on_connect,
-            self._on_subscribe,
-            self._on_message,
+        self.frames: list[tuple[str, str]] = []  # ("sent" | "received" | "lost", raw frame), in order
+        self.boots = 0
+        self.registration: str | None = None  # the status of the last BootNotification's answer
+        self.screen: str | None = None  # the last personalMessage the central system sent for a driver
+        self.transaction: dict | None = None
+        self.closed: tuple[int | None, str | None] | None = (
+            None  # (code, reason) the endpoint last closed with
         )
-        client.reconnect_delay_set(min_delay=1, max_delay=5)
-        self._client = client
-        self._stopped.clear()
-        self._worker = threading.Thread(target=self._work, name=f"station-{self.station_id}", daemon=True)
-        self._worker.start()
-        client.connect(self.host, self.mqtt_port)
-        client.loop_start()
-        if not self._subscribed.wait(timeout):
+        self._lose_next_answer = False
+        self._lock = threading.Lock()  # the list, between the loop and the threads that read it
+        self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._point: _V16 | _V201 | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._asks: mqtt.Client | None = None
+
+    # -- lifecycle, for tests and `make charger` ------------------------------------------------------
+
+    def start(self, timeout: float = 10) -> "Charger":
+        """Connect, then send BootNotification (its answer is not waited for)."""
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"charger-{self.station_id}", daemon=True
+        )
+        self._thread.start()
+        try:
+            self._run(self._connect(boot=True), timeout)
+        except BaseException:
             self.stop()
-            raise RuntimeError(
-                f"station {self.station_id} could not subscribe on {self.host}:{self.mqtt_port}"
-            )
-        self.boot()
+            raise
+        if self.mqtt_port is not None:
+            self._asks = self._listen_for_asks(self.mqtt_port)
         return self
 
     def stop(self) -> None:
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        self._incoming.put(None)
-        if self._worker and self._worker is not threading.current_thread():
-            self._worker.join(5)
-        with self._calls:
-            if self._outgoing:
-                self._outgoing.answered.set()
-            self._outgoing = None
-            self._calls.notify_all()
-        if self._client:
-            self._client.disconnect()
-            self._client.loop_stop()
-        self._subscribed.clear()
+        if self._asks:
+            self._asks.loop_stop()
+            self._asks.disconnect()
+            self._asks = None
+        if self._thread and self._thread.is_alive():
+            self._run(self._disconnect(), 10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
 
-    def boot(self) -> None:
-        """Send BootNotification (on start and on every reboot). The answer is recorded, not waited for."""
-        with self._lock:
-            self._boots += 1
-        self._send_call("BootNotification", {"chargePointVendor": VENDOR, "chargePointModel": MODEL})
+    def reboot(self, lose_list: bool = False) -> None:
+        """Power cycle: close the connection, forget what a reboot forgets (its registration, a running
+        transaction; the local list only when lose_list, as after a replaced controller board), connect and
+        send BootNotification."""
+        self._run(self._disconnect())
+        self.registration, self.transaction = None, None
+        if lose_list:
+            with self._lock:
+                self.list.entries, self.list.version = {}, 0
+        self._run(self._connect(boot=True))
 
-    def reboot(self) -> None:
-        """A reboot: the local list survives (OCPP keeps it across reboots); BootNotification again."""
-        with self._lock:
-            self._registration = None
-        self.boot()
+    def reconnect(self) -> None:
+        """A dropped connection, re-established without rebooting: no BootNotification, list kept."""
+        self._run(self._disconnect())
+        self._run(self._connect(boot=False))
+
+    def go_offline(self) -> None:
+        self._run(self._disconnect())
+
+    def go_online(self) -> None:
+        """Back from an outage: connect again (a charger that kept running does not boot)."""
+        self._run(self._connect(boot=False))
+
+    def lose_next_answer(self) -> None:
+        """The next CALLRESULT or CALLERROR this charger sends never arrives (it is kept in `frames` as
+        "lost"); what it answered is done all the same."""
+        self._lose_next_answer = True
+
+    @property
+    def online(self) -> bool:
+        return self._point is not None
 
     def snapshot(self) -> dict:
-        """The station's state, for tests: listVersion (-1: no local lists) and entries idTag -> idTagInfo."""
+        """listVersion (-1: no local lists) and entries token -> status object, as the charger holds them."""
         with self._lock:
             return {
                 "stationId": self.station_id,
-                "listVersion": self._version if self.local_list_supported else -1,
-                "entries": {tag: copy.deepcopy(info) for tag, info in self._entries.values()},
-                "registration": self._registration,
-                "boots": self._boots,
+                "listVersion": self.list.version if self.local_list_supported else -1,
+                "entries": {token: copy.deepcopy(info) for token, info in self.list.entries.values()},
+                "registration": self.registration,
+                "boots": self.boots,
             }
 
-    # -- authorization -----------------------------------------------------------------------------------
+    def violations(self) -> list[str]:
+        """Frames of this charger's conversations that break its version's schemas (see `violations`)."""
+        return violations([f for f in self.frames if f[0] != "lost"], self.ocpp_version)
 
-    def would_accept(self, id_tag: str, now: datetime | None = None) -> tuple[bool, str, str | None]:
+    # -- authorization and transactions -------------------------------------------------------------------
+
+    def would_accept(self, token: str, now: datetime | None = None) -> tuple[bool, str, str | None]:
         """(accepted, source, status) for a card presented now. source: "local_list" (listed: only an
         Accepted, unexpired entry is accepted, and a listed card is never asked online), "online" (not
-        listed: the service's Authorize answer decides), "offline" (no answer in time), "error" (the
-        service answered with a CALLERROR; status is its code) or "invalid_tag" (not an OCPP idTag)."""
-        if not isinstance(id_tag, str) or not 0 < len(id_tag) <= ID_TAG_MAX_LENGTH:
+        listed: the central system's Authorize answer decides), "offline" (no answer in time), "error" (a
+        CALLERROR, status is its code) or "invalid_tag" (too long or empty for the version)."""
+        if not isinstance(token, str) or not 0 < len(token) <= self.dialect.max_token_length:
             return False, "invalid_tag", None
         now = now or datetime.now(UTC)
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-        entry = self._entry(id_tag)
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        entry = self.entry(token)
         if entry is not None:
-            status = entry["status"]
-            if status != "Accepted":
-                return False, "local_list", status
-            if "expiryDate" in entry and parse_time(entry["expiryDate"]) <= now:
+            if entry["status"] != "Accepted":
+                return False, "local_list", entry["status"]
+            if self.dialect.expiry in entry and parse_time(entry[self.dialect.expiry]) <= now:
                 return False, "local_list", "Expired"
             return True, "local_list", "Accepted"
-        reply = self._call("Authorize", {"idTag": id_tag}, self.authorize_timeout)
-        if reply is None:
+        try:
+            result = self._run(self._call(self._authorize_request(token)), self.authorize_timeout + 2)
+        except (TimeoutError, ChargerOffline):
             return False, "offline", None
-        if reply[0] == MessageType.CallError:
-            return False, "error", reply[2] if len(reply) > 2 else None
-        payload = reply[2] if len(reply) > 2 else None
-        problem = schema_error(MessageType.CallResult, "Authorize", payload)
-        if problem:
-            log.warning("%s: an invalid AuthorizeResponse (%s): %s", self.station_id, problem, payload)
-            return False, "error", "FormationViolation"
-        assert payload is not None  # the schema requires idTagInfo
-        status = payload["idTagInfo"]["status"]
-        return status == "Accepted", "online", status
+        except OCPPError as error:
+            return False, "error", error.code
+        info = result.id_tag_info if self.ocpp_version == "1.6" else result.id_token_info
+        self.screen = (info.get("personal_message") or {}).get("content")
+        return info["status"] == "Accepted", "online", info["status"]
 
-    def _entry(self, id_tag: str) -> dict | None:
+    def entry(self, token: str) -> dict | None:
         with self._lock:
-            found = self._entries.get(_key(id_tag))
-            return copy.deepcopy(found[1]) if found else None
+            return self.list.entry(token)
 
-    # -- the local authorization list --------------------------------------------------------------------
+    def start_transaction(self, token: str, connector_id: int = 1, meter_start: int = 0) -> dict:
+        """Start charging for token: 1.6 StartTransaction, 2.0.1 TransactionEvent Started. The answer, as
+        the central system sent it (camelCase)."""
+        if self.ocpp_version == "1.6":
+            request = v16.call.StartTransaction(
+                connector_id=connector_id, id_tag=token, meter_start=meter_start, timestamp=_now()
+            )
+            result = self._run(self._call(request))
+            self.transaction = {"transactionId": result.transaction_id, "idTag": token}
+            return _as_sent({"id_tag_info": result.id_tag_info, "transaction_id": result.transaction_id})
+        self.transaction = {"transactionId": str(uuid.uuid4()), "idToken": self._id_token(token), "seqNo": 0}
+        return self._transaction_event("Started", "Authorized", connector_id)
 
-    def _send_local_list(self, payload) -> str:
-        if not self.local_list_supported:
-            return "NotSupported"
-        problem = schema_error(MessageType.Call, "SendLocalList", payload)
-        if problem:
-            log.info("%s: SendLocalList refused: %s", self.station_id, problem)
-            return "Failed"
-        version, update = payload["listVersion"], payload["updateType"]
-        items = payload.get("localAuthorizationList", [])
-        if len(items) > self.send_local_list_max_length:
-            return "Failed"
-        keys = [_key(item["idTag"]) for item in items]
-        if len(set(keys)) != len(keys) or version < 0:
-            return "Failed"  # an idTag twice in one request; a negative version
-        try:
-            for item in items:
-                if "expiryDate" in item.get("idTagInfo", {}):
-                    parse_time(item["idTagInfo"]["expiryDate"])
-        except ValueError:
-            return "Failed"
-        with self._lock:
-            if update == "Full":
-                if any("idTagInfo" not in item for item in items) or (version == 0 and items):
-                    return "Failed"  # a full list carries every idTagInfo; version 0 means empty
-                entries = {}
-            else:
-                if version <= self._version:
-                    return "VersionMismatch"
-                entries = dict(self._entries)
-            for key, item in zip(keys, items, strict=True):
-                if "idTagInfo" in item:
-                    entries[key] = (item["idTag"], copy.deepcopy(item["idTagInfo"]))
-                else:
-                    entries.pop(key, None)
-            if len(entries) > self.local_auth_list_max_length:
-                return "Failed"
-            self._entries, self._version = entries, version
-        return "Accepted"
+    def stop_transaction(self, meter_stop: int = 1000, reason: str = "Local") -> dict:
+        """Stop the running transaction: 1.6 StopTransaction, 2.0.1 TransactionEvent Ended."""
+        if self.transaction is None:
+            raise RuntimeError("no transaction is running")
+        if self.ocpp_version == "1.6":
+            request = v16.call.StopTransaction(
+                meter_stop=meter_stop,
+                timestamp=_now(),
+                transaction_id=self.transaction["transactionId"],
+                reason=reason,
+            )
+            result = self._run(self._call(request))
+            self.transaction = None
+            return _as_sent({"id_tag_info": result.id_tag_info} if result.id_tag_info else {})
+        answer = self._transaction_event("Ended", "StopAuthorized", 1, stopped_reason=reason)
+        self.transaction = None
+        return answer
 
-    def _handle(self, unique_id: str, action: str, payload) -> bytes:
-        """The reply frame to one of the service's CALLs."""
-        if action == "SendLocalList":
-            return _frame(MessageType.CallResult, unique_id, {"status": self._send_local_list(payload)})
-        if action == "GetLocalListVersion":
-            problem = schema_error(MessageType.Call, action, payload)
-            if problem:
-                return _frame(MessageType.CallError, unique_id, "FormationViolation", problem, {})
-            return _frame(MessageType.CallResult, unique_id, {"listVersion": self.snapshot()["listVersion"]})
-        return _frame(
-            MessageType.CallError, unique_id, "NotImplemented", f"{action} is not implemented here", {}
+    def _transaction_event(
+        self, event: str, trigger: str, evse: int, stopped_reason: str | None = None
+    ) -> dict:
+        assert self.transaction is not None
+        info = {"transaction_id": self.transaction["transactionId"]}
+        if stopped_reason:
+            info["stopped_reason"] = stopped_reason
+        request = v201.call.TransactionEvent(
+            event_type=event,
+            timestamp=_now(),
+            trigger_reason=trigger,
+            seq_no=self.transaction["seqNo"],
+            transaction_info=info,
+            id_token=self.transaction["idToken"],
+            evse={"id": evse, "connector_id": 1},
         )
+        self.transaction["seqNo"] += 1
+        result = self._run(self._call(request))
+        return _as_sent({"id_token_info": result.id_token_info} if result.id_token_info else {})
 
-    # -- MQTT --------------------------------------------------------------------------------------------
+    def _authorize_request(self, token: str):
+        if self.ocpp_version == "1.6":
+            return v16.call.Authorize(id_tag=token)
+        return v201.call.Authorize(id_token=self._id_token(token))
 
-    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
-        if reason_code.is_failure:
-            log.warning("%s: the broker refused the connection: %s", self.station_id, reason_code)
-            return
-        client.subscribe([(out_topic(self.station_id), 1), (ask_topic(self.station_id), 1)])
+    @staticmethod
+    def _id_token(token: str) -> dict:
+        return {"id_token": token, "type": "ISO14443"}  # an ordinary RFID card
 
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
-        if all(not code.is_failure for code in reason_codes):
-            self._subscribed.set()
-        else:
-            log.warning("%s: subscription refused: %s", self.station_id, reason_codes)
+    # -- the local list, called by the ChargePoint's handlers on the loop ---------------------------------
 
-    def _on_message(self, _client, _userdata, message) -> None:
-        """On paho's network thread: never block here (the replies we wait for arrive on it)."""
-        if message.topic == ask_topic(self.station_id):
-            threading.Thread(target=self._answer_ask, args=(message.payload,), daemon=True).start()
-            return
+    def _send_local_list(self, link: _Link) -> tuple[str, str | None]:
+        if not self.local_list_supported:
+            return ("NotSupported", None) if self.ocpp_version == "1.6" else ("Failed", "no local list")
+        payload, size = link.call
+        with self._lock:
+            return self.list.apply(payload, size)
+
+    # -- the connection, on the loop ----------------------------------------------------------------------
+
+    def _run(self, coroutine, timeout: float = 15):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    async def _connect(self, boot: bool) -> None:
+        websocket = await connect(
+            f"{self.url}/{self.station_id}",
+            subprotocols=[Subprotocol(self.dialect.subprotocol)],
+            open_timeout=10,
+        )
+        link = _Link(websocket, self)
+        point: _V16 | _V201 = _V16(self, link) if self.ocpp_version == "1.6" else _V201(self, link)
+        self._point = point
+        self._tasks = [asyncio.create_task(self._serve(point))]
+        if boot:
+            self._tasks.append(asyncio.create_task(self._boot(point)))
+
+    async def _serve(self, point: "_V16 | _V201") -> None:
         try:
-            frame = json.loads(message.payload)
-        except ValueError:
-            log.warning("%s: not JSON on %s: %r", self.station_id, message.topic, message.payload[:200])
-            return
-        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
-            log.warning("%s: not an OCPP-J frame: %r", self.station_id, frame)
-            return
-        if frame[0] == MessageType.Call:
-            if len(frame) == 4 and isinstance(frame[2], str):
-                self._check(MessageType.Call, frame[2], frame[3])
-            self._incoming.put(frame)
-        elif frame[0] in (MessageType.CallResult, MessageType.CallError):
-            self._answered(frame)
+            await point.start()
+        except ConnectionClosed:
+            pass
+        finally:
+            websocket = point.link.websocket
+            self.closed = (websocket.close_code, websocket.close_reason)
+            if self._point is point:
+                self._point = None
+
+    async def _disconnect(self) -> None:
+        point, tasks = self._point, self._tasks
+        self._point, self._tasks = None, []
+        for task in tasks:
+            task.cancel()
+        if point is not None:
+            await point.link.websocket.close()
+
+    async def _call(self, request):
+        if self._point is None:
+            raise ChargerOffline(self.station_id)
+        return await self._point.call(request, suppress=False)
+
+    async def _boot(self, point: "_V16 | _V201") -> None:
+        """BootNotification until Accepted: again after Pending's interval, or after boot_retry unanswered;
+        then Heartbeat at the accepted interval."""
+        if self.ocpp_version == "1.6":
+            request = v16.call.BootNotification(charge_point_model=MODEL, charge_point_vendor=VENDOR)
         else:
-            log.warning("%s: unknown message type %r", self.station_id, frame[0])
-
-    def _publish(self, frame: bytes) -> None:
-        if self._client and not self._stopped.is_set():
-            self._client.publish(in_topic(self.station_id), frame, qos=1)
-
-    def _work(self) -> None:
-        """The service's CALLs, one at a time, each answered before the next is read."""
+            request = v201.call.BootNotification(
+                charging_station={"model": MODEL, "vendor_name": VENDOR}, reason="PowerUp"
+            )
+        self.boots += 1
         while True:
-            frame = self._incoming.get()
-            if frame is None:
-                return
-            unique_id = frame[1]
-            if len(frame) != 4 or not isinstance(frame[2], str):
-                reply = _frame(MessageType.CallError, unique_id, "FormationViolation", "not a CALL", {})
-            else:
-                try:
-                    reply = self._handle(unique_id, frame[2], frame[3])
-                except Exception as error:  # noqa: BLE001 - a charger answers InternalError, it does not die
-                    log.exception("%s: %s failed", self.station_id, frame[2])
-                    reply = _frame(MessageType.CallError, unique_id, "InternalError", repr(error), {})
-            self._publish(reply)
+            try:
+                result = await point.call(request, suppress=False)
+            except (TimeoutError, OCPPError):
+                await asyncio.sleep(self.boot_retry)
+                continue
+            self.registration = result.status
+            if result.status == "Accepted":
+                break
+            await asyncio.sleep(max(result.interval, 1))
+        while result.interval > 0:
+            await asyncio.sleep(result.interval)
+            try:
+                await point.call(
+                    v16.call.Heartbeat() if self.ocpp_version == "1.6" else v201.call.Heartbeat()
+                )
+            except TimeoutError:
+                continue
 
-    # -- the station's own CALLs -------------------------------------------------------------------------
+    # -- the local-only question from station_check --------------------------------------------------------
 
-    def _send_call(self, action: str, payload: dict, timeout: float = AUTHORIZE_TIMEOUT) -> _Outgoing | None:
-        """Publish a CALL once the previous one is answered or has timed out (one outstanding per side)."""
-        with self._calls:
-            while (
-                self._outgoing is not None
-                and not self._outgoing.answered.is_set()
-                and time.monotonic() < self._outgoing.deadline
-                and not self._stopped.is_set()
-            ):
-                self._calls.wait(self._outgoing.deadline - time.monotonic())
-            if self._stopped.is_set():
-                return None
-            call = _Outgoing(uuid.uuid4().hex, action, time.monotonic() + timeout)
-            self._outgoing = call
-        self._publish(_frame(MessageType.Call, call.unique_id, action, payload))
-        return call
+    def _listen_for_asks(self, mqtt_port: int) -> mqtt.Client:
+        subscribed = threading.Event()
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"ask-{self.station_id}-{uuid.uuid4().hex[:6]}"
+        )
+        client.on_connect = lambda c, *_: c.subscribe(ask_topic(self.station_id), qos=1)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_message = lambda c, _u, message: threading.Thread(
+            target=self._answer_ask, args=(c, message.payload), daemon=True
+        ).start()  # not on paho's thread: Authorize is waited for
+        client.connect("127.0.0.1", mqtt_port)
+        client.loop_start()
+        subscribed.wait(10)
+        return client
 
-    def _call(self, action: str, payload: dict, timeout: float) -> list | None:
-        """Send a CALL and wait for its reply frame; None when none came in time."""
-        call = self._send_call(action, payload, timeout)
-        if call is None:
-            return None
-        call.answered.wait(max(0.0, call.deadline - time.monotonic()))
-        with self._calls:
-            if self._outgoing is call:
-                self._outgoing = None
-                self._calls.notify_all()
-        return call.reply
-
-    def _answered(self, frame: list) -> None:
-        with self._calls:
-            call = self._outgoing
-            if call is None or call.unique_id != frame[1]:
-                log.info("%s: a reply to no outstanding CALL (late?): %r", self.station_id, frame[:2])
-                return
-            call.reply = frame
-            call.answered.set()
-            self._outgoing = None
-            self._calls.notify_all()
-        if frame[0] == MessageType.CallResult:
-            self._check(MessageType.CallResult, call.action, frame[2] if len(frame) > 2 else None)
-        if call.action == "BootNotification" and frame[0] == MessageType.CallResult:
-            payload = frame[2]
-            problem = schema_error(MessageType.CallResult, "BootNotification", payload)
-            if problem:
-                log.warning("%s: an invalid BootNotificationResponse (%s)", self.station_id, problem)
-                return
-            with self._lock:
-                self._registration = payload["status"]
-
-    def _check(self, message_type: int, action: str, payload) -> None:
-        problem = schema_error(message_type, action, payload)
-        if problem:
-            kind = action if message_type == MessageType.Call else f"{action}Response"
-            self.violations.append((kind, problem))
-
-    # -- the local-only question from station_check ------------------------------------------------------
-
-    def _answer_ask(self, raw: bytes) -> None:
+    def _answer_ask(self, client: mqtt.Client, raw: bytes) -> None:
         try:
             ask = json.loads(raw)
-            id_tag, reply_to = ask["idTag"], ask["replyTo"]
+            token, reply_to = ask["idTag"], ask["replyTo"]
         except (ValueError, KeyError, TypeError):
             log.warning("%s: an unreadable ask: %r", self.station_id, raw[:200])
             return
         if not isinstance(reply_to, str) or not reply_to or any(c in reply_to for c in "+#"):
-            log.warning("%s: an ask with no usable replyTo: %r", self.station_id, reply_to)
             return
-        accepted, source, status = self.would_accept(id_tag)
-        state = self.snapshot()
-        entry = self._entry(id_tag) if isinstance(id_tag, str) and source != "invalid_tag" else None
+        accepted, source, status = self.would_accept(token)
         answer = {
             "station": self.station_id,
-            "idTag": id_tag,
+            "idTag": token,
             "accepted": accepted,
             "source": source,
             "status": status,
-            "listVersion": state["listVersion"],
-            "entry": entry if source == "local_list" else None,
+            "listVersion": self.snapshot()["listVersion"],
+            "entry": self.entry(token) if source == "local_list" else None,
             "authorizeTimeout": self.authorize_timeout,
+            "message": self.screen if source == "online" else None,
         }
-        if self._client and not self._stopped.is_set():
-            self._client.publish(reply_to, json.dumps(answer).encode(), qos=1)
+        client.publish(reply_to, json.dumps(answer).encode(), qos=1)
 
 
-def run_stations(specs: list[dict], mqtt_port: int) -> list[SimulatedStation]:
-    """Start one station per spec: {"station_id", "local_list_supported"?, "local_auth_list_max_length"?,
-    "send_local_list_max_length"?, "authorize_timeout"?}. If one cannot start, the others are stopped."""
-    started: list[SimulatedStation] = []
+def run_chargers(specs: list[dict], url: str, mqtt_port: int | None = None) -> list[Charger]:
+    """Start one charger per spec: {"station_id", "ocpp_version"?, and Charger's keyword arguments}. If one
+    cannot start, the others are stopped."""
+    started: list[Charger] = []
     try:
         for spec in specs:
             options = dict(spec)
-            station_id = options.pop("station_id", None) or options.pop("id")
-            started.append(SimulatedStation(station_id, mqtt_port, **options).start())
+            started.append(Charger(options.pop("station_id"), url, mqtt_port=mqtt_port, **options).start())
     except BaseException:
         stop_all(started)
         raise
     return started
 
 
-def stop_all(stations: list[SimulatedStation]) -> None:
-    for station in reversed(stations):
+def stop_all(chargers: list[Charger]) -> None:
+    for charger in reversed(chargers):
         try:
-            station.stop()
+            charger.stop()
         except Exception as error:  # noqa: BLE001 - stop the rest
-            log.warning("while stopping %s: %r", station.station_id, error)
+            log.warning("while stopping %s: %r", charger.station_id, error)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run simulated OCPP 1.6J stations on the local broker.")
+    parser = argparse.ArgumentParser(description="Run simulated OCPP chargers against make run's endpoint.")
     parser.add_argument("stations", nargs="+", metavar="STATION_ID")
+    parser.add_argument("--ocpp-version", choices=sorted(DIALECTS), default="1.6")
+    parser.add_argument("--ocpp-port", type=int, default=int(os.environ.get("OCPP_PORT", 9000)))
     parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("MQTT_PORT", 1883)))
-    parser.add_argument("--no-local-list", action="store_true", help="stations without local lists")
-    parser.add_argument("--local-auth-list-max-length", type=int, default=50)
-    parser.add_argument("--send-local-list-max-length", type=int, default=25)
+    parser.add_argument("--no-local-list", action="store_true", help="chargers without local lists")
+    parser.add_argument("--local-auth-list-max-length", type=int, default=50, help="(2.0.1: Entries)")
+    parser.add_argument("--send-local-list-max-length", type=int, default=25, help="(2.0.1: ItemsPerMessage)")
+    parser.add_argument("--bytes-per-message", type=int, help="2.0.1 BytesPerMessage")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    url = f"ws://127.0.0.1:{args.ocpp_port}"
     specs = [
         {
             "station_id": station_id,
+            "ocpp_version": args.ocpp_version,
             "local_list_supported": not args.no_local_list,
             "local_auth_list_max_length": args.local_auth_list_max_length,
             "send_local_list_max_length": args.send_local_list_max_length,
+            "bytes_per_message": args.bytes_per_message,
         }
         for station_id in args.stations
     ]
-    stations = run_stations(specs, args.mqtt_port)
+    try:
+        chargers = run_chargers(specs, url, args.mqtt_port)
+    except OSError as error:
+        raise SystemExit(
+            f"No OCPP endpoint at {url} ({error}): is `make run` going (OCPP_PORT as for it)?"
+        ) from None
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    print(f"Stations {', '.join(args.stations)} on 127.0.0.1:{args.mqtt_port}; Ctrl-C stops.", flush=True)
+    names = ", ".join(args.stations)
+    print(f"OCPP {args.ocpp_version} charger(s) {names} connected to {url}; Ctrl-C stops.", flush=True)
     while not stopping.wait(0.5):  # in slices, as in infra.local: the signal may land on another thread
-        pass
-    stop_all(stations)
+        gone = next((c for c in chargers if not c.online), None)
+        if gone:
+            stop_all(chargers)
+            code, reason = gone.closed or (None, None)
+            hint = (
+                f" Provision it first: make provision STATION={gone.station_id} ORG=<id>."
+                if code == 1008
+                else ""
+            )
+            raise SystemExit(
+                f"{gone.station_id}: the endpoint closed the connection ({code} {reason}).{hint}"
+            )
+    stop_all(chargers)
 
 
 if __name__ == "__main__":

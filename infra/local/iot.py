@@ -2,9 +2,9 @@
 
 - What functions publish through the IoT data API (boto3 `iot-data` `publish`, unchanged code; the
   endpoint points at the gateway's /_local/iot) is delivered on this broker.
-- As IoT Core does, the broker announces every client that connects on
-  `$aws/events/presence/connected/<clientId>` (`PresenceEvents`): an OCPP gateway connects with the
-  charger's id as client id, so a charger that comes back gets its event.
+- IoT Core's own `$aws/...` events (a charger's presence, published by the local OCPP endpoint for each
+  charger it connects) are published by the broker itself (`MqttBroker.publish`): amqtt closes a client
+  that publishes on a `$` topic (MQTT-4.7.2-1).
 - Every IoT rule of template.yaml (a function's `IoTRule` event, or an AWS::IoT::TopicRule with a Lambda
   action) subscribes to its topic filter and invokes its function with the event the rule's SQL selects.
 """
@@ -19,9 +19,7 @@ import time
 import uuid
 
 import paho.mqtt.client as mqtt
-from amqtt.broker import Broker, BrokerContext
-from amqtt.plugins.base import BasePlugin
-from amqtt.session import Session
+from amqtt.broker import Broker
 
 from infra import template
 from infra.local.functions import LocalFunction
@@ -53,7 +51,6 @@ class MqttBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
             "plugins": {
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
-                f"{__name__}.PresenceEvents": {},
             },
         }
         self._broker = broker = Broker(config, loop=self._loop)
@@ -61,37 +58,19 @@ class MqttBroker:
         self._ready.set()
         self._loop.run_forever()
 
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish as the broker itself: how IoT Core's own `$aws/...` events reach subscribers here (amqtt
+        refuses a client's publish on a `$` topic)."""
+        assert self._broker is not None, "start the broker first"
+        future = asyncio.run_coroutine_threadsafe(
+            self._broker.internal_message_broadcast(topic, payload, qos), self._loop
+        )
+        future.result(5)
+
     def stop(self) -> None:
         if self._broker:
             asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
-
-
-PRESENCE_CONNECTED = "$aws/events/presence/connected/"
-
-
-class PresenceEvents(BasePlugin[BrokerContext]):
-    """IoT Core's lifecycle event for each client that connects, published by the broker itself: amqtt
-    closes the connection of a client that publishes on a `$` topic (MQTT-4.7.2-1), so no gateway can."""
-
-    def __init__(self, context: BrokerContext) -> None:
-        super().__init__(context)
-        self._sessions: dict[str, int] = {}  # connections per client id: IoT's versionNumber
-
-    async def on_broker_client_connected(self, *, client_id: str, client_session: Session) -> None:
-        version = self._sessions[client_id] = self._sessions.get(client_id, -1) + 1
-        event = {
-            "clientId": client_id,
-            "timestamp": int(time.time() * 1000),
-            "eventType": "connected",
-            "sessionIdentifier": str(uuid.uuid4()),
-            "principalIdentifier": "local",
-            "versionNumber": version,
-            "ipAddress": str(client_session.remote_address or "127.0.0.1"),
-        }
-        await self.context.broadcast_message(
-            PRESENCE_CONNECTED + client_id, json.dumps(event).encode(), qos=1
-        )
 
 
 def client(port: int, name: str) -> mqtt.Client:

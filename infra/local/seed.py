@@ -14,6 +14,8 @@ DRIVERS = {"bob": "bob@example.com", "carol": "carol@example.com", "dave": "dave
 CARDS = {"bob": "B0B00001", "carol": "CA201234", "dave": "DA7E0001"}
 CODE = "ACMESTAFF"
 CAPABILITIES = {"local_auth_list_max_length": 50, "send_local_list_max_length": 25}
+# A 2.0.1 charger's LocalAuthListCtrlr: Entries and ItemsPerMessage as above, and BytesPerMessage.
+CAPABILITIES_201 = {**CAPABILITIES, "ocpp_version": "2.0.1", "bytes_per_message": 4096}
 PLACE = (37.3894, -122.0819)  # Mountain View
 TIME_ZONE = "America/Los_Angeles"
 WEEKDAY_DAYTIME = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}]
@@ -90,11 +92,12 @@ def seed(base: str, moto: str) -> dict:
         {"station_id": "ACME-HQ-1", "name": "HQ car park, bay 1", "policy_id": campus},
         {"station_id": "ACME-HQ-2", "name": "Staff garage, bay 2", "policy_id": garage},
         {"station_id": "ACME-LOBBY", "name": "Visitor lobby"},
+        {"station_id": "ACME-HQ-3", "name": "HQ car park, bay 3", "policy_id": campus, **CAPABILITIES_201},
     ]
     for n, station in enumerate(stations):
         place = {"latitude": PLACE[0] + 0.001 * n, "longitude": PLACE[1], "time_zone": TIME_ZONE}
         provision(station["station_id"], org, endpoint_url=moto)  # as the installer would, in AWS IoT
-        _call(base, alice, "POST", f"/organizations/{org}/stations", {**station, **place, **CAPABILITIES})
+        _call(base, alice, "POST", f"/organizations/{org}/stations", {**CAPABILITIES, **station, **place})
     for name, card in CARDS.items():
         _call(base, tokens[name], "POST", "/me/cards", {"id_tag": card, "label": "badge"})
     _call(
@@ -116,22 +119,37 @@ def seed(base: str, moto: str) -> dict:
         "employees": employees,
         "visitors": visitors,
         "tokens": {"ALICE": alice, **{k.upper(): v for k, v in tokens.items()}},
-        "stations": [{"station_id": s["station_id"], **CAPABILITIES} for s in stations],
+        "stations": charger_specs(stations),
     }
 
 
-def instructions(base: str, demo: dict, mqtt_port: int) -> str:
+def charger_specs(stations: list[dict]) -> list[dict]:
+    """The simulated charger of each station registered: its id, OCPP version and capacity (its name and
+    policy are the service's business)."""
+    return [
+        {k: v for k, v in {**CAPABILITIES, **s}.items() if k not in ("name", "policy_id")} for s in stations
+    ]
+
+
+def instructions(base: str, demo: dict, mqtt_port: int, ocpp_url: str) -> str:
     org, employees = demo["organization_id"], demo["employees"]
     check = "make check-card" if mqtt_port == 1883 else f"MQTT_PORT={mqtt_port} make check-card"
+    usual = {"OCPP_PORT": 9000, "MQTT_PORT": 1883}
+    ports = {"OCPP_PORT": int(ocpp_url.rsplit(":", 1)[1]), "MQTT_PORT": mqtt_port}
+    ports_set = "".join(f"{name}={port} " for name, port in ports.items() if port != usual[name])
     exports = "\n".join(f"export {name}={token}" for name, token in demo["tokens"].items())
     return f"""
 Demo data: organization "Acme Corp" ({org}), admin alice@example.com;
   private connection "Employees" (code {CODE}, manual approval; bob's request is pending),
   public connection "Visitors" (automatic approval; carol is a member).
-Stations (simulated chargers on MQTT 127.0.0.1:{mqtt_port}, in Mountain View, {TIME_ZONE} time):
-  ACME-HQ-1 ("Campus": Employees free at all hours, Visitors weekdays 08:00-18:00 at 0.30 USD/kWh),
+Stations (in Mountain View, {TIME_ZONE} time), each with a simulated charger connected to the OCPP-J
+endpoint {ocpp_url}/<chargerId> as chargers connect to the AWS OCPP gateway (OCPP 1.6; ACME-HQ-3 2.0.1):
+  ACME-HQ-1, ACME-HQ-3 ("Campus": Employees free at all hours, Visitors weekdays 08:00-18:00, 0.30 USD/kWh),
   ACME-HQ-2 ("Staff garage": Employees only, and on the map for them only), ACME-LOBBY for everyone
   with a registered card. Cards: bob B0B00001, carol CA201234, dave DA7E0001.
+Your own charger (or any OCPP-J client): provision it, register it, and point it at
+  {ocpp_url}/<its id> with subprotocol ocpp1.6 or ocpp2.0.1, or run a simulated one:
+  make provision STATION=CP-9 ORG={org}   then   {ports_set}make charger STATION=CP-9 [OCPP=2.0.1]
 
 Sign-in tokens (valid 12 h, also after a restart; ids change at every start; make another with:
 make token SUB=erin EMAIL=erin@example.com):
@@ -139,7 +157,7 @@ make token SUB=erin EMAIL=erin@example.com):
 
 Try, as dave (a driver) and alice (the admin):
   curl -s -H "Authorization: Bearer $DAVE" "{base}/stations?lat={PLACE[0]}&lng={PLACE[1]}&radius_km=2"
-       (the map: ACME-HQ-1 and ACME-LOBBY; the staff garage does not exist for dave)
+       (the map: ACME-HQ-1, ACME-HQ-3 and ACME-LOBBY; the staff garage does not exist for dave)
   curl -s -H "Authorization: Bearer $DAVE" {base}/stations/ACME-HQ-1/access     (why not, what to do)
   curl -s -H "Authorization: Bearer $CAROL" {base}/stations/ACME-HQ-1/access    (a visitor: hours, price)
   curl -s -H "Authorization: Bearer $ALICE" \\

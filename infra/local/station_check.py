@@ -1,5 +1,5 @@
 """Would this card be accepted at this station now, and why? Asks the running simulated station
-(infra/local/chargers.py) over MQTT on its local-only topic `_local/stations/<id>/ask`.
+(infra/local/chargers.py) on the broker, on its local-only topic `_local/stations/<id>/ask`.
 
     python -m infra.local.station_check --station CP-1 --card 04A2B3C4 [--mqtt-port 1883]
 
@@ -80,13 +80,15 @@ def describe(answer: dict) -> str:
         where = "the station keeps no local list" if version == -1 else f"it is not on {listed}"
         if source == "online":
             why = f"{where}; the service answered Authorize with {status}"
+            if answer.get("message"):
+                why += f' ("{answer["message"]}" on the charger\'s screen)'  # 2.0.1 personalMessage
         elif source == "offline":
             wait = answer.get("authorizeTimeout")
             why = f"{where}; the service did not answer Authorize" + (f" within {wait:g} s" if wait else "")
         elif source == "error":
             why = f"{where}; the service answered Authorize with the error {status}"
         elif source == "invalid_tag":
-            why = "it is not an OCPP 1.6 idTag (1 to 20 characters)"
+            why = "it is not an idTag this charger takes (1 to 20 characters in OCPP 1.6, 36 in 2.0.1)"
         else:
             why = f"{source}: {status}"
     return f"{verdict}: card {card} at {station}: {why}."
@@ -113,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"NO ANSWER: station {args.station} did not answer on 127.0.0.1:{args.mqtt_port} within "
             f"{args.timeout:g} s. Only the demo's stations have a simulated charger of their own; run one "
-            f"for this station with `make charger STATION={args.station}` (MQTT_PORT as for make run)."
+            f"for this station with `make charger STATION={args.station}` (OCPP_PORT and MQTT_PORT as for "
+            "make run)."
         )
         return NO_ANSWER
     print(describe(answer))

@@ -75,13 +75,17 @@ def template_with_recorder(recorder_file: Path, directory: Path) -> Path:
 
 class Stack:
     def __init__(self, *, template_path: Path | None = None, seed: bool = False, ports: tuple | None = None):
-        self.port, self.mqtt_port, self.moto_port = ports or (free_port(), free_port(), free_port())
+        self.port, self.mqtt_port, self.moto_port, self.ocpp_port = ports or tuple(
+            free_port() for _ in range(4)
+        )
         self.base = f"http://127.0.0.1:{self.port}"
+        self.ocpp_url = f"ws://127.0.0.1:{self.ocpp_port}"  # chargers connect to <ocpp_url>/<charger id>
         env = {
             **os.environ,
             "PORT": str(self.port),
             "MQTT_PORT": str(self.mqtt_port),
             "MOTO_PORT": str(self.moto_port),
+            "OCPP_PORT": str(self.ocpp_port),
             "SEED": "1" if seed else "0",
             "PYTHONUNBUFFERED": "1",
         }

@@ -46,6 +46,7 @@ def run(script: str, stack: Stack, log: Path, timeout: float = 240) -> int | str
         "PORT": str(stack.port),
         "MQTT_PORT": str(stack.mqtt_port),
         "MOTO_PORT": str(stack.moto_port),
+        "OCPP_PORT": str(stack.ocpp_port),
     }
     with log.open("w") as out:
         # Its own session, so that what the examples start in the background (a simulated charger) is

@@ -24,7 +24,7 @@ def test_ctrl_c_stops_everything_and_a_second_start_works():
     assert "Stopped." in first.output()
     assert not first.children()
     # And a second start on the same ports works
-    again = Stack(seed=False, ports=(first.port, first.mqtt_port, first.moto_port))
+    again = Stack(seed=False, ports=(first.port, first.mqtt_port, first.moto_port, first.ocpp_port))
     try:
         assert again.call("GET", "/openapi.json")[0] == 200
     finally:

@@ -204,6 +204,19 @@ def test_a_registered_station_shows_its_capabilities_and_that_it_waits_for_its_l
     assert station_view(organization, "CP-0001") == station
 
 
+def test_a_stations_place_is_kept_to_seven_decimals_and_a_vanishing_one_is_zero():
+    organization = given_organization()
+    provision("CP-0001", organization)
+
+    body = {"station_id": "CP-0001", "name": "Gate 1", "latitude": 2.2e-309, "longitude": 13.123456789}
+    answer = as_station_admin("POST", stations_path(organization), body=body)
+
+    assert answer.status == 201, answer.body  # not a 500: DynamoDB cannot store 2.2e-309
+    assert (answer.body["latitude"], answer.body["longitude"]) == (0.0, 13.1234568)
+    moved = as_station_admin("PATCH", stations_path(organization, "/CP-0001"), body={"latitude": -1e-200})
+    assert moved.status == 200 and moved.body["latitude"] == 0.0, moved.body
+
+
 def test_a_station_id_is_registered_once_across_the_service():
     # Given a registered charger
     organization = given_organization()

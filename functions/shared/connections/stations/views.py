@@ -177,6 +177,12 @@ VERSION += (
 Bytes = Annotated[int, Field(ge=200, le=1_000_000)]
 
 
+# A place to 7 decimals (about a centimetre): finer says nothing about a charger, and a number as small as
+# 1e-309 cannot be stored in DynamoDB (its numbers stop at 1e-130), so it becomes 0 rather than a 500.
+Latitude = Annotated[float, Field(ge=-90, le=90), AfterValidator(lambda degrees: round(degrees, 7))]
+Longitude = Annotated[float, Field(ge=-180, le=180), AfterValidator(lambda degrees: round(degrees, 7))]
+
+
 class Capabilities(Body):
     local_list_supported: bool = True
     local_auth_list_max_length: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
@@ -193,8 +199,8 @@ class NewStation(Capabilities):
         description="The charge point id it connects with (unique across the service)."
     )
     name: Name
-    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     policy_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="Omitted: usable by every driver with a card."
     )
@@ -204,8 +210,8 @@ class NewStation(Capabilities):
 
 class StationChanges(Body):
     name: Name | None = None
-    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     policy_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     usable_by_everyone: bool = Field(
         default=False, description="Remove the policy: every driver with a card."

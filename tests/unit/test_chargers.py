@@ -1,8 +1,8 @@
-"""The simulated OCPP 1.6J station over a real MQTT broker: the test plays the service, reading what the
-station publishes on `<id>/in` and publishing CALLs and replies on `<id>/out`. Every frame the station
-publishes is checked against the ocpp package's v1.6 schemas."""
+"""The simulated chargers (infra/local/chargers.py, on the `ocpp` package's ChargePoint) over a real
+WebSocket to the local OCPP endpoint (infra/local/ocpp_gateway.py) and a real MQTT broker: the test plays the
+service, reading what the charger sends on `<id>/in` and publishing CALLs and replies on `<id>/out`. Every
+frame both ways is checked against the package's schemas (`Charger.violations`)."""
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
-from ocpp.messages import Call, CallResult, validate_payload
 
-from infra.local.chargers import SimulatedStation, run_stations, stop_all
+from infra.local.chargers import Charger, run_chargers, stop_all, violations
 from infra.local.iot import MqttBroker
+from infra.local.ocpp_gateway import OcppGateway
+from infra.local.seed import CAPABILITIES_201, charger_specs
 from infra.template import ROOT
 from tests.support.ocpp import ERROR_CODES
 from tests.support.ports import free_port
@@ -31,15 +32,28 @@ def mqtt_port():
     broker.stop()
 
 
+@pytest.fixture(scope="module")
+def endpoint(mqtt_port):
+    """The OCPP endpoint on that broker, for which every charger id is provisioned."""
+    broker_events: list = []
+    gateway = OcppGateway(
+        free_port(), mqtt_port, lambda _id: True, lambda *event: broker_events.append(event)
+    )
+    gateway.start()
+    yield gateway.url
+    gateway.stop()
+
+
 class Service:
     """The service's end of the gateway convention: subscribes to `<id>/in`, publishes on `<id>/out`.
-    Answers BootNotification, and Authorize from `authorize` (idTag -> status; absent: no answer)."""
+    Answers BootNotification (with a heartbeat interval), Heartbeat, transactions, and Authorize from
+    `authorize` (token -> status; absent: no answer), in 1.6 or 2.0.1 as the charger asks."""
 
-    def __init__(self, port: int, station_id: str, authorize: dict | None = None):
+    def __init__(self, port: int, station_id: str, authorize: dict | None = None, interval: int = 300):
         self.station_id = station_id
         self.authorize = authorize or {}
+        self.interval = interval
         self.frames: list[list] = []
-        self.my_calls: dict[str, str] = {}  # uniqueId -> action of the CALLs this service sent
         self._changed = threading.Condition()
         subscribed = threading.Event()
         self.client = mqtt.Client(
@@ -58,11 +72,24 @@ class Service:
         with self._changed:
             self.frames.append(frame)
             self._changed.notify_all()
-        if frame[0] == 2 and frame[2] == "BootNotification":
-            now = datetime.now(UTC).isoformat()
-            self.send([3, frame[1], {"status": "Accepted", "currentTime": now, "interval": 300}])
-        elif frame[0] == 2 and frame[2] == "Authorize" and frame[3]["idTag"] in self.authorize:
-            self.send([3, frame[1], {"idTagInfo": {"status": self.authorize[frame[3]["idTag"]]}}])
+        if frame[0] != 2:
+            return
+        now = datetime.now(UTC).isoformat()
+        action, payload = frame[2], frame[3]
+        token = payload.get("idTag") or payload.get("idToken", {}).get("idToken")
+        if action == "BootNotification":
+            self.send([3, frame[1], {"status": "Accepted", "currentTime": now, "interval": self.interval}])
+        elif action == "Heartbeat":
+            self.send([3, frame[1], {"currentTime": now}])
+        elif action == "Authorize" and token in self.authorize:
+            info = "idTagInfo" if "idTag" in payload else "idTokenInfo"
+            self.send([3, frame[1], {info: {"status": self.authorize[token]}}])
+        elif action == "StartTransaction":
+            self.send([3, frame[1], {"idTagInfo": {"status": "Accepted"}, "transactionId": 7}])
+        elif action == "StopTransaction":
+            self.send([3, frame[1], {}])
+        elif action == "TransactionEvent":
+            self.send([3, frame[1], {"idTokenInfo": {"status": "Accepted"}} if token else {}])
 
     def send(self, frame: list) -> None:
         self.client.publish(f"{self.station_id}/out", json.dumps(frame), qos=1)
@@ -75,7 +102,6 @@ class Service:
     def call(self, action: str, payload, timeout: float = 5.0) -> list:
         """Send a CALL on `<id>/out`; the station's reply frame, matched by uniqueId."""
         unique_id = uuid.uuid4().hex
-        self.my_calls[unique_id] = action
         self.send([2, unique_id, action, payload])
         reply = self.wait_for(
             lambda frames: next((f for f in frames if f[0] in (3, 4) and f[1] == unique_id), None), timeout
@@ -98,47 +124,34 @@ class Service:
         with self._changed:
             return [f for f in self.frames if f[0] == 2 and f[2] == action]
 
-    def check_every_frame(self) -> None:
-        """Each CALL against its action's schema; each CALLRESULT against the Response of the CALL it
-        answers; each CALLERROR against OCPP-J's shape and 1.6's error codes."""
-        with self._changed:
-            frames = list(self.frames)
-        for frame in frames:
-            if frame[0] == 2:
-                assert len(frame) == 4
-                asyncio.run(validate_payload(Call(frame[1], frame[2], frame[3]), "1.6"))
-            elif frame[0] == 3:
-                assert len(frame) == 3 and frame[1] in self.my_calls, frame
-                asyncio.run(validate_payload(CallResult(frame[1], frame[2], self.my_calls[frame[1]]), "1.6"))
-            else:
-                assert frame[0] == 4 and len(frame) == 5, frame
-                assert frame[1] in self.my_calls and frame[2] in ERROR_CODES, frame
-                assert isinstance(frame[3], str) and isinstance(frame[4], dict)
-
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
 
 
 @pytest.fixture
-def connect(mqtt_port):
-    """connect(**capabilities) -> (a started station, the service watching it)."""
+def connect(mqtt_port, endpoint):
+    """connect(**capabilities) -> (a started 1.6 charger, the service watching it). Afterwards, every frame
+    both ways must have been valid OCPP 1.6."""
     opened = []
 
-    def _connect(authorize: dict | None = None, **capabilities):
+    def _connect(authorize: dict | None = None, checked: bool = True, interval: int = 300, **capabilities):
+        """checked=False: the test sends invalid frames on purpose and checks what is recorded itself."""
         station_id = f"CP-{uuid.uuid4().hex[:6]}"
-        service = Service(mqtt_port, station_id, authorize)
-        station = SimulatedStation(station_id, mqtt_port, **{"authorize_timeout": 1.0, **capabilities})
-        opened.append((station, service))
+        service = Service(mqtt_port, station_id, authorize, interval)
+        station = Charger(
+            station_id, endpoint, mqtt_port=mqtt_port, **{"authorize_timeout": 1.0, **capabilities}
+        )
+        opened.append((station, service, checked))
         station.start()
         assert service.wait_for(lambda frames: frames)  # its BootNotification
         return station, service
 
     yield _connect
-    for station, service in opened:
+    for station, service, checked in opened:
         station.stop()
-        service.check_every_frame()
         service.close()
+        assert not checked or station.violations() == [], station.frames
 
 
 def entry(tag: str, status: str = "Accepted", **info) -> dict:
@@ -149,7 +162,6 @@ def test_boot_notification_on_start_and_its_answer_is_taken(connect):
     station, service = connect()
     (boot,) = service.station_calls("BootNotification")
     assert boot[3] == {"chargePointVendor": "Connections", "chargePointModel": "Simulator"}
-    asyncio.run(validate_payload(Call(boot[1], boot[2], boot[3]), "1.6"))
     deadline = time.monotonic() + 5
     while station.snapshot()["registration"] != "Accepted" and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -219,32 +231,45 @@ def test_exceeding_local_auth_list_max_length_fails_and_changes_nothing(connect)
     "payload",
     [
         {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [{"idTag": "NOINFO"}]},
+        {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("A"), entry("a")]},
+        {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("A", expiryDate="soon")]},
+    ],
+    ids=["full-without-idTagInfo", "idTag-twice", "bad-expiryDate"],
+)
+def test_a_send_local_list_it_cannot_take_fails_and_changes_nothing(connect, payload):
+    station, service = connect()
+    reply = service.call("SendLocalList", payload)
+    assert reply[0] == 3 and reply[2] == {"status": "Failed"}
+    assert station.snapshot()["listVersion"] == 0 and station.snapshot()["entries"] == {}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
         {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("X" * 21)]},
         {"listVersion": 1, "updateType": "Sometimes", "localAuthorizationList": []},
         {"listVersion": "1", "updateType": "Full", "localAuthorizationList": []},
         {"updateType": "Full", "localAuthorizationList": [entry("A")]},
         {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("A", "Maybe")]},
-        {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("A"), entry("a")]},
-        {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("A", expiryDate="soon")]},
         {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [], "extra": True},
     ],
     ids=[
-        "full-without-idTagInfo",
         "idTag-too-long",
         "unknown-updateType",
         "version-not-integer",
         "no-version",
         "unknown-status",
-        "idTag-twice",
-        "bad-expiryDate",
-        "extra-field",
+        "extra",
     ],
 )
-def test_an_invalid_send_local_list_fails_and_changes_nothing(connect, payload):
-    station, service = connect()
+def test_a_send_local_list_that_breaks_the_schema_is_a_callerror_and_changes_nothing(connect, payload):
+    station, service = connect(checked=False)
     reply = service.call("SendLocalList", payload)
-    assert reply[0] == 3 and reply[2] == {"status": "Failed"}
+    assert reply[0] == 4 and reply[2] in ERROR_CODES, reply
     assert station.snapshot()["listVersion"] == 0 and station.snapshot()["entries"] == {}
+    # The charger's record says which frame broke the schema, and only that one
+    [problem] = station.violations()
+    assert problem.startswith("received") and "SendLocalList" in problem
 
 
 def test_a_station_without_local_lists(connect):
@@ -332,21 +357,102 @@ def test_a_reboot_keeps_the_list_and_boots_again(connect):
     assert service.list_version() == 4
 
 
-def test_run_stations_and_stop_all(mqtt_port):
+def test_a_reconnect_without_reboot_keeps_the_list_and_sends_no_boot_notification(connect):
+    station, service = connect()
+    assert service.send_local_list(4, "Full", [entry("AAA1")]) == "Accepted"
+    station.reconnect()
+    assert service.list_version() == 4
+    assert len(service.station_calls("BootNotification")) == 1 and station.snapshot()["boots"] == 1
+
+
+def test_an_offline_charger_decides_from_its_list_alone_until_it_is_back(connect):
+    station, service = connect(authorize={"GOOD1": "Accepted"})
+    assert service.send_local_list(1, "Full", [entry("AAA1")]) == "Accepted"
+    station.go_offline()
+    assert not station.online
+    assert station.would_accept("AAA1") == (True, "local_list", "Accepted")
+    assert station.would_accept("GOOD1") == (False, "offline", None)
+    station.go_online()
+    assert station.online and station.would_accept("GOOD1") == (True, "online", "Accepted")
+    assert service.list_version() == 1 and len(service.station_calls("BootNotification")) == 1
+
+
+def test_a_lost_answer_is_done_but_never_arrives(connect):
+    station, service = connect()
+    station.lose_next_answer()
+    service.send(
+        [
+            2,
+            "lost-1",
+            "SendLocalList",
+            {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [entry("AAA1")]},
+        ]
+    )
+    deadline = time.monotonic() + 5
+    while station.snapshot()["listVersion"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert station.snapshot()["entries"] == {"AAA1": {"status": "Accepted"}}
+    # Only that answer is lost: the next CALL is answered
+    assert service.list_version() == 1
+    assert not any(frame[1] == "lost-1" for frame in service.frames)
+    assert [json.loads(raw)[1] for direction, raw in station.frames if direction == "lost"] == ["lost-1"]
+
+
+def test_a_transaction_is_started_and_stopped(connect):
+    station, service = connect()
+    assert station.start_transaction("AAA1") == {"idTagInfo": {"status": "Accepted"}, "transactionId": 7}
+    [start] = service.station_calls("StartTransaction")
+    assert start[3]["idTag"] == "AAA1" and start[3]["connectorId"] == 1
+    assert station.stop_transaction(meter_stop=1200) == {}
+    [stop] = service.station_calls("StopTransaction")
+    assert stop[3]["transactionId"] == 7 and stop[3]["meterStop"] == 1200 and stop[3]["reason"] == "Local"
+    with pytest.raises(RuntimeError):
+        station.stop_transaction()
+
+
+def test_heartbeats_follow_the_accepted_interval(connect):
+    _station, service = connect(interval=1)
+    assert service.wait_for(lambda frames: len([f for f in frames if f[0] == 2 and f[2] == "Heartbeat"]) >= 2)
+
+
+def test_a_2_0_1_charger_authorizes_and_runs_a_transaction_in_2_0_1(connect):
+    station, service = connect(authorize={"GOOD1": "Accepted"}, ocpp_version="2.0.1")
+    [boot] = service.station_calls("BootNotification")
+    assert boot[3] == {
+        "chargingStation": {"model": "Simulator", "vendorName": "Connections"},
+        "reason": "PowerUp",
+    }
+    assert station.would_accept("GOOD1") == (True, "online", "Accepted")
+    assert service.station_calls("Authorize")[0][3] == {"idToken": {"idToken": "GOOD1", "type": "ISO14443"}}
+    assert station.start_transaction("GOOD1") == {"idTokenInfo": {"status": "Accepted"}}
+    assert station.stop_transaction() == {"idTokenInfo": {"status": "Accepted"}}
+    started, ended = (call[3] for call in service.station_calls("TransactionEvent"))
+    assert (started["eventType"], started["seqNo"], ended["eventType"], ended["seqNo"]) == (
+        "Started",
+        0,
+        "Ended",
+        1,
+    )
+    assert started["transactionInfo"]["transactionId"] == ended["transactionInfo"]["transactionId"]
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+
+
+def test_run_chargers_and_stop_all(mqtt_port, endpoint):
     ids = [f"CP-{uuid.uuid4().hex[:6]}" for _ in range(2)]
     services = [Service(mqtt_port, station_id) for station_id in ids]
-    stations = run_stations(
-        [{"station_id": ids[0]}, {"station_id": ids[1], "local_list_supported": False}], mqtt_port
+    chargers = run_chargers(
+        [{"station_id": ids[0]}, {"station_id": ids[1], "local_list_supported": False}], endpoint
     )
     try:
         for service in services:
             assert service.wait_for(lambda frames: frames)
         assert services[0].list_version() == 0 and services[1].list_version() == -1
     finally:
-        stop_all(stations)
+        stop_all(chargers)
     for service in services:
-        service.check_every_frame()
         service.close()
+    assert [c.violations() for c in chargers] == [[], []]
+    assert not any(c.online for c in chargers)
 
 
 def check(station_id: str, card: str, port: int, timeout: float = 5) -> subprocess.CompletedProcess:
@@ -386,12 +492,29 @@ def test_station_check_answers_and_exits_0_1_2(connect, mqtt_port):
     assert "make charger STATION=CP-NOT-RUNNING" in nobody.stdout
 
 
-def test_frames_that_break_the_schema_are_recorded_as_violations(connect):
-    # Given a station that has only seen valid frames
-    station, service = connect()
-    assert service.send_local_list(1, "Full", [entry("AAA1")]) == "Accepted"
-    assert station.violations == []
-    # When the service sends one that breaks the OCPP 1.6 schema
-    service.call("SendLocalList", {"listVersion": 2, "updateType": "Sometimes"})
-    # Then the station records it, which is what the end-to-end tests assert is empty
-    assert [action for action, _ in station.violations] == ["SendLocalList"]
+def test_violations_check_each_frame_against_the_schema_of_its_version_and_call():
+    boot = '[2,"b1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]'
+    answer = '[3,"b1",{"status":"Accepted","currentTime":"2026-12-06T10:00:00Z","interval":300}]'
+    assert violations([("sent", boot), ("received", answer)], "1.6") == []
+    # In 2.0.1 the request breaks BootNotificationRequest's schema (the answer happens to fit its response)
+    assert len(violations([("sent", boot), ("received", answer)], "2.0.1")) == 1
+    # A CALLRESULT is checked against the response schema of the CALL it answers, from the other side
+    assert violations([("sent", boot), ("received", '[3,"b1",{"status":"Maybe"}]')], "1.6")
+    assert violations([("received", answer)], "1.6") == [f"received {answer}: answers no CALL"]
+    assert violations([("sent", boot), ("sent", answer)], "1.6")
+    # A CALLERROR carries a code of the version
+    assert violations([("sent", boot), ("received", '[4,"b1","NotImplemented","",{}]')], "1.6") == []
+    assert violations([("sent", boot), ("received", '[4,"b1","Oops","",{}]')], "1.6")
+    assert violations([("sent", "not json")], "1.6")
+
+
+def test_the_demo_has_a_charger_of_each_version():
+    specs = charger_specs(
+        [
+            {"station_id": "A-1", "name": "Bay 1", "policy_id": "p"},
+            {"station_id": "A-3", "name": "Bay 3", "policy_id": "p", **CAPABILITIES_201},
+        ]
+    )
+    chargers = [Charger(url="ws://127.0.0.1:9000", **spec) for spec in specs]
+    assert [c.ocpp_version for c in chargers] == ["1.6", "2.0.1"]
+    assert chargers[1].list.bytes_per_message == CAPABILITIES_201["bytes_per_message"]
