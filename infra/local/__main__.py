@@ -148,7 +148,9 @@ def main() -> None:
             stack.run_stations(demo["stations"])
             print(seed.instructions(stack.base, demo, stack.mqtt_port), flush=True)
         print(
-            f"Ready: API {stack.base}  MQTT 127.0.0.1:{stack.mqtt_port}  moto http://127.0.0.1:{stack.moto_port}\n"
+            f"Ready: console {stack.base}/  API {stack.base}  MQTT 127.0.0.1:{stack.mqtt_port}  "
+            f"moto http://127.0.0.1:{stack.moto_port}\n"
+            f"Open {stack.base}/ in a browser and sign in as alice (the admin), bob, carol or dave.\n"
             "Data lives in memory and is gone when you stop (Ctrl-C).",
             flush=True,
         )
