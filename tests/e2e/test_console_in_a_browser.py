@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 BUILT = ROOT / "web" / "dist"
 FIRST_PAGE_BUDGET = 150 * 1024  # bytes of JavaScript and CSS, gzip-compressed
 WAIT_MS = 20_000  # for a page to show what the stack answered, on a loaded machine
+CODE = re.compile(r"\b([A-Z0-9]{4})-([A-Z0-9]{4})\b")  # as emailed: two groups of four
 
 
 def unique(name: str) -> str:
@@ -298,6 +299,68 @@ def test_a_refused_driver_reads_the_organizations_message(stack, browser, acme):
     assert mine.locator(".message b").count() == 0
     checked(page, "memberships-denied")
     page.context.close()
+
+
+def test_a_driver_confirms_a_work_address_by_typing_the_code_or_by_the_emails_link_and_leaves(stack, browser):
+    # Given a public connection approved by a work address's domain
+    admin, typist, clicker = unique("admin"), unique("gina"), unique("hal")
+    org = _ok(stack.call("POST", "/organizations", user=admin, body={"name": "Fleet Org"}))["organization_id"]
+    name = unique("Fleet")
+    body = {"name": name, "public": True, "approval_mode": "email_domain", "email_domains": ["fleet.example"]}
+    cid = _ok(stack.call("POST", f"/organizations/{org}/connections", user=admin, body=body))["connection_id"]
+
+    # When a driver finds it by name among the public connections and asks with a work address
+    page = browser.new_context(bypass_csp=True).new_page()
+    sign_in(page, stack.base, typist)
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=name).click()
+    page.get_by_label("Your address in that domain").fill(f"{typist}@fleet.example")
+    checked(page, "request-by-email-domain")
+    page.get_by_role("button", name="Request").click()
+
+    # Then the page asks for the code sent there, and the code typed loosely confirms it: Active
+    mine = page.locator(f"[data-connection='{cid}']")
+    expect(mine.get_by_label(f"Code sent to {typist}@fleet.example")).to_be_visible(timeout=WAIT_MS)
+    checked(page, "memberships-code-sent")
+    code = emailed_code(stack, f"{typist}@fleet.example")
+    mine.get_by_label("Code sent to").fill(f"{code[:4].lower()} {code[4:].lower()}")
+    mine.get_by_role("button", name="Confirm").click()
+    expect(mine.get_by_text("Active", exact=True)).to_be_visible(timeout=WAIT_MS)
+
+    # and leaving it is one button away: the membership is gone from the list
+    mine.get_by_role("button", name="Leave").click()
+    expect(mine).to_have_count(0, timeout=WAIT_MS)
+    page.context.close()
+
+    # When another driver asks (through the API) and opens the email's link before signing in
+    ask = {"answers": {}, "email": f"{clicker}@fleet.example"}
+    _ok(stack.call("POST", f"/connections/{cid}/memberships", user=clicker, body=ask))
+    code = emailed_code(stack, f"{clicker}@fleet.example")
+    page = browser.new_context(bypass_csp=True).new_page()
+    page.goto(f"{stack.base}/#/memberships/{cid}/verify?code={code}")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("User name").fill(clicker)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    # Then, signed in, the console confirms the address by itself
+    confirmed = page.get_by_text(f"Confirmed: your membership of {name} is active.")
+    expect(confirmed).to_be_visible(timeout=WAIT_MS)
+    checked(page, "confirmed-by-link")
+    page.context.close()
+
+
+def emailed_code(stack, address: str) -> str:
+    """The code in the latest email to `address`, from the local stack's outbox (SES in moto)."""
+
+    def code():
+        messages = [m for m in _ok(stack.call("GET", "/_local/outbox"))["messages"] if address in m["to"]]
+        found = messages and CODE.search(messages[-1]["text"])
+        return found and "".join(found.groups())
+
+    found = wait_for(code, timeout=20, every=0.1)
+    assert found, f"no code emailed to {address}"
+    return found
 
 
 def test_too_many_wrong_codes_show_a_clear_wait(stack, browser):
