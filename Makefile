@@ -14,7 +14,8 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha1sum requirements-sam.txt | cut -
 # The web console (web/): npm ci writes node_modules/.package-lock.json, so it reruns when the lockfile moves;
 # the build reruns when any source is newer than the built index.html.
 WEB_MODULES := web/node_modules/.package-lock.json
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(shell find web/src -type f -not -path 'web/src/generated/*' 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json docs/openapi.json
 WEB_BUILT := web/dist/index.html
 
 .PHONY: help
@@ -53,7 +54,8 @@ $(WEB_MODULES): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 $(WEB_BUILT): $(WEB_MODULES) $(WEB_SOURCES)
-	cd web && npx vite build --logLevel warn
+	@# The API's types are generated from docs/openapi.json first (npm run types), then the pages built.
+	cd web && npm run --silent build
 
 .PHONY: console
 console: $(WEB_BUILT)
@@ -63,7 +65,7 @@ lint: $(STAMP) $(WEB_MODULES)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	cd web && npx vue-tsc --noEmit
+	cd web && npm run --silent typecheck
 
 .PHONY: template
 template: $(STAMP) $(SAM_STAMP)

@@ -381,6 +381,26 @@ def test_too_many_wrong_codes_show_a_clear_wait(stack, browser):
     page.context.close()
 
 
+def test_a_sign_in_the_api_refuses_sends_the_driver_to_sign_in_again_and_back(stack, browser):
+    page = browser.new_context(bypass_csp=True).new_page()
+    driver = unique("ivy")
+    sign_in(page, stack.base, driver)
+    # Given a token the API no longer accepts (its signature spoiled, as if the user pool's key changed)
+    page.evaluate(
+        """() => { const t = sessionStorage.getItem('connections.id_token');
+                   sessionStorage.setItem('connections.id_token', t.slice(0, -4) + 'AAAA'); }"""
+    )
+    # When the driver opens a page that calls the API
+    page.goto(f"{stack.base}/#/cards")
+    page.reload()
+    # Then the console asks them to sign in again, and brings them back where they were
+    expect(page.get_by_text("Your sign-in has expired")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("User name").fill(driver)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="My cards")).to_be_visible(timeout=WAIT_MS)
+    page.context.close()
+
+
 class _Assets(HTMLParser):
     def __init__(self):
         super().__init__()

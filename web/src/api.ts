@@ -1,89 +1,23 @@
 // The one client of the HTTP API (docs/openapi.json): every page calls it, so sign-in, errors, waits and
-// retries are handled alike everywhere. The types below mirror the document's schemas the pages use.
+// retries are handled alike everywhere.
 import { config } from "./config";
+import type { components } from "./generated/openapi";
 import { session, signOut } from "./session";
 
-export type Status = "pending" | "active" | "denied" | "expired" | "removed" | "withdrawn" | "left";
-export type QuestionKind = "text" | "email" | "number" | "choice";
-
-export interface OrganizationRef {
-  organization_id: string;
-  name: string;
-}
-export interface Question {
-  id: string;
-  label: string;
-  kind?: QuestionKind;
-  required?: boolean;
-  pattern?: string | null;
-  choices?: string[] | null;
-}
-export interface Connection {
-  connection_id: string;
-  name: string;
-  description: string;
-  organization: OrganizationRef;
-  public: boolean;
-  questions: Question[];
-  approval_mode: "manual" | "auto" | "email_domain";
-  email_domains: string[];
-  reverify_days: number | null;
-}
-export interface Membership {
-  connection_id: string;
-  connection: Connection | null;
-  status: Status;
-  message: string | null;
-  answers: Record<string, unknown>;
-  requested_at: string;
-  decided_at: string | null;
-  expires_at: string | null;
-  verifying_email?: string | null;
-}
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-export interface Card {
-  id_tag: string;
-  label: string | null;
-  id_token_type: string;
-  created_at: string;
-}
-export interface StationDelivery {
-  stations: number;
-  delivered: number;
-}
-export interface Price {
-  free: boolean;
-  text: string;
-}
-export interface StationOnMap {
-  station_id: string;
-  name: string;
-  organization: OrganizationRef;
-  latitude: number;
-  longitude: number;
-  time_zone: string;
-  distance_m: number | null;
-  open_now: boolean;
-  status: string;
-  price: Price | null;
-}
-export interface StationsNearby {
-  items: StationOnMap[];
-  more: boolean;
-}
-export interface AccessCheck {
-  station_id: string;
-  may_charge: boolean;
-  reason: string;
-  message: string;
-  price: Price | null;
-  local_time: string;
-  opens_at: string | null;
-  until: string | null;
-}
+// Generated from docs/openapi.json before every type check and build (`npm run types`), so a page that
+// reads a field the API no longer has fails `make lint`, not a driver.
+type Schemas = components["schemas"];
+export type Status = Schemas["Status"];
+export type Question = Schemas["Question"];
+export type Connection = Schemas["ConnectionForDriver"];
+export type Membership = Schemas["Membership"];
+export type MembershipRequest = Schemas["MembershipRequest"];
+export type Card = Schemas["Card"];
+export type StationDelivery = Schemas["StationDelivery"];
+export type StationOnMap = Schemas["StationOnMap"];
+export type StationsNearby = Schemas["StationsNearby"];
+export type AccessCheck = Schemas["AccessCheck"];
+type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** An answer other than 2xx, as the API words it: `{error, message, fields}`. */
 export class ApiError extends Error {
@@ -158,7 +92,7 @@ export const api = {
     call<Page<Connection>>("GET", `/connections${name ? `?name=${q(name)}` : ""}`),
   connection: (id: string) => call<Connection>("GET", `/connections/${q(id)}`),
   connectionByCode: (code: string) => call<Connection>("GET", `/connections/by-code/${q(code.trim())}`),
-  request: (id: string, body: { code?: string; answers: Record<string, unknown>; email?: string }) =>
+  request: (id: string, body: MembershipRequest) =>
     call<Membership>("POST", `/connections/${q(id)}/memberships`, body),
   memberships: () => call<Page<Membership>>("GET", "/me/memberships"),
   leave: (id: string) => call<Membership>("DELETE", `/me/memberships/${q(id)}`),
