@@ -7,6 +7,8 @@ import gzip
 import random
 import re
 import time
+import urllib.error
+import urllib.request
 import uuid
 from html.parser import HTMLParser
 
@@ -399,6 +401,29 @@ def test_a_sign_in_the_api_refuses_sends_the_driver_to_sign_in_again_and_back(st
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="My cards")).to_be_visible(timeout=WAIT_MS)
     page.context.close()
+
+
+def test_the_gateway_serves_the_console_and_nothing_else_from_its_folder(stack):
+    def get(path: str) -> tuple[int, dict, bytes]:
+        try:
+            with urllib.request.urlopen(stack.base + path, timeout=10) as answer:  # noqa: S310 - local
+                return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {}, error.read()
+
+    status, headers, page = get("/")
+    assert status == 200 and b'<div id="app">' in page
+    assert "script-src 'self'" in headers["content-security-policy"]
+    status, _, config = get("/config.json")
+    assert status == 200 and b'"mode": "local"' in config
+    # Only the assets' own names: a path that climbs out of the folder finds nothing
+    assert get("/assets/../../package.json")[0] == 404
+    assert get("/assets/../../../pyproject.toml")[0] == 404
+    # The local sign-in signs in people by a plain name only
+    status, refused, _ = stack.call("POST", "/_local/sign-in", body={"sub": "<script>", "email": "x"})
+    assert status == 422 and set(refused["fields"]) == {"sub", "email"}
+    status, people, _ = stack.call("GET", "/_local/people")
+    assert [p["sub"] for p in people["people"]] == ["alice", "bob", "carol", "dave"]
 
 
 class _Assets(HTMLParser):

@@ -5,9 +5,12 @@ export interface LocalSignIn {
   mode: "local";
 }
 
-// Cognito's hosted UI, authorization code flow with PKCE (the deploy step fills these in).
+// Cognito's hosted UI, authorization code flow with PKCE (the deploy step fills these in). `authority` is
+// the user pool's issuer, whose OpenID discovery document names the hosted UI's endpoints; `domain` is the
+// hosted UI's, for signing out (Cognito's /logout is not in that document).
 export interface CognitoSignIn {
   mode: "cognito";
+  authority: string;
   domain: string;
   client_id: string;
   redirect_uri: string;
