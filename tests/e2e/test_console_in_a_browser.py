@@ -303,6 +303,23 @@ def test_a_refused_driver_reads_the_organizations_message(stack, browser, acme):
     page.context.close()
 
 
+def test_a_driver_withdraws_a_pending_request(stack, browser, acme):
+    driver = unique("kim")
+    answers = {"employee_id": "E4004", "work_email": "k@acme.example", "floor": 2, "site": "South"}
+    body = {"code": acme["code"], "answers": answers}
+    _ok(stack.call("POST", f"/connections/{acme['cid']}/memberships", user=driver, body=body))
+    page = browser.new_context(bypass_csp=True).new_page()
+    sign_in(page, stack.base, driver)
+    page.goto(f"{stack.base}/#/memberships")
+    mine = page.locator(f"[data-connection='{acme['cid']}']")
+    mine.get_by_role("button", name="Withdraw request").click()
+    expect(mine).to_have_count(0, timeout=WAIT_MS)
+    # and the admin's queue no longer holds it
+    queue = _ok(stack.call("GET", acme["requests"], user=acme["admin"]))["items"]
+    assert driver not in {r["driver_id"] for r in queue}
+    page.context.close()
+
+
 def test_a_driver_confirms_a_work_address_by_typing_the_code_or_by_the_emails_link_and_leaves(stack, browser):
     # Given a public connection approved by a work address's domain
     admin, typist, clicker = unique("admin"), unique("gina"), unique("hal")
