@@ -11,6 +11,12 @@ SAM_VENV := .sam-venv
 SAM := $(SAM_VENV)/bin/sam
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/shared/requirements.txt | sha1sum | cut -c1-12)
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha1sum requirements-sam.txt | cut -c1-12)
+# The web console (web/): npm ci writes node_modules/.package-lock.json, so it reruns when the lockfile moves;
+# the build reruns when any source is newer than the built index.html.
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find web/src -type f -not -path 'web/src/generated/*' 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json docs/openapi.json
+WEB_BUILT := web/dist/index.html
 
 .PHONY: help
 help:
@@ -23,7 +29,8 @@ help:
 	@echo "make openapi regenerate docs/openapi.json from the routes"
 	@echo "make lock    pin the layer's dependencies (functions/shared/requirements.in -> requirements.txt)"
 	@echo "make bench   run the benchmarks in bench/"
-	@echo "make build   sam build (what 'sam deploy' ships)"
+	@echo "make build   sam build (what 'sam deploy' ships) and the web console (web/dist)"
+	@echo "make console build the web console (web/dist) if its sources changed"
 
 $(STAMP): requirements-dev.txt functions/shared/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime); install it and retry." >&2; exit 1; }
@@ -42,11 +49,23 @@ $(SAM_STAMP): requirements-sam.txt
 .PHONY: venv
 venv: $(STAMP)
 
+$(WEB_MODULES): web/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20.19+ and npm are required for the web console; install them and retry." >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+$(WEB_BUILT): $(WEB_MODULES) $(WEB_SOURCES)
+	@# The API's types are generated from docs/openapi.json first (npm run types), then the pages built.
+	cd web && npm run --silent build
+
+.PHONY: console
+console: $(WEB_BUILT)
+
 .PHONY: lint
-lint: $(STAMP)
+lint: $(STAMP) $(WEB_MODULES)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	cd web && npm run --silent typecheck
 
 .PHONY: template
 template: $(STAMP) $(SAM_STAMP)
@@ -54,13 +73,13 @@ template: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
 
 .PHONY: build
-build: $(SAM_STAMP)
+build: $(SAM_STAMP) console
 	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
 
 .PHONY: tools
 tools:
 	@# Debian packages the tests use: curl and jq run the README's examples (tests/e2e/test_readme.py);
-	@# chromium is the browser the /docs test drives (Playwright's own browser downloads are never used).
+	@# chromium is the browser the /docs and console tests drive (Playwright's own browser downloads are never used).
 	@# One apt-get for whatever is missing (CI runs as root).
 	@missing=$$(for t in curl jq chromium; do command -v $$t >/dev/null || echo $$t; done); \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
@@ -70,7 +89,7 @@ test: lint template build tools
 	$(PY) -m pytest
 
 .PHONY: run
-run: $(STAMP)
+run: $(STAMP) console
 	$(PY) -m infra.local
 
 .PHONY: token

@@ -156,8 +156,9 @@ def main() -> None:
             stack.run_stations(demo["stations"])
             print(seed.instructions(stack.base, demo, stack.mqtt_port, stack.ocpp.url), flush=True)
         print(
-            f"Ready: API {stack.base}  OCPP {stack.ocpp.url}/<chargerId>  MQTT 127.0.0.1:{stack.mqtt_port}"
-            f"  moto http://127.0.0.1:{stack.moto_port}\n"
+            f"Ready: console {stack.base}/  API {stack.base}  OCPP {stack.ocpp.url}/<chargerId>"
+            f"  MQTT 127.0.0.1:{stack.mqtt_port}  moto http://127.0.0.1:{stack.moto_port}\n"
+            f"Open {stack.base}/ in a browser and sign in as alice (the admin), bob, carol or dave.\n"
             "Data lives in memory and is gone when you stop (Ctrl-C).",
             flush=True,
         )

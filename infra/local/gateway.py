@@ -6,23 +6,38 @@ checks sign-in tokens as the JWT authorizer does, and serves a few local-only pa
     GET  /_local/outbox       the emails SES accepted
     GET  /_local/failures     stream batches parked in the on-failure queue
     GET  /_local/timings      per request: total, handler and AWS (moto) milliseconds (for bench/)
+    GET  /                    the web console (web/dist, built by `make run`), its /assets/ and /config.json
+    GET  /_local/people       the demo's people, for the console's local sign-in page
+    POST /_local/sign-in      {sub, email} -> {token}: a local ID token, as the user pool would issue
     POST /_local/iot/topics/  the IoT data-plane publish API, delivered on the local MQTT broker
 """
 
 import json
 import mimetypes
+import re
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from infra import template
+from infra.local import seed
 from infra.local.apigw import http_api_event, http_response, route_for
-from infra.local.auth import Verifier
+from infra.local.auth import Verifier, mint
 from infra.local.functions import LocalFunction
 from infra.template import ROOT
 
 IOT_PREFIX = "/_local/iot"
+CONSOLE = ROOT / "web" / "dist"
+# The console's settings for this stack (decision record 0031): the API on the same origin, local sign-in.
+CONSOLE_CONFIG = {"api_base_url": "", "sign_in": {"mode": "local"}}
+# The console's own files only: its scripts, styles and API calls come from this origin, nothing inline.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def _swagger_assets() -> Path:
@@ -116,9 +131,54 @@ class _Handler(BaseHTTPRequestHandler):
         )
         del self.server.timings[:-10_000]
 
+    def _console(self, path: str) -> None:
+        """The built console: index.html at /, its content-hashed assets, and this stack's config.json."""
+        if path == "/config.json":
+            return self._send(200, json.dumps(CONSOLE_CONFIG).encode(), {"cache-control": "no-store"})
+        # The file's name only: a path can never reach outside web/dist/assets.
+        file = CONSOLE / "index.html" if path == "/" else CONSOLE / "assets" / Path(path).name
+        if not file.is_file():
+            message = (
+                "The console is not built: `make run` builds it (or `make console`)." if path == "/" else ""
+            )
+            return self._send(404, message.encode(), {"content-type": "text/plain; charset=utf-8"})
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if file.suffix in (".html", ".css", ".js"):
+            kind += "; charset=utf-8"
+        # Assets are named by their content, so they never change; index.html names the current ones.
+        cache = "no-cache" if path == "/" else "public, max-age=31536000, immutable"
+        headers = {"content-type": kind, "cache-control": cache, "x-content-type-options": "nosniff"}
+        if path == "/":
+            headers["content-security-policy"] = CONSOLE_CSP
+        self._send(200, file.read_bytes(), headers)
+
+    def _sign_in(self, body: bytes | None) -> None:
+        """Local only, as the user pool's sign-in would: a token for whoever is named."""
+        try:
+            person = json.loads(body or b"{}")
+            sub, email = person["sub"], person.get("email") or f"{person['sub']}@example.com"
+        except (ValueError, KeyError, TypeError):
+            return self._json(400, {"error": "invalid_input", "message": "Send {sub, email}.", "fields": {}})
+        fields = {}
+        if not isinstance(sub, str) or not USER_NAME.fullmatch(sub):
+            fields["sub"] = "Letters, digits, dots, dashes or underscores (at most 64)."
+        if not isinstance(email, str) or not EMAIL.fullmatch(email):
+            fields["email"] = "An email address, like erin@example.com."
+        if fields:
+            return self._json(
+                422, {"error": "invalid_input", "message": "Check the fields.", "fields": fields}
+            )
+        self._json(200, {"token": mint(sub, email)})
+
     def _local(self, path: str, query: str, body: bytes | None) -> bool:
         """Local-only routes; True when handled."""
-        if self.command == "GET" and path == "/openapi.json":
+        if self.command in ("GET", "HEAD") and (path in ("/", "/config.json") or path.startswith("/assets/")):
+            self._console(path)
+        elif self.command == "GET" and path == "/_local/people":
+            self._json(200, {"people": seed.people()})
+        elif self.command == "POST" and path == "/_local/sign-in":
+            self._sign_in(body)
+        elif self.command == "GET" and path == "/openapi.json":
             self._send(200, (ROOT / "docs" / "openapi.json").read_bytes())
         elif self.command == "GET" and path in ("/docs", "/docs/"):
             self._send(200, SWAGGER_PAGE.encode(), {"content-type": "text/html; charset=utf-8"})

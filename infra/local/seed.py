@@ -21,6 +21,12 @@ TIME_ZONE = "America/Los_Angeles"
 WEEKDAY_DAYTIME = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}]
 
 
+def people() -> list[dict[str, str]]:
+    """Who the demo has, for the console's local sign-in page."""
+    admin = {"sub": ADMIN[0], "email": ADMIN[1], "role": "admin of Acme Corp"}
+    return [admin, *({"sub": sub, "email": email, "role": "driver"} for sub, email in DRIVERS.items())]
+
+
 def _call(base: str, token: str, method: str, path: str, body=None) -> dict:
     request = urllib.request.Request(  # noqa: S310 - our own local gateway
         base + path,

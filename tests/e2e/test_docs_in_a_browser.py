@@ -2,24 +2,14 @@
 reads the OpenAPI 3.1 document the stack serves and renders every operation."""
 
 import json
-import shutil
 import urllib.request
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-pytestmark = pytest.mark.e2e
+from tests.support.browser import launch
 
-# Without the networking flags Chromium keeps trying hosts this network refuses.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.e2e
 
 
 def test_docs_renders_every_operation_of_the_served_document(stack, tmp_path):
@@ -28,11 +18,9 @@ def test_docs_renders_every_operation_of_the_served_document(stack, tmp_path):
     operations = sum(len(item) for item in document["paths"].values())
     assert document["openapi"].startswith("3.1") and operations > 0
 
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
     with sync_playwright() as playwright:
         # Playwright gives the browser a fresh profile of its own; it must not download one (no `install`).
-        browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
             page.goto(f"{stack.base}/docs", wait_until="load")

@@ -1,0 +1,110 @@
+// The one client of the HTTP API (docs/openapi.json): every page calls it, so sign-in, errors, waits and
+// retries are handled alike everywhere.
+import { config } from "./config";
+import type { components } from "./generated/openapi";
+import { session, signOut } from "./session";
+
+// Generated from docs/openapi.json before every type check and build (`npm run types`), so a page that
+// reads a field the API no longer has fails `make lint`, not a driver.
+type Schemas = components["schemas"];
+export type Status = Schemas["Status"];
+export type Question = Schemas["Question"];
+export type Connection = Schemas["ConnectionForDriver"];
+export type Membership = Schemas["Membership"];
+export type MembershipRequest = Schemas["MembershipRequest"];
+export type Card = Schemas["Card"];
+export type StationDelivery = Schemas["StationDelivery"];
+export type StationOnMap = Schemas["StationOnMap"];
+export type StationsNearby = Schemas["StationsNearby"];
+export type AccessCheck = Schemas["AccessCheck"];
+type Page<T> = { items: T[]; next_cursor: string | null };
+
+/** An answer other than 2xx, as the API words it: `{error, message, fields}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string> = {},
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Called when the API no longer accepts the token (401): the app sends the person to sign in again. */
+let onSignedOut: () => void = () => {};
+export function whenSignedOut(callback: () => void): void {
+  onSignedOut = callback;
+}
+
+const BUSY_TRIES = 3;
+
+function wait(seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (session.token) headers.authorization = `Bearer ${session.token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  // One key for every try of this write, so a retry after a lost answer is not a second request.
+  if (method === "POST") headers["idempotency-key"] = crypto.randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    const answer = await fetch(config().api_base_url + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (answer.ok) return (await answer.json()) as T;
+    const text = await answer.text();
+    let problem: { error?: string; message?: string; fields?: Record<string, string> } = {};
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      // A gateway's own answer (HTML or empty): the status says enough.
+    }
+    const retryAfter = Number(answer.headers.get("retry-after")) || null;
+    if (answer.status === 401) {
+      signOut();
+      onSignedOut();
+      throw new ApiError(401, "unauthorized", "Your sign-in has expired: please sign in again.");
+    }
+    // Busy (409/503 `busy`): nobody's fault, and the same request a moment later succeeds.
+    if (problem.error === "busy" && attempt < BUSY_TRIES) {
+      await wait(retryAfter ?? 1);
+      continue;
+    }
+    throw new ApiError(
+      answer.status,
+      problem.error ?? `http_${answer.status}`,
+      problem.message ?? `The service answered ${answer.status}; please try again.`,
+      problem.fields ?? {},
+      answer.status === 429 ? retryAfter : null,
+    );
+  }
+}
+
+const q = encodeURIComponent;
+
+export const api = {
+  connections: (name: string) =>
+    call<Page<Connection>>("GET", `/connections${name ? `?name=${q(name)}` : ""}`),
+  connection: (id: string) => call<Connection>("GET", `/connections/${q(id)}`),
+  connectionByCode: (code: string) => call<Connection>("GET", `/connections/by-code/${q(code.trim())}`),
+  request: (id: string, body: MembershipRequest) =>
+    call<Membership>("POST", `/connections/${q(id)}/memberships`, body),
+  memberships: () => call<Page<Membership>>("GET", "/me/memberships"),
+  leave: (id: string) => call<Membership>("DELETE", `/me/memberships/${q(id)}`),
+  delivery: (id: string) => call<StationDelivery>("GET", `/me/memberships/${q(id)}/stations`),
+  verify: (id: string, code: string) =>
+    call<Membership>("POST", `/me/memberships/${q(id)}/verification`, { code }),
+  cards: () => call<Card[]>("GET", "/me/cards"),
+  addCard: (id_tag: string, label: string) =>
+    call<Card>("POST", "/me/cards", { id_tag, label: label || null }),
+  removeCard: (id_tag: string) => call<object>("DELETE", `/me/cards/${q(id_tag)}`),
+  stationsNear: (lat: number, lng: number, radiusKm: number) =>
+    call<StationsNearby>("GET", `/stations?lat=${lat}&lng=${lng}&radius_km=${radiusKm}`),
+  station: (id: string) => call<StationOnMap>("GET", `/stations/${q(id)}`),
+  access: (id: string) => call<AccessCheck>("GET", `/stations/${q(id)}/access`),
+};
