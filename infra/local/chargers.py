@@ -285,12 +285,16 @@ class Charger:
         bytes_per_message: int | None = None,
         authorize_timeout: float = AUTHORIZE_TIMEOUT,
         boot_retry: float = BOOT_RETRY,
+        pending_retry: float | None = None,
     ):
         self.station_id, self.url, self.mqtt_port = station_id, url.rstrip("/"), mqtt_port
         self.dialect = DIALECTS[ocpp_version]
         self.ocpp_version = ocpp_version
         self.local_list_supported = local_list_supported
         self.authorize_timeout, self.boot_retry = authorize_timeout, boot_retry
+        # Seconds before booting again after Pending; None: the answer's interval, as a real charger waits
+        # (a test sets less rather than wait the service's minute).
+        self.pending_retry = pending_retry
         self.list = LocalList(
             self.dialect, local_auth_list_max_length, send_local_list_max_length, bytes_per_message
         )
@@ -546,7 +550,8 @@ class Charger:
             self.registration = result.status
             if result.status == "Accepted":
                 break
-            await asyncio.sleep(max(result.interval, 1))
+            retry = result.interval if self.pending_retry is None else self.pending_retry
+            await asyncio.sleep(max(retry, 0.1))
         while result.interval > 0:
             await asyncio.sleep(result.interval)
             try:

@@ -24,11 +24,32 @@ def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
+VERSIONS = ["1.6", "2.0.1"]
+
+
+@pytest.fixture(params=VERSIONS)
+def version(request) -> str:
+    """The OCPP version of the test's charger: each test runs with both where they behave alike."""
+    return request.param
+
+
+# Small capacity: 1.6 LocalAuthListMaxLength and SendLocalListMaxLength, 2.0.1 LocalAuthListCtrlr Entries
+# and ItemsPerMessage, and its BytesPerMessage at the least the service takes (about two entries' worth).
+SMALL = {"local_auth_list_max_length": 3, "send_local_list_max_length": 2}
+SMALL_BYTES = 300
+
+
 @pytest.fixture
-def site(stack, request):
-    """An organization whose private connection unlocks a members-only station, whose 1.6 charger is
-    online. A test parametrizing `site` sets what the station is registered with (and its charger holds)."""
-    capabilities = getattr(request, "param", {})
+def capabilities(request, version) -> dict:
+    """What the station is registered with (and its charger holds): as a charger comes, unless a test asks
+    for "small" (indirectly)."""
+    if getattr(request, "param", None) != "small":
+        return {}
+    return SMALL if version == "1.6" else {**SMALL, "bytes_per_message": SMALL_BYTES}
+
+
+def new_site(stack) -> dict:
+    """An organization whose private connection unlocks a members-only policy's stations."""
     admin = unique("admin")
     _, org, _ = stack.call("POST", "/organizations", user=admin, body={"name": "Depot"})
     org = org["organization_id"]
@@ -41,20 +62,38 @@ def site(stack, request):
         user=admin,
         body={"name": "Depot bays", "connection_ids": [connection["connection_id"]]},
     )
-    station_id = unique("CP").upper()
-    stack.provision(station_id, org)
-    charger = Charger(station_id, stack.ocpp_url, authorize_timeout=5.0, **capabilities).start()
-    status, _, _ = stack.call(
+    return {"admin": admin, "org": org, "connection": connection, "policy": policy}
+
+
+def register(stack, site: dict, station_id: str, version: str, capabilities: dict) -> None:
+    body = {"station_id": station_id, "name": "Bay 1", "policy_id": site["policy"]["policy_id"]}
+    status, answer, _ = stack.call(
         "POST",
-        f"/organizations/{org}/stations",
-        user=admin,
-        body={"station_id": station_id, "name": "Bay 1", "policy_id": policy["policy_id"], **capabilities},
+        f"/organizations/{site['org']}/stations",
+        user=site["admin"],
+        body={**body, "ocpp_version": version, **capabilities},
     )
-    assert status == 201
+    assert status == 201, answer
+
+
+@pytest.fixture
+def site(stack, version, capabilities):
+    """new_site's station, registered in the test's OCPP version, its charger online and holding its first
+    Full."""
+    site = {**new_site(stack), "version": version}
+    station_id = unique("CP").upper()
+    stack.provision(station_id, site["org"])
+    register(stack, site, station_id, version, capabilities)
+    charger = Charger(
+        station_id, stack.ocpp_url, ocpp_version=version, authorize_timeout=5.0, **capabilities
+    ).start()
     assert wait_for(lambda: charger.snapshot()["listVersion"] >= 1, timeout=5), "the first Full never arrived"
-    yield {"admin": admin, "org": org, "connection": connection, "charger": charger, "policy": policy}
+    assert charger.snapshot()["registration"] == "Accepted"
+    # Nothing in flight any more (a test's lost answer is then the answer it means)
+    assert wait_for(lambda: in_sync(stack, site), timeout=5), "the station never showed as in sync"
+    yield {**site, "station_id": station_id, "charger": charger}
     charger.stop()
-    # Every frame of the test, both ways, is valid OCPP 1.6
+    # Every frame of the test, both ways, is valid OCPP in the charger's version
     assert charger.violations() == []
 
 
@@ -63,8 +102,13 @@ def on_list(charger: Charger, card: str) -> str | None:
     return entry["status"] if entry else None
 
 
-def join(stack, site, driver: str, card: str) -> float:
-    """The driver registers a card and requests; the admin approves. Returns when the approval answered."""
+def card_of(driver: str) -> str:
+    """A card of at most 20 characters, as a 1.6 idTag must be."""
+    return f"C{uuid.uuid4().hex[:11]}".upper()
+
+
+def ask_to_join(stack, site, driver: str, card: str) -> None:
+    """The driver registers a card and asks to join the private connection with its code."""
     connection = site["connection"]
     assert stack.call("POST", "/me/cards", user=driver, body={"id_tag": card})[0] == 201
     status, _, _ = stack.call(
@@ -74,6 +118,12 @@ def join(stack, site, driver: str, card: str) -> float:
         body={"code": connection["code"]},
     )
     assert status == 201
+
+
+def join(stack, site, driver: str, card: str) -> float:
+    """The driver registers a card and requests; the admin approves. Returns when the approval answered."""
+    ask_to_join(stack, site, driver, card)
+    connection = site["connection"]
     path = f"/organizations/{site['org']}/connections/{connection['connection_id']}/requests/{driver}/approve"
     assert stack.call("POST", path, user=site["admin"])[0] == 200
     return time.monotonic()
@@ -84,8 +134,16 @@ def in_sync(stack, site) -> dict | None:
     return stations if stations["out_of_sync"] == 0 else None
 
 
+def sent_lists(charger: Charger, since: int = 0) -> list[tuple[dict, int]]:
+    """The SendLocalList requests the charger received since frame `since`: (payload, bytes on the wire)."""
+    received = [raw for direction, raw in charger.frames[since:] if direction == "received"]
+    frames = [(json.loads(raw), len(raw.encode())) for raw in received]
+    return [(frame[3], size) for frame, size in frames if frame[0] == 2 and frame[2] == "SendLocalList"]
+
+
 def test_an_approved_card_is_accepted_at_the_charger_within_a_second_and_refused_after_removal(stack, site):
-    charger, driver, card = site["charger"], unique("driver"), unique("C")[:12].upper()
+    charger, driver = site["charger"], unique("driver")
+    card = card_of(driver)
     # Given a driver whose card the charger does not know
     assert on_list(charger, card) is None
     # When the admin approves the driver's request
@@ -110,13 +168,29 @@ def test_an_approved_card_is_accepted_at_the_charger_within_a_second_and_refused
     assert charger.would_accept(card) == (False, "local_list", "Blocked")
 
 
-def test_a_card_the_charger_does_not_know_is_authorized_online(stack, site):
-    # A stranger's card is not on the list: the charger asks the service, which refuses it
-    assert site["charger"].would_accept("UNKNOWN01") == (False, "online", "Invalid")
+def test_a_card_the_charger_does_not_know_is_refused_online_with_the_reason_on_its_screen(stack, site):
+    charger, driver = site["charger"], unique("driver")
+    card = card_of(driver)
+    # Given a driver with a card who asked to join but is not approved yet: the card is on no list
+    ask_to_join(stack, site, driver, card)
+    status, access, _ = stack.call("GET", f"/stations/{site['station_id']}/access", user=driver)
+    assert status == 200 and not access["may_charge"], access
+    # When the driver presents it, the charger asks the service, which refuses it for the same reason
+    accepted, source, why = charger.would_accept(card)
+    assert (accepted, source) == (False, "online")
+    if site["version"] == "1.6":
+        assert why == access["ocpp16_status"]
+    else:
+        # and a 2.0.1 charger shows the driver the sentence the app gives
+        assert why == access["ocpp_status"] == "NotAtThisLocation"
+        assert charger.screen == access["message"]
+    # A stranger's card is refused as unknown
+    assert charger.would_accept("UNKNOWN01")[:2] == (False, "online")
 
 
 def test_the_admin_sees_the_station_in_sync(stack, site):
-    driver, card = unique("driver"), unique("S")[:12].upper()
+    driver = unique("driver")
+    card = card_of(driver)
     join(stack, site, driver, card)
     assert wait_for(lambda: on_list(site["charger"], card) == "Accepted", timeout=2)
     stations = wait_for(lambda: in_sync(stack, site), timeout=2)
@@ -126,7 +200,8 @@ def test_the_admin_sees_the_station_in_sync(stack, site):
 
 
 def test_a_charger_that_lost_its_list_is_reconciled_when_it_reboots(stack, site):
-    charger, driver, card = site["charger"], unique("driver"), unique("R")[:12].upper()
+    charger, driver = site["charger"], unique("driver")
+    card = card_of(driver)
     join(stack, site, driver, card)
     assert wait_for(lambda: on_list(charger, card) == "Accepted", timeout=2)
     boots = charger.snapshot()["boots"]
@@ -136,41 +211,113 @@ def test_a_charger_that_lost_its_list_is_reconciled_when_it_reboots(stack, site)
     # Then the service asks for its list version, sees the mismatch and sends the whole list again
     assert wait_for(lambda: on_list(charger, card) == "Accepted", timeout=3), charger.snapshot()
     assert charger.snapshot()["registration"] == "Accepted" and charger.snapshot()["boots"] == boots + 1
+    assert wait_for(lambda: in_sync(stack, site), timeout=2), "the station never showed as in sync"
 
 
-def test_a_lost_answer_is_made_good_when_the_charger_next_boots(stack, site):
-    charger, driver, card = site["charger"], unique("driver"), unique("L")[:12].upper()
+@pytest.mark.parametrize("comes_back", ["reconnect", "reboot"])
+def test_a_lost_answer_is_made_good_when_the_charger_comes_back(stack, site, comes_back):
+    charger, driver = site["charger"], unique("driver")
+    card = card_of(driver)
     # Given the charger's answer to the approval's SendLocalList is lost on the way
     charger.lose_next_answer()
     join(stack, site, driver, card)
     assert wait_for(lambda: on_list(charger, card) == "Accepted", timeout=2)
-    assert wait_for(lambda: any(d == "lost" for d, _ in charger.frames), timeout=2)
+    lost = wait_for(lambda: [json.loads(raw)[1] for d, raw in charger.frames if d == "lost"], timeout=2)
+    assert lost and any(card in raw and lost[0] in raw for d, raw in charger.frames if d == "received")
     # The service cannot know the charger holds it
     assert in_sync(stack, site) is None
-    # When the charger reboots, the service asks its version and sees it holds the list
-    charger.reboot()
+    # When the charger reconnects (without booting) or reboots, the service asks its version, and then
+    # knows what it holds (not waiting for the resend sweep, which backs off for seconds to an hour)
+    getattr(charger, comes_back)()
     assert wait_for(lambda: in_sync(stack, site), timeout=5), "the station never showed as in sync"
     assert on_list(charger, card) == "Accepted"
 
 
-@pytest.mark.parametrize(
-    "site", [{"local_auth_list_max_length": 3, "send_local_list_max_length": 2}], indirect=True
-)
+@pytest.mark.parametrize("capabilities", ["small"], indirect=True)
 def test_a_small_charger_holds_what_fits_and_authorizes_the_rest_online(stack, site):
     charger = site["charger"]
-    cards = [unique("K")[:12].upper() for _ in range(5)]
+    cards = [card_of("driver") for _ in range(5)]
     for card in cards:
+        # (one after the other: approvals at the same moment may be listed in either order)
         join(stack, site, unique("driver"), card)
-    # The charger's list fills up to its capacity, never with more per message than it takes ...
-    assert wait_for(lambda: len(charger.snapshot()["entries"]) == 3, timeout=5), charger.snapshot()
-    sent = [json.loads(raw) for direction, raw in charger.frames if direction == "received"]
-    lists = [frame[3] for frame in sent if frame[0] == 2 and frame[2] == "SendLocalList"]
-    assert all(len(payload.get("localAuthorizationList", [])) <= 2 for payload in lists)
+        assert wait_for(lambda card=card: on_list(charger, card) == "Accepted", timeout=3), charger.snapshot()
+    # The charger's list fills up to its capacity, keeping the latest approvals (decision 0007) ...
+    held = {card: {"status": "Accepted"} for card in cards[-3:]}
+    assert charger.snapshot()["entries"] == held
+    assert wait_for(lambda: in_sync(stack, site), timeout=5), "the station never showed as in sync"
+    # ... and after a reboot that lost it, the same list again, in messages it takes
+    seen = len(charger.frames)
+    charger.reboot(lose_list=True)
+    assert wait_for(lambda: charger.snapshot()["entries"] == held, timeout=5), charger.snapshot()
+    assert len(sent_lists(charger, seen)) >= 2
+    # Never more per message than it takes: nothing it answered Failed
+    for payload, size in sent_lists(charger):
+        assert len(payload.get("localAuthorizationList", [])) <= 2, payload
+        assert site["version"] == "1.6" or size <= SMALL_BYTES, (size, payload)
     assert not any('"Failed"' in raw for direction, raw in charger.frames if direction == "sent")
     # ... and every approved driver is accepted: from the list, or else by Authorize online
     answers = {card: charger.would_accept(card) for card in cards}
     assert all(accepted for accepted, _, _ in answers.values()), answers
     assert {source for _, source, _ in answers.values()} == {"local_list", "online"}
+
+
+def test_a_transaction_is_started_and_stopped_with_the_drivers_card(stack, site):
+    charger, driver = site["charger"], unique("driver")
+    card = card_of(driver)
+    join(stack, site, driver, card)
+    assert wait_for(lambda: on_list(charger, card) == "Accepted", timeout=2)
+    started = charger.start_transaction(card)
+    stopped = charger.stop_transaction()
+    if site["version"] == "1.6":
+        # StartTransaction: the same decision as Authorize, and a transactionId the charger reports back
+        assert started["idTagInfo"]["status"] == "Accepted", started
+        assert isinstance(started["transactionId"], int)
+        assert stopped == {} or stopped["idTagInfo"]["status"] == "Accepted", stopped
+    else:
+        # TransactionEvent Started and Ended, each with the idToken, answered with the decision on it
+        assert started["idTokenInfo"]["status"] == "Accepted", started
+        assert stopped["idTokenInfo"]["status"] == "Accepted", stopped
+    # A removed driver's card starts nothing
+    path = f"/organizations/{site['org']}/connections/{site['connection']['connection_id']}/members/{driver}"
+    assert stack.call("DELETE", path, user=site["admin"])[0] == 200
+    assert wait_for(lambda: on_list(charger, card) == "Blocked", timeout=2)
+    refused = charger.start_transaction(card)
+    info = refused["idTagInfo" if site["version"] == "1.6" else "idTokenInfo"]
+    assert info["status"] != "Accepted", refused
+
+
+def boot_answers(charger: Charger) -> list[dict]:
+    """The central system's answers to the charger's BootNotifications, in order."""
+    frames = [(direction, json.loads(raw)) for direction, raw in charger.frames if direction != "lost"]
+    boots = {f[1] for d, f in frames if d == "sent" and f[0] == 2 and f[2] == "BootNotification"}
+    return [f[2] for d, f in frames if d == "received" and f[0] == 3 and f[1] in boots]
+
+
+def test_a_provisioned_charger_is_pending_until_registered_then_gets_its_full(stack, version):
+    site = new_site(stack)
+    driver = unique("driver")
+    card = card_of(driver)
+    join(stack, site, driver, card)
+    station_id = unique("CP").upper()
+    stack.provision(station_id, site["org"])
+    # Given a charger installed (provisioned) but not registered by its organization yet
+    # (it boots again a second after Pending, rather than after the minute the service asks)
+    charger = Charger(station_id, stack.ocpp_url, ocpp_version=version, pending_retry=1.0).start()
+    try:
+        # It is answered Pending at boot, with an interval to retry after
+        assert wait_for(lambda: charger.snapshot()["registration"] == "Pending", timeout=5), charger.frames
+        assert boot_answers(charger)[0]["interval"] > 0
+        assert wait_for(lambda: len(boot_answers(charger)) >= 2, timeout=5), "it never booted again"
+        assert {answer["status"] for answer in boot_answers(charger)} == {"Pending"}
+        # When the admin registers it
+        register(stack, site, station_id, version, {})
+        # Then it is Accepted at its next BootNotification and given its Full
+        assert wait_for(lambda: charger.snapshot()["registration"] == "Accepted", timeout=5), charger.frames
+        assert wait_for(lambda: on_list(charger, card) == "Accepted", timeout=5), charger.snapshot()
+        assert wait_for(lambda: in_sync(stack, site), timeout=5), "the station never showed as in sync"
+    finally:
+        charger.stop()
+    assert charger.violations() == []
 
 
 class CentralSystem(Topics):
