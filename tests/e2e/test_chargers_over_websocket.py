@@ -88,7 +88,7 @@ def site(stack, version, capabilities):
         station_id, stack.ocpp_url, ocpp_version=version, authorize_timeout=5.0, **capabilities
     ).start()
     # Set-up waits are generous: the file's first test also waits for the stack's functions to warm up.
-    assert wait_for(lambda: charger.snapshot()["listVersion"] >= 1, timeout=15), "the first Full never arrived"
+    assert wait_for(lambda: charger.snapshot()["listVersion"] >= 1, timeout=15), "no first Full"
     assert wait_for(lambda: charger.snapshot()["registration"] == "Accepted", timeout=5)
     # Nothing in flight any more (a test's lost answer is then the answer it means)
     assert wait_for(lambda: in_sync(stack, site), timeout=15), "the station never showed as in sync"
