@@ -15,6 +15,7 @@ StationSyncFunction -> MQTT -> endpoint -> WebSocket -> charger (its answer back
    cost grows with the table's history.
 2. 50 reconnects without a reboot: both chargers go offline, a driver joins the public connection (the
    Differentials go to nobody), both reconnect; measured from `go_online` to the card Accepted on the list.
+   Each round starts once both stations are in sync (a charger dropped before its answer left loses it).
    Target p99 < 2 s; per reconnect exactly one GetLocalListVersion and one SendLocalList.
 Exit 1 past a target, on a missing card or a wrong list, or a frame not valid for the charger's version.
 
@@ -159,18 +160,24 @@ def approvals(stack: Stack, org: str, connection: str, chargers: dict[str, Charg
 def reconnects(stack: Stack, org: str, connection: str, chargers: dict[str, Charger]) -> bool:
     caught_up: dict[str, list[float]] = {v: [] for v in VERSIONS}
     received: dict[str, Counter] = {v: Counter() for v in VERSIONS}
+
+    def synced(wanted) -> bool:
+        stations = ok(stack.call("GET", f"/organizations/{org}/stations", user=ADMIN), 200)["items"]
+        return all(wanted(s["sync"]) for s in stations)
+
     for n in range(RECONNECTS):
+        # Each charger's last answer processed first: dropped with it, its answer would be lost instead.
+        if not wait_for(lambda: synced(lambda s: s["in_sync"]), timeout=WAIT_S, every=0.05):
+            raise SystemExit("the stations did not get back in sync")
         for charger in chargers.values():
             charger.go_offline()
         driver, card = f"rc-driver-{n}", f"RC{n:03d}{uuid.uuid4().hex[:6]}".upper()
         ok(stack.call("POST", "/me/cards", user=driver, body={"id_tag": card}), 201)
         ok(stack.call("POST", f"/connections/{connection}/memberships", user=driver, body={}), 201)
 
-        def sent_to_nobody() -> bool:
-            views = ok(stack.call("GET", f"/organizations/{org}/stations", user=ADMIN), 200)["items"]
-            return all(s["sync"]["awaiting"] == "SendLocalList" for s in views)
-
-        if not wait_for(sent_to_nobody, timeout=WAIT_S, every=0.05):
+        if not wait_for(
+            lambda: synced(lambda s: s["awaiting"] == "SendLocalList"), timeout=WAIT_S, every=0.05
+        ):
             raise SystemExit("the driver's Differentials were never sent")
         since, before = {}, {v: len(c.frames) for v, c in chargers.items()}
         for version, charger in chargers.items():
