@@ -11,16 +11,13 @@ Run: .venv/bin/python bench/ocpp201_full.py  (about a second)"""
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "functions" / "shared"), str(ROOT)]
+import common  # noqa: F401 - puts the repository on sys.path
+from ocpp.messages import MessageType, get_validator
 
-from ocpp.messages import MessageType, get_validator  # noqa: E402
-
-from connections.stations import ocpp  # noqa: E402
-from connections.stations.dialects import V201  # noqa: E402
-from connections.stations.local_list import (  # noqa: E402
+from connections.stations import ocpp
+from connections.stations.dialects import V201
+from connections.stations.local_list import (
     Entry,
     Fetch,
     Send,

@@ -1,19 +1,14 @@
 """Cost of ONE approval in a connection whose policy has 10,000 members and S stations (S = 1, 100, 1,000),
-against the naive approach of pushing the whole list to every station on every change.
+against the naive push of the whole list to every station on every change.
 
     .venv/bin/python bench/station_fanout.py   (2-4 minutes, moto-bound)
 
-In this process: moto's server and the real handlers (approve, station sync, station messages). The
-members (card, active membership, Accepted entry) and the stations (in sync, SendLocalListMaxLength 25) are
-written directly, so one more approval is one Differential. For each S: the approval through the admin
-handler, the stream replayed to StationSyncFunction until no record passes the filter (a second wave would
-be an invocation with nothing to do), then every station answers Accepted, which must leave it in sync.
-Counted (deterministic; tests/integration/stations/test_fanout_round_trips.py holds the limits): IoT
-publishes and bytes (checked against moto's iot-data), DynamoDB calls, and those answered with an error.
-Baseline (exact): one unchunked SendLocalList Full of the whole list per station (its smallest form, over
-IoT Core's 128 KB; the chunked form is printed too). Targets: bytes at least 100x fewer; at most one
-publish per station per stream batch, each the new card. Then at stations whose capacity (500) is full:
-one publish each, within 10% of the minimal Differential's bytes. Exit 1 if a target is missed.
+In this process: moto and the real handlers (approve, station sync, station messages); members and stations
+(in sync, 25 per message) written directly. Per S: the approval, the stream replayed to StationSyncFunction
+until no record passes the filter, every station answering Accepted. Counted: IoT publishes and bytes
+(checked against moto's iot-data), DynamoDB calls and those refused. Naive: one unchunked Full per station
+(and chunked). Targets: 100x fewer bytes; at most one publish per station per batch, the new card; at full
+stations (500 held), one publish each within 10% of the minimal Differential. Exit 1 if one is missed.
 """
 
 import base64

@@ -1,20 +1,17 @@
-"""The driver's map at city scale: DynamoDB calls, index queries and items read per search, and the
-handler's p50/p99, for 10,000 stations and a driver with 5 Active connections.
+"""The driver's map at city scale (10,000 stations, a driver with 5 Active connections): DynamoDB calls,
+index queries and items read per search, and the handler's p50/p99.
 
-    .venv/bin/python bench/station_map.py [--searches 1000] [--radius-km 3]
+    .venv/bin/python bench/station_map.py [--searches 1000]     (1,000 take about 20 minutes, mostly moto)
 
 The city (30 km x 30 km around Berlin; 100 organizations with 3 connections and 2 policies each, one shown
 to members only, one open to everyone at office hours with prices; a fifth of the stations without a
-policy) is written to moto in this process; the real StationMapFunction handler answers `GET /stations` at
-random points. Counted (deterministic for the seed): operations, index queries, items read, Scans. Timed:
-the handler, and its part outside DynamoDB calls. Baseline: a Scan per search, on a sample of them.
-Targets: at most 9 index queries per search and no Scan (exit 1 otherwise). 1,000 searches take about 20
-minutes, nearly all of it moto answering (see index_moto_queries).
+policy) is written to moto in this process; the real handler answers `GET /stations` at seeded random
+points within 3 km. Baseline: a Scan per search, on 5 of them. Targets: at most 9 index queries per search
+and no Scan (exit 1 otherwise).
 """
 
 import argparse
 import gc
-import os
 import random
 import statistics
 import sys
@@ -31,7 +28,8 @@ CITY_KM = 30
 STATIONS = 10_000
 ORGANIZATIONS = 100
 DRIVER = "driver-with-5"
-SCAN_SAMPLE = int(os.environ.get("SCAN_SAMPLE", 5))
+SCAN_SAMPLE = 5
+RADIUS_KM = 3.0
 SEED = 6
 
 
@@ -164,7 +162,6 @@ def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--searches", type=int, default=1000)
-    parser.add_argument("--radius-km", type=float, default=3.0)
     args = parser.parse_args()
     with moto(counted=True):
         rng = random.Random(SEED)
@@ -190,7 +187,7 @@ def main() -> int:
         for lat, lng in points:
             DYNAMODB.reset()
             begin = time.perf_counter()
-            search = {"lat": lat, "lng": lng, "radius_km": args.radius_km, "limit": 200}
+            search = {"lat": lat, "lng": lng, "radius_km": RADIUS_KM, "limit": 200}
             answer = api(handler, "GET", "/stations", sub=DRIVER, query=search)
             elapsed = time.perf_counter() - begin
             totals.append(elapsed * 1000)
@@ -199,19 +196,19 @@ def main() -> int:
             queries.append(DYNAMODB.index_queries())
             items.append(DYNAMODB.items_read())
             map_items.append(DYNAMODB.items_read("gsi4"))
-            in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= args.radius_km * 1000))
+            in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= RADIUS_KM * 1000))
             shown.append(len(answer["items"]))
         last = len(DYNAMODB.calls)  # the last search's, for the shape of one
         n = len(points)
         per_search = {op: count / n for op, count in sorted(operations.items())}
         searched = time.perf_counter() - started
-        baseline_read, baseline_inside = scan_baseline(points[:SCAN_SAMPLE], args.radius_km)
+        baseline_read, baseline_inside = scan_baseline(points[:SCAN_SAMPLE], RADIUS_KM)
         print(
             f"(searches took {searched:.1f} s, the scans {time.perf_counter() - started - searched:.1f} s; "
             f"{moto_queries['shortened']} moto index queries given their partition's items only)"
         )
 
-        print(f"\n{n} searches, radius {args.radius_km} km, limit 200:")
+        print(f"\n{n} searches, radius {RADIUS_KM} km, limit 200:")
         print(
             "  DynamoDB calls per search (mean by operation): "
             + ", ".join(f"{op} {v:.2f}" for op, v in per_search.items())
