@@ -1,16 +1,22 @@
-"""A burst of 1,000 approvals, one per tenant (its own connection, policy and station, in sync with room
-for 500): how long StationSyncFunction takes to drain it in the template's BatchSize, its memory (target:
-under 256 MB) and what it publishes (each station exactly its card, in one Differential).
+"""A burst of 1,000 approvals across 1,000 stations: how long the station sync function takes to drain it in
+batches of the template's BatchSize, how much memory it needs (target: under 256 MB), what it publishes.
 
-    .venv/bin/python bench/station_burst.py      (about 7 minutes, moto-bound)
+    .venv/bin/python bench/station_burst.py [--approvals 1000] [--shape tenants|one-policy]
+    (about 7 minutes, moto-bound; one-policy about 3; --approvals 100 for a quick look)
 
-The approvals go through the admin handler; the stream is replayed to the function (FilterCriteria,
-BatchSize) until no record passes. The function runs in a spawned process, so its memory is its own:
-ru_maxrss (Lambda's Max Memory Used), VmHWM, and tracemalloc's peak on every other batch (it slows what it
-traces). Counted: invocations, records, publishes and bytes (checked against moto's iot-data), DynamoDB
-calls and those refused. Exit 1 past 256 MB, on a wrong message, or a drain past its time bound.
+tenants: each approval in its own connection, policy and station (a Monday-morning burst across
+organizations): every record costs its own reads, writes and publish. one-policy: one policy with all the
+stations; a batch's changes share their reads, each station gets the first 25 and is then in flight.
+Stations start in sync with room for 500 entries: one Differential each. The approvals go through the
+admin handler; the stream is replayed to StationSyncFunction (FilterCriteria, BatchSize) until no record
+passes the filter. The function runs in its own spawned process, so its memory is its own: ru_maxrss
+(Lambda's Max Memory Used), VmHWM as a cross-check, and tracemalloc's peak (every other batch: it slows
+what it traces). Counted (deterministic): invocations, records, publishes and bytes (checked against
+moto's iot-data), DynamoDB calls and those answered with an error. Exit 1 when memory reaches 256 MB, a
+station does not get exactly its card in one Differential, or the drain runs past its time bound.
 """
 
+import argparse
 import multiprocessing
 import os
 import sys
@@ -36,11 +42,6 @@ MB = 1024 * 1024
 
 def tag(n: int) -> str:
     return f"{0x0CC00000 + n:08X}"
-
-
-def own(station_id: str) -> dict:
-    """The entry station CP-n should be sent: driver n's card."""
-    return {"idTag": tag(int(station_id[3:])), "idTagInfo": {"status": "Accepted"}}
 
 
 # --- The sync function's process
@@ -107,21 +108,32 @@ def worker(pipe) -> None:
 # --- Setup, in this process
 
 
-def setup(approve_handler) -> tuple[str, list[tuple[str, str]]]:
-    """APPROVALS tenants, each a connection unlocking its own policy with one station CP-n and one pending
-    driver, written with BatchWriteItem; the organization and the (connection, driver) pairs to approve."""
+def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str, str]]]:
+    """The data, written with BatchWriteItem; returns the organization and the (connection, driver) pairs
+    to approve. tenants: `count` connections, each unlocking its own policy with one station CP-n, each with
+    one pending driver; one-policy: one connection unlocking one policy with `count` stations and drivers."""
     answer = api(approve_handler, "POST", "/organizations", 201, **ADMIN, body={"name": "Burst"})
     org, approvals, items = answer["organization_id"], [], []
-    for n in range(APPROVALS):
-        connection_id, policy_id, driver = f"conn-{n:04d}", f"policy-{n:04d}", f"driver-{n:04d}"
-        named = {"organization_name": "Burst", "name": f"Tenant {n}", "code": f"BURST{n:04d}"}
-        items += [seed.connection(org, connection_id, **named), seed.card(driver, tag(n))]
-        items += seed.policy(org, policy_id, [connection_id], name=f"Site {n}")
-        items.append(seed.synced_station(org, f"CP-{n:04d}", policy_id, local_auth_list_max_length=500))
-        items.append(seed.membership(org, connection_id, driver, "pending"))
+    for t in range(count if shape == "tenants" else 1):
+        named = {"organization_name": "Burst", "name": f"Tenant {t}", "code": f"BURST{t:04d}"}
+        items.append(seed.connection(org, f"conn-{t:04d}", **named))
+        items += seed.policy(org, f"policy-{t:04d}", [f"conn-{t:04d}"], name=f"Site {t}")
+    for n in range(count):
+        t = n if shape == "tenants" else 0
+        connection_id, driver = f"conn-{t:04d}", f"driver-{n:04d}"
+        station = seed.synced_station(org, f"CP-{n:04d}", f"policy-{t:04d}", local_auth_list_max_length=500)
+        items += [station, seed.card(driver, tag(n)), seed.membership(org, connection_id, driver, "pending")]
         approvals.append((connection_id, driver))
     seed.write(items)
     return org, approvals
+
+
+def expected(shape: str, station_id: str, chunk: int = 25) -> list[dict]:
+    """The one message each station should get from the drain. tenants: its own card. one-policy: the
+    first SendLocalListMaxLength changes of the first batch (entries are numbered in idTag order); the rest
+    waits for the station's answer, which does not come here (StationMessagesFunction would send it)."""
+    tags = [tag(int(station_id[3:]))] if shape == "tenants" else [tag(n) for n in range(chunk)]
+    return [{"idTag": t, "idTagInfo": {"status": "Accepted"}} for t in tags]
 
 
 # --- Report
@@ -155,7 +167,12 @@ def describe_wave(number: int, name: str, runs: list[dict], seen: int) -> None:
 
 
 def main() -> int:
-    count, began = APPROVALS, time.perf_counter()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--approvals", type=int, default=APPROVALS, help="approvals, one station each")
+    parser.add_argument("--shape", choices=("tenants", "one-policy"), default="tenants")
+    args = parser.parse_args()
+    count, shape = args.approvals, args.shape
+    began = time.perf_counter()
     # The sync function's process first, while this one is small (see worker).
     context = multiprocessing.get_context("spawn")
     pipe, child_pipe = context.Pipe()
@@ -164,10 +181,15 @@ def main() -> int:
     with moto() as endpoint:  # the worker is a daemon: it ends with this process
         from functions.approve import app as approve_app
 
-        org, approvals = setup(approve_app.handler)
+        org, approvals = setup(approve_app.handler, shape, count)
+        layout = (
+            f"{count:,} tenants, each a connection -> its own policy -> one station"
+            if shape == "tenants"
+            else f"one connection -> one policy -> {count:,} stations"
+        )
         print(
-            f"Setup (tenants): {count:,} tenants, each a connection -> its own policy -> one station;"
-            f" {count:,} drivers with a card and a pending request, in {time.perf_counter() - began:.1f} s",
+            f"Setup ({shape}): {layout}; {count:,} drivers with a card and a pending request,"
+            f" in {time.perf_counter() - began:.1f} s",
             flush=True,
         )
 
@@ -215,8 +237,8 @@ def main() -> int:
         seen_by_moto = moto_published()[published_before:]
         per_station = Counter(s for s, _, _ in publishes)
         right = sum(
-            frame[3]
-            == {**frame[3], "updateType": "Differential", "localAuthorizationList": [own(station_id)]}
+            frame[3]["updateType"] == "Differential"
+            and frame[3]["localAuthorizationList"] == expected(shape, station_id)
             for station_id, _, frame in publishes
         )
         most_in_batch = common.most_to_one_station([r["publishes"] for r in runs])
