@@ -82,8 +82,7 @@ def pending_tag(n: int) -> str:
 
 
 def setup() -> SimpleNamespace:
-    """An organization, a private connection and the policy it unlocks, through the API (tests/support's
-    Given helpers)."""
+    """An organization, a private connection and the policy it unlocks, through tests/support's Givens."""
     from tests.support.memberships import given_connection, given_organization
     from tests.support.stations import given_policy
 
@@ -128,14 +127,6 @@ def stations_of(policy: str) -> list:
     from connections.stations.items import StationItem
 
     return list(StationItem.gsi2.query(StationItem.policy_key(policy)))
-
-
-def accepted_tags(policy: str) -> list[str]:
-    from connections.stations.items import AllowEntryItem
-
-    pk, _ = AllowEntryItem.key(policy, "")
-    found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))
-    return [e.id_tag for e in found if e.status == "Accepted"]
 
 
 def frame_bytes(version: int, update_type: str, entries: list[dict]) -> int:
@@ -198,7 +189,11 @@ def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
     moto = moto_published()[published_before:]
     r.moto_publishes, r.moto_bytes = len(moto), sum(len(payload) for _, payload in moto)
 
-    tags = accepted_tags(site.policy)
+    from connections.stations.items import AllowEntryItem
+
+    pk, _ = AllowEntryItem.key(site.policy, "")
+    found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))
+    tags = [e.id_tag for e in found if e.status == "Accepted"]
     r.list_size = len(tags)
     pushes = [(full_push(tags, v, None), full_push(tags, v, CHUNK), k) for v, k in versions.items()]
     r.baseline_bytes, r.baseline_publishes = sum(sum(w) * k for w, _, k in pushes), sum(k for *_, k in pushes)
@@ -214,15 +209,12 @@ def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
     r.in_sync = in_sync(site.policy)
     r.most_per_batch = common.most_to_one_station([i.publishes for i in r.sync.invocations])
     r.ratio = r.baseline_bytes / r.bytes if r.bytes else math.inf
-    r.ok = (
-        r.ratio >= TARGET_RATIO
-        and r.most_per_batch <= 1
-        and len(r.publishes) <= r.stations
-        and r.right == r.stations
-        and r.in_sync == r.stations
-        and r.moto_publishes == len(r.publishes) + r.answer_publishes
-        and r.moto_bytes == r.bytes + r.answer_bytes
+    moto_agrees = (r.moto_publishes, r.moto_bytes) == (
+        len(r.publishes) + r.answer_publishes,
+        r.bytes + r.answer_bytes,
     )
+    r.ok = r.ratio >= TARGET_RATIO and r.most_per_batch <= 1 and len(r.publishes) <= r.stations
+    r.ok = r.ok and r.right == r.in_sync == r.stations and moto_agrees
     return r
 
 
