@@ -46,10 +46,7 @@ def tag(n: int) -> str:
 
 def peak_rss() -> int:
     """The process's peak resident set (VmHWM, bytes): unlike ru_maxrss it starts again at exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) * 1024
 
 
 def worker(pipe) -> None:
@@ -96,8 +93,7 @@ def worker(pipe) -> None:
             tracemalloc.start()
         answer, cost = measured(app.handler, {"Records": records})
         peak = tracemalloc.get_traced_memory()[1] if trace else None
-        if trace:
-            tracemalloc.stop()
+        tracemalloc.stop()  # does nothing when not tracing
         sent = {"answer": answer, "waited": waited[0], "peak": peak, "maxrss": maxrss(), "hwm": peak_rss()}
         pipe.send({**vars(cost), **sent})
 
@@ -172,11 +168,8 @@ def main() -> int:
         from functions.approve import app as approve_app
 
         org, approvals = setup(approve_app.handler, shape, count)
-        layout = (
-            f"{count:,} tenants, each a connection -> its own policy -> one station"
-            if shape == "tenants"
-            else f"one connection -> one policy -> {count:,} stations"
-        )
+        layout = f"{count:,} x (connection -> policy -> station)" if shape == "tenants" else "1 x (connection"
+        layout += "" if shape == "tenants" else f" -> policy -> {count:,} stations)"
         took = time.perf_counter() - began
         print(
             f"Setup ({shape}): {layout}; {count:,} drivers, card + pending request: {took:.1f} s", flush=True
@@ -261,18 +254,16 @@ def main() -> int:
         print(f"\nThe sync function's DynamoDB calls answered with an error: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
 
-        problems = []
-        if not bounded:
-            problems.append(f"the drain passed its {DRAIN_BOUND_S} s bound (moto too slow?)")
-        if max(maxrss, hwm, peak) >= TARGET_MB * MB:
-            problems.append(f"memory at or over {TARGET_MB} MB")
-        if right != count or len(publishes) != count or most_in_batch > 1 or failures:
-            problems.append("not exactly one Differential, the expected one, per station")
-        if len(seen_by_moto) != len(publishes):
-            problems.append("moto's iot-data count differs from the wrapped publish")
-        for problem in problems:
+        exact = right == len(publishes) == count and most_in_batch <= 1 and not failures
+        problems = {
+            f"the drain passed its {DRAIN_BOUND_S} s bound (moto too slow?)": not bounded,
+            f"memory at or over {TARGET_MB} MB": max(maxrss, hwm, peak) >= TARGET_MB * MB,
+            "not exactly one Differential, the expected one, per station": not exact,
+            "moto's iot-data count differs from the wrapped publish": len(seen_by_moto) != len(publishes),
+        }
+        for problem in (p for p, failed in problems.items() if failed):
             print(f"FAIL: {problem}")
-        return 1 if problems else 0
+        return 1 if any(problems.values()) else 0
 
 
 if __name__ == "__main__":
