@@ -41,26 +41,8 @@ TARGET = 1.6
 WATCHED = ("boto3", "botocore", "s3transfer", "aws_xray_sdk", "pynamodb", "pydantic")
 MUST_NOT_LOAD = ("boto3", "aws_xray_sdk")
 
-# Runs in the fresh interpreter: sys.path as Lambda builds it (the function's code, then the layer), then
-# the one import, timed on its own (the interpreter's start-up is the same for every target).
-PROBE = """
-import json, sys, time
-sys.path[:0] = {paths!r}
-start = time.perf_counter()
-import {module}
-elapsed = time.perf_counter() - start
-loaded = [m for m in {watched!r} if m in sys.modules]
-tracer = None
-if {tracer!r}:  # what connections.platform.http does on the first invocation X-Ray samples
-    start = time.perf_counter()
-    from aws_lambda_powertools import Tracer
-    Tracer()
-    tracer = time.perf_counter() - start
-print(json.dumps({{"seconds": elapsed, "loaded": loaded, "tracer": tracer}}))
-"""
-
-# Where a handler's import time goes: the same imports, split in stages (each stage's time excludes what
-# the stages before it loaded). The last stage is the service's own code.
+# Where a handler's import time goes: the same imports, split in stages. The last stage is the service's
+# own code.
 STAGES = {
     "botocore + PynamoDB": ["pynamodb.models", "pynamodb.transactions"],
     "Powertools + pydantic": [
@@ -72,16 +54,25 @@ STAGES = {
     ],
     "service code": ["app"],
 }
-STAGED_PROBE = """
+# Runs in the fresh interpreter: sys.path as Lambda builds it (the function's code, then the layer), then
+# the imports, timed on their own (the interpreter's start-up is the same for every target), by stage.
+PROBE = """
 import importlib, json, sys, time
 sys.path[:0] = {paths!r}
 times = []
-for modules in {stages!r}:
+for modules in {stages!r}:  # each stage's time excludes what the stages before it loaded
     start = time.perf_counter()
     for module in modules:
         importlib.import_module(module)
     times.append(time.perf_counter() - start)
-print(json.dumps({{"stages": times}}))
+loaded = [m for m in {watched!r} if m in sys.modules]
+tracer = None
+if {tracer!r}:  # what connections.platform.http does on the first invocation X-Ray samples
+    start = time.perf_counter()
+    from aws_lambda_powertools import Tracer
+    Tracer()
+    tracer = time.perf_counter() - start
+print(json.dumps({{"seconds": sum(times), "stages": times, "loaded": loaded, "tracer": tracer}}))
 """
 
 
@@ -126,11 +117,8 @@ def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
         cwd, paths = code_uri, [str(code_uri), str(SHARED)]
     if from_build:
         flags.append("-S")
-    if staged:
-        code = STAGED_PROBE.format(paths=paths, stages=list(STAGES.values()))
-    else:
-        tracer = from_build and target in API
-        code = PROBE.format(paths=paths, module=module, watched=WATCHED, tracer=tracer)
+    stages, tracer = (list(STAGES.values()), False) if staged else ([[module]], from_build and target in API)
+    code = PROBE.format(paths=paths, stages=stages, watched=WATCHED, tracer=tracer)
     done = subprocess.run(
         [sys.executable, *flags, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
     )
