@@ -4,16 +4,13 @@ batches of the template's BatchSize, how much memory it needs (target: under 256
     .venv/bin/python bench/station_burst.py [--approvals 1000] [--shape tenants|one-policy]
     (about 7 minutes, moto-bound; one-policy about 3; --approvals 100 for a quick look)
 
-tenants: each approval in its own connection, policy and station (a Monday-morning burst across
-organizations): every record costs its own reads, writes and publish. one-policy: one policy with all the
-stations; a batch's changes share their reads, each station gets the first 25 and is then in flight.
-Stations start in sync with room for 500 entries: one Differential each. The approvals go through the
-admin handler; the stream is replayed to StationSyncFunction (FilterCriteria, BatchSize) until no record
-passes the filter. The function runs in its own spawned process, so its memory is its own: ru_maxrss
-(Lambda's Max Memory Used), VmHWM as a cross-check, and tracemalloc's peak (every other batch: it slows
-what it traces). Counted (deterministic): invocations, records, publishes and bytes (checked against
-moto's iot-data), DynamoDB calls and those answered with an error. Exit 1 when memory reaches 256 MB, a
-station does not get exactly its card in one Differential, or the drain runs past its time bound.
+tenants: each approval its own connection, policy and station (a Monday-morning burst across tenants).
+one-policy: one policy with all the stations; a batch's changes share their reads, each station gets the
+first 25 and is then in flight. Stations start in sync with room for 500 entries. Approvals through the
+admin handler; the stream replayed to StationSyncFunction until no record passes the filter. The function
+runs in its own spawned process: ru_maxrss (Lambda's Max Memory Used), VmHWM, tracemalloc's peak (every
+other batch: it slows what it traces). Exit 1 at 256 MB, when a station does not get exactly its
+Differential, or the drain runs past its time bound.
 """
 
 import argparse
