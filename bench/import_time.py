@@ -36,8 +36,7 @@ API = {
     for name, f in resources("AWS::Serverless::Function").items()
     if any(e["Type"] == "HttpApi" for e in f["Properties"].get("Events", {}).values())
 }
-RUNS = 7
-TARGET = 1.6
+RUNS, TARGET = 7, 1.6
 WATCHED = ("boto3", "botocore", "s3transfer", "aws_xray_sdk", "pynamodb", "pydantic")
 MUST_NOT_LOAD = ("boto3", "aws_xray_sdk")
 

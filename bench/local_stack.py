@@ -21,9 +21,7 @@ from common import pct
 from tests.e2e.conftest import recorded
 from tests.e2e.stack import Stack, template_with_recorder
 
-CLIENTS = 4
-READS = 400
-APPROVALS = 200
+CLIENTS, READS, APPROVALS = 4, 400, 200
 APPROVE = "POST /organizations/{organization_id}/connections/{connection_id}/requests/{driver_id}/approve"
 
 

@@ -24,8 +24,7 @@ from datetime import timedelta
 from common import invoke, moto, stream_to
 
 ADMINS = ("ada@fleet.example", "bob@fleet.example")  # tests/support/memberships.py's ADA and BOB
-BURST = 500
-APPROVED, DENIED, REMOVED, CODES = 12, 10, 6, 10
+BURST, APPROVED, DENIED, REMOVED, CODES = 500, 12, 10, 6, 10
 EVENTS = APPROVED + DENIED + REMOVED + CODES + len(ADMINS)
 
 

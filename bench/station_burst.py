@@ -26,15 +26,12 @@ import common
 import seed
 from common import DYNAMODB, api, count_publishes, measured, moto, moto_published, ops, pct, stream_to, table
 
-APPROVALS = 1_000
-TARGET_MB = 256
-MAX_WAVES = 5
+APPROVALS, TARGET_MB, MAX_WAVES, MB = 1_000, 256, 5, 1024 * 1024
 # A guard against a hang, not a target: past it the drain stops and the bench fails, since an unfinished
 # drain proves nothing. The time is moto's and follows the machine's load (350 s on a quiet machine, 496 s
 # beside two test suites), so the bound leaves room for that; the function's own CPU is printed apart.
 DRAIN_BOUND_S = 1_200
 ADMIN = {"sub": "burst-admin", "email": "admin@burst.example"}
-MB = 1024 * 1024
 
 
 def tag(n: int) -> str:

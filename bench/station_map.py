@@ -24,13 +24,8 @@ from common import DYNAMODB, api, moto, pct
 
 from tests.support.round_trips import CENTRE, MAX_INDEX_QUERIES
 
-CITY_KM = 30
-STATIONS = 10_000
-ORGANIZATIONS = 100
-DRIVER = "driver-with-5"
-SCAN_SAMPLE = 5
-RADIUS_KM = 3.0
-SEED = 6
+CITY_KM, STATIONS, ORGANIZATIONS, DRIVER = 30, 10_000, 100, "driver-with-5"
+SCAN_SAMPLE, RADIUS_KM, SEED = 5, 3.0, 6
 
 
 def index_moto_queries() -> Counter:
@@ -148,14 +143,9 @@ def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[
     read, inside = [], []
     for lat, lng in points:
         DYNAMODB.reset()
-        stations = [s for s in Item.scan() if isinstance(s, StationItem) and s.latitude is not None]
+        places = [(float(s.latitude), float(s.longitude)) for s in Item.scan() if isinstance(s, StationItem)]
         read.append(DYNAMODB.items_read())
-        inside.append(
-            sum(
-                geo.distance_m(lat, lng, float(s.latitude), float(s.longitude)) <= radius_km * 1000
-                for s in stations
-            )
-        )
+        inside.append(sum(geo.distance_m(lat, lng, *p) <= radius_km * 1000 for p in places))
     return statistics.mean(read), statistics.mean(inside)
 
 
