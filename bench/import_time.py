@@ -76,24 +76,15 @@ print(json.dumps({{"seconds": sum(times), "stages": times, "loaded": loaded, "tr
 
 
 def lambda_env() -> dict[str, str]:
-    """The environment a function of template.yaml runs with (values that matter at import)."""
-    # PYTHON* variables need no removing: the probes run isolated (-I).
+    """The environment a function of template.yaml runs with (values that matter at import; NotifyFunction
+    checks its sender at start). PYTHON* variables need no removing: the probes run isolated (-I)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "_X_AMZN"))}
-    env.update(
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_LAMBDA_FUNCTION_NAME="connections-bench",
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-        AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
-        TABLE_NAME="connections",
-        IDEMPOTENCY_TABLE_NAME="connections-idempotency",
-        SENDER_ADDRESS="no-reply@connections.example",  # NotifyFunction checks its sender at start
-        EMAIL_CONFIGURATION_SET="connections-email",
-        POWERTOOLS_SERVICE_NAME="connections",
-        POWERTOOLS_METRICS_NAMESPACE="Connections",
-        POWERTOOLS_LOG_LEVEL="INFO",
-    )
-    return env
+    env.update(AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512")
+    env.update(AWS_LAMBDA_FUNCTION_NAME="connections-bench", AWS_EXECUTION_ENV="AWS_Lambda_python3.13")
+    env.update(TABLE_NAME="connections", IDEMPOTENCY_TABLE_NAME="connections-idempotency")
+    env.update(SENDER_ADDRESS="no-reply@connections.example", EMAIL_CONFIGURATION_SET="connections-email")
+    env.update(POWERTOOLS_SERVICE_NAME="connections", POWERTOOLS_METRICS_NAMESPACE="Connections")
+    return env | {"POWERTOOLS_LOG_LEVEL": "INFO"}
 
 
 @cache
