@@ -2,15 +2,14 @@
 
     .venv/bin/python bench/notify_emails.py   (about a minute)
 
-In this process: moto, the API handlers (through tests/support's Given helpers) and the notify function,
-fed the table's stream as its mapping does. SES calls are counted and checked against moto's outbox.
-1. Emails per event: 40 events (12 approvals, 10 denials with a message, 6 removals, 10 codes for work
-   addresses, the first request's alert to each of 2 admins), delivered once (A), then on fresh tables
-   each batch twice over, reversed, and every record again (B). Target: one email per event in both.
-   Baseline: a consumer without the idempotency key sends one email per delivery.
-2. SES calls per stream batch for a burst of 500 requests to one connection with 2 admins, and the digest
-   at the 15-minute window's end. Target: at most one call per admin per batch, 2 per admin over the
-   window. Baseline: an email per admin per request (1,000). Exit 1 if a target is missed.
+In this process: moto, the API handlers (tests/support's Givens) and the notify function fed the table's
+stream as its mapping does; SES calls counted and checked against moto's outbox.
+1. 40 events (12 approvals, 10 denials with a message, 6 removals, 10 codes for work addresses, the first
+   request's alert to each of 2 admins) delivered once, then on fresh tables each batch twice over,
+   reversed, and every record again. Target: one email per event. Baseline: one email per delivery.
+2. A burst of 500 requests to one connection with 2 admins, and the digest at the 15-minute window's end.
+   Target: at most one SES call per admin per batch, 2 per admin over the window. Baseline: an email per
+   admin per request (1,000). Exit 1 if a target is missed.
 """
 
 import contextlib

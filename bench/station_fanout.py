@@ -5,10 +5,9 @@ against the naive push of the whole list to every station on every change.
 
 In this process: moto and the real handlers (approve, station sync, station messages); members and stations
 (in sync, 25 per message) written directly. Per S: the approval, the stream replayed to StationSyncFunction
-until no record passes the filter, every station answering Accepted. Counted: IoT publishes and bytes
-(checked against moto's iot-data), DynamoDB calls and those refused. Naive: one unchunked Full per station
-(and chunked). Targets: 100x fewer bytes; at most one publish per station per batch, the new card; at full
-stations (500 held), one publish each within 10% of the minimal Differential. Exit 1 if one is missed.
+until no record passes the filter, every station answering Accepted. Targets: 100x fewer bytes; at most one
+publish per station per batch, the new card; at full stations (500 held), one publish each within 10% of
+the minimal Differential. Exit 1 if one is missed.
 """
 
 import base64
