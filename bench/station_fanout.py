@@ -11,7 +11,6 @@ the minimal Differential. Exit 1 if one is missed.
 """
 
 import base64
-import json
 import math
 import sys
 import time
@@ -20,17 +19,9 @@ from types import SimpleNamespace
 
 import common
 import seed
-from common import (
-    DYNAMODB,
-    count_publishes,
-    fresh_counts,
-    measured,
-    moto,
-    moto_published,
-    ops,
-    stream_to,
-    table,
-)
+from common import DYNAMODB, count_publishes, measured, moto, moto_published, ops, stream_to, table
+
+from connections.stations import ocpp
 
 MEMBERS, SIZES, TARGET_RATIO, CHUNK, IOT_MESSAGE_LIMIT = 10_000, (1, 100, 1_000), 100.0, 25, 128 * 1024
 FULL_STATIONS, FULL_CAPACITY, MAX_WAVES, MAX_ANSWER_ROUNDS = 2, 500, 5, 40
@@ -59,7 +50,7 @@ def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[st
     """Every station answers its message Accepted, through StationMessagesFunction."""
     calls, sent, began = [], [], time.perf_counter()
     for station_id, _, frame in publishes:
-        reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
+        reply = ocpp.encode(ocpp.result(frame[1], {"status": "Accepted"}))
         _, cost = measured(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
         calls += cost.calls
         sent += cost.publishes
@@ -123,11 +114,9 @@ def stations_of(policy: str) -> list:
 
 
 def frame_bytes(version: int, update_type: str, entries: list[dict]) -> int:
-    from connections.stations import ocpp
-
+    """A SendLocalList frame's size, as published (connections.stations.ocpp)."""
     payload = {"listVersion": version, "updateType": update_type, "localAuthorizationList": entries}
-    _, frame = ocpp.call("SendLocalList", payload)
-    return len(json.dumps(frame, separators=(",", ":")).encode())
+    return ocpp.size(ocpp.call("SendLocalList", payload)[1])
 
 
 def full_push(tags: list[str], version: int, chunk: int | None) -> list[int]:
@@ -145,7 +134,7 @@ def approve(site: SimpleNamespace, n: int) -> list[str]:
     """Newcomer `n` approved through the admin handler; its DynamoDB calls."""
     from tests.support.memberships import decide
 
-    fresh_counts()
+    common.fresh_counts()
     assert decide(site.connection, f"newcomer-{n}", "approve").status == 200
     return DYNAMODB.operations()
 
