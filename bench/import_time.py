@@ -141,9 +141,10 @@ def main() -> int:
 
     where = ".aws-sam/build, the layer's packages only, tracing on and sampled" if from_build else "sources"
     print(f"cold import from {where}, median of {RUNS} fresh interpreters (interleaved, .pyc compiled):")
-    print(f"  import boto3 {median['boto3'] * 1000:.1f} ms. Target: ratio <= {TARGET}, neither of")
-    print(f"  {MUST_NOT_LOAD} loaded. + Tracer: loading it (first sampled invocation); deps: the stages")
-    print("  but the service code, over boto3 (API functions: where their import time goes)")
+    print(f"  import boto3: {median['boto3'] * 1000:.1f} ms; target: ratio <= {TARGET}, and not loaded:")
+    print(f"  {', '.join(MUST_NOT_LOAD)}. loaded: which of {', '.join(WATCHED)} the import loaded;")
+    print("  + Tracer: loading it (first sampled invocation, --built); the stages (API functions) and deps:")
+    print("  their ratio to boto3 without the service code")
     head = ["handler", "ms", "ratio", "", "loaded", "+ Tracer", *STAGES, "deps"]
     rows, ok = [head], True
     for function, (code_uri, module) in FUNCTIONS.items():
