@@ -95,7 +95,7 @@ def built_layer() -> list[str]:
 def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
     """Import `target` ("boto3" or a function's logical id) in a fresh interpreter; `from_build`: from
     .aws-sam/build, with the layer's packages only (-S: no site-packages) and tracing on, sampled."""
-    env, flags = lambda_env(), ["-I"]
+    env, flags = lambda_env(), ["-I", "-S"] if from_build else ["-I"]
     if target == "boto3":
         cwd, paths, module = ROOT, built_layer()[:1] if from_build else [], "boto3"
     elif from_build:
@@ -105,13 +105,10 @@ def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
     else:
         code_uri, module = ROOT / FUNCTIONS[target][0], FUNCTIONS[target][1]
         cwd, paths = code_uri, [str(code_uri), str(SHARED)]
-    if from_build:
-        flags.append("-S")
     stages, tracer = (list(STAGES.values()), False) if staged else ([[module]], from_build and target in API)
     code = PROBE.format(paths=paths, stages=stages, watched=WATCHED, tracer=tracer)
-    done = subprocess.run(
-        [sys.executable, *flags, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    command = [sys.executable, *flags, "-c", code]
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"importing {target} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
