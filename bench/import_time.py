@@ -18,7 +18,7 @@ import subprocess
 import sys
 from functools import cache
 
-from common import ROOT
+from common import ROOT, table
 
 from infra.template import resources
 from tests.support import built
@@ -36,31 +36,12 @@ API = {
     for name, f in resources("AWS::Serverless::Function").items()
     if any(e["Type"] == "HttpApi" for e in f["Properties"].get("Events", {}).values())
 }
-RUNS = 7
-TARGET = 1.6
+RUNS, TARGET = 7, 1.6
 WATCHED = ("boto3", "botocore", "s3transfer", "aws_xray_sdk", "pynamodb", "pydantic")
 MUST_NOT_LOAD = ("boto3", "aws_xray_sdk")
 
-# Runs in the fresh interpreter: sys.path as Lambda builds it (the function's code, then the layer), then
-# the one import, timed on its own (the interpreter's start-up is the same for every target).
-PROBE = """
-import json, sys, time
-sys.path[:0] = {paths!r}
-start = time.perf_counter()
-import {module}
-elapsed = time.perf_counter() - start
-loaded = [m for m in {watched!r} if m in sys.modules]
-tracer = None
-if {tracer!r}:  # what connections.platform.http does on the first invocation X-Ray samples
-    start = time.perf_counter()
-    from aws_lambda_powertools import Tracer
-    Tracer()
-    tracer = time.perf_counter() - start
-print(json.dumps({{"seconds": elapsed, "loaded": loaded, "tracer": tracer}}))
-"""
-
-# Where a handler's import time goes: the same imports, split in stages (each stage's time excludes what
-# the stages before it loaded). The last stage is the service's own code.
+# Where a handler's import time goes: the same imports, split in stages. The last stage is the service's
+# own code.
 STAGES = {
     "botocore + PynamoDB": ["pynamodb.models", "pynamodb.transactions"],
     "Powertools + pydantic": [
@@ -72,38 +53,38 @@ STAGES = {
     ],
     "service code": ["app"],
 }
-STAGED_PROBE = """
+# Runs in the fresh interpreter: sys.path as Lambda builds it (the function's code, then the layer), then
+# the imports, timed on their own (the interpreter's start-up is the same for every target), by stage.
+PROBE = """
 import importlib, json, sys, time
 sys.path[:0] = {paths!r}
 times = []
-for modules in {stages!r}:
+for modules in {stages!r}:  # each stage's time excludes what the stages before it loaded
     start = time.perf_counter()
     for module in modules:
         importlib.import_module(module)
     times.append(time.perf_counter() - start)
-print(json.dumps({{"stages": times}}))
+loaded = [m for m in {watched!r} if m in sys.modules]
+tracer = None
+if {tracer!r}:  # what connections.platform.http does on the first invocation X-Ray samples
+    start = time.perf_counter()
+    from aws_lambda_powertools import Tracer
+    Tracer()
+    tracer = time.perf_counter() - start
+print(json.dumps({{"seconds": sum(times), "stages": times, "loaded": loaded, "tracer": tracer}}))
 """
 
 
 def lambda_env() -> dict[str, str]:
-    """The environment a function of template.yaml runs with (values that matter at import)."""
-    # PYTHON* variables need no removing: the probes run isolated (-I).
+    """The environment a function of template.yaml runs with (values that matter at import; NotifyFunction
+    checks its sender at start). PYTHON* variables need no removing: the probes run isolated (-I)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "_X_AMZN"))}
-    env.update(
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_LAMBDA_FUNCTION_NAME="connections-bench",
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-        AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
-        TABLE_NAME="connections",
-        IDEMPOTENCY_TABLE_NAME="connections-idempotency",
-        SENDER_ADDRESS="no-reply@connections.example",  # NotifyFunction checks its sender at start
-        EMAIL_CONFIGURATION_SET="connections-email",
-        POWERTOOLS_SERVICE_NAME="connections",
-        POWERTOOLS_METRICS_NAMESPACE="Connections",
-        POWERTOOLS_LOG_LEVEL="INFO",
-    )
-    return env
+    env.update(AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512")
+    env.update(AWS_LAMBDA_FUNCTION_NAME="connections-bench", AWS_EXECUTION_ENV="AWS_Lambda_python3.13")
+    env.update(TABLE_NAME="connections", IDEMPOTENCY_TABLE_NAME="connections-idempotency")
+    env.update(SENDER_ADDRESS="no-reply@connections.example", EMAIL_CONFIGURATION_SET="connections-email")
+    env.update(POWERTOOLS_SERVICE_NAME="connections", POWERTOOLS_METRICS_NAMESPACE="Connections")
+    return env | {"POWERTOOLS_LOG_LEVEL": "INFO"}
 
 
 @cache
@@ -114,7 +95,7 @@ def built_layer() -> list[str]:
 def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
     """Import `target` ("boto3" or a function's logical id) in a fresh interpreter; `from_build`: from
     .aws-sam/build, with the layer's packages only (-S: no site-packages) and tracing on, sampled."""
-    env, flags = lambda_env(), ["-I"]
+    env, flags = lambda_env(), ["-I", "-S"] if from_build else ["-I"]
     if target == "boto3":
         cwd, paths, module = ROOT, built_layer()[:1] if from_build else [], "boto3"
     elif from_build:
@@ -124,16 +105,10 @@ def probe(target: str, staged: bool = False, from_build: bool = False) -> dict:
     else:
         code_uri, module = ROOT / FUNCTIONS[target][0], FUNCTIONS[target][1]
         cwd, paths = code_uri, [str(code_uri), str(SHARED)]
-    if from_build:
-        flags.append("-S")
-    if staged:
-        code = STAGED_PROBE.format(paths=paths, stages=list(STAGES.values()))
-    else:
-        tracer = from_build and target in API
-        code = PROBE.format(paths=paths, module=module, watched=WATCHED, tracer=tracer)
-    done = subprocess.run(
-        [sys.executable, *flags, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    stages, tracer = (list(STAGES.values()), False) if staged else ([[module]], from_build and target in API)
+    code = PROBE.format(paths=paths, stages=stages, watched=WATCHED, tracer=tracer)
+    command = [sys.executable, *flags, "-c", code]
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"importing {target} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -163,30 +138,24 @@ def main() -> int:
 
     where = ".aws-sam/build, the layer's packages only, tracing on and sampled" if from_build else "sources"
     print(f"cold import from {where}, median of {RUNS} fresh interpreters (interleaved, .pyc compiled):")
-    print(f"  {'import boto3':<36} {median['boto3'] * 1000:7.1f} ms")
-    ok = True
+    print(f"  import boto3: {median['boto3'] * 1000:.1f} ms; target: ratio <= {TARGET}, and not loaded:")
+    print(f"  {', '.join(MUST_NOT_LOAD)}. loaded: which of {', '.join(WATCHED)} the import loaded;")
+    print("  + Tracer: loading it (first sampled invocation, --built); the stages (API functions) and deps:")
+    print("  their ratio to boto3 without the service code")
+    head = ["handler", "ms", "ratio", "", "loaded", "+ Tracer", *STAGES, "deps"]
+    rows, ok = [head], True
     for function, (code_uri, module) in FUNCTIONS.items():
         ratio = median[function] / median["boto3"]
-        bad = [m for m in MUST_NOT_LOAD if m in loaded[function]]
-        within = ratio <= TARGET and not bad
+        within = ratio <= TARGET and not any(m in loaded[function] for m in MUST_NOT_LOAD)
         ok = ok and within
-        label = f"{code_uri}/{module}.py"
-        verdict = "ok" if within else "FAIL"
-        took = median[function] * 1000
-        print(f"  {label:<36} {took:7.1f} ms  ratio {ratio:.2f} (target <= {TARGET})  {verdict}")
-        flags = ", ".join(f"{m} {'LOADED' if m in loaded[function] else 'not loaded'}" for m in MUST_NOT_LOAD)
-        others = ", ".join(m for m in WATCHED if m in loaded[function] and m not in MUST_NOT_LOAD)
-        print(f"      {flags} (loaded: {others})")
-        if function not in API:
-            continue
-        if tracer[function]:
-            extra = statistics.median(tracer[function]) * 1000
-            print(f"      loading the Tracer (first sampled invocation): +{extra:.0f} ms")
-        split = [statistics.median(run[i] for run in stages[function]) for i in range(len(STAGES))]
-        parts = ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in zip(STAGES, split, strict=True))
-        print(f"      where it goes: {parts}")
-        floor = sum(split[:-1]) / median["boto3"]
-        print(f"      the dependencies alone, without the service code: ratio {floor:.2f}")
+        row = [f"{code_uri}/{module}.py", f"{median[function] * 1000:.1f}", f"{ratio:.2f}"]
+        row += ["ok" if within else "FAIL", ", ".join(m for m in WATCHED if m in loaded[function]) or "-"]
+        if function in API:
+            split = [statistics.median(run[i] for run in stages[function]) for i in range(len(STAGES))]
+            row.append(f"+{statistics.median(tracer[function]) * 1000:.0f} ms" if tracer[function] else "")
+            row += [f"{t * 1000:.0f} ms" for t in split] + [f"{sum(split[:-1]) / median['boto3']:.2f}"]
+        rows.append(row + [""] * (len(head) - len(row)))
+    table(rows, indent="  ")
     return 0 if ok else 1
 
 

@@ -12,21 +12,13 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import common  # noqa: F401 - puts the repository on sys.path
+import common  # first: it puts the repository on sys.path
 from ocpp.messages import MessageType, get_validator
 
+from connections.stations import local_list as ll
 from connections.stations import ocpp
 from connections.stations.dialects import V201
-from connections.stations.local_list import (
-    Entry,
-    Fetch,
-    Send,
-    StationList,
-    TagStatus,
-    message,
-    need,
-    within_bytes,
-)
+from connections.stations.local_list import Entry, Fetch, Send, StationList, TagStatus
 
 ENTRIES, ITEMS = 500, 25
 EXPIRY = datetime(2027, 6, 30, 18, tzinfo=UTC)
@@ -60,14 +52,14 @@ def full(limit: int | None) -> tuple[int, int, int]:
 
     def plan(chunk: int) -> Send | None:
         trial = replace(state, chunk=chunk)
-        wanted = need(trial, ENTRIES)
-        return message(trial, wanted, read(wanted), ENTRIES)
+        wanted = ll.need(trial, ENTRIES)
+        return ll.message(trial, wanted, read(wanted), ENTRIES)
 
     def size(send: Send) -> int:
         return ocpp.size(ocpp.call("SendLocalList", V201.send_local_list(send))[1])
 
     while True:
-        send = plan(ITEMS) if limit is None else within_bytes(plan, ITEMS, lambda s: size(s) <= limit)
+        send = plan(ITEMS) if limit is None else ll.within_bytes(plan, ITEMS, lambda s: size(s) <= limit)
         if send is None:
             break
         assert isinstance(send, Send), send
@@ -86,10 +78,8 @@ def full(limit: int | None) -> tuple[int, int, int]:
 
 def main() -> None:
     print(f"2.0.1 Full of {ENTRIES} entries, ItemsPerMessage {ITEMS}")
-    print(f"{'BytesPerMessage':>16} {'messages':>9} {'bytes':>8} {'largest frame':>14}")
-    for limit in (None, 4096, 2048, 1024):
-        messages, total, largest = full(limit)
-        print(f"{limit or 'none':>16} {messages:>9} {total:>8} {largest:>14}")
+    rows = [(limit or "none", *full(limit)) for limit in (None, 4096, 2048, 1024)]
+    common.table([("BytesPerMessage", "messages", "bytes", "largest frame"), *rows], right=True)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,13 @@ batches of the template's BatchSize, how much memory it needs (target: under 256
     .venv/bin/python bench/station_burst.py [--approvals 1000] [--shape tenants|one-policy]
     (about 7 minutes, moto-bound; one-policy about 3; --approvals 100 for a quick look)
 
-tenants: each approval in its own connection, policy and station (a Monday-morning burst across
-organizations): every record costs its own reads, writes and publish. one-policy: one policy with all the
-stations; a batch's changes share their reads, each station gets the first 25 and is then in flight.
-Stations start in sync with room for 500 entries: one Differential each. The approvals go through the
-admin handler; the stream is replayed to StationSyncFunction (FilterCriteria, BatchSize) until no record
-passes the filter. The function runs in its own spawned process, so its memory is its own: ru_maxrss
-(Lambda's Max Memory Used), VmHWM as a cross-check, and tracemalloc's peak (every other batch: it slows
-what it traces). Counted (deterministic): invocations, records, publishes and bytes (checked against
-moto's iot-data), DynamoDB calls and those answered with an error. Exit 1 when memory reaches 256 MB, a
-station does not get exactly its card in one Differential, or the drain runs past its time bound.
+tenants: each approval its own connection, policy and station (a Monday-morning burst across tenants).
+one-policy: one policy with all the stations; a batch's changes share their reads, each station gets the
+first 25 and is then in flight. Stations start in sync with room for 500 entries. Approvals through the
+admin handler; the stream replayed to StationSyncFunction until no record passes the filter. The function
+runs in its own spawned process: ru_maxrss (Lambda's Max Memory Used), VmHWM, tracemalloc's peak (every
+other batch: it slows what it traces). Exit 1 at 256 MB, when a station does not get exactly its
+Differential, or the drain runs past its time bound.
 """
 
 import argparse
@@ -27,32 +24,23 @@ from pathlib import Path
 
 import common
 import seed
-from common import DYNAMODB, api, count_publishes, measured, moto, moto_published, ops, pct, stream_to
+from common import DYNAMODB, api, count_publishes, measured, moto, moto_published, ops, pct, stream_to, table
 
-APPROVALS = 1_000
-TARGET_MB = 256
-MAX_WAVES = 5
+APPROVALS, TARGET_MB, MAX_WAVES, MB = 1_000, 256, 5, 1024 * 1024
 # A guard against a hang, not a target: past it the drain stops and the bench fails, since an unfinished
 # drain proves nothing. The time is moto's and follows the machine's load (350 s on a quiet machine, 496 s
 # beside two test suites), so the bound leaves room for that; the function's own CPU is printed apart.
 DRAIN_BOUND_S = 1_200
 ADMIN = {"sub": "burst-admin", "email": "admin@burst.example"}
-MB = 1024 * 1024
 
 
 def tag(n: int) -> str:
     return f"{0x0CC00000 + n:08X}"
 
 
-# --- The sync function's process
-
-
 def peak_rss() -> int:
     """The process's peak resident set (VmHWM, bytes): unlike ru_maxrss it starts again at exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) * 1024
 
 
 def worker(pipe) -> None:
@@ -99,13 +87,9 @@ def worker(pipe) -> None:
             tracemalloc.start()
         answer, cost = measured(app.handler, {"Records": records})
         peak = tracemalloc.get_traced_memory()[1] if trace else None
-        if trace:
-            tracemalloc.stop()
+        tracemalloc.stop()  # does nothing when not tracing
         sent = {"answer": answer, "waited": waited[0], "peak": peak, "maxrss": maxrss(), "hwm": peak_rss()}
         pipe.send({**vars(cost), **sent})
-
-
-# --- Setup, in this process
 
 
 def setup(approve_handler, shape: str, count: int) -> tuple[str, list[tuple[str, str]]]:
@@ -136,34 +120,30 @@ def expected(shape: str, station_id: str, chunk: int = 25) -> list[dict]:
     return [{"idTag": t, "idTagInfo": {"status": "Accepted"}} for t in tags]
 
 
-# --- Report
-
-
-def describe_wave(number: int, name: str, runs: list[dict], seen: int) -> None:
-    records = sum(r["records"] for r in runs)
-    calls = [c for r in runs for c in r["calls"]]
-    print(
-        f"  wave {number} ({name}): {seen} stream records read, {records} passed the filter,"
-        f" {len(runs)} invocations"
-    )
-    if not runs:
-        return
-    for label, traced in (("untraced", False), ("traced, tracemalloc on", True)):
-        group = [r for r in runs if (r["peak"] is not None) == traced]
-        if not group:
-            continue
-        seconds = [r["seconds"] for r in group]
-        waited, cpu = sum(r["waited"] for r in group), sum(r["cpu"] for r in group)
+def describe_waves(waves: list[tuple[list[dict], int]]) -> None:
+    """A line per wave (records, invocations, DynamoDB calls, publishes), then a table of its batches' time,
+    untraced and traced apart."""
+    names = ["the approvals", "the function's own writes coming back", "more", "more", "more"]
+    times = [("wave", "batches", "p50 s", "max s", "sum s", "moto s", "moto %", "CPU s", "CPU ms/record")]
+    for number, (runs, seen) in enumerate(waves, 1):
+        records, calls = sum(r["records"] for r in runs), [c for r in runs for c in r["calls"]]
         print(
-            f"    {label} batches ({len(group)}): p50 {pct(seconds, 50):.2f} s, max {max(seconds):.2f} s;"
-            f" of their {sum(seconds):.1f} s, waiting on moto {waited:.1f} s"
-            f" ({100 * waited / max(sum(seconds), 1e-9):.0f}%), the function's own CPU {cpu:.1f} s"
-            f" ({1000 * cpu / max(sum(r['records'] for r in group), 1):.1f} ms per record)"
+            f"  wave {number} ({names[number - 1]}): {seen} records read, {records} passed, {len(runs)}"
+            f" invocations; DDB calls {len(calls)} ({len(calls) / max(records, 1):.1f}/record): {ops(calls)};"
+            f" publishes {sum(len(r['publishes']) for r in runs)}"
         )
-    print(
-        f"    DynamoDB calls {len(calls)} ({len(calls) / max(records, 1):.1f} per record): {ops(calls)};"
-        f" publishes {sum(len(r['publishes']) for r in runs)}"
-    )
+        for label, traced in (("untraced", False), ("traced", True)):
+            group = [r for r in runs if (r["peak"] is not None) == traced]
+            if group:
+                seconds, waited = [r["seconds"] for r in group], sum(r["waited"] for r in group)
+                cpu, total = sum(r["cpu"] for r in group), sum(r["seconds"] for r in group)
+                per_record = 1000 * cpu / max(sum(r["records"] for r in group), 1)
+                times.append(
+                    (f"{number} {label}", len(group), f"{pct(seconds, 50):.2f}", f"{max(seconds):.2f}")
+                )
+                times[-1] += (f"{total:.1f}", f"{waited:.1f}", f"{100 * waited / max(total, 1e-9):.0f}%")
+                times[-1] += (f"{cpu:.1f}", f"{per_record:.1f}")
+    table(times, indent="  ", right=True)
 
 
 def main() -> int:
@@ -182,15 +162,11 @@ def main() -> int:
         from functions.approve import app as approve_app
 
         org, approvals = setup(approve_app.handler, shape, count)
-        layout = (
-            f"{count:,} tenants, each a connection -> its own policy -> one station"
-            if shape == "tenants"
-            else f"one connection -> one policy -> {count:,} stations"
-        )
+        layout = f"{count:,} x (connection -> policy -> station)" if shape == "tenants" else "1 x (connection"
+        layout += "" if shape == "tenants" else f" -> policy -> {count:,} stations)"
+        took = time.perf_counter() - began
         print(
-            f"Setup ({shape}): {layout}; {count:,} drivers with a card and a pending request,"
-            f" in {time.perf_counter() - began:.1f} s",
-            flush=True,
+            f"Setup ({shape}): {layout}; {count:,} drivers, card + pending request: {took:.1f} s", flush=True
         )
 
         pipe.send(dict(os.environ))
@@ -247,52 +223,41 @@ def main() -> int:
         hwm = max((r["hwm"] for r in runs), default=cold["cold_hwm"])
         failures = sum(len(r["answer"].get("batchItemFailures") or []) for r in runs)
 
+        print(f"\nDrain: StationSyncFunction in its own process, batches of {stream.mapping.batch_size}")
+        describe_waves(waves)
+        print(f"  total: {len(runs)} invocations, {drained:.1f} s wall; batch item failures: {failures}")
+        sent, moto_bytes = sum(b for _, b, _ in publishes), sum(len(p) for _, p in seen_by_moto)
         print(
-            f"\nDrain: StationSyncFunction in its own process, batches of {stream.mapping.batch_size}"
-            f" (the template's BatchSize), until no record passes the FilterCriteria"
+            f"\nPublishes: {len(publishes)} SendLocalList, {sent:,} bytes, to {len(per_station)} stations;"
+            f" the expected Differential: {right} of {count}; most to a station in a batch: {most_in_batch};"
+            f" moto's iot-data: {len(seen_by_moto)} ({moto_bytes:,} bytes)"
         )
-        names = ["the approvals", "the function's own writes coming back", "more", "more", "more"]
-        for number, (wave, seen) in enumerate(waves, 1):
-            describe_wave(number, names[number - 1], wave, seen)
-        print(
-            f"  total: {len(runs)} invocations in {drained:.1f} s wall (traced batches included);"
-            f" reported batch item failures: {failures}"
-        )
-        print("\nPublishes (deterministic)")
-        print(
-            f"  {len(publishes)} SendLocalList, {sum(b for _, b, _ in publishes):,} bytes, to"
-            f" {len(per_station)} stations; stations given exactly the expected Differential: {right}"
-            f" of {count}; most to one station in one batch: {most_in_batch};"
-            f" moto's iot-data saw {len(seen_by_moto)} ({sum(len(p) for _, p in seen_by_moto):,} bytes)"
-        )
-        print("\nMemory of the sync function's process (target: under 256 MB)")
-        print(
-            f"  ru_maxrss: {cold['maxrss'] / MB:.1f} MB at its start (inherited from this process at fork),"
-            f" {cold['cold_maxrss'] / MB:.1f} MB after the cold start (imports), {maxrss / MB:.1f} MB after"
-            f" the drain: delta over the drain {(maxrss - cold['cold_maxrss']) / MB:.1f} MB"
+        traced, start, imported = (
+            sum(r["peak"] is not None for r in runs),
+            cold["maxrss"],
+            cold["cold_maxrss"],
         )
         print(
-            f"  VmHWM (peak RSS of its own, /proc): {cold['cold_hwm'] / MB:.1f} MB after the cold start,"
-            f" {hwm / MB:.1f} MB after the drain"
+            f"\nMemory of the sync function's process (target < {TARGET_MB} MB): ru_maxrss"
+            f" {start / MB:.1f} MB at start (inherited at fork), {imported / MB:.1f} after the imports,"
+            f" {maxrss / MB:.1f} after the drain (+{(maxrss - imported) / MB:.1f}); VmHWM"
+            f" {cold['cold_hwm'] / MB:.1f} MB after the imports, {hwm / MB:.1f} after the drain;"
+            f" tracemalloc peak of one invocation ({traced} traced) {peak / MB:.1f} MB"
         )
-        traced = sum(r["peak"] is not None for r in runs)
-        print(f"  tracemalloc: peak of one invocation (the {traced} traced): {peak / MB:.1f} MB")
         errors = common.refused([c for r in runs for c in r["refused"]])
         print(f"\nThe sync function's DynamoDB calls answered with an error: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
 
-        problems = []
-        if not bounded:
-            problems.append(f"the drain passed its {DRAIN_BOUND_S} s bound (moto too slow?)")
-        if max(maxrss, hwm, peak) >= TARGET_MB * MB:
-            problems.append(f"memory at or over {TARGET_MB} MB")
-        if right != count or len(publishes) != count or most_in_batch > 1 or failures:
-            problems.append("not exactly one Differential, the expected one, per station")
-        if len(seen_by_moto) != len(publishes):
-            problems.append("moto's iot-data count differs from the wrapped publish")
-        for problem in problems:
+        exact = right == len(publishes) == count and most_in_batch <= 1 and not failures
+        problems = {
+            f"the drain passed its {DRAIN_BOUND_S} s bound (moto too slow?)": not bounded,
+            f"memory at or over {TARGET_MB} MB": max(maxrss, hwm, peak) >= TARGET_MB * MB,
+            "not exactly one Differential, the expected one, per station": not exact,
+            "moto's iot-data count differs from the wrapped publish": len(seen_by_moto) != len(publishes),
+        }
+        for problem in (p for p, failed in problems.items() if failed):
             print(f"FAIL: {problem}")
-        return 1 if problems else 0
+        return 1 if any(problems.values()) else 0
 
 
 if __name__ == "__main__":

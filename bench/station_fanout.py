@@ -5,14 +5,12 @@ against the naive push of the whole list to every station on every change.
 
 In this process: moto and the real handlers (approve, station sync, station messages); members and stations
 (in sync, 25 per message) written directly. Per S: the approval, the stream replayed to StationSyncFunction
-until no record passes the filter, every station answering Accepted. Counted: IoT publishes and bytes
-(checked against moto's iot-data), DynamoDB calls and those refused. Naive: one unchunked Full per station
-(and chunked). Targets: 100x fewer bytes; at most one publish per station per batch, the new card; at full
-stations (500 held), one publish each within 10% of the minimal Differential. Exit 1 if one is missed.
+until no record passes the filter, every station answering Accepted. Targets: 100x fewer bytes; at most one
+publish per station per batch, the new card; at full stations (500 held), one publish each within 10% of
+the minimal Differential. Exit 1 if one is missed.
 """
 
 import base64
-import json
 import math
 import sys
 import time
@@ -21,26 +19,12 @@ from types import SimpleNamespace
 
 import common
 import seed
-from common import (
-    DYNAMODB,
-    count_publishes,
-    fresh_counts,
-    measured,
-    moto,
-    moto_published,
-    ops,
-    stream_to,
-    table,
-)
+from common import DYNAMODB, count_publishes, measured, moto, moto_published, ops, stream_to, table
 
-MEMBERS = 10_000
-SIZES = (1, 100, 1_000)
-TARGET_RATIO = 100.0
-CHUNK = 25
-IOT_MESSAGE_LIMIT = 128 * 1024
-FULL_STATIONS, FULL_CAPACITY = 2, 500
-MAX_WAVES = 5
-MAX_ANSWER_ROUNDS = 40
+from connections.stations import ocpp
+
+MEMBERS, SIZES, TARGET_RATIO, CHUNK, IOT_MESSAGE_LIMIT = 10_000, (1, 100, 1_000), 100.0, 25, 128 * 1024
+FULL_STATIONS, FULL_CAPACITY, MAX_WAVES, MAX_ANSWER_ROUNDS = 2, 500, 5, 40
 
 
 class Sync:
@@ -56,8 +40,7 @@ class Sync:
         return answer
 
     def pump(self) -> SimpleNamespace:
-        """Until no new record passes the filter (at most MAX_WAVES reads): the invocations, and the stream
-        records read (seen) and let through the filter (passed)."""
+        """Until no record passes the filter: the invocations, stream records read (seen) and passed."""
         self.invocations = []
         drained = self.replayer.drain(MAX_WAVES)
         return SimpleNamespace(invocations=self.invocations, seen=drained.read, passed=drained.passed)
@@ -67,14 +50,11 @@ def answer_all(handler, publishes: list[tuple[str, int, list]]) -> tuple[list[st
     """Every station answers its message Accepted, through StationMessagesFunction."""
     calls, sent, began = [], [], time.perf_counter()
     for station_id, _, frame in publishes:
-        reply = json.dumps([3, frame[1], {"status": "Accepted"}], separators=(",", ":")).encode()
+        reply = ocpp.encode(ocpp.result(frame[1], {"status": "Accepted"}))
         _, cost = measured(handler, {"station_id": station_id, "frame": base64.b64encode(reply).decode()})
         calls += cost.calls
         sent += cost.publishes
     return calls, sent, time.perf_counter() - began
-
-
-# --- Data
 
 
 def tag(n: int) -> str:
@@ -86,8 +66,7 @@ def pending_tag(n: int) -> str:
 
 
 def setup() -> SimpleNamespace:
-    """An organization, a private connection and the policy it unlocks, through the API (tests/support's
-    Given helpers)."""
+    """An organization, a private connection and the policy it unlocks, through tests/support's Givens."""
     from tests.support.memberships import given_connection, given_organization
     from tests.support.stations import given_policy
 
@@ -128,37 +107,16 @@ def write_stations(site: SimpleNamespace, ids: list[str], *, capacity: int | Non
     seed.write(seed.synced_station(site.org, i, site.policy, name=f"Bay {i}", **state) for i in ids)
 
 
-def delete_stations(ids: list[str]) -> None:
-    from connections.stations.items import StationItem
-
-    with StationItem.batch_write() as write:
-        for station_id in ids:
-            write.delete(StationItem(*StationItem.key(station_id)))
-
-
 def stations_of(policy: str) -> list:
     from connections.stations.items import StationItem
 
     return list(StationItem.gsi2.query(StationItem.policy_key(policy)))
 
 
-def accepted_tags(policy: str) -> list[str]:
-    from connections.stations.items import AllowEntryItem
-
-    pk, _ = AllowEntryItem.key(policy, "")
-    found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))
-    return [e.id_tag for e in found if e.status == "Accepted"]
-
-
-# --- The naive baseline, built exactly
-
-
 def frame_bytes(version: int, update_type: str, entries: list[dict]) -> int:
-    from connections.stations import ocpp
-
+    """A SendLocalList frame's size, as published (connections.stations.ocpp)."""
     payload = {"listVersion": version, "updateType": update_type, "localAuthorizationList": entries}
-    _, frame = ocpp.call("SendLocalList", payload)
-    return len(json.dumps(frame, separators=(",", ":")).encode())
+    return ocpp.size(ocpp.call("SendLocalList", payload)[1])
 
 
 def full_push(tags: list[str], version: int, chunk: int | None) -> list[int]:
@@ -172,14 +130,11 @@ def full_push(tags: list[str], version: int, chunk: int | None) -> list[int]:
     ]
 
 
-# --- One approval
-
-
 def approve(site: SimpleNamespace, n: int) -> list[str]:
     """Newcomer `n` approved through the admin handler; its DynamoDB calls."""
     from tests.support.memberships import decide
 
-    fresh_counts()
+    common.fresh_counts()
     assert decide(site.connection, f"newcomer-{n}", "approve").status == 200
     return DYNAMODB.operations()
 
@@ -216,16 +171,16 @@ def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
     moto = moto_published()[published_before:]
     r.moto_publishes, r.moto_bytes = len(moto), sum(len(payload) for _, payload in moto)
 
-    tags = accepted_tags(site.policy)
+    from connections.stations.items import AllowEntryItem
+
+    pk, _ = AllowEntryItem.key(site.policy, "")
+    found = AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))
+    tags = [e.id_tag for e in found if e.status == "Accepted"]
     r.list_size = len(tags)
-    r.baseline_bytes = r.baseline_publishes = r.chunked_bytes = r.chunked_publishes = r.biggest = 0
-    for version, count in versions.items():
-        whole, parts = full_push(tags, version, None), full_push(tags, version, CHUNK)
-        r.baseline_bytes += sum(whole) * count
-        r.baseline_publishes += len(whole) * count
-        r.chunked_bytes += sum(parts) * count
-        r.chunked_publishes += len(parts) * count
-        r.biggest = max(r.biggest, *whole)
+    pushes = [(full_push(tags, v, None), full_push(tags, v, CHUNK), k) for v, k in versions.items()]
+    r.baseline_bytes, r.baseline_publishes = sum(sum(w) * k for w, _, k in pushes), sum(k for *_, k in pushes)
+    r.chunked_bytes = sum(sum(c) * k for _, c, k in pushes)
+    r.chunked_publishes, r.biggest = sum(len(c) * k for _, c, k in pushes), max(w[0] for w, _, _ in pushes)
     wanted = [{"idTag": pending_tag(n), "idTagInfo": {"status": "Accepted"}}]
     r.right = sum(
         frame[2] == "SendLocalList"
@@ -236,19 +191,13 @@ def one_round(site: SimpleNamespace, n: int) -> SimpleNamespace:
     r.in_sync = in_sync(site.policy)
     r.most_per_batch = common.most_to_one_station([i.publishes for i in r.sync.invocations])
     r.ratio = r.baseline_bytes / r.bytes if r.bytes else math.inf
-    r.ok = (
-        r.ratio >= TARGET_RATIO
-        and r.most_per_batch <= 1
-        and len(r.publishes) <= r.stations
-        and r.right == r.stations
-        and r.in_sync == r.stations
-        and r.moto_publishes == len(r.publishes) + r.answer_publishes
-        and r.moto_bytes == r.bytes + r.answer_bytes
+    moto_agrees = (r.moto_publishes, r.moto_bytes) == (
+        len(r.publishes) + r.answer_publishes,
+        r.bytes + r.answer_bytes,
     )
+    r.ok = r.ratio >= TARGET_RATIO and r.most_per_batch <= 1 and len(r.publishes) <= r.stations
+    r.ok = r.ok and r.right == r.in_sync == r.stations and moto_agrees
     return r
-
-
-# --- Stations whose capacity is full (informational)
 
 
 def full_capacity(site: SimpleNamespace, n: int) -> bool:
@@ -264,9 +213,7 @@ def full_capacity(site: SimpleNamespace, n: int) -> bool:
     publishes, rounds = list(waiting), 0
     while waiting and rounds < MAX_ANSWER_ROUNDS:  # each station answers, then gets the next message
         answer_calls, waiting, _ = answer_all(site.messages, waiting)
-        calls += answer_calls
-        publishes += waiting
-        rounds += 1
+        calls, publishes, rounds = calls + answer_calls, publishes + waiting, rounds + 1
     site.stream.pump()
     first: dict[str, tuple[str, int]] = {}
     for station_id, _, frame in publishes:
@@ -277,72 +224,46 @@ def full_capacity(site: SimpleNamespace, n: int) -> bool:
     minimal = frame_bytes(2, "Differential", [new, {"idTag": oldest}]) * len(ids)
     synced, sent = in_sync(site.policy, ids), sum(b for _, b, _ in publishes)
     entries = sum(len(f[3]["localAuthorizationList"]) for _, _, f in publishes)
+    kinds = ", ".join(f"{kind} of {size} x{k}" for (kind, size), k in Counter(first.values()).items())
     print(
-        f"\nInformational: the same approval at {len(ids)} stations whose capacity is full"
-        f" (LocalAuthListMaxLength {FULL_CAPACITY}, holding {FULL_CAPACITY})"
+        f"\nInformational, {len(ids)} full stations (LocalAuthListMaxLength {FULL_CAPACITY}, holding"
+        f" {FULL_CAPACITY}): {len(publishes)} publishes ({len(publishes) / len(ids):.0f}/station, {rounds}"
+        f" answer rounds), {entries} entries, {sent:,} bytes, {len(calls)} DDB calls; first per station:"
+        f" {kinds}; needed (one Differential: new card + oldest deleted) {len(ids)} publishes, {minimal:,}"
+        f" bytes, sent/needed {sent / minimal:.2f}x; in sync {synced} of {len(ids)}"
     )
-    kinds = ", ".join(f"{kind} of {size} entries x{k}" for (kind, size), k in Counter(first.values()).items())
-    print(
-        f"  service: {len(publishes)} publishes ({len(publishes) / len(ids):.0f} per station,"
-        f" {rounds} answer round-trips), {entries} entries, {sent:,} bytes,"
-        f" {len(calls)} DynamoDB calls; first message per station: {kinds}"
-    )
-    print(
-        f"  what the change needs: one Differential per station adding the new card and deleting the"
-        f" oldest held one: {len(ids)} publishes, {minimal:,} bytes (sent/needed {sent / minimal:.2f}x)"
-    )
-    print(f"  stations in sync afterwards: {synced} of {len(ids)}")
     return len(publishes) == len(ids) and sent <= 1.1 * minimal and synced == len(ids)
 
 
-# --- Report
-
-
 def report(rounds: list) -> None:
+    """Two tables (service vs naive; checks) and a line per S (DynamoDB operations, time)."""
     print(f"\nOne approval, {MEMBERS:,} members on the policy's list, S stations in sync (service vs naive)")
-    head = "S,list,publishes,bytes,DDB approve,DDB sync,DDB answers,naive publishes,naive bytes,bytes ratio"
-
-    def row(r) -> tuple:
-        service = (r.stations, f"{r.list_size:,}", len(r.publishes), f"{r.bytes:,}", len(r.approve_calls))
-        ddb = (f"{len(r.sync_calls)} ({len(r.sync.invocations)} inv.)", len(r.answer_calls))
-        naive = (r.baseline_publishes, f"{r.baseline_bytes:,}", f"{r.ratio:,.0f}x", "ok" if r.ok else "FAIL")
-        return service + ddb + naive
-
-    table([(*head.split(","), "target")] + [row(r) for r in rounds], indent="  ", right=True)
-    print(f"""
-  publishes and bytes: SendLocalList frames the sync function published (its answers' processing
-  published nothing more: {", ".join(str(r.answer_publishes) for r in rounds)});
-  DDB: DynamoDB API calls of the approve handler, of every sync invocation, of the stations' answers
-  (StationMessagesFunction, one per station); naive: one Full of the whole list per station.
-
-  Naive, chunked as a station with SendLocalListMaxLength 25 needs it (a Full of 25, Differentials):""")
-    for r in rounds:
-        print(
-            f"    S={r.stations:<5} {r.chunked_publishes:>7,} publishes  {r.chunked_bytes:>13,} bytes"
-            f"  ({r.chunked_bytes / r.bytes:,.0f}x the service's bytes);"
-            f" one unchunked Full is {r.biggest:,} bytes"
-            f" ({'over' if r.biggest > IOT_MESSAGE_LIMIT else 'within'} IoT's 128 KB)"
-        )
-    print("""
-  Checks per S: most publishes to one station in one stream batch / stations given exactly the
-  new card as a Differential / stations in sync after answering / moto's iot-data count = ours:""")
-    for r in rounds:
-        print(
-            f"    S={r.stations:<5} {r.most_per_batch} / {r.right} of {r.stations}"
-            f" / {r.in_sync} of {r.stations} / {r.moto_publishes} publishes, {r.moto_bytes:,} bytes"
-            f" = {len(r.publishes) + r.answer_publishes}, {r.bytes + r.answer_bytes:,}"
-            f";  stream records read {r.sync.seen}, passed the filter {r.sync.passed}"
-        )
-    print("\n  DynamoDB operations (sync function, all invocations; answers):")
-    for r in rounds:
-        print(f"    S={r.stations:<5} sync: {ops(r.sync_calls)};  answers: {ops(r.answer_calls)}")
-    print("\n  Time (moto's, not DynamoDB's: its queries scan the whole table):")
+    head = "S,list,publishes,bytes,DDB approve,DDB sync,DDB answers,naive publishes,naive bytes,ratio,target"
+    rows = [
+        (r.stations, f"{r.list_size:,}", len(r.publishes), f"{r.bytes:,}", len(r.approve_calls))
+        + (f"{len(r.sync_calls)} ({len(r.sync.invocations)} inv.)", len(r.answer_calls))
+        + (r.baseline_publishes, f"{r.baseline_bytes:,}", f"{r.ratio:,.0f}x", "ok" if r.ok else "FAIL")
+        for r in rounds
+    ]
+    table([head.split(",")] + rows, indent="  ", right=True)
+    print("  DDB: calls of approve, of the sync invocations, of the stations' answers (one each)")
+    print("  naive: one Full of the list per station; chunked: a Full of 25, then Differentials of 25\n")
+    head = "S,most/batch,new card,in sync,moto pub.,moto bytes,ours pub.,ours bytes,answers pub.,records read"
+    head += ",passed,chunked pub.,chunked bytes,chunked/ours,one Full bytes"
+    rows = [
+        (r.stations, r.most_per_batch, f"{r.right}/{r.stations}", f"{r.in_sync}/{r.stations}")
+        + (r.moto_publishes, f"{r.moto_bytes:,}", len(r.publishes) + r.answer_publishes)
+        + (f"{r.bytes + r.answer_bytes:,}", r.answer_publishes, r.sync.seen, r.sync.passed)
+        + (f"{r.chunked_publishes:,}", f"{r.chunked_bytes:,}", f"{r.chunked_bytes / r.bytes:,.0f}x")
+        + (f"{r.biggest:,} ({'over' if r.biggest > IOT_MESSAGE_LIMIT else 'in'} 128 KB)",)
+        for r in rounds
+    ]
+    table([head.split(",")] + rows, indent="  ", right=True)
+    print("\n  DynamoDB operations and time (moto's, not DynamoDB's: its queries scan the whole table):")
     for r in rounds:
         invocations = ", ".join(f"{i.records} rec. {i.seconds:.2f} s" for i in r.sync.invocations)
-        print(
-            f"    S={r.stations:<5} sync invocations: {invocations};"
-            f" {r.stations} answers {r.answer_seconds:.1f} s"
-        )
+        print(f"    S={r.stations:<5} sync: {ops(r.sync_calls)};  answers: {ops(r.answer_calls)};", end="")
+        print(f"  sync invocations: {invocations};  {r.stations} answers {r.answer_seconds:.1f} s")
 
 
 def main() -> int:
@@ -355,11 +276,8 @@ def main() -> int:
         site = setup()
         write_members(site, pending=len(SIZES) + 1)
         site.messages, site.stream = messages, Sync(sync, endpoint)
-        print(
-            f"Setup: {MEMBERS:,} members (card, active membership, Accepted entry each) in"
-            f" {time.perf_counter() - began:.1f} s",
-            flush=True,
-        )
+        took = time.perf_counter() - began
+        print(f"Setup: {MEMBERS:,} members (card, membership, entry): {took:.1f} s", flush=True)
         rounds, ids = [], []
         for n, size in enumerate(SIZES):
             step = time.perf_counter()
@@ -370,22 +288,21 @@ def main() -> int:
             print(f"  S={size}: done in {time.perf_counter() - step:.1f} s", flush=True)
         report(rounds)
 
-        delete_stations(ids)
+        from connections.stations.items import StationItem
+
+        with StationItem.batch_write() as batch:
+            for station_id in ids:
+                batch.delete(StationItem(*StationItem.key(station_id)))
         full_ok = full_capacity(site, len(SIZES))
 
         errors = common.refused(common.REFUSED + DYNAMODB.refused())
         print(f"\nDynamoDB calls answered with an error, whole run: {errors}")
         print(f"Total time {time.perf_counter() - began:.1f} s")
         failed = [r.stations for r in rounds if not r.ok]
-        if failed:
-            print(
-                f"FAIL at S = {failed}: bytes must be {TARGET_RATIO:.0f}x fewer than the naive push, at most"
-                " one publish per station per stream batch, each station the new card, all in sync"
-            )
+        if failed:  # targets: 100x fewer bytes, <= 1 publish per station per batch, the new card, in sync
+            print(f"FAIL at S = {failed}: see the target column")
         if not full_ok:
-            print(
-                "FAIL at full stations: one Differential each, within 10% of the minimal bytes, all in sync"
-            )
+            print("FAIL at full stations: one Differential each, within 10% of the minimal bytes, in sync")
         return 1 if failed or not full_ok else 0
 
 

@@ -1,25 +1,20 @@
 """Approval -> card on the charger's list, and reconnect -> in sync, over OCPP-J WebSocket, per version.
 
-`make run`'s stack in its own process (tests/e2e/stack.py, no seed, free ports), driven over HTTP as users
-would. One policy unlocks a private connection (manual approval) and a public one (automatic); it covers
-two stations registered through the API (500 entries, 25 per message), one OCPP 1.6 and one 2.0.1, each
-with its charger on the `ocpp` package's ChargePoint (infra.local.chargers.Charger) connected through the
-stack's OCPP endpoint. The path: approve -> table -> stream pump (250 ms polls, as Lambda) ->
+    .venv/bin/python bench/station_latency.py   (about 5 minutes)
+
+`make run`'s stack in its own process (tests/e2e/stack.py, no seed, free ports), driven over HTTP. One
+policy unlocks a private connection (manual approval) and a public one (automatic); it covers two stations
+(500 entries, 25 per message), OCPP 1.6 and 2.0.1, each with its charger on the `ocpp` package's
+ChargePoint (infra.local.chargers.Charger). The path: approve -> table -> stream pump (250 ms polls) ->
 StationSyncFunction -> MQTT -> endpoint -> WebSocket -> charger (its answer back through the IoT rule).
-
-1. 200 pending requests approved one at a time, each after a seeded pause of 0-250 ms (back to back, each
-   would meet the pump at the same phase of its poll). Measured per charger from the approval's HTTP
-   response to its list holding the card as Accepted (this process polls `Charger.entry` every 5 ms, each
-   wait bounded to 5 s). Target p99 < 0.5 s. Counted: SendLocalList received (kinds, entries, answers) and
-   each charger's final list, which must be the 200 cards; p50 by quarter shows whether the emulator's
-   cost grows with the table's history.
-2. 50 reconnects without a reboot: both chargers go offline, a driver joins the public connection (the
-   Differentials go to nobody), both reconnect; measured from `go_online` to the card Accepted on the list.
-   Each round starts once both stations are in sync (a charger dropped before its answer left loses it).
-   Target p99 < 2 s; per reconnect exactly one GetLocalListVersion and one SendLocalList.
+1. 200 approvals one at a time, each after a seeded pause of 0-250 ms (back to back, each would meet the
+   pump at the same phase of its poll), from the HTTP response to the card Accepted on the charger's list
+   (polled every 5 ms, at most 5 s). Target p99 < 0.5 s. Counted: SendLocalList received and each final
+   list (the 200 cards); p50 by quarter shows whether the emulator's cost grows with the table's history.
+2. 50 reconnects: both chargers go offline, a driver joins the public connection, both reconnect (each
+   round once both are in sync: a charger dropped before its answer left loses it); from `go_online` to
+   the card Accepted. Target p99 < 2 s; per reconnect one GetLocalListVersion and one SendLocalList.
 Exit 1 past a target, on a missing card or a wrong list, or a frame not valid for the charger's version.
-
-Run: .venv/bin/python bench/station_latency.py                (about 5 minutes)
 """
 
 import json
@@ -90,15 +85,13 @@ def setup(stack: Stack) -> tuple[str, dict, dict[str, Charger]]:
 
     org = post("/organizations", {"name": "Latency bench"})["organization_id"]
     private = {"name": "Depot staff", "public": False, "code": CODE, "approval_mode": "manual"}
+    public = {"name": "Visitors", "public": True, "approval_mode": "auto"}
     connections = {
-        "private": post(f"/organizations/{org}/connections", private)["connection_id"],
-        "public": post(
-            f"/organizations/{org}/connections", {"name": "Visitors", "public": True, "approval_mode": "auto"}
-        )["connection_id"],
+        k: post(f"/organizations/{org}/connections", v)["connection_id"]
+        for k, v in [("private", private), ("public", public)]
     }
-    policy = post(
-        f"/organizations/{org}/policies", {"name": "Depot", "connection_ids": list(connections.values())}
-    )
+    depot = {"name": "Depot", "connection_ids": list(connections.values())}
+    policy = post(f"/organizations/{org}/policies", depot)
     chargers, capacity = {}, {"local_auth_list_max_length": CAPACITY, "send_local_list_max_length": CHUNK}
     for version in VERSIONS:
         station = f"BENCH-LAT-{version}".replace(".", "")
@@ -113,11 +106,8 @@ def setup(stack: Stack) -> tuple[str, dict, dict[str, Charger]]:
     def enrol(n: int) -> None:
         driver = f"lat-driver-{n:03d}"
         ok(stack.call("POST", "/me/cards", user=driver, body={"id_tag": f"LAT{n:05d}"}), 201)
-        body = {"code": CODE, "answers": {}}
-        ok(
-            stack.call("POST", f"/connections/{connections['private']}/memberships", user=driver, body=body),
-            201,
-        )
+        path, body = f"/connections/{connections['private']}/memberships", {"code": CODE, "answers": {}}
+        ok(stack.call("POST", path, user=driver, body=body), 201)
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(enrol, range(DRIVERS)))
@@ -198,20 +188,15 @@ def reconnects(stack: Stack, org: str, connection: str, chargers: dict[str, Char
 
 def main() -> int:
     started = time.perf_counter()
-    print(
-        "Starting the local stack (python -m infra.local, no seed, as `make run` starts it) ...", flush=True
-    )
+    print("Starting the local stack (python -m infra.local, no seed, as `make run` does) ...", flush=True)
     stack, chargers = Stack(seed=False), {}
     try:
         org, connections, chargers = setup(stack)
         # The setup's stream records (cards, pending requests) change no list; let the sync function finish
         # them so that the first approvals do not queue behind them.
         time.sleep(3)
-        print(
-            f"Setup: 2 stations, {DRIVERS} drivers with a card and a pending request, in"
-            f" {time.perf_counter() - started:.1f} s",
-            flush=True,
-        )
+        took = time.perf_counter() - started
+        print(f"Setup: 2 stations, {DRIVERS} drivers, card + pending request: {took:.1f} s", flush=True)
         passed = approvals(stack, org, connections["private"], chargers)
         passed &= reconnects(stack, org, connections["public"], chargers)
         failures = ok(stack.call("GET", "/_local/failures"), 200)["batches"]

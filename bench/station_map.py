@@ -24,13 +24,8 @@ from common import DYNAMODB, api, moto, pct
 
 from tests.support.round_trips import CENTRE, MAX_INDEX_QUERIES
 
-CITY_KM = 30
-STATIONS = 10_000
-ORGANIZATIONS = 100
-DRIVER = "driver-with-5"
-SCAN_SAMPLE = 5
-RADIUS_KM = 3.0
-SEED = 6
+CITY_KM, STATIONS, ORGANIZATIONS, DRIVER = 30, 10_000, 100, "driver-with-5"
+SCAN_SAMPLE, RADIUS_KM, SEED = 5, 3.0, 6
 
 
 def index_moto_queries() -> Counter:
@@ -148,14 +143,9 @@ def scan_baseline(points: list[tuple[float, float]], radius_km: float) -> tuple[
     read, inside = [], []
     for lat, lng in points:
         DYNAMODB.reset()
-        stations = [s for s in Item.scan() if isinstance(s, StationItem) and s.latitude is not None]
+        places = [(float(s.latitude), float(s.longitude)) for s in Item.scan() if isinstance(s, StationItem)]
         read.append(DYNAMODB.items_read())
-        inside.append(
-            sum(
-                geo.distance_m(lat, lng, float(s.latitude), float(s.longitude)) <= radius_km * 1000
-                for s in stations
-            )
-        )
+        inside.append(sum(geo.distance_m(lat, lng, *p) <= radius_km * 1000 for p in places))
     return statistics.mean(read), statistics.mean(inside)
 
 
@@ -198,52 +188,35 @@ def main() -> int:
             map_items.append(DYNAMODB.items_read("gsi4"))
             in_circle.append(sum(1 for p in places if geo.distance_m(lat, lng, *p) <= RADIUS_KM * 1000))
             shown.append(len(answer["items"]))
-        last = len(DYNAMODB.calls)  # the last search's, for the shape of one
-        n = len(points)
+        last, n = len(DYNAMODB.calls), len(points)  # the last search's calls, for the shape of one
         per_search = {op: count / n for op, count in sorted(operations.items())}
         searched = time.perf_counter() - started
         baseline_read, baseline_inside = scan_baseline(points[:SCAN_SAMPLE], RADIUS_KM)
-        print(
-            f"(searches took {searched:.1f} s, the scans {time.perf_counter() - started - searched:.1f} s; "
-            f"{moto_queries['shortened']} moto index queries given their partition's items only)"
-        )
-
-        print(f"\n{n} searches, radius {RADIUS_KM} km, limit 200:")
-        print(
-            "  DynamoDB calls per search (mean by operation): "
-            + ", ".join(f"{op} {v:.2f}" for op, v in per_search.items())
-            + f"   (last search: {last})"
-        )
-        print(
-            f"  index queries per search: max {max(queries)}, mean {statistics.mean(queries):.2f} "
-            f"(target <= {MAX_INDEX_QUERIES}); Scans: {operations['Scan']}"
-        )
-        print(
-            f"  items read per search: mean {statistics.mean(items):.0f}, p50 {pct(items, 50):.0f}, "
-            f"p99 {pct(items, 99):.0f}, max {max(items)}"
-        )
-        print(
-            f"  stations read from the map index per search: mean {statistics.mean(map_items):.0f} for "
-            f"{statistics.mean(in_circle):.0f} in the circle "
-            f"({sum(map_items) / max(1, sum(in_circle)):.2f} read per station in it)"
-        )
-        print(
-            f"  stations shown per search (visible to the driver, in the circle): mean "
-            f"{statistics.mean(shown):.0f}"
-        )
-        print(
-            f"  handler: p50 {pct(totals, 50):.1f} ms, p99 {pct(totals, 99):.1f} ms "
-            f"(moto's HTTP round-trips included); outside DynamoDB calls: p50 {pct(outside, 50):.1f} ms, "
-            f"p99 {pct(outside, 99):.1f} ms"
-        )
-        print(
-            f"\nbaseline, a Scan per search ({SCAN_SAMPLE} of the same searches): {baseline_read:,.0f} items "
-            f"read per search for {baseline_inside:.0f} stations in the circle"
-        )
-        print(
-            f"  the index reads {statistics.mean(items[:SCAN_SAMPLE]) / baseline_read:.1%} of that "
-            f"({baseline_read / statistics.mean(items[:SCAN_SAMPLE]):.0f}x fewer items)"
-        )
+        scans, mean = time.perf_counter() - started - searched, statistics.mean
+        first, per_circle = mean(items[:SCAN_SAMPLE]), sum(map_items) / max(1, sum(in_circle))
+        calls = ", ".join(f"{op} {v:.2f}" for op, v in per_search.items())
+        figures = {
+            "searches took / the scans took": f"{searched:.1f} s / {scans:.1f} s",
+            "moto index queries given their partition's items only": moto_queries["shortened"],
+            f"{n} searches, radius {RADIUS_KM} km, limit 200; DynamoDB calls per search (mean)": calls,
+            "  DynamoDB calls of the last search": last,
+            f"  index queries per search (target <= {MAX_INDEX_QUERIES})": f"max {max(queries)}",
+            "  index queries per search, mean": f"{mean(queries):.2f}",
+            "  Scans": operations["Scan"],
+            "  items read per search": f"mean {mean(items):.0f}, p50 {pct(items, 50):.0f}, max {max(items)}",
+            "  items read per search, p99": f"{pct(items, 99):.0f}",
+            "  map index reads per search, mean": f"{mean(map_items):.0f}",
+            "  stations in the circle, mean": f"{mean(in_circle):.0f}",
+            "  read from the map index per station in the circle": f"{per_circle:.2f}",
+            "  stations shown (visible to the driver, in the circle), mean": f"{mean(shown):.0f}",
+            "  handler ms (with moto round-trips)": f"p50 {pct(totals, 50):.1f}, p99 {pct(totals, 99):.1f}",
+            "  handler ms outside DynamoDB calls": f"p50 {pct(outside, 50):.1f}, p99 {pct(outside, 99):.1f}",
+            f"baseline, a Scan per search ({SCAN_SAMPLE} of the same), items read": f"{baseline_read:,.0f}",
+            "  for stations in the circle": f"{baseline_inside:.0f}",
+            "  the index reads of that": f"{first / baseline_read:.1%} ({baseline_read / first:.0f}x fewer)",
+        }
+        for label, value in figures.items():
+            print(f"{label}: {value}")
         ok = max(queries) <= MAX_INDEX_QUERIES and operations["Scan"] == 0
         if not ok:
             print(f"FAIL: a search made more than {MAX_INDEX_QUERIES} index queries, or a Scan")
