@@ -54,6 +54,14 @@ def test_a_differential_in_ocpp_16_words_leaves_out_a_card_longer_than_an_id_tag
     }
 
 
+def test_a_card_deleted_from_a_201_list_is_named_with_its_own_type():
+    send = Send(UpdateType.DIFFERENTIAL, 7, [], StationList(), ("OLD1", "KEY-9"), ("eMAID", "KeyCode"))
+    assert valid("2.0.1", "SendLocalList", V201.send_local_list(send))["localAuthorizationList"] == [
+        {"idToken": {"idToken": "OLD1", "type": "eMAID"}},
+        {"idToken": {"idToken": "KEY-9", "type": "KeyCode"}},
+    ]
+
+
 def test_a_differential_in_ocpp_201_words_carries_each_cards_type():
     send = Send(UpdateType.DIFFERENTIAL, 7, entries(), StationList(), deleted=("OLD1",))
     assert valid("2.0.1", "SendLocalList", V201.send_local_list(send)) == {

@@ -8,7 +8,7 @@ station of the same policy holds it)."""
 
 from datetime import UTC, datetime
 
-from connections.stations.local_list import DEFAULT_CARD_TYPE, Entry, Send, TagStatus
+from connections.stations.local_list import Entry, Send, TagStatus
 from connections.stations.policy import OCPP_16
 
 V16_VERSION, V201_VERSION = "1.6", "2.0.1"
@@ -79,7 +79,7 @@ class V201Dialect:
 
     def send_local_list(self, send: Send) -> dict:
         listed = [self._entry(e) for e in send.listed()]
-        listed += [{"idToken": {"idToken": t, "type": DEFAULT_CARD_TYPE}} for t in send.deleted]
+        listed += [{"idToken": {"idToken": t, "type": kind}} for t, kind in send.deleted_tokens()]
         payload = {"versionNumber": send.version, "updateType": str(send.update_type)}
         # 2.0.1 wants the list absent rather than empty (an empty Full clears the station's list).
         return {**payload, "localAuthorizationList": listed} if listed else payload

@@ -148,6 +148,13 @@ class Send:
     entries: list[Entry]
     then: StationList  # the station's list once it accepts this message
     deleted: tuple[str, ...] = ()  # idTags to delete (a Differential entry without idTagInfo)
+    # Their 2.0.1 idToken types, in the same order (a 2.0.1 station knows a card by its id and type);
+    # missing ones are DEFAULT_CARD_TYPE.
+    deleted_types: tuple[str, ...] = ()
+
+    def deleted_tokens(self) -> list[tuple[str, str]]:
+        types = self.deleted_types + (DEFAULT_CARD_TYPE,) * (len(self.deleted) - len(self.deleted_types))
+        return list(zip(self.deleted, types, strict=True))
 
     def listed(self) -> list[Entry]:
         """The entries the message carries (dialects.py words them): a Full lists every entry with its
@@ -263,7 +270,8 @@ def _evicting(station: StationList, entries: list[Entry], held: list[Entry], ver
         held_count=len(kept) + len(adds) + moved,
         floor=kept[0].seq if kept else adds[0].seq,
     )
-    return Send(UpdateType.DIFFERENTIAL, version, adds, then, tuple(e.id_tag for e in deleted))
+    dropped = tuple(e.id_tag for e in deleted), tuple(e.token_type for e in deleted)
+    return Send(UpdateType.DIFFERENTIAL, version, adds, then, *dropped)
 
 
 def _room_after(station: StationList, sent: int) -> bool:
