@@ -1,6 +1,18 @@
-import { createRouter, createWebHashHistory } from "vue-router";
+import { createRouter, createWebHashHistory, type RouteComponent, type RouteRecordRaw } from "vue-router";
 
 import { session } from "./session";
+
+// Vite makes one chunk per page it can see by name, so the pages are listed, not built from strings.
+const ADMIN_PAGES = import.meta.glob("./pages/admin/*.vue");
+
+function orgPages(pages: [string, string, string][]): RouteRecordRaw[] {
+  return pages.map(([path, page, title]) => ({
+    path: `/organizations/:org/${path}`,
+    component: ADMIN_PAGES[`./pages/admin/${page}.vue`] as RouteComponent,
+    props: true,
+    meta: { title },
+  }));
+}
 
 // Hash history: the console's routes live after '#', so they never meet the API's paths on one origin.
 // Pages past the first load on demand, which keeps the first page small.
@@ -32,6 +44,20 @@ export const router = createRouter({
       props: true,
       meta: { title: "Station" },
     },
+    // Organization admins' pages: every one under its organization, so a link in an email names it.
+    { path: "/organizations", component: () => import("./pages/admin/Organizations.vue"), meta: { title: "Organizations" } },
+    { path: "/organizations/:org", redirect: (to) => `/organizations/${String(to.params.org)}/connections` },
+    ...orgPages([
+      ["connections", "OrgConnections", "Connections"],
+      ["connections/:id", "ConnectionEdit", "Connection"],
+      ["connections/:id/requests", "Requests", "Requests"],
+      ["connections/:id/members", "Members", "Members"],
+      ["policies", "Policies", "Access policies"],
+      ["policies/:id", "PolicyEdit", "Access policy"],
+      ["stations", "OrgStations", "Stations"],
+      ["stations/:id", "StationEdit", "Station"],
+      ["admins", "Admins", "Admins"],
+    ]),
     { path: "/:rest(.*)", redirect: "/connections" },
   ],
 });
