@@ -170,10 +170,15 @@ def test_an_admin_creates_an_organization_and_a_connection_with_questions(stack,
     assert 6 <= len(code) <= 20
     checked(page, "admin-connection")
 
-    # and they move the choice first, ask for re-verification every 30 days, disable it and save
+    # and they move the choice first, ask for re-verification every 30 days, disable it, approve by
+    # email domain (forgetting the domains at first: told beside them) and save
     page.get_by_role("button", name="Move up question 2").click()
     page.get_by_label("Re-verification period").fill("30")
     page.get_by_label("Enabled").uncheck()
+    page.get_by_label("Approval").select_option("email_domain")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#c-domains-error")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Email domains").fill("night.example")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT_MS)
     saved = ok(stack.call("GET", f"/organizations/{org}/connections/{cid}", user=admin))
@@ -181,6 +186,7 @@ def test_an_admin_creates_an_organization_and_a_connection_with_questions(stack,
     assert saved["questions"][0]["choices"] == ["Depot A", "Depot B"]
     assert saved["questions"][1]["pattern"] == r"B\d{3}"
     assert (saved["reverify_days"], saved["enabled"], saved["public"]) == (30, False, False)
+    assert (saved["approval_mode"], saved["email_domains"]) == ("email_domain", ["night.example"])
 
     # then clear the period, and regenerate the code: the old one no longer finds it
     page.get_by_role("button", name="Clear the period").click()
