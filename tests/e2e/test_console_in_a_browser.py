@@ -1,7 +1,7 @@
 """The web console (web/, served by `make run` at /) in Debian's Chromium: a driver's whole way in, done with
 the keyboard alone, what a stranger sees and is told, and a refused driver reading why. The admin's
-decisions go through the API (the admin's pages come later). Every page is checked with axe-core and
-photographed into .local/screenshots/."""
+decisions go through the API here (the admins' pages: test_console_admins_in_a_browser.py). Every page is
+checked with axe-core and photographed into .local/screenshots/."""
 
 import gzip
 import random
@@ -13,31 +13,15 @@ import uuid
 from html.parser import HTMLParser
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from infra.template import ROOT
 from tests.e2e.conftest import wait_for
-from tests.support.browser import accessibility_problems, launch, shoot
+from tests.support.browser import BUILT, WAIT_MS, checked, ok, sign_in, tab_to, unique
 
 pytestmark = pytest.mark.e2e
 
-BUILT = ROOT / "web" / "dist"
 FIRST_PAGE_BUDGET = 150 * 1024  # bytes of JavaScript and CSS, gzip-compressed
-WAIT_MS = 20_000  # for a page to show what the stack answered, on a loaded machine
 CODE = re.compile(r"\b([A-Z0-9]{4})-([A-Z0-9]{4})\b")  # as emailed: two groups of four
-
-
-def unique(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert (BUILT / "index.html").is_file(), "the console is not built: run `make console` (make test does)"
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +30,8 @@ def acme(stack):
     for its members that everyone sees, and one only its members see, somewhere no other test puts any."""
     admin = unique("admin")
     lat, lng = random.uniform(10, 20), random.uniform(-20, -10)
-    org = _ok(stack.call("POST", "/organizations", user=admin, body={"name": "Acme Corp"}))["organization_id"]
-    connection = _ok(
+    org = ok(stack.call("POST", "/organizations", user=admin, body={"name": "Acme Corp"}))["organization_id"]
+    connection = ok(
         stack.call(
             "POST",
             f"/organizations/{org}/connections",
@@ -68,7 +52,7 @@ def acme(stack):
         )
     )
     cid = connection["connection_id"]
-    campus = _ok(
+    campus = ok(
         stack.call(
             "POST",
             f"/organizations/{org}/policies",
@@ -76,7 +60,7 @@ def acme(stack):
             body={"name": "Campus", "connection_ids": [cid]},
         )
     )["policy_id"]
-    garage = _ok(
+    garage = ok(
         stack.call(
             "POST",
             f"/organizations/{org}/policies",
@@ -94,7 +78,7 @@ def acme(stack):
             "latitude": lat + 0.001 * n,
             "longitude": lng,
         }
-        _ok(stack.call("POST", f"/organizations/{org}/stations", user=admin, body=body))
+        ok(stack.call("POST", f"/organizations/{org}/stations", user=admin, body=body))
     return {
         "admin": admin,
         "org": org,
@@ -104,41 +88,6 @@ def acme(stack):
         "stations": stations,
         "requests": f"/organizations/{org}/connections/{cid}/requests",
     }
-
-
-def _ok(answer):
-    status, body, _ = answer
-    assert status in (200, 201), body
-    return body
-
-
-def checked(page, name: str) -> None:
-    """Every page: no serious or critical accessibility problem, and a screenshot."""
-    shoot(page, name)
-    assert accessibility_problems(page) == [], name
-
-
-def tab_to(page, name: str, limit: int = 40) -> None:
-    """Tab until the focused control is the one named `name` (its text, label or aria-label), as a keyboard
-    user would; fails if the page has no such control in its tab order."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(
-            """() => { const e = document.activeElement;
-                 if (!e || e === document.body) return '';
-                 const label = e.labels && e.labels[0] ? e.labels[0].innerText : '';
-                 return [e.innerText || '', label, e.getAttribute('aria-label') || ''].join('|'); }"""
-        )
-        if any(part.strip().startswith(name) for part in focused.split("|")):
-            return
-    raise AssertionError(f"no control named {name!r} within {limit} tabs")
-
-
-def sign_in(page, base: str, sub: str) -> None:
-    page.goto(f"{base}/#/sign-in")
-    page.get_by_label("User name").fill(sub)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible(timeout=WAIT_MS)
 
 
 def test_a_driver_finds_a_private_connection_by_code_and_sees_pending_turn_active_by_keyboard_alone(
@@ -213,13 +162,13 @@ def test_a_driver_finds_a_private_connection_by_code_and_sees_pending_turn_activ
     # When the admin's queue shows the request and the admin approves it (through the API)
     def queued():
         return driver in {
-            r["driver_id"] for r in _ok(stack.call("GET", acme["requests"], user=acme["admin"]))["items"]
+            r["driver_id"] for r in ok(stack.call("GET", acme["requests"], user=acme["admin"]))["items"]
         }
 
     assert wait_for(queued, timeout=20, every=0.05), "the request never reached the admin's queue"
     in_queue = time.monotonic() - requested
     approved = time.monotonic()
-    _ok(stack.call("POST", f"{acme['requests']}/{driver}/approve", user=acme["admin"]))
+    ok(stack.call("POST", f"{acme['requests']}/{driver}/approve", user=acme["admin"]))
 
     # Then the driver's page turns Active by itself, and tells on how many stations the access arrived
     expect(mine.get_by_text("Active", exact=True)).to_be_visible(timeout=WAIT_MS)
@@ -270,7 +219,7 @@ def test_a_stranger_never_sees_the_hidden_station_and_reads_why_they_cannot_char
 
 def test_a_refused_driver_reads_the_organizations_message(stack, browser, acme):
     driver = unique("frank")
-    _ok(
+    ok(
         stack.call(
             "POST",
             f"/connections/{acme['cid']}/memberships",
@@ -287,9 +236,7 @@ def test_a_refused_driver_reads_the_organizations_message(stack, browser, acme):
         )
     )
     message = "Please use your work badge number <b>not</b> a guess."
-    _ok(
-        stack.call("POST", f"{acme['requests']}/{driver}/deny", user=acme["admin"], body={"message": message})
-    )
+    ok(stack.call("POST", f"{acme['requests']}/{driver}/deny", user=acme["admin"], body={"message": message}))
 
     page = browser.new_context(bypass_csp=True).new_page()
     sign_in(page, stack.base, driver)
@@ -307,7 +254,7 @@ def test_a_driver_withdraws_a_pending_request(stack, browser, acme):
     driver = unique("kim")
     answers = {"employee_id": "E4004", "work_email": "k@acme.example", "floor": 2, "site": "South"}
     body = {"code": acme["code"], "answers": answers}
-    _ok(stack.call("POST", f"/connections/{acme['cid']}/memberships", user=driver, body=body))
+    ok(stack.call("POST", f"/connections/{acme['cid']}/memberships", user=driver, body=body))
     page = browser.new_context(bypass_csp=True).new_page()
     sign_in(page, stack.base, driver)
     page.goto(f"{stack.base}/#/memberships")
@@ -315,7 +262,7 @@ def test_a_driver_withdraws_a_pending_request(stack, browser, acme):
     mine.get_by_role("button", name="Withdraw request").click()
     expect(mine).to_have_count(0, timeout=WAIT_MS)
     # and the admin's queue no longer holds it
-    queue = _ok(stack.call("GET", acme["requests"], user=acme["admin"]))["items"]
+    queue = ok(stack.call("GET", acme["requests"], user=acme["admin"]))["items"]
     assert driver not in {r["driver_id"] for r in queue}
     page.context.close()
 
@@ -323,10 +270,10 @@ def test_a_driver_withdraws_a_pending_request(stack, browser, acme):
 def test_a_driver_confirms_a_work_address_by_typing_the_code_or_by_the_emails_link_and_leaves(stack, browser):
     # Given a public connection approved by a work address's domain
     admin, typist, clicker = unique("admin"), unique("gina"), unique("hal")
-    org = _ok(stack.call("POST", "/organizations", user=admin, body={"name": "Fleet Org"}))["organization_id"]
+    org = ok(stack.call("POST", "/organizations", user=admin, body={"name": "Fleet Org"}))["organization_id"]
     name = unique("Fleet")
     body = {"name": name, "public": True, "approval_mode": "email_domain", "email_domains": ["fleet.example"]}
-    cid = _ok(stack.call("POST", f"/organizations/{org}/connections", user=admin, body=body))["connection_id"]
+    cid = ok(stack.call("POST", f"/organizations/{org}/connections", user=admin, body=body))["connection_id"]
 
     # When a driver finds it by name among the public connections and asks with a work address
     page = browser.new_context(bypass_csp=True).new_page()
@@ -354,7 +301,7 @@ def test_a_driver_confirms_a_work_address_by_typing_the_code_or_by_the_emails_li
 
     # When another driver asks (through the API) and opens the email's link before signing in
     ask = {"answers": {}, "email": f"{clicker}@fleet.example"}
-    _ok(stack.call("POST", f"/connections/{cid}/memberships", user=clicker, body=ask))
+    ok(stack.call("POST", f"/connections/{cid}/memberships", user=clicker, body=ask))
     code = emailed_code(stack, f"{clicker}@fleet.example")
     page = browser.new_context(bypass_csp=True).new_page()
     page.goto(f"{stack.base}/#/memberships/{cid}/verify?code={code}")
@@ -373,7 +320,7 @@ def emailed_code(stack, address: str) -> str:
     """The code in the latest email to `address`, from the local stack's outbox (SES in moto)."""
 
     def code():
-        messages = [m for m in _ok(stack.call("GET", "/_local/outbox"))["messages"] if address in m["to"]]
+        messages = [m for m in ok(stack.call("GET", "/_local/outbox"))["messages"] if address in m["to"]]
         found = messages and CODE.search(messages[-1]["text"])
         return found and "".join(found.groups())
 

@@ -1,8 +1,12 @@
 """Debian's Chromium driven by Playwright (`make test` installs chromium; Playwright's own browser downloads
-are never used), and the checks every console page gets: axe-core and a screenshot."""
+are never used), the checks every console page gets (axe-core and a screenshot), and what the console's
+browser tests (the drivers' and the admins') share."""
 
 import shutil
+import uuid
 from pathlib import Path
+
+from playwright.sync_api import expect
 
 from infra.template import ROOT
 
@@ -18,6 +22,8 @@ FLAGS = [
 ]
 SCREENSHOTS = ROOT / ".local" / "screenshots"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+BUILT = ROOT / "web" / "dist"
+WAIT_MS = 20_000  # for a page to show what the stack answered, on a loaded machine
 
 
 def launch(playwright):
@@ -46,3 +52,45 @@ def shoot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def checked(page, name: str) -> None:
+    """Every page: no serious or critical accessibility problem, and a screenshot."""
+    shoot(page, name)
+    problems = accessibility_problems(page)
+    assert problems == [], f"{name}: {problems}"
+
+
+def tab_to(page, name: str, limit: int = 40) -> None:
+    """Tab until the focused control is the one named `name` (its text, label or aria-label), as a keyboard
+    user would; fails if the page has no such control in its tab order."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement;
+                 if (!e || e === document.body) return '';
+                 const label = e.labels && e.labels[0] ? e.labels[0].innerText : '';
+                 return [e.innerText || '', label, e.getAttribute('aria-label') || ''].join('|'); }"""
+        )
+        if any(part.strip().startswith(name) for part in focused.split("|")):
+            return
+    raise AssertionError(f"no control named {name!r} within {limit} tabs")
+
+
+def sign_in(page, base: str, sub: str) -> None:
+    """Through the local sign-in page, as `sub` (whose address is sub@example.com)."""
+    page.goto(f"{base}/#/sign-in")
+    page.get_by_label("User name").fill(sub)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible(timeout=WAIT_MS)
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def ok(answer):
+    """The body of a set-up call to the stack (`stack.call`) that must have succeeded."""
+    status, body, _ = answer
+    assert status in (200, 201), body
+    return body

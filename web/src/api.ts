@@ -17,6 +17,16 @@ export type StationDelivery = Schemas["StationDelivery"];
 export type StationOnMap = Schemas["StationOnMap"];
 export type StationsNearby = Schemas["StationsNearby"];
 export type AccessCheck = Schemas["AccessCheck"];
+export type Organization = Schemas["Organization"];
+export type Admin = Schemas["Admin"];
+export type AlertSettings = Schemas["AlertSettings"];
+export type AdminConnection = Schemas["ConnectionForAdmin"];
+export type NewConnection = Schemas["NewConnection"];
+// Only the fields present are changed: none is required, whatever the generator makes of their defaults.
+export type ConnectionChanges = Partial<Schemas["ConnectionChanges"]>;
+export type MemberRequest = Schemas["MemberRequest"];
+export type Decision = Schemas["Decision"];
+export type DecisionResults = Schemas["DecisionResults"];
 type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** An answer other than 2xx, as the API words it: `{error, message, fields}`. */
@@ -107,4 +117,46 @@ export const api = {
     call<StationsNearby>("GET", `/stations?lat=${lat}&lng=${lng}&radius_km=${radiusKm}`),
   station: (id: string) => call<StationOnMap>("GET", `/stations/${q(id)}`),
   access: (id: string) => call<AccessCheck>("GET", `/stations/${q(id)}/access`),
+
+  // Organization admins: organizations, admins, connections, requests and members.
+  organizations: () => call<Organization[]>("GET", "/organizations"),
+  organization: (org: string) => call<Organization>("GET", `/organizations/${q(org)}`),
+  createOrganization: (name: string) => call<Organization>("POST", "/organizations", { name }),
+  admins: (org: string) => call<Admin[]>("GET", `/organizations/${q(org)}/admins`),
+  addAdmin: (org: string, email: string) => call<Admin>("POST", `/organizations/${q(org)}/admins`, { email }),
+  removeAdmin: (org: string, email: string) =>
+    call<object>("DELETE", `/organizations/${q(org)}/admins/${q(email)}`),
+  myAlerts: (org: string) => call<AlertSettings>("GET", `/organizations/${q(org)}/admins/me/alerts`),
+  setMyAlerts: (org: string, settings: AlertSettings) =>
+    call<AlertSettings>("PUT", `/organizations/${q(org)}/admins/me/alerts`, settings),
+  orgConnections: (org: string, cursor?: string | null) =>
+    call<Page<AdminConnection>>("GET", `/organizations/${q(org)}/connections${cursor ? `?cursor=${q(cursor)}` : ""}`),
+  orgConnection: (org: string, id: string) =>
+    call<AdminConnection>("GET", `/organizations/${q(org)}/connections/${q(id)}`),
+  createConnection: (org: string, body: NewConnection) =>
+    call<AdminConnection>("POST", `/organizations/${q(org)}/connections`, body),
+  changeConnection: (org: string, id: string, changes: ConnectionChanges) =>
+    call<AdminConnection>("PATCH", `/organizations/${q(org)}/connections/${q(id)}`, changes),
+  requests: (org: string, id: string, cursor?: string | null) =>
+    call<Page<MemberRequest>>(
+      "GET",
+      `/organizations/${q(org)}/connections/${q(id)}/requests?status=pending${cursor ? `&cursor=${q(cursor)}` : ""}`,
+    ),
+  approve: (org: string, id: string, driver: string) =>
+    call<MemberRequest>("POST", `/organizations/${q(org)}/connections/${q(id)}/requests/${q(driver)}/approve`),
+  deny: (org: string, id: string, driver: string, message: string) =>
+    call<MemberRequest>("POST", `/organizations/${q(org)}/connections/${q(id)}/requests/${q(driver)}/deny`, {
+      message: message || null,
+    }),
+  decide: (org: string, id: string, decisions: Decision[]) =>
+    call<DecisionResults>("POST", `/organizations/${q(org)}/connections/${q(id)}/requests/decisions`, {
+      decisions,
+    }),
+  members: (org: string, id: string, cursor?: string | null) =>
+    call<Page<MemberRequest>>(
+      "GET",
+      `/organizations/${q(org)}/connections/${q(id)}/members${cursor ? `?cursor=${q(cursor)}` : ""}`,
+    ),
+  removeMember: (org: string, id: string, driver: string) =>
+    call<MemberRequest>("DELETE", `/organizations/${q(org)}/connections/${q(id)}/members/${q(driver)}`),
 };

@@ -42,3 +42,10 @@ export function useProblem() {
 
   return { problem: state, run };
 }
+
+/** The API's error for one field or anything inside it: `questions.1` also finds `questions.1.choices.0`,
+ * so a nested error shows beside the input that holds it. */
+export function fieldError(fields: Record<string, string>, name: string): string | undefined {
+  const key = Object.keys(fields).find((k) => k === name || k.startsWith(`${name}.`));
+  return key === undefined ? undefined : fields[key];
+}
