@@ -3,8 +3,10 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.e2e.stack import Stack, template_with_recorder
+from tests.support.browser import launch
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +20,15 @@ def stack(recorder_file, tmp_path_factory):
     running = Stack(template_path=template_with_recorder(recorder_file, tmp_path_factory.mktemp("template")))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module (tests/support/browser.py)."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
 
 
 def recorded(recorder_file: Path) -> list[dict]:

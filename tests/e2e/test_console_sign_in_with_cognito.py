@@ -17,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from infra.local import auth
-from tests.support.browser import accessibility_problems, launch, shoot
+from tests.support.browser import accessibility_problems, shoot
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
@@ -131,14 +131,6 @@ def authority():
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def cognito_console(browser, stack, authority, **options):

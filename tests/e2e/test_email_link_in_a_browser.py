@@ -6,22 +6,14 @@ import html
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.e2e.test_email_over_http import emails_to, given_connection, unique
-from tests.support.browser import accessibility_problems, launch, shoot
+from tests.support.browser import accessibility_problems, shoot
 
 pytestmark = pytest.mark.e2e
 
 WAIT_MS = 20_000  # for a page to show what the stack answered, on a loaded machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def test_the_code_emails_link_opens_the_console_which_confirms_and_the_membership_turns_active(

@@ -41,7 +41,8 @@ def window_end(connection: dict, admin: str = ADA):
 
 def test_the_first_request_alerts_every_admin_at_once_listing_what_waits(notify):
     connection = given_connection_with_two_admins()
-    organization_id, connection_id = connection["organization"]["organization_id"], connection["connection_id"]
+    organization_id = connection["organization"]["organization_id"]
+    connection_id = connection["connection_id"]
     given_pending(connection, "pat", answers={"employee_id": "<E1234>"})
     notify.drain()
     for admin in (ADA, BOB):
