@@ -124,7 +124,7 @@ class _AuthorityHandler(BaseHTTPRequestHandler):
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def authority():
     server = Authority()
     threading.Thread(target=server.serve_forever, name="authority", daemon=True).start()
