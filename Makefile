@@ -31,6 +31,7 @@ help:
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make build   sam build (what 'sam deploy' ships) and the web console (web/dist)"
 	@echo "make console build the web console (web/dist) if its sources changed"
+	@echo "make publish-console STACK=<name>   upload web/dist and its config.json to a deployed stack"
 
 $(STAMP): requirements-dev.txt functions/shared/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime); install it and retry." >&2; exit 1; }
@@ -75,6 +76,12 @@ template: $(STAMP) $(SAM_STAMP)
 .PHONY: build
 build: $(SAM_STAMP) console
 	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
+
+.PHONY: publish-console
+publish-console: $(STAMP) console
+	@# config.json from the stack's outputs, web/dist to its ConsoleBucket, its distribution invalidated.
+	@test -n "$(STACK)" || { echo "Name the stack: make publish-console STACK=<name> [REGION=<region>]" >&2; exit 2; }
+	$(PY) -m infra.publish_console --stack "$(STACK)" $(if $(REGION),--region "$(REGION)")
 
 .PHONY: tools
 tools:

@@ -80,6 +80,8 @@ class Stack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+            # The emails link to this stack's own console (template.yaml: the stack's ConsoleUrl).
+            "CONSOLE_URL": f"{self.base}/",
         }
         outbox.verify_sender(boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION))
         functions = load_functions(

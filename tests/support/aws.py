@@ -33,11 +33,15 @@ def start_moto_for_functions() -> tuple[ThreadedMotoServer, str]:
     return server, endpoint
 
 
+CONSOLE_URL = "https://console.example"  # the stack's ConsoleUrl: where the emails link
+
+
 def use_endpoint(endpoint: str) -> None:
     use_settings(
         AWS_ENDPOINT_URL=endpoint,
         SENDER_ADDRESS=outbox.SENDER,
         EMAIL_CONFIGURATION_SET=outbox.PARAMETERS["EmailConfigurationSet"],
+        CONSOLE_URL=CONSOLE_URL,
     )
     outbox.verify_sender(boto3.client("sesv2", endpoint_url=endpoint, region_name="us-east-1"))
 

@@ -59,7 +59,7 @@ EXAMPLES = {
 
 
 def render(name: str, **overrides) -> rendering.Rendered:
-    values = {"connection": HOSTILE, "organization": HOSTILE, **EXAMPLES[name], **overrides}
+    values = {"connection": HOSTILE, "organization": HOSTILE, "link": None, **EXAMPLES[name], **overrides}
     return rendering.render(name, **values)
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from connections.email.dispatch import send_due_emails as sweep_at
 from connections.email.items import AdminAlertItem
 from connections.platform.table import now
+from tests.support.aws import CONSOLE_URL
 from tests.support.mail import failed, sent, sent_to
 from tests.support.memberships import (
     ADA,
@@ -40,6 +41,8 @@ def window_end(connection: dict, admin: str = ADA):
 
 def test_the_first_request_alerts_every_admin_at_once_listing_what_waits(notify):
     connection = given_connection_with_two_admins()
+    organization_id = connection["organization"]["organization_id"]
+    connection_id = connection["connection_id"]
     given_pending(connection, "pat", answers={"employee_id": "<E1234>"})
     notify.drain()
     for admin in (ADA, BOB):
@@ -47,6 +50,9 @@ def test_the_first_request_alerts_every_admin_at_once_listing_what_waits(notify)
         assert email["subject"] == "1 request to join Employees waits for you"
         assert "pat@example.com" in email["text"] and "Employee id: <E1234>" in email["text"]
         assert "Employee id: &lt;E1234&gt;" in email["html"]
+        # with a link to the connection's requests in the console
+        requests = f"{CONSOLE_URL}/#/organizations/{organization_id}/connections/{connection_id}/requests"
+        assert f'href="{requests}"' in email["html"] and requests in email["text"]
 
 
 def test_only_admins_who_signed_in_with_their_address_get_drivers_details(notify):

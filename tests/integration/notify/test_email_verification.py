@@ -13,6 +13,7 @@ from connections.memberships import one_time_codes
 from connections.memberships.items import MembershipItem, VerificationItem
 from connections.memberships.verify_email import NOTHING_TO_CONFIRM
 from connections.platform.table import now
+from tests.support.aws import CONSOLE_URL
 from tests.support.mail import code_in, failed, sent, sent_to
 from tests.support.memberships import (
     ADA,
@@ -80,6 +81,9 @@ def test_the_code_sent_to_the_work_address_makes_the_driver_a_member(notify, by_
     (email,) = sent_to(WORK)
     code = code_in(email)
     assert code in email["text"].replace("-", "") and "Staff" in email["subject"]
+    # with the link that opens the console's Verify page, which confirms it
+    verify = f"{CONSOLE_URL}/#/memberships/{by_domain['connection_id']}/verify?code={code[:4]}-{code[4:]}"
+    assert verify in email["text"] and f'href="{verify}"' in email["html"]
     stored = VerificationItem.get(*VerificationItem.key(by_domain["connection_id"], DRIVER))
     assert code not in stored.code_hash and stored.email == WORK
     assert stored.code_hash == one_time_codes.hash_code(code, stored.salt)
@@ -92,7 +96,9 @@ def test_the_code_sent_to_the_work_address_makes_the_driver_a_member(notify, by_
     (member,) = requests_of(by_domain, "active")
     assert member["decided_by"] == f"automatic: confirmed {WORK}"
     notify.drain()
-    assert [m["subject"] for m in sent_to(f"{DRIVER}@example.com")] == ["You are in: Staff by Acme"]
+    (approved,) = sent_to(f"{DRIVER}@example.com")
+    assert approved["subject"] == "You are in: Staff by Acme"
+    assert f'href="{CONSOLE_URL}/#/memberships"' in approved["html"]
     # And the code worked once
     assert confirm(by_domain, code).status == 404
 

@@ -10,6 +10,7 @@ import pytest
 from functions.notify.stale_stations import handler as digest_handler
 from infra.provision import provision
 from tests.support.api import FakeLambdaContext
+from tests.support.aws import CONSOLE_URL
 from tests.support.mail import clear_outbox, sent_to
 from tests.support.memberships import ADA, EVE, given_connection, given_organization
 from tests.support.stations import (
@@ -154,6 +155,8 @@ def test_the_daily_digest_lists_each_organizations_stale_stations_to_its_own_adm
     assert "CP-HIDDEN" in eve["text"] and "Secret <Depot>" in eve["text"] and "no answer since" in eve["text"]
     assert "Secret &lt;Depot&gt;" in eve["html"] and "<Depot>" not in eve["html"]
     assert "CP-REFUSING" not in eve["text"]
+    # each with a link to its organization's stations in the console
+    assert f'href="{CONSOLE_URL}/#/organizations/{organization}/stations"' in ada["html"]
 
 
 def test_no_digest_when_nothing_is_stale(sync):

@@ -22,6 +22,7 @@ from pynamodb.exceptions import PutError
 
 from connections.email import notices, rendering, ses
 from connections.email.items import DIGEST, REMIND, AdminAlertItem, ReminderItem
+from connections.email.links import console_pages
 from connections.email.notices import NEW_REQUESTS, AlertWindow, Notice, Seen
 from connections.memberships import one_time_codes
 from connections.memberships.approval import ApprovalMode
@@ -123,7 +124,7 @@ def _send_to_driver(
     notice: Notice, membership: MembershipItem, connection: ConnectionItem, batch: Batch
 ) -> None:
     def work() -> str | None:
-        values = _about(connection)
+        values = {**_about(connection), "link": console_pages().memberships()}
         if notice is Notice.APPROVED:
             stations, more = _unlocked_stations(membership, batch.at)
             values.update(
@@ -189,10 +190,12 @@ def _send_code(membership: MembershipItem, connection: ConnectionItem, batch: Ba
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return None
             raise
+        shown = one_time_codes.display(code)
         email = rendering.render(
             Notice.VERIFY_EMAIL,
             **_about(connection),
-            code=one_time_codes.display(code),
+            link=console_pages().verify(membership.connection_id, shown),
+            code=shown,
             email=address,
             renewal=membership.status == Status.ACTIVE,
             valid_minutes=int(one_time_codes.VALID_FOR.total_seconds() // 60),
@@ -318,6 +321,7 @@ def _send_alert(alert: AdminAlertItem, batch: Batch) -> None:
         email = rendering.render(
             NEW_REQUESTS,
             **_about(connection),
+            link=console_pages().requests(alert.organization_id, alert.connection_id),
             requests=[_request_line(m, connection) for m in waiting],
             total=total,
             more=total - len(waiting),
@@ -358,6 +362,7 @@ def _send_reminder(reminder: ReminderItem, batch: Batch) -> None:
     email = rendering.render(
         Notice.EXPIRING,
         **_about(connection),
+        link=console_pages().memberships(),
         expires_at=when(reminder.expires_at),
         by_code=connection.approval_mode == ApprovalMode.EMAIL_DOMAIN,
     )

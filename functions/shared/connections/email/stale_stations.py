@@ -8,6 +8,7 @@ from datetime import datetime
 
 from connections.email import ses
 from connections.email.dispatch import when
+from connections.email.links import console_pages
 from connections.email.rendering import Rendered, render
 from connections.memberships.items import AdminItem
 from connections.platform.table import now
@@ -28,6 +29,7 @@ def send_stale_station_digests(lambda_context=None) -> dict[str, int]:
         email = render(
             STALE_STATIONS,
             organization=stations[0].organization_name or organization_id,
+            link=console_pages().stations(organization_id),
             stations=[_line(s) for s in sorted(stations, key=lambda s: (s.name.lower(), s.station_id))],
             stale_minutes=int(stale.STALE_AFTER.total_seconds() // 60),
         )

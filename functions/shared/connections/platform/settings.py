@@ -25,6 +25,7 @@ class Settings:
 class EmailSettings:
     sender_address: str  # From:, and the domain of each Message-ID
     configuration_set: str  # its event destination reports bounces and complaints
+    console_url: str | None  # where the emails' links go (connections.email.links); none: no links
 
 
 def _required(name: str, where: str = "every function") -> str:
@@ -49,4 +50,5 @@ def email_settings() -> EmailSettings:
     return EmailSettings(
         sender_address=_required("SENDER_ADDRESS", "NotifyFunction"),
         configuration_set=_required("EMAIL_CONFIGURATION_SET", "NotifyFunction"),
+        console_url=os.environ.get("CONSOLE_URL") or None,
     )
