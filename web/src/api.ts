@@ -17,6 +17,18 @@ export type StationDelivery = Schemas["StationDelivery"];
 export type StationOnMap = Schemas["StationOnMap"];
 export type StationsNearby = Schemas["StationsNearby"];
 export type AccessCheck = Schemas["AccessCheck"];
+// The organization admins' access policies and stations.
+export type Policy = Schemas["Policy"];
+export type NewPolicy = Schemas["NewPolicy"];
+export type PolicyChanges = Schemas["PolicyChanges"];
+export type GroupRule = Schemas["GroupRule-Input"];
+export type OrgStation = Schemas["Station"];
+export type OrgStations = Schemas["Stations"];
+export type SyncStatus = Schemas["SyncStatus"];
+export type NewStation = Schemas["NewStation"];
+export type StationChanges = Schemas["StationChanges"];
+export type AccessPreview = Schemas["AccessPreview"];
+export type ConnectionForAdmin = Schemas["ConnectionForAdmin"];
 type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** An answer other than 2xx, as the API words it: `{error, message, fields}`. */
@@ -107,4 +119,23 @@ export const api = {
     call<StationsNearby>("GET", `/stations?lat=${lat}&lng=${lng}&radius_km=${radiusKm}`),
   station: (id: string) => call<StationOnMap>("GET", `/stations/${q(id)}`),
   access: (id: string) => call<AccessCheck>("GET", `/stations/${q(id)}/access`),
+  // Organization admins: access policies, stations, the preview.
+  // A policy names at most 20 connections: the first 100 of the organization are plenty to choose from.
+  connectionsOf: (org: string) =>
+    call<Page<ConnectionForAdmin>>("GET", `/organizations/${q(org)}/connections?limit=100`),
+  policies: (org: string) => call<Policy[]>("GET", `/organizations/${q(org)}/policies`),
+  policy: (org: string, id: string) => call<Policy>("GET", `/organizations/${q(org)}/policies/${q(id)}`),
+  createPolicy: (org: string, body: NewPolicy) => call<Policy>("POST", `/organizations/${q(org)}/policies`, body),
+  changePolicy: (org: string, id: string, body: PolicyChanges) =>
+    call<Policy>("PATCH", `/organizations/${q(org)}/policies/${q(id)}`, body),
+  orgStations: (org: string, cursor: string | null) =>
+    call<OrgStations>("GET", `/organizations/${q(org)}/stations${cursor ? `?cursor=${q(cursor)}` : ""}`),
+  orgStation: (org: string, id: string) =>
+    call<OrgStation>("GET", `/organizations/${q(org)}/stations/${q(id)}`),
+  registerStation: (org: string, body: NewStation) =>
+    call<OrgStation>("POST", `/organizations/${q(org)}/stations`, body),
+  changeStation: (org: string, id: string, body: StationChanges) =>
+    call<OrgStation>("PATCH", `/organizations/${q(org)}/stations/${q(id)}`, body),
+  preview: (org: string, id: string, email: string) =>
+    call<AccessPreview>("GET", `/organizations/${q(org)}/stations/${q(id)}/preview?email=${q(email.trim())}`),
 };
