@@ -221,4 +221,9 @@ def test_an_admin_makes_a_members_only_policy_registers_its_station_sees_it_in_s
     expect(verdict.locator(".unknown")).to_be_visible()
     expect(verdict).to_contain_text("This station is hidden from them.")
     checked(page, "admin-station-preview-stranger")
+
+    # and the station's own form changes it: a new name, saved
+    page.get_by_label("Name", exact=True).fill("Garage bay 1 north")
+    page.get_by_role("button", name="Save station").click()
+    expect(page.get_by_role("heading", name="Garage bay 1 north")).to_be_visible(timeout=WAIT_MS)
     page.context.close()

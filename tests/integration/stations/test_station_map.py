@@ -412,7 +412,9 @@ def test_prices_of_one_policy_share_a_currency():
 # --- The admins' preview
 
 
-def test_an_admin_previews_what_a_driver_would_get():
+def given_members_only_campus() -> tuple[str, dict]:
+    """Acme's members-only station HQ-1 (members' price 0.10 EUR per kWh), with an Active "member" and a
+    "pending" requester of its connection, Employees: (the preview's path, the policy)."""
     organization = given_organization("Acme Corp")
     employees = given_connection(organization, name="Employees")
     cid = employees["connection_id"]
@@ -425,7 +427,11 @@ def test_an_admin_previews_what_a_driver_would_get():
     station(organization, "HQ-1", campus["policy_id"])
     given_active(employees, "member")
     given_pending(employees, "pending")
-    path = f"/organizations/{organization}/stations/HQ-1/preview"
+    return f"/organizations/{organization}/stations/HQ-1/preview", campus
+
+
+def test_an_admin_previews_what_a_driver_would_get():
+    path, campus = given_members_only_campus()
 
     member = as_station_admin("GET", path, query={"driver": "member"})
     pending = as_station_admin("GET", path, query={"driver": "pending"})
@@ -444,23 +450,11 @@ def test_an_admin_previews_what_a_driver_would_get():
 def test_an_admin_previews_a_driver_found_by_their_email_address():
     # Given a member and a pending requester of the policy's connection, and a driver the organization
     # has never seen (with a Connections account: a card and another organization's membership)
-    organization = given_organization("Acme Corp")
-    employees = given_connection(organization, name="Employees")
-    cid = employees["connection_id"]
-    campus = policy(
-        organization,
-        [cid],
-        visible_to=[cid],
-        members={cid: {"price": {"currency": "EUR", "per_kwh": "0.10"}}},
-    )
-    station(organization, "HQ-1", campus["policy_id"])
-    given_active(employees, "member")
-    given_pending(employees, "pending")
+    path, _ = given_members_only_campus()
     given_card("stranger", "STRANGER-CARD")
     eves = given_organization("Eve's fleet", admin=EVE)
     club = given_connection(eves, admin=EVE, name="Eve's club", public=True, approval_mode="auto")
     given_auto_member(club, "stranger")
-    path = f"/organizations/{organization}/stations/HQ-1/preview"
 
     # When the admin previews each by address (as typed: any case, spaces around)
     member = as_station_admin("GET", path, query={"email": " Member@Example.COM "})
