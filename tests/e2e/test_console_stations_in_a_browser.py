@@ -123,6 +123,15 @@ def test_an_admin_makes_a_members_only_policy_registers_its_station_sees_it_in_s
     expect(page.get_by_role("heading", name="Garage")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("Saved.")).to_be_visible()
     checked(page, "admin-policy")
+
+    # and changed on its own page, the change is kept
+    night_per_hour = page.locator(f"#members-{site['night']}-per_hour")
+    night_per_hour.fill("2.50")
+    with page.expect_response(lambda r: r.request.method == "PATCH") as saved:
+        page.get_by_role("button", name="Save policy").click()
+    assert saved.value.status == 200, saved.value.text()
+    page.reload()
+    expect(night_per_hour).to_have_value("2.50", timeout=WAIT_MS)
     page.get_by_role("link", name="All access policies").click()
     expect(page.get_by_text("Seen only by members of Staff, Night shift.")).to_be_visible(timeout=WAIT_MS)
     checked(page, "admin-policies")
