@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from connections.memberships.views import Email
 from connections.platform.http import answers, caller, idempotent, lambda_handler, make_resolver
 from connections.stations import charging, manage, views
 
@@ -102,9 +103,12 @@ def update_station(
 def preview_access(
     organization_id: OrganizationId,
     station_id: StationId,
-    driver: Annotated[str, Query(min_length=1, max_length=128, description="The driver's id.")],
+    driver: Annotated[str | None, Query(min_length=1, max_length=128, description="The driver's id.")] = None,
+    email: Annotated[
+        Email | None, Query(description="Or the address the driver asked the policy's connections with.")
+    ] = None,
 ) -> views.AccessPreview:
-    return charging.preview(caller(app), organization_id, station_id, driver)
+    return charging.preview(caller(app), organization_id, station_id, driver, email)
 
 
 app.include_router(router)

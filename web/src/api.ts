@@ -27,6 +27,17 @@ export type ConnectionChanges = Partial<Schemas["ConnectionChanges"]>;
 export type MemberRequest = Schemas["MemberRequest"];
 export type Decision = Schemas["Decision"];
 export type DecisionResults = Schemas["DecisionResults"];
+// The organization admins' access policies and stations.
+export type Policy = Schemas["Policy"];
+export type NewPolicy = Schemas["NewPolicy"];
+export type PolicyChanges = Schemas["PolicyChanges"];
+export type GroupRule = Schemas["GroupRule-Input"];
+export type OrgStation = Schemas["Station"];
+export type OrgStations = Schemas["Stations"];
+export type SyncStatus = Schemas["SyncStatus"];
+export type NewStation = Schemas["NewStation"];
+export type StationChanges = Schemas["StationChanges"];
+export type AccessPreview = Schemas["AccessPreview"];
 type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** An answer other than 2xx, as the API words it: `{error, message, fields}`. */
@@ -129,8 +140,12 @@ export const api = {
   myAlerts: (org: string) => call<AlertSettings>("GET", `/organizations/${q(org)}/admins/me/alerts`),
   setMyAlerts: (org: string, settings: AlertSettings) =>
     call<AlertSettings>("PUT", `/organizations/${q(org)}/admins/me/alerts`, settings),
+  // 100 a page: a policy names at most 20 connections, so its form offers the first 100 to choose from.
   orgConnections: (org: string, cursor?: string | null) =>
-    call<Page<AdminConnection>>("GET", `/organizations/${q(org)}/connections${cursor ? `?cursor=${q(cursor)}` : ""}`),
+    call<Page<AdminConnection>>(
+      "GET",
+      `/organizations/${q(org)}/connections?limit=100${cursor ? `&cursor=${q(cursor)}` : ""}`,
+    ),
   orgConnection: (org: string, id: string) =>
     call<AdminConnection>("GET", `/organizations/${q(org)}/connections/${q(id)}`),
   createConnection: (org: string, body: NewConnection) =>
@@ -159,4 +174,21 @@ export const api = {
     ),
   removeMember: (org: string, id: string, driver: string) =>
     call<MemberRequest>("DELETE", `/organizations/${q(org)}/connections/${q(id)}/members/${q(driver)}`),
+
+  // Organization admins: access policies, stations, the preview.
+  policies: (org: string) => call<Policy[]>("GET", `/organizations/${q(org)}/policies`),
+  policy: (org: string, id: string) => call<Policy>("GET", `/organizations/${q(org)}/policies/${q(id)}`),
+  createPolicy: (org: string, body: NewPolicy) => call<Policy>("POST", `/organizations/${q(org)}/policies`, body),
+  changePolicy: (org: string, id: string, body: PolicyChanges) =>
+    call<Policy>("PATCH", `/organizations/${q(org)}/policies/${q(id)}`, body),
+  orgStations: (org: string, cursor: string | null) =>
+    call<OrgStations>("GET", `/organizations/${q(org)}/stations${cursor ? `?cursor=${q(cursor)}` : ""}`),
+  orgStation: (org: string, id: string) =>
+    call<OrgStation>("GET", `/organizations/${q(org)}/stations/${q(id)}`),
+  registerStation: (org: string, body: NewStation) =>
+    call<OrgStation>("POST", `/organizations/${q(org)}/stations`, body),
+  changeStation: (org: string, id: string, body: StationChanges) =>
+    call<OrgStation>("PATCH", `/organizations/${q(org)}/stations/${q(id)}`, body),
+  preview: (org: string, id: string, email: string) =>
+    call<AccessPreview>("GET", `/organizations/${q(org)}/stations/${q(id)}/preview?email=${q(email.trim())}`),
 };

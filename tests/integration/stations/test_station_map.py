@@ -412,7 +412,9 @@ def test_prices_of_one_policy_share_a_currency():
 # --- The admins' preview
 
 
-def test_an_admin_previews_what_a_driver_would_get():
+def given_members_only_campus() -> tuple[str, dict]:
+    """Acme's members-only station HQ-1 (members' price 0.10 EUR per kWh), with an Active "member" and a
+    "pending" requester of its connection, Employees: (the preview's path, the policy)."""
     organization = given_organization("Acme Corp")
     employees = given_connection(organization, name="Employees")
     cid = employees["connection_id"]
@@ -425,7 +427,11 @@ def test_an_admin_previews_what_a_driver_would_get():
     station(organization, "HQ-1", campus["policy_id"])
     given_active(employees, "member")
     given_pending(employees, "pending")
-    path = f"/organizations/{organization}/stations/HQ-1/preview"
+    return f"/organizations/{organization}/stations/HQ-1/preview", campus
+
+
+def test_an_admin_previews_what_a_driver_would_get():
+    path, campus = given_members_only_campus()
 
     member = as_station_admin("GET", path, query={"driver": "member"})
     pending = as_station_admin("GET", path, query={"driver": "pending"})
@@ -439,6 +445,53 @@ def test_an_admin_previews_what_a_driver_would_get():
     assert member.body["effective_policy"]["policy_id"] == campus["policy_id"]
     assert (pending.body["reason"], pending.body["visible"]) == ("request_pending", False)
     assert pending.body["message"].startswith("Your request to Employees is still pending.")
+
+
+def test_an_admin_previews_a_driver_found_by_their_email_address():
+    # Given a member and a pending requester of the policy's connection, and a driver the organization
+    # has never seen (with a Connections account: a card and another organization's membership)
+    path, _ = given_members_only_campus()
+    given_card("stranger", "STRANGER-CARD")
+    eves = given_organization("Eve's fleet", admin=EVE)
+    club = given_connection(eves, admin=EVE, name="Eve's club", public=True, approval_mode="auto")
+    given_auto_member(club, "stranger")
+
+    # When the admin previews each by address (as typed: any case, spaces around)
+    member = as_station_admin("GET", path, query={"email": " Member@Example.COM "})
+    pending = as_station_admin("GET", path, query={"email": "pending@example.com"})
+    stranger = as_station_admin("GET", path, query={"email": "stranger@example.com"})
+    nobody = as_station_admin("GET", path, query={"email": "nobody@example.com"})
+
+    # Then the member gets the members' price, the requester their pending answer
+    assert member.status == 200, member.body
+    assert (member.body["driver_id"], member.body["may_charge"], member.body["price"]["text"]) == (
+        "member",
+        True,
+        "0.10 EUR per kWh",
+    )
+    assert (pending.body["driver_id"], pending.body["reason"]) == ("pending", "request_pending")
+    # and an address the organization has never seen answers as nobody: whether its owner has an account
+    # (cards, other organizations) is not said
+    assert stranger.status == nobody.status == 200, stranger.body
+    same = {"email": None, "local_time": None}
+    assert stranger.body | same == nobody.body | same
+    assert (stranger.body["driver_id"], stranger.body["reason"], stranger.body["visible"]) == (
+        None,
+        "members_only",
+        False,
+    )
+
+
+def test_a_preview_asks_for_one_driver_by_id_or_address():
+    organization = given_organization()
+    station(organization, "HQ-1")
+    path = f"/organizations/{organization}/stations/HQ-1/preview"
+
+    both = as_station_admin("GET", path, query={"driver": "x", "email": "x@example.com"})
+    not_an_address = as_station_admin("GET", path, query={"email": "not an address"})
+
+    assert (both.status, sorted(both.body["fields"])) == (422, ["driver", "email"])
+    assert (not_an_address.status, list(not_an_address.body["fields"])) == (422, ["email"])
 
 
 def test_only_the_stations_admins_may_preview():

@@ -7,9 +7,11 @@ absent from the map, and 404 by id or access check with the very answer a statio
 gets.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from connections.memberships.admins import as_admin
+from connections.memberships.items import MembershipItem
 from connections.platform.caller import Caller
 from connections.platform.errors import InvalidInput, NotFound
 from connections.platform.table import now
@@ -103,11 +105,22 @@ def check_access(caller: Caller, station_id: str) -> stations_views.AccessCheck:
 
 
 def preview(
-    caller: Caller, organization_id: str, station_id: str, driver_id: str
+    caller: Caller,
+    organization_id: str,
+    station_id: str,
+    driver_id: str | None = None,
+    email: str | None = None,
 ) -> stations_views.AccessPreview:
-    """What `driver_id` would get at the organization's station now. Only the driver's memberships in the
-    policy's connections count (all of them the organization's), and cards are not checked: an admin
-    learns nothing of the driver beyond their organization."""
+    """What a driver (by id, or by the email address they asked with) would get at the organization's
+    station now. Only the driver's memberships in the policy's connections count (all of them the
+    organization's), and cards are not checked: an admin learns nothing of the driver beyond their
+    organization. An address none of those connections was asked from is previewed as a driver without a
+    membership (driver_id null), whether or not someone has it: see docs/decisions/0034."""
+    if (driver_id is None) == (email is None):
+        one = "give either driver or email"
+        raise InvalidInput(
+            "Say whom to preview: a driver's id or email address.", fields={"driver": one, "email": one}
+        )
     at = now()
     found = as_admin(caller, organization_id, StationItem.key(station_id))
     station = found.get(StationItem.key(station_id))
@@ -116,15 +129,39 @@ def preview(
     found = station_policy(station)
     policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
     rules = access.rules_of(policy)
-    who = access.driver(driver_id, at)
     own = set(rules.connection_ids) | set(rules.visible_to or ()) if rules else set()
-    who = access.Driver({c: s for c, s in who.memberships.items() if c in own}, has_card=True)
+    if email is not None:
+        driver_id = driver_with_address(email, _requests_from(own, email))
+    memberships = access.driver(driver_id, at).memberships if driver_id else {}
+    who = access.Driver({c: s for c, s in memberships.items() if c in own}, has_card=True)
     answer = _answer(station, policy, access.decision(station, rules, who, at))
     return stations_views.AccessPreview(
         **answer,
         driver_id=driver_id,
+        email=email,
         visible=visible(rules, who.active),
         effective_policy=present.policy_view(policy, AllowListItem.sequence(found, policy.policy_id))
         if policy
         else None,
     )
+
+
+def _requests_from(connection_ids: Iterable[str], email: str) -> list[MembershipItem]:
+    """The memberships (any status) of these connections asked with `email` (stored lowercase, as the
+    sign-in claim is read): one query per connection, sorted for a stable answer."""
+    found: list[MembershipItem] = []
+    for connection_id in sorted(connection_ids):
+        pk, members = MembershipItem.key(connection_id, "")  # every driver's sort key starts so
+        found += MembershipItem.query(
+            pk, MembershipItem.sk.startswith(members), filter_condition=MembershipItem.driver_email == email
+        )
+    return found
+
+
+def driver_with_address(email: str, requests: Iterable[MembershipItem]) -> str | None:
+    """Whose requests carry `email`: a driver whose address is verified before one who merely claims it,
+    then the latest to ask; None when nobody did."""
+    matching = [m for m in requests if (m.driver_email or "").lower() == email.lower()]
+    if not matching:
+        return None
+    return max(matching, key=lambda m: (m.driver_email_verified, m.requested_at)).driver_id

@@ -358,6 +358,9 @@ class AccessCheck(BaseModel):
 class AccessPreview(AccessCheck):
     """What a driver would get at a station now, for its organization's admins (cards are not checked)."""
 
-    driver_id: str
+    driver_id: str | None = Field(
+        description="The driver previewed; null: nobody asked the policy's connections with `email`."
+    )
+    email: str | None = Field(description="The address asked for (lowercase), when previewed by address.")
     visible: bool = Field(description="Whether the driver sees the station (on the map, by id).")
     effective_policy: Policy | None
