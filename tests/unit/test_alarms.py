@@ -18,7 +18,9 @@ def _target(value) -> str:
     """The resource a dimension's value names (a Ref, or a GetAtt of it)."""
     if "Ref" in value:
         return value["Ref"]
-    return value["Fn::GetAtt"].split(".")[0] if isinstance(value["Fn::GetAtt"], str) else value["Fn::GetAtt"][0]
+    return (
+        value["Fn::GetAtt"].split(".")[0] if isinstance(value["Fn::GetAtt"], str) else value["Fn::GetAtt"][0]
+    )
 
 
 def watching(namespace: str, metric: str) -> dict[str, dict]:
@@ -46,7 +48,9 @@ def on_failure_queues() -> set[str]:
 def test_every_function_has_an_errors_and_a_throttles_alarm():
     for metric in ("Errors", "Throttles"):
         alarms = watching("AWS/Lambda", metric)
-        assert sorted(alarms) == sorted(FUNCTIONS), f"{metric}: functions without an alarm, or alarms without one"
+        assert sorted(alarms) == sorted(FUNCTIONS), (
+            f"{metric}: functions without an alarm, or alarms without one"
+        )
         assert all(a["Threshold"] == 0 and a["Statistic"] == "Sum" for a in alarms.values())
 
 
@@ -66,7 +70,9 @@ def test_every_on_failure_queue_alarms_when_not_empty():
     alarms = watching("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert len(on_failure_queues()) >= 4
     assert sorted(alarms) == sorted(on_failure_queues())
-    assert all(a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold" for a in alarms.values())
+    assert all(
+        a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold" for a in alarms.values()
+    )
 
 
 def test_the_api_5xx_and_stale_stations_alarm():
@@ -98,4 +104,3 @@ def test_every_alarm_emails_a_person_and_says_what_to_do_first():
         text = description["Fn::Sub"] if isinstance(description, dict) else description
         assert re.search(r"\. First: \S", text), f"{name}: its description must say what to do first"
         assert len(text) <= 1024, f"{name}: CloudWatch keeps 1024 characters of a description"
-

@@ -79,7 +79,9 @@ def test_the_dev_environment_locks_the_layers_versions():
 def test_the_running_dev_environment_is_the_lock():
     """What `make venv` installed is the dev lock, package for package (for this platform)."""
     installed = {_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
-    wanted = {name: version for name, (version, marker) in pins(DEV).items() if not marker or marker.evaluate()}
+    wanted = {
+        name: version for name, (version, marker) in pins(DEV).items() if not marker or marker.evaluate()
+    }
     assert {n: (v, installed.get(n)) for n, v in wanted.items() if installed.get(n) != v} == {}
 
 
@@ -88,5 +90,7 @@ def test_sam_build_ships_exactly_the_layers_lock():
     versions, no more and no fewer: read from the built layer's dist-info."""
     layer = built.BUILD / built.LAYER / "python"
     assert layer.is_dir(), f"{layer} is missing: run `make build` (sam build) first"
-    shipped = {_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=[str(layer)])}
+    shipped = {
+        _name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=[str(layer)])
+    }
     assert shipped == {name: version for name, (version, _) in pins(LAYER).items()}
