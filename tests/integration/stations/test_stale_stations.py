@@ -80,6 +80,28 @@ def test_stale_since_is_set_when_a_change_goes_unacknowledged_and_cleared_once_i
     assert stored_station("CP-1").stale_since is None
 
 
+def test_an_acknowledgement_reports_how_long_the_station_lacked_the_change(sync, capsys):
+    # Given a synced station sent a change three seconds ago, not yet acknowledged
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, "driver-b", "TAG-B")
+    sync.drain()
+    differential = station.take_one("SendLocalList")
+    sent_at = datetime.now(UTC) - timedelta(seconds=3)
+    backdate_stale("CP-1", sent_at)
+    capsys.readouterr()
+
+    # When it acknowledges it, with nothing more to send
+    station.accept(differential)
+    lacked = datetime.now(UTC) - sent_at
+
+    # Then the StationMessagesFunction reports the time from the change's sending to the acknowledgement, once
+    (reported,) = metric(capsys.readouterr().out, "ChangeAcknowledged")
+    assert 3000 <= reported <= lacked.total_seconds() * 1000
+    settle(sync, station)
+    assert metric(capsys.readouterr().out, "ChangeAcknowledged") == []
+
+
 def test_a_station_that_refuses_stays_stale_since_its_first_unacknowledged_change(sync):
     organization, connection, policy = given_depot({"driver-a": "TAG-A"})
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
