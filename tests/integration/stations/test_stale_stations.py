@@ -2,7 +2,6 @@
 minutes are reported: the every-minute sweep's `StaleStations` metric, the organization-wide
 `stale_count` of the admins' station list, and a daily digest to the organization's admins."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from tests.support.stations import (
     given_policy,
     given_station,
     given_synced_station,
+    metric,
     run_sweep,
     settle,
     station_view,
@@ -39,15 +39,6 @@ def run_digest() -> dict:
 
 def minutes_ago(minutes: float) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes)
-
-
-def metric(output: str, name: str) -> list[float]:
-    """The values of metric `name` in the EMF lines a function printed."""
-    values = []
-    for line in output.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            values += json.loads(line).get(name, [])
-    return values
 
 
 def stale_count(organization: str, admin: str = ADA, **query) -> int:

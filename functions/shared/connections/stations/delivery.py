@@ -80,6 +80,11 @@ class Delivery:
             self.publishes += 1
             self.bytes += size
 
+    def report(self) -> None:
+        """What was sent to stations, as the dashboard's metrics (every function that publishes reports)."""
+        metrics.add_metric(name="StationMessages", unit=MetricUnit.Count, value=self.publishes)
+        metrics.add_metric(name="StationBytes", unit=MetricUnit.Bytes, value=self.bytes)
+
 
 def list_state(station: StationItem) -> StationList:
     return StationList(
@@ -457,7 +462,7 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
         _refused(station, uid, str(status)[:REFUSAL_TEXT], done)
 
 
-def _acknowledged(stale_since: datetime | None, seen_through: list[Action]) -> None:
+def _acknowledged(stale_since: datetime | None, seen_through: Sequence[Action]) -> None:
     """The station confirmed its list up to date (`seen_through` cleared its staleness): the time since the
     first change it lacked was sent (stale_since, decision 0030), for the dashboard. The stream's delay
     before that sending is the stream consumer's IteratorAge."""
