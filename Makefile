@@ -33,6 +33,7 @@ help:
 	@echo "make lock    pin every environment's dependencies, with hashes (each requirements*.in -> .txt)"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make build   sam build (what 'sam deploy' ships) and the web console (web/dist)"
+	@echo "make deploy  build, then deploy the stack (guided the first time; samconfig.toml keeps the answers)"
 	@echo "make console build the web console (web/dist) if its sources changed"
 
 $(STAMP): requirements-dev.txt functions/shared/requirements.txt
@@ -73,11 +74,18 @@ lint: $(STAMP) $(WEB_MODULES)
 .PHONY: template
 template: $(STAMP) $(SAM_STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
-	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 
 .PHONY: build
 build: $(SAM_STAMP) console
-	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
+	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
+
+.PHONY: deploy
+deploy: build
+	@# The first deploy is guided (it asks for the stack's parameters and saves them in samconfig.toml's
+	@# deploy section); every later one deploys with what was saved.
+	@if grep -q '^\[default\.deploy\.parameters\]' samconfig.toml; then \
+		SAM_CLI_TELEMETRY=0 $(SAM) deploy; else SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided; fi
 
 .PHONY: tools
 tools:
