@@ -11,6 +11,9 @@ SAM_VENV := .sam-venv
 SAM := $(SAM_VENV)/bin/sam
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/shared/requirements.txt | sha1sum | cut -c1-12)
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha1sum requirements-sam.txt | cut -c1-12)
+UV := $(or $(wildcard $(VENV)/bin/uv),uv)
+UV_COMPILE := --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock" \
+	$(if $(UV_UPGRADE_PACKAGE),--upgrade-package $(UV_UPGRADE_PACKAGE))
 # The web console (web/): npm ci writes node_modules/.package-lock.json, so it reruns when the lockfile moves;
 # the build reruns when any source is newer than the built index.html.
 WEB_MODULES := web/node_modules/.package-lock.json
@@ -27,9 +30,10 @@ help:
 	@echo "make provision STATION=CP-9 ORG=<organization_id>   provision a charger for an organization (local)"
 	@echo "make charger STATION=CP-9 [OCPP=2.0.1]   run a simulated charger for that station (local) until Ctrl-C"
 	@echo "make openapi regenerate docs/openapi.json from the routes"
-	@echo "make lock    pin the layer's dependencies (functions/shared/requirements.in -> requirements.txt)"
+	@echo "make lock    pin every environment's dependencies, with hashes (each requirements*.in -> .txt)"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make build   sam build (what 'sam deploy' ships) and the web console (web/dist)"
+	@echo "make deploy  build, then deploy the stack (guided the first time; samconfig.toml keeps the answers)"
 	@echo "make console build the web console (web/dist) if its sources changed"
 	@echo "make publish-console STACK=<name>   upload web/dist and its config.json to a deployed stack"
 
@@ -37,14 +41,14 @@ $(STAMP): requirements-dev.txt functions/shared/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime); install it and retry." >&2; exit 1; }
 	rm -rf $(VENV)
 	$(PYTHON313) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
 
 $(SAM_STAMP): requirements-sam.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime); install it and retry." >&2; exit 1; }
 	rm -rf $(SAM_VENV)
 	$(PYTHON313) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sam.txt
 	touch $@
 
 .PHONY: venv
@@ -71,11 +75,18 @@ lint: $(STAMP) $(WEB_MODULES)
 .PHONY: template
 template: $(STAMP) $(SAM_STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
-	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 
 .PHONY: build
 build: $(SAM_STAMP) console
-	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --region us-east-1
+	PATH="$(dir $(PYTHON313)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
+
+.PHONY: deploy
+deploy: build
+	@# The first deploy is guided (it asks for the stack's parameters and saves them in samconfig.toml's
+	@# deploy section); every later one deploys with what was saved.
+	@if grep -q '^\[default\.deploy\.parameters\]' samconfig.toml; then \
+		SAM_CLI_TELEMETRY=0 $(SAM) deploy; else SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided; fi
 
 .PHONY: publish-console
 publish-console: $(STAMP) console
@@ -117,11 +128,15 @@ provision: $(STAMP)
 		$(PY) -m infra.provision --station "$(STATION)" --organization "$(ORG)" --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}"
 
 .PHONY: lock
-lock: $(STAMP)
-	@# Existing pins are kept (uv's --upgrade-package NAME moves one); resolved for the runtime, arm64.
-	$(VENV)/bin/uv pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
-		--annotation-style line --custom-compile-command "make lock" \
+lock:
+	@# Every environment from a lock with hashes (pip installs them with --require-hashes): the layer's, resolved for
+	@# the runtime (arm64); the dev environment's, constrained by the layer's lock; the SAM CLI's. Existing pins
+	@# are kept (UV_UPGRADE_PACKAGE=NAME moves one). uv comes from the dev lock, or any uv on the PATH before the
+	@# first venv.
+	$(UV) pip compile $(UV_COMPILE) --python-platform aarch64-manylinux_2_28 \
 		functions/shared/requirements.in -o functions/shared/requirements.txt
+	$(UV) pip compile $(UV_COMPILE) --universal requirements-dev.in -o requirements-dev.txt
+	$(UV) pip compile $(UV_COMPILE) --universal requirements-sam.in -o requirements-sam.txt
 
 .PHONY: charger
 charger: $(STAMP)
@@ -137,5 +152,5 @@ openapi: $(STAMP)
 
 .PHONY: bench
 bench: $(STAMP)
-	@failed=0; for b in dynamodb_calls import_time local_stack station_latency station_fanout station_burst notify_emails station_map ocpp201_full; do \
+	@failed=0; for b in dynamodb_calls approval_cost import_time local_stack station_latency station_fanout station_burst notify_emails station_map ocpp201_full; do \
 		echo "== bench/$$b.py"; $(PY) bench/$$b.py || failed=1; done; exit $$failed

@@ -17,9 +17,13 @@ def handler(event: dict, context) -> None:
         if isinstance(station_id, str) and isinstance(timestamp, int):
             logger.append_keys(station_id=station_id)
             connected_at = datetime.fromtimestamp(timestamp / 1000, UTC)
-            delivery.reconcile_reconnected(station_id, connected_at, delivery.Delivery())
+            done = delivery.Delivery()
+            delivery.reconcile_reconnected(station_id, connected_at, done)
+            done.report()
         return
     station_id = event.get("station_id", "")
     raw = base64.b64decode(event.get("frame", ""))
     logger.append_keys(station_id=station_id)
-    delivery.answer_frame(station_id, raw, delivery.Delivery())
+    done = delivery.Delivery()
+    delivery.answer_frame(station_id, raw, done)
+    done.report()

@@ -13,6 +13,7 @@ from connections.stations import delivery, stale
 def handler(event: dict, context) -> dict:
     done = delivery.Delivery()
     resent, retried = delivery.resend_unanswered(done), delivery.retry_refused(done)
+    done.report()
     if resent or retried:
         logger.info("tried stations again", extra={"resent": resent, "retried": retried})
     stale_stations = len(stale.stale_stations())

@@ -1,7 +1,6 @@
 """Table stream -> allow lists -> stations: membership, card, policy and station changes become allow-list
 entries, and each affected station is sent its next OCPP SendLocalList over IoT Core."""
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -34,6 +33,5 @@ def handler(event: dict, context) -> PartialItemFailureResponse:
                 {"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in event["Records"]
             ]
         }
-    metrics.add_metric(name="StationMessages", unit=MetricUnit.Count, value=done.publishes)
-    metrics.add_metric(name="StationBytes", unit=MetricUnit.Bytes, value=done.bytes)
+    done.report()
     return processor.response()

@@ -393,6 +393,15 @@ def given_depot(members: dict[str, str | tuple[str, ...]] | None = None) -> Depo
 # --- The other station functions, and what the table holds
 
 
+def metric(output: str, name: str) -> list[float]:
+    """The values of metric `name` in the EMF lines a function printed."""
+    values = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            values += json.loads(line).get(name, [])
+    return values
+
+
 def run_sweep() -> dict:
     return sweep_handler({}, FakeLambdaContext())
 

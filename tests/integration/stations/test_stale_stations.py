@@ -2,7 +2,6 @@
 minutes are reported: the every-minute sweep's `StaleStations` metric, the organization-wide
 `stale_count` of the admins' station list, and a daily digest to the organization's admins."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +20,7 @@ from tests.support.stations import (
     given_policy,
     given_station,
     given_synced_station,
+    metric,
     run_sweep,
     settle,
     station_view,
@@ -40,15 +40,6 @@ def run_digest() -> dict:
 
 def minutes_ago(minutes: float) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes)
-
-
-def metric(output: str, name: str) -> list[float]:
-    """The values of metric `name` in the EMF lines a function printed."""
-    values = []
-    for line in output.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            values += json.loads(line).get(name, [])
-    return values
 
 
 def stale_count(organization: str, admin: str = ADA, **query) -> int:
@@ -79,6 +70,28 @@ def test_stale_since_is_set_when_a_change_goes_unacknowledged_and_cleared_once_i
     station.accept(differential)
     settle(sync, station)
     assert stored_station("CP-1").stale_since is None
+
+
+def test_an_acknowledgement_reports_how_long_the_station_lacked_the_change(sync, capsys):
+    # Given a synced station sent a change three seconds ago, not yet acknowledged
+    organization, connection, policy = given_depot({"driver-a": "TAG-A"})
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, "driver-b", "TAG-B")
+    sync.drain()
+    differential = station.take_one("SendLocalList")
+    sent_at = datetime.now(UTC) - timedelta(seconds=3)
+    backdate_stale("CP-1", sent_at)
+    capsys.readouterr()
+
+    # When it acknowledges it, with nothing more to send
+    station.accept(differential)
+    lacked = datetime.now(UTC) - sent_at
+
+    # Then the StationMessagesFunction reports the time from the change's sending to the acknowledgement, once
+    (reported,) = metric(capsys.readouterr().out, "ChangeAcknowledged")
+    assert 3000 <= reported <= lacked.total_seconds() * 1000
+    settle(sync, station)
+    assert metric(capsys.readouterr().out, "ChangeAcknowledged") == []
 
 
 def test_a_station_that_refuses_stays_stale_since_its_first_unacknowledged_change(sync):

@@ -31,8 +31,10 @@ from tests.support.stations import (
     given_station,
     given_synced_station,
     list_payload,
+    metric,
     move_expiry,
     parse_time,
+    published,
     run_expiry,
     run_sweep,
     settle,
@@ -46,6 +48,19 @@ def close_to_now(text: str) -> bool:
 
 
 # --- Authorize
+
+
+def test_what_a_station_is_sent_in_answer_is_counted_with_its_bytes(sync, capsys):
+    organization, _, policy = given_depot({"driver-a": "TAG-A"})
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    capsys.readouterr()
+
+    station.call("Heartbeat", {})
+
+    answer = station.take_one()
+    output = capsys.readouterr().out
+    assert metric(output, "StationMessages") == [1.0]
+    assert metric(output, "StationBytes") == [float(len(published()[-1][1]))], answer
 
 
 def test_authorize_answers_as_the_policys_allow_list_says(sync):

@@ -15,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from connections.platform.table import batch_get, now
+from connections.platform.telemetry import metrics
 from connections.stations import calls, iot, ocpp
 from connections.stations.dialects import dialect
 from connections.stations.items import AllowChangeItem, AllowListItem, StationItem
@@ -77,6 +79,11 @@ class Delivery:
         with self._lock:
             self.publishes += 1
             self.bytes += size
+
+    def report(self) -> None:
+        """What was sent to stations, as the dashboard's metrics (every function that publishes reports)."""
+        metrics.add_metric(name="StationMessages", unit=MetricUnit.Count, value=self.publishes)
+        metrics.add_metric(name="StationBytes", unit=MetricUnit.Bytes, value=self.bytes)
 
 
 def list_state(station: StationItem) -> StationList:
@@ -429,7 +436,9 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
         # boot, needs_full is already set (_on_call): the version proves nothing then.
         missed = reported != int(station.list_version)
         confirmed = [StationItem.needs_full.set(True)] if missed else _seen_through(list_state(station))
+        stale_since = station.stale_since  # _release reads the item back
         if _release(station, uid, confirmed):
+            _acknowledged(stale_since, confirmed if not missed else [])
             _continue(station, done)
         return
     status = payload.get("status")
@@ -439,14 +448,27 @@ def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
             # An admin moved the station to another policy or changed its capabilities meanwhile: it took
             # the old list's update, but still needs the whole new one.
             actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
+            seen_through = []
         else:
-            actions = _commit(then) + _seen_through(then)
+            seen_through = _seen_through(then)
+            actions = _commit(then) + seen_through
+        stale_since = station.stale_since  # _release reads the item back
         if _release(station, uid, actions + _recovered()):
+            _acknowledged(stale_since, seen_through)
             _continue(station, done)
     elif status == "NotSupported":
         _release(station, uid, _no_local_list())
     else:  # Failed, VersionMismatch
         _refused(station, uid, str(status)[:REFUSAL_TEXT], done)
+
+
+def _acknowledged(stale_since: datetime | None, seen_through: Sequence[Action]) -> None:
+    """The station confirmed its list up to date (`seen_through` cleared its staleness): the time since the
+    first change it lacked was sent (stale_since, decision 0030), for the dashboard. The stream's delay
+    before that sending is the stream consumer's IteratorAge."""
+    if seen_through and stale_since is not None:
+        lacked = (now() - stale_since).total_seconds() * 1000
+        metrics.add_metric(name="ChangeAcknowledged", unit=MetricUnit.Milliseconds, value=lacked)
 
 
 # What a station answered when it refused, as its admins see it: at most this many characters of it.
