@@ -1,0 +1,72 @@
+"""A charging session as stored: one item per transaction a station reported, keyed by the station and the
+transaction's id (the 1.6 id this service gave, docs/decisions/0028, or the 2.0.1 charger's own)."""
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+
+from connections.platform.table import Item, Key, integers, strings
+
+# How the card was let in: from the station's local list, by this service online (Authorize or the start
+# itself), or by the charger on its own while offline (OCPP's offline behaviour), or not known (a stop
+# for a start never seen).
+AUTHORIZED_BY = ("local_list", "online", "offline", "unknown")
+# Flags a session can carry, for the people who read it.
+UNKNOWN_CARD = "unknown_card"  # accepted offline by the charger, a card nobody registered
+NO_START = "no_start"  # its end arrived, its start never did
+
+
+class SessionPrice(MapAttribute[str, str]):
+    """The price fixed at the session's start, amounts as decimal strings (never floats)."""
+
+    currency = UnicodeAttribute(null=True)
+    per_kwh = UnicodeAttribute(default="0")
+    per_hour = UnicodeAttribute(default="0")
+    session_fee = UnicodeAttribute(default="0")
+
+
+class SessionItem(Item, discriminator="session"):
+    station_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute()
+    transaction_id = UnicodeAttribute()
+    evse_id = NumberAttribute(null=True)  # 2.0.1
+    connector_id = NumberAttribute(null=True)
+    id_tag = UnicodeAttribute(null=True)
+    id_token_type = UnicodeAttribute(null=True)  # 2.0.1 IdTokenEnumType
+    driver_id = UnicodeAttribute(null=True)  # the card's driver, when the card is registered
+    authorized_by = UnicodeAttribute(default="unknown")
+    status = UnicodeAttribute(default="active")  # active, ended
+    started_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    meter_start_wh = NumberAttribute(null=True)
+    meter_last_wh = NumberAttribute(null=True)  # the latest reading, by the charger's clock
+    meter_last_at = UTCDateTimeAttribute(null=True)
+    energy_wh = NumberAttribute(default=0)
+    stop_reason = UnicodeAttribute(null=True)
+    seq_nos = integers(default=list)  # 2.0.1 TransactionEvent seqNo already applied
+    # The group whose price applied: a connection of the driver's, or None for everyone else's rule.
+    group_connection_id = UnicodeAttribute(null=True)
+    group_name = UnicodeAttribute(null=True)
+    price = SessionPrice(null=True)  # None: the station publishes no price, so the session is free
+    everyone_price = SessionPrice(null=True)  # what everyone else paid then, for the discount given
+    cost = UnicodeAttribute(null=True)  # decimal string in `currency`, rounded once, when ended
+    everyone_cost = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    flags = strings(default=list)
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(station_id: str, transaction_id: str) -> Key["SessionItem"]:
+        return Key(f"STATION#{station_id}", f"SESSION#{transaction_id}")
+
+    def index(self) -> None:
+        # Newest first for the driver and the organization: both sort by when the session started.
+        when = self.started_at.isoformat() if self.started_at else "0"
+        order = f"SESSION#{when}#{self.station_id}#{self.transaction_id}"
+        self.gsi1pk, self.gsi1sk = (f"DRIVER#{self.driver_id}", order) if self.driver_id else (None, None)
+        self.gsi2pk, self.gsi2sk = f"ORG#{self.organization_id}#SESSIONS", order
