@@ -181,7 +181,11 @@ def test_an_admin_makes_a_members_only_policy_registers_its_station_sees_it_in_s
         expect(failing.locator(".sync")).to_have_text("Failing", timeout=WAIT_MS)
         expect(failing).to_contain_text("it last answered: Failed")
         expect(page.locator("#out-of-sync")).to_contain_text(
-            re.compile(r"1\s+of the 2 stations shown\s+is out of sync"), timeout=WAIT_MS
+            re.compile(
+                r"1\s+of the organization's stations\s+is out of sync now,\s+0\s+of them for more than"
+                r"\s+15 minutes\s+\(1 of the 2 shown here\)"
+            ),
+            timeout=WAIT_MS,
         )
         checked(page, "admin-stations")
     finally:

@@ -42,10 +42,14 @@ def minutes_ago(minutes: float) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
-def stale_count(organization: str, admin: str = ADA, **query) -> int:
+def station_list(organization: str, admin: str = ADA, **query) -> dict:
     answer = as_station_admin("GET", f"/organizations/{organization}/stations", email=admin, query=query)
     assert answer.status == 200, answer.body
-    return answer.body["stale_count"]
+    return answer.body
+
+
+def stale_count(organization: str, admin: str = ADA, **query) -> int:
+    return station_list(organization, admin, **query)["stale_count"]
 
 
 def test_stale_since_is_set_when_a_change_goes_unacknowledged_and_cleared_once_in_sync(sync):
@@ -140,6 +144,15 @@ def test_only_stations_stale_for_more_than_15_minutes_are_counted_organization_w
     assert stale_count(organization) == 1
     assert stale_count(organization, limit="1") == 1
     assert stale_count(other, EVE) == 1
+
+
+def test_the_organization_wide_count_out_of_sync_includes_those_stale_for_less_than_15_minutes(sync):
+    organization, other = stale_world(sync)
+
+    # The refusing and the silent station, on whatever page; the synced one is not counted
+    assert station_list(organization)["out_of_sync_total"] == 2
+    assert station_list(organization, limit="1")["out_of_sync_total"] == 2
+    assert station_list(other, EVE)["out_of_sync_total"] == 1
 
 
 def test_the_sweep_reports_stale_stations_as_a_metric(sync, capsys):

@@ -317,10 +317,12 @@ def list_stations(caller: Caller, organization_id: str, *, limit: int, cursor: s
     policy_keys = [k for s in stations if s.policy_id for k in AllowListItem.keys(s.policy_id)]
     policies = batch_get(policy_keys) if policy_keys else Found()
     items = [present.station_view(s, policies) for s in stations]
+    out_of_sync_total, stale_count = stale.out_of_sync_counts(organization_id)
     return views.Stations(
         items=items,
         out_of_sync=sum(1 for s in items if not s.sync.in_sync),
-        stale_count=stale.stale_count(organization_id),
+        out_of_sync_total=out_of_sync_total,
+        stale_count=stale_count,
         next_cursor=next_cursor,
     )
 

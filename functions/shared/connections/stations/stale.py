@@ -28,11 +28,16 @@ def stale_stations(organization_id: str | None = None) -> list[StationItem]:
     )
 
 
-def stale_count(organization_id: str) -> int:
-    """How many of the organization's stations are stale for more than STALE_AFTER: one query of the
-    stations stale now."""
-    return StationItem.gsi5.count(
-        StationItem.STALE,
-        StationItem.gsi5sk.startswith(StationItem.stale_key(organization_id)),
-        filter_condition=StationItem.stale_since < _cutoff(),
-    )
+def out_of_sync_counts(organization_id: str) -> tuple[int, int]:
+    """How many of the organization's stations are out of sync now, and how many of those for more than
+    STALE_AFTER: one query of its stations in the index, reading only when each became stale."""
+    cutoff = _cutoff()
+    since = [
+        station.stale_since
+        for station in StationItem.gsi5.query(
+            StationItem.STALE,
+            StationItem.gsi5sk.startswith(StationItem.stale_key(organization_id)),
+            attributes_to_get=["stale_since"],
+        )
+    ]
+    return len(since), sum(1 for at in since if at is not None and at < cutoff)

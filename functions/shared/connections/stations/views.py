@@ -272,6 +272,10 @@ class Station(BaseModel):
 class Stations(BaseModel):
     items: list[Station]
     out_of_sync: int = Field(description="How many stations of this page are not in sync.")
+    out_of_sync_total: int = Field(
+        description="How many stations of the whole organization (not only this page) are out of sync now:"
+        " a change not yet acknowledged, refused or unanswered."
+    )
     stale_count: int = Field(
         description="How many stations of the whole organization (not only this page) have been out of sync"
         " for more than 15 minutes (each one's `sync.stale_since`)."
