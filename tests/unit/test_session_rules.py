@@ -2,13 +2,14 @@
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connections.email import notices, receipts
 from connections.platform.errors import NotFound
 from connections.sessions import export, present, totals
-from connections.sessions.items import SessionItem
+from connections.sessions.items import SessionItem, SessionPrice
 from connections.sessions.views import Session
 
 
@@ -110,3 +111,26 @@ def test_totals_add_up_in_decimal_per_connection_and_currency():
     assert b.discount == {"EUR": "0.60", "GBP": "1.00"}
     assert (b.sessions, b.energy_kwh) == (4, "3.001")
     assert (everyone.revenue, everyone.discount) == ({"EUR": "0.10"}, {"EUR": "0.00"})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "due"),
+    [(None, "ended", True), ("active", "ended", True), ("ended", "ended", False), (None, "active", False)],
+)
+def test_a_receipt_is_due_once_when_a_session_ends(old, new, due):
+    assert notices.receipt_due(old, new) is due
+
+
+def test_a_receipt_names_the_parts_of_the_price_and_says_free():
+    session = SessionItem(
+        started_at=datetime(2026, 1, 1, 8, tzinfo=UTC),
+        ended_at=datetime(2026, 1, 1, 8, 59, 59, tzinfo=UTC),
+        energy_wh=7,
+        price=SessionPrice(currency="EUR", per_kwh="0", per_hour="1.50", session_fee="0.00"),
+        cost="0.00",
+        currency="EUR",
+    )
+    values = receipts.receipt_values(session, "HQ")
+    assert (values["duration"], values["energy"], values["cost"]) == ("59 min", "0.007 kWh", "Free")
+    assert values["prices"] == ["1.50 EUR per hour"]
+    assert receipts.duration(timedelta(hours=2, minutes=5)) == "2 h 5 min"
