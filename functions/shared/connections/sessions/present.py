@@ -31,10 +31,10 @@ def kwh(energy_wh: int | float | None) -> str:
     return str((Decimal(int(energy_wh or 0)) / 1000).quantize(Decimal("0.001")))
 
 
-def price_view(price: SessionPrice | None) -> views.Price | None:
+def price_view(price: SessionPrice | None) -> views.AppliedPrice | None:
     if price is None:
         return None
-    return views.Price(
+    return views.AppliedPrice(
         currency=price.currency, per_kwh=price.per_kwh, per_hour=price.per_hour, session_fee=price.session_fee
     )
 

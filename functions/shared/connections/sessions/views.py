@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from connections.platform.views import Page
 
 
-class Price(BaseModel):
+class AppliedPrice(BaseModel):
     """A price as it applied, amounts as decimal strings in `currency` (never floats)."""
 
     currency: str | None
@@ -39,7 +39,9 @@ class Session(BaseModel):
         description="The connection whose price applied; null: everyone's."
     )
     group_name: str | None
-    price: Price | None = Field(description="Null: the station publishes no price, the session is free.")
+    price: AppliedPrice | None = Field(
+        description="Null: the station publishes no price, the session is free."
+    )
     cost: str | None = Field(description="Decimal string in `currency`, set once the session has ended.")
     currency: str | None
     flags: list[str] = Field(description="unknown_card, no_start.")
