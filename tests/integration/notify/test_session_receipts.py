@@ -6,7 +6,8 @@ from datetime import timedelta
 from connections.sessions.items import SessionItem
 from tests.support.mail import clear_outbox, failed, sent, sent_to
 from tests.support.memberships import DRIVER, OTHER_DRIVER, given_active, given_connection, given_organization
-from tests.support.sessions import T0, given_session, price
+from tests.support.session_items import T0, price
+from tests.support.sessions import given_session
 from tests.support.stations import given_station
 
 DRIVER_EMAIL = f"{DRIVER}@example.com"

@@ -19,7 +19,8 @@ from tests.support.memberships import (
     given_connection,
     given_organization,
 )
-from tests.support.sessions import T0, as_admin, as_driver, csv_export, given_session, price
+from tests.support.session_items import T0, price
+from tests.support.sessions import as_admin, as_driver, csv_export, given_session
 from tests.support.stations import as_station_admin, given_station
 
 SHARED_TABLES = True
