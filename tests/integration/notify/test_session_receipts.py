@@ -26,7 +26,7 @@ def _end(session_id: str, **changes) -> None:
 def test_a_driver_gets_one_receipt_when_a_session_ends(notify):
     # Given a driver in a connection, and a session at its price that is charging
     org = given_organization("Acme <Fleet>")
-    connection = given_connection(org, name='Night <b>shift</b> & "co"', auto_approve=True)
+    connection = given_connection(org, name='Night <b>shift</b> & "co"')
     given_active(connection, DRIVER)
     given_station(org, "HQ-1", name="HQ garage <bay 1>")
     session = given_session(
@@ -63,7 +63,7 @@ def test_a_driver_gets_one_receipt_when_a_session_ends(notify):
 def test_no_address_no_receipt_and_free_sessions_say_free(notify):
     # Given a driver the service has no address for, and a free session of a driver it has one for
     org = given_organization()
-    connection = given_connection(org, auto_approve=True)
+    connection = given_connection(org)
     given_active(connection, DRIVER)
     given_station(org, "HQ-1")
     unknown = given_session(org, "HQ-1", driver_id=OTHER_DRIVER, status="active")

@@ -36,7 +36,7 @@ def fleet(shared_tables) -> dict:
     the organization, public price), s4 (DRIVER, active), and Eve's organization with a session of
     DRIVER's at her station."""
     org = given_organization()
-    connection = given_connection(org, auto_approve=True)
+    connection = given_connection(org)
     given_active(connection, DRIVER)
     group = (connection["connection_id"], connection["name"])
     given_station(org, "ST-A")
