@@ -2,8 +2,7 @@
 to the sessions API."""
 
 from functions.sessions.app import handler as sessions_handler
-from tests.support.api import Answer, FakeLambdaContext, call
-from tests.support.events import http_event
+from tests.support.api import Answer, call
 from tests.support.memberships import ADA, DRIVER, checked, sub_of
 from tests.support.session_items import session_id, session_item
 
@@ -24,9 +23,8 @@ def as_admin(path: str, *, email: str = ADA, **kwargs) -> Answer:
     return checked(call(sessions_handler, "GET", path, email=email, **kwargs))
 
 
-def csv_export(organization_id: str, *, email: str = ADA, **query) -> dict:
-    """GET .../sessions.csv as the admin: the raw Lambda answer (its body is not JSON)."""
-    event = http_event(
-        "GET", f"/organizations/{organization_id}/sessions.csv", sub=sub_of(email), email=email, query=query
+def csv_export(organization_id: str, *, email: str = ADA, sub: str | None = None, **query) -> Answer:
+    """GET .../sessions.csv as the admin: the CSV as text, or an error."""
+    return as_admin(
+        f"/organizations/{organization_id}/sessions.csv", email=email, sub=sub or sub_of(email), query=query
     )
-    return sessions_handler(event, FakeLambdaContext())
