@@ -220,3 +220,13 @@ def test_totals_per_connection_with_the_discount_given(fleet):
         query={"from": T0.isoformat(), "to": (T0 + 40 * DAY).isoformat()},
     )
     assert too_long.status == 422
+
+
+def test_a_drivers_sessions_stay_out_of_the_partition_the_access_check_reads_whole(fleet):
+    # The map, the access check, the cards and the allow lists read a driver's memberships and cards with
+    # one query of the whole DRIVER#<driver> partition: a driver's hundreds of sessions must not be in it.
+    from connections.platform.table import Item
+    from connections.sessions.items import SessionItem
+
+    kinds = {type(item) for item in Item.gsi1.query(f"DRIVER#{DRIVER}")}
+    assert kinds and SessionItem not in kinds, kinds

@@ -26,7 +26,7 @@ EVERYONE = "everyone"  # the connection filter's value for sessions at everyone 
 
 
 def _driver_partition(caller: Caller) -> str:
-    return f"DRIVER#{caller.user_id}"
+    return f"DRIVER#{caller.user_id}#SESSIONS"
 
 
 def _org_partition(organization_id: str) -> str:
