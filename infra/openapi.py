@@ -58,9 +58,12 @@ def handler_modules() -> dict:
     from functions.approve import app as approve
     from functions.manage_stations import app as stations
     from functions.request_connection import app as request_connection
+    from functions.sessions import app as sessions
     from functions.station_map import app as station_map
 
-    return {module.__name__: module for module in (request_connection, approve, stations, station_map)}
+    return {
+        module.__name__: module for module in (request_connection, approve, stations, station_map, sessions)
+    }
 
 
 def document() -> dict:

@@ -25,7 +25,7 @@ class FakeLambdaContext:
 @dataclass
 class Answer:
     status: int
-    body: dict | list
+    body: dict | list | str  # str: an answer that is not JSON (a CSV export)
     headers: dict
 
     @property
@@ -42,7 +42,9 @@ def _documented() -> dict[tuple[str, str], set[str]]:
 
 def call(handler, method: str, path: str, **kwargs) -> Answer:
     result = handler(http_event(method, path, **kwargs), FakeLambdaContext())
-    body = json.loads(result["body"]) if result.get("body") else {}
+    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    json_body = headers.get("content-type", "application/json").startswith("application/json")
+    body = (json.loads(result["body"]) if json_body else result["body"]) if result.get("body") else {}
     # Every answer any test sees must be one the API document promises for that route.
     route = next((r for r in routes() if r.match(method, path) is not None), None)
     if route is not None:
@@ -51,6 +53,4 @@ def call(handler, method: str, path: str, **kwargs) -> Answer:
             f"{route.route_key} answered {result['statusCode']}, which docs/openapi.json does not document"
             f" for it ({sorted(documented)}): {body}"
         )
-    return Answer(
-        result["statusCode"], body, {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-    )
+    return Answer(result["statusCode"], body, headers)

@@ -29,6 +29,10 @@ Limits, in round-trips on the service table:
   visible_to decides which count) with the cards' entries in all of them (one BatchGetItem per 100 keys;
   no entries for policies whose hours of use keep the cards off the stations' lists), then per policy
   its stations. It grows with the connection's policies; the row says how many.
+- sessions: a driver's list 2 (the page, the stations' names), one session 1 (it and its station); an
+  admin's list 5 (the admin check, the page, the stations, the organization's connections, the drivers'
+  memberships in them: one BatchGetItem per 100), one session 3, totals 2 and the CSV 5 for one page of
+  sessions (one query per 1 MB more).
 A request that does not answer as expected fails the scenario (its count would mean nothing).
 """
 
@@ -85,6 +89,9 @@ GROUPS = {
     "access": Group("an access answer (driver's check, admin's preview)", Limit(4)),
     "map": Group("the map search", Limit(MAX_INDEX_QUERIES, index_queries=True)),
     "delivery": Group("where my access has arrived", None, "3 + 1 per policy the connection unlocks"),
+    "sessions": Group(
+        "charging sessions (drivers', admins', CSV, totals)", None, "each row's own, at most 5"
+    ),
 }
 
 
@@ -199,9 +206,11 @@ def measure(counter: DynamoDBCalls) -> list[Measure]:
     from functions.approve import app as approve
     from functions.manage_stations import app as stations
     from functions.request_connection import app as request_connection
+    from functions.sessions import app as sessions
     from functions.station_map import app as station_map
 
     handlers = {
+        "SessionsFunction": sessions.handler,
         "RequestConnectionFunction": request_connection.handler,
         "ApproveFunction": approve.handler,
         "StationsFunction": stations.handler,
@@ -434,6 +443,7 @@ def _run(b: Bench) -> None:
     b.measure("admin", "list members", "GET", f"{depot_path}/members", who=ADMIN, expect=200)
 
     run_stations(b, org["organization_id"], depot=depot, night=night, visitors=visitors, staff=staff)
+    run_sessions(b, org["organization_id"], depot=depot)
 
     # --- With an Idempotency-Key header: the route's calls, and the idempotency layer's own apart.
     key = {"Idempotency-Key": "bench-request-1"}
@@ -481,6 +491,77 @@ STATIONS = [  # (station id, name, policy, km east of the centre, km north of it
     ("NW-LOBBY-1", "Lobby", None, 0.00, -0.50),
 ]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+def run_sessions(b: Bench, organization_id: str, *, depot: str) -> None:
+    """Dana's sessions at two stations, one at Depot chargers' price, one at everyone's, and a stranger's
+    card's (the organization does not know its driver)."""
+    from datetime import timedelta
+
+    from tests.support.session_items import T0, price, session_id, session_item
+
+    dana = driver(20)
+    items = [
+        session_item(
+            organization_id,
+            "NW-DEPOT-1",
+            driver_id=dana["sub"],
+            group=(depot, "Depot chargers"),
+            price=price(per_kwh="0.10"),
+            cost="1.00",
+            everyone_cost="3.00",
+        ),
+        session_item(
+            organization_id,
+            "NW-LOBBY-1",
+            driver_id=dana["sub"],
+            started_at=T0 + timedelta(hours=2),
+            price=price(per_kwh="0.30"),
+            cost="3.00",
+            everyone_cost="3.00",
+        ),
+        session_item(
+            organization_id,
+            "NW-LOBBY-1",
+            driver_id="stranger",
+            started_at=T0 + timedelta(hours=4),
+            price=price(per_kwh="0.30"),
+            cost="3.00",
+            everyone_cost="3.00",
+        ),
+    ]
+    for item in items:
+        item.save()
+    org_path = f"/organizations/{organization_id}/sessions"
+    window = {"from": T0.isoformat(), "to": (T0 + timedelta(days=1)).isoformat()}
+    b.measure("sessions", "my sessions", "GET", "/me/sessions", who=dana, expect=200, limit=Limit(2))
+    path = f"/me/sessions/{session_id(items[0])}"
+    b.measure("sessions", "one of my sessions", "GET", path, who=dana, expect=200, limit=Limit(1))
+    b.measure(
+        "sessions", "the organization's sessions", "GET", org_path, who=ADMIN, expect=200, limit=Limit(5)
+    )
+    path = f"{org_path}/{session_id(items[0])}"
+    b.measure("sessions", "one of its sessions", "GET", path, who=ADMIN, expect=200, limit=Limit(3))
+    b.measure(
+        "sessions",
+        "totals per connection",
+        "GET",
+        f"{org_path}/totals",
+        who=ADMIN,
+        expect=200,
+        limit=Limit(2),
+        query=window,
+    )
+    b.measure(
+        "sessions",
+        "CSV export (one page)",
+        "GET",
+        f"{org_path.removesuffix('/sessions')}/sessions.csv",
+        who=ADMIN,
+        expect=200,
+        limit=Limit(5),
+        query=window,
+    )
 
 
 def place(east_km: float, north_km: float) -> dict:

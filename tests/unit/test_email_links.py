@@ -26,6 +26,7 @@ def _hrefs(rendered: rendering.Rendered) -> list[str]:
 
 def test_the_pages_are_the_consoles_hash_routes():
     assert CONSOLE.memberships() == "https://console.example.com/#/memberships"
+    assert CONSOLE.sessions() == "https://console.example.com/#/sessions"
     assert (
         CONSOLE.verify("c-1", "K7QM-3XTP")
         == "https://console.example.com/#/memberships/c-1/verify?code=K7QM-3XTP"
@@ -55,7 +56,8 @@ def test_no_console_url_no_link():
         nowhere.verify("c", "K"),
         nowhere.requests("o", "c"),
         nowhere.stations("o"),
-    ] == [None] * 4
+        nowhere.sessions(),
+    ] == [None] * 5
     for name in rendering.names():
         rendered = _render(name, None)
         assert "href=" not in rendered.html and "http" not in rendered.text, name

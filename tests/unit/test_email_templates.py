@@ -44,6 +44,16 @@ EXAMPLES = {
         "more": 20,
         "window_minutes": 15,
     },
+    Notice.RECEIPT: {
+        "station": HOSTILE,
+        "started_at": "23 November 2026, 12:00 UTC",
+        "ended_at": "23 November 2026, 13:15 UTC",
+        "duration": "1 h 15 min",
+        "energy": "12.345 kWh",
+        "group": HOSTILE,
+        "prices": ["0.50 EUR per session", "0.20 EUR per kWh"],
+        "cost": "2.97 EUR",
+    },
     STALE_STATIONS: {
         "stations": [
             {
@@ -70,9 +80,10 @@ def test_every_template_has_an_example_here():
 
 @pytest.mark.parametrize("name", rendering.names())
 def test_each_email_renders_a_subject_and_both_parts(name):
-    rendered = render(name, connection="Employees", organization="Acme")
-    # the stale-station digest is about an organization's stations, not a connection
-    assert rendered.subject and ("Acme" if name == STALE_STATIONS else "Employees") in rendered.subject
+    rendered = render(name, connection="Employees", organization="Acme", station="HQ garage")
+    # the stale-station digest is about an organization's stations, a receipt about a station
+    about = {STALE_STATIONS: "Acme", Notice.RECEIPT: "HQ garage"}.get(name, "Employees")
+    assert rendered.subject and about in rendered.subject
     assert rendered.text.startswith("Hello,") and "automatic message" in rendered.text
     assert rendered.html.startswith("<!doctype html>") and rendered.html.rstrip().endswith("</html>")
     assert "Acme" in rendered.text and "Acme" in rendered.html

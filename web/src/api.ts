@@ -38,6 +38,12 @@ export type SyncStatus = Schemas["SyncStatus"];
 export type NewStation = Schemas["NewStation"];
 export type StationChanges = Schemas["StationChanges"];
 export type AccessPreview = Schemas["AccessPreview"];
+// Charging sessions, a driver's and an organization's.
+export type ChargingSession = Schemas["Session"];
+export type ChargingSessions = Schemas["Sessions"];
+export type SessionTotals = Schemas["Totals"];
+/** The admins' filter of their sessions; times as ISO 8601, empty fields left out. */
+export type SessionFilter = { from?: string; to?: string; station_id?: string; connection_id?: string };
 type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** An answer other than 2xx, as the API words it: `{error, message, fields}`. */
@@ -65,7 +71,8 @@ function wait(seconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
 
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** The API's successful answer to a request, or its error as an ApiError (401 signs out, busy is retried). */
+async function send(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = {};
   if (session.token) headers.authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -77,7 +84,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (answer.ok) return (await answer.json()) as T;
+    if (answer.ok) return answer;
     const text = await answer.text();
     let problem: { error?: string; message?: string; fields?: Record<string, string> } = {};
     try {
@@ -106,7 +113,21 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   }
 }
 
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await (await send(method, path, body)).json()) as T;
+}
+
+/** A file the API makes (a CSV export), fetched with the sign-in's token, which a plain link cannot send. */
+export async function download(path: string): Promise<Blob> {
+  return (await send("GET", path)).blob();
+}
+
 const q = encodeURIComponent;
+
+function query(values: Record<string, string | null | undefined>): string {
+  const given = Object.entries(values).filter((entry): entry is [string, string] => !!entry[1]);
+  return given.length ? `?${new URLSearchParams(given).toString()}` : "";
+}
 
 export const api = {
   connections: (name: string) =>
@@ -189,6 +210,14 @@ export const api = {
     call<OrgStation>("POST", `/organizations/${q(org)}/stations`, body),
   changeStation: (org: string, id: string, body: StationChanges) =>
     call<OrgStation>("PATCH", `/organizations/${q(org)}/stations/${q(id)}`, body),
+  // Charging sessions: a driver's own, and the organization's for its admins.
+  mySessions: (cursor: string | null) => call<ChargingSessions>("GET", `/me/sessions${query({ cursor })}`),
+  orgSessions: (org: string, filter: SessionFilter, cursor: string | null) =>
+    call<ChargingSessions>("GET", `/organizations/${q(org)}/sessions${query({ ...filter, cursor })}`),
+  orgSessionTotals: (org: string, from: string, to: string) =>
+    call<SessionTotals>("GET", `/organizations/${q(org)}/sessions/totals${query({ from, to })}`),
+  orgSessionsCsv: (org: string, filter: SessionFilter) =>
+    download(`/organizations/${q(org)}/sessions.csv${query(filter)}`),
   preview: (org: string, id: string, email: string) =>
     call<AccessPreview>("GET", `/organizations/${q(org)}/stations/${q(id)}/preview?email=${q(email.trim())}`),
 };

@@ -36,6 +36,7 @@ export const router = createRouter({
       props: (route) => ({ id: route.params.id, code: route.query.code ?? "" }),
       meta: { title: "Confirm your address" },
     },
+    { path: "/sessions", component: () => import("./pages/Sessions.vue"), meta: { title: "My sessions" } },
     { path: "/cards", component: () => import("./pages/Cards.vue"), meta: { title: "My cards" } },
     { path: "/stations", component: () => import("./pages/Stations.vue"), meta: { title: "Stations near a place" } },
     {
@@ -56,6 +57,7 @@ export const router = createRouter({
       ["policies/:id", "PolicyEdit", "Access policy"],
       ["stations", "OrgStations", "Stations"],
       ["stations/:id", "StationEdit", "Station"],
+      ["sessions", "OrgSessions", "Sessions"],
       ["admins", "Admins", "Admins"],
     ]),
     { path: "/:rest(.*)", redirect: "/connections" },

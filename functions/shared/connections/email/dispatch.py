@@ -7,10 +7,11 @@ email.notices decides which emails a change calls for; this module gathers what 
   to confirm, a reminder scheduled before the re-verification date, and the admins' alert windows moved;
 - an admin alert item whose `sent` rose (a window opened, here or by the sweep): the admin's email listing
   what waits;
-- a reminder item the sweep made due: the reminder, if the membership still has that date.
+- a reminder item the sweep made due: the reminder, if the membership still has that date;
+- a session that ended: its driver's receipt, if the service knows the driver's address.
 
 Every email's idempotency key names its event (the membership's version, the moment the alert's window
-opened, the reminder's date), so a duplicated or retried record sends nothing more.
+opened, the reminder's date, the session), so a duplicated or retried record sends nothing more.
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import TypeGuard
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError
 
-from connections.email import notices, rendering, ses
+from connections.email import notices, receipts, rendering, ses
 from connections.email.items import DIGEST, REMIND, AdminAlertItem, ReminderItem
 from connections.email.links import console_pages
 from connections.email.notices import NEW_REQUESTS, AlertWindow, Notice, Seen
@@ -37,6 +38,7 @@ from connections.memberships.items import (
 from connections.memberships.state_machine import Status
 from connections.platform.table import Found, batch_get, now, of_kind
 from connections.platform.telemetry import logger
+from connections.sessions.items import SessionItem
 from connections.stations import access
 from connections.stations.allow_entries import image
 from connections.stations.items import StationItem, UnlockItem
@@ -81,6 +83,10 @@ def send_emails_for_change(record: dict, batch: Batch) -> None:
         reminder = of_kind(ReminderItem, old)
         if new.due and not (reminder and reminder.due):
             _send_reminder(new, batch)
+    elif isinstance(new, SessionItem):
+        session = of_kind(SessionItem, old)
+        if notices.receipt_due(session.status if session else None, new.status):
+            _send_receipt(new, batch)
 
 
 def _seen(item: MembershipItem) -> Seen:
@@ -139,6 +145,42 @@ def _send_to_driver(
 
     key = f"{notice}#{membership.connection_id}#{membership.driver_id}#{membership.version}"
     ses.once(key, work, batch.lambda_context)
+
+
+# --- A charging session ended
+
+
+def driver_address(driver_id: str) -> str | None:
+    """The address a driver gave with their memberships (and requests), a verified one first: cards carry
+    none, and the service has no other record of drivers."""
+    memberships = MembershipItem.gsi1.query(f"DRIVER#{driver_id}", MembershipItem.gsi1sk.startswith("CONN#"))
+    found = sorted(
+        (m for m in memberships if m.driver_email),
+        key=lambda m: not m.driver_email_verified,
+    )
+    return found[0].driver_email if found else None
+
+
+def _send_receipt(session: SessionItem, batch: Batch) -> None:
+    if session.driver_id is None:
+        return  # a card nobody registered: nobody to send it to
+    driver_id = session.driver_id
+
+    def work() -> str | None:
+        address = driver_address(driver_id)
+        if address is None:
+            logger.info("no address for the driver; no receipt", extra={"station": session.station_id})
+            return None
+        key = StationItem.key(session.station_id)
+        station = batch_get([key]).get(key)
+        values = receipts.receipt_values(session, station.name if station else session.station_id)
+        organization = station.organization_name if station else None
+        email = rendering.render(
+            Notice.RECEIPT, **values, organization=organization or "", link=console_pages().sessions()
+        )
+        return ses.send(address, email)
+
+    ses.once(f"{Notice.RECEIPT}#{session.station_id}#{session.transaction_id}", work, batch.lambda_context)
 
 
 def _unlocked_stations(membership: MembershipItem, at: datetime) -> tuple[list[str], int]:

@@ -25,6 +25,10 @@ class ConsolePages:
     def memberships(self) -> str | None:
         return self._page("/memberships")
 
+    def sessions(self) -> str | None:
+        """The driver's charging sessions."""
+        return self._page("/sessions")
+
     def verify(self, connection_id: str, code: str) -> str | None:
         """The driver's Verify page, which confirms the code on opening."""
         return self._page(f"/memberships/{_part(connection_id)}/verify", code=code)

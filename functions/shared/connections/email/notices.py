@@ -3,6 +3,7 @@
 - A driver hears when a request is approved, denied, removed or expired, before a re-verification date
   (a reminder), and gets a code when an address in a connection's email domains must be confirmed. The
   driver's own actions (withdraw, leave, renew) send nothing: the driver just did them.
+- A driver gets a receipt when a charging session of theirs ends.
 - Admins hear about new requests at most once per connection every 15 minutes each: the first request
   after a quiet spell is sent at once, and what arrives while that window is open waits for one digest
   when it ends (sent by the sweep), which opens the next window.
@@ -27,6 +28,7 @@ class Notice(StrEnum):
     EXPIRED = "expired"
     EXPIRING = "expiring"
     VERIFY_EMAIL = "verify_email"
+    RECEIPT = "receipt"  # a charging session ended
 
 
 NEW_REQUESTS = "new_requests"  # the admins' email
@@ -57,6 +59,12 @@ def driver_notices(old: Seen | None, new: Seen) -> list[Notice]:
     if (old is None or old.status != new.status) and new.status in _ON_STATUS:
         found.append(_ON_STATUS[new.status])
     return found
+
+
+def receipt_due(old_status: str | None, new_status: str) -> bool:
+    """A session's receipt when it ends; a later write to the ended session (a late duplicate of its
+    messages) sends nothing more."""
+    return new_status == "ended" and old_status != "ended"
 
 
 def alerts_admins(old: Seen | None, new: Seen) -> bool:

@@ -27,6 +27,8 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
     codes sent     pk CODESSENT#<email> sk CODESSENT       (deleted by TTL on `expires`)
     suppression    pk SUPPRESSED#<email> sk SUPPRESSED
+    session        pk STATION#<id>     sk SESSION#<tx>     gsi1 DRIVER#<driver>#SESSIONS / SESSION#<started>#…
+                                                           gsi2 ORG#<org>#SESSIONS / SESSION#<started>#…
     station        (on the map)                            gsi4 GEO#<geohash[:4]> / <geohash>#<id>  (******)
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.

@@ -68,5 +68,8 @@ class SessionItem(Item, discriminator="session"):
         # Newest first for the driver and the organization: both sort by when the session started.
         when = self.started_at.isoformat() if self.started_at else "0"
         order = f"SESSION#{when}#{self.station_id}#{self.transaction_id}"
-        self.gsi1pk, self.gsi1sk = (f"DRIVER#{self.driver_id}", order) if self.driver_id else (None, None)
+        # A partition of their own, apart from DRIVER#<driver>: that one (memberships and cards) is read
+        # whole by the access check, the map and the allow lists, which must not read every session too.
+        driver = f"DRIVER#{self.driver_id}#SESSIONS"
+        self.gsi1pk, self.gsi1sk = (driver, order) if self.driver_id else (None, None)
         self.gsi2pk, self.gsi2sk = f"ORG#{self.organization_id}#SESSIONS", order
