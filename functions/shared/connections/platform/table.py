@@ -268,4 +268,5 @@ def decode_cursor(cursor: str | None, index: str | None, partition: str) -> dict
 # works whatever else a function imports. Last in the module: those modules import Item from here.
 from connections.email import items as _email_items  # noqa: E402, F401
 from connections.memberships import items as _memberships_items  # noqa: E402, F401
+from connections.sessions import items as _sessions_items  # noqa: E402, F401
 from connections.stations import items as _stations_items  # noqa: E402, F401

@@ -47,6 +47,7 @@ class SessionItem(Item, discriminator="session"):
     meter_last_at = UTCDateTimeAttribute(null=True)
     energy_wh = NumberAttribute(default=0)
     stop_reason = UnicodeAttribute(null=True)
+    charging_state = UnicodeAttribute(null=True)  # 2.0.1 chargingState, the latest reported
     seq_nos = integers(default=list)  # 2.0.1 TransactionEvent seqNo already applied
     # The group whose price applied: a connection of the driver's, or None for everyone else's rule.
     group_connection_id = UnicodeAttribute(null=True)
@@ -57,6 +58,7 @@ class SessionItem(Item, discriminator="session"):
     everyone_cost = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     flags = strings(default=list)
+    priced_at = UTCDateTimeAttribute(null=True)  # when `price` was fixed (None: not yet, so no cost)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -70,3 +72,17 @@ class SessionItem(Item, discriminator="session"):
         order = f"SESSION#{when}#{self.station_id}#{self.transaction_id}"
         self.gsi1pk, self.gsi1sk = (f"DRIVER#{self.driver_id}", order) if self.driver_id else (None, None)
         self.gsi2pk, self.gsi2sk = f"ORG#{self.organization_id}#SESSIONS", order
+
+
+class StartItem(Item, discriminator="session_start"):
+    """A 1.6 StartTransaction as its content says it (connector, idTag, timestamp, meterStart), and the
+    transactionId it was given: the same start sent again gets the same id (docs/decisions/0039)."""
+
+    station_id = UnicodeAttribute()
+    transaction_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(
+        station_id: str, connector_id: int, id_tag: str, timestamp: str, meter_start: int
+    ) -> Key["StartItem"]:
+        return Key(f"STATION#{station_id}", f"START#{connector_id}#{id_tag}#{timestamp}#{meter_start}")
