@@ -255,7 +255,8 @@ class Recorded:
 
 def record(station: StationItem, report: Report, card_id: str | None, *, why: bool) -> Recorded:
     """Record a transaction message and answer about its card: one read of the session with the card's
-    (access.admit), the driver's memberships when a price is fixed, one conditional write."""
+    (access.admit), the driver's memberships when a price is fixed or the decision needs them, one
+    conditional write."""
     arrived = now()
     if report.transaction_id is None:
         return _start_16(station, report, card_id, why, arrived)
@@ -263,9 +264,11 @@ def record(station: StationItem, report: Report, card_id: str | None, *, why: bo
     admission = None
     if card_id is not None:
         admission = access.admit(
-            station, card_id, arrived, why=why, also=[key], driver_needed=report.event != UPDATE
+            station, card_id, arrived, why=why, also=[key], driver_needed=report.event == START
         )
         stored = admission.found.get(key)
+        if report.event == END and (stored is None or stored.priced_at is None):
+            admission = access.with_driver(admission, arrived)  # a start never seen: priced at its end
     else:
         stored = _read(key)
     for _ in range(TRIES):

@@ -4,7 +4,7 @@ the admins' preview, online Authorize, the approval email and the delivery count
 the HTTP layer); online Authorize for chargers of either OCPP version, with the access check's words."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import overload
 from zoneinfo import ZoneInfo
@@ -195,6 +195,14 @@ def admit(
     # A driver who may not see the station is not told the names of the connections it is reserved for.
     told = names if visible(rules, who.active) else {}
     return admission(Online(verdict.ocpp, message=explain(verdict, told)), who, names)
+
+
+def with_driver(admission: Admission, at: datetime) -> Admission:
+    """The admission with its card's driver read, if it was not (a listed card): one call."""
+    if admission.who is not None or admission.card is None:
+        return admission
+    who, names = _driver_in(admission.rules, admission.card.driver_id, at)
+    return replace(admission, who=who, names=names)
 
 
 def _driver_in(rules: Rules | None, driver_id: str, at: datetime) -> tuple[Driver, dict[str, ConnectionName]]:
