@@ -18,6 +18,10 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
                                                            gsi2 POLICY#<policy> / STATION#<id>
                                                            gsi3 INFLIGHT / <answer due>#<id>        (**)
                                                            gsi5 STALE / <org>#<id>           (*******)
+    transactions   pk STATION#<id>     sk TRANSACTIONS     (a 1.6 station's last transactionId)
+    session        pk STATION#<id>     sk SESSION#<txId>   gsi1 DRIVER#<driver> / SESSION#<started>#<id>#<tx>
+                                                           gsi2 ORG#<org>#SESSIONS / SESSION#<started>#<id>#<tx>
+    session start  pk STATION#<id>     sk START#<connector>#<idTag>#<timestamp>#<meterStart>
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
