@@ -19,8 +19,8 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
                                                            gsi3 INFLIGHT / <answer due>#<id>        (**)
                                                            gsi5 STALE / <org>#<id>           (*******)
     transactions   pk STATION#<id>     sk TRANSACTIONS     (a 1.6 station's last transactionId)
-    session        pk STATION#<id>     sk SESSION#<txId>   gsi1 DRIVER#<driver> / SESSION#<started>#<id>#<tx>
-                                                           gsi2 ORG#<org>#SESSIONS / SESSION#<started>#<id>#<tx>
+    session        pk STATION#<id>     sk SESSION#<tx>     gsi1 DRIVER#<driver> / SESSION#<started>#<id>#<tx>
+                                                           gsi2 ORG#<org>#SESSIONS / SESSION#<started>#...
     session start  pk STATION#<id>     sk START#<connector>#<idTag>#<timestamp>#<meterStart>
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
