@@ -1,15 +1,21 @@
 """Sessions recorded from what stations send on `<id>/in` (StationMessagesFunction), against moto: what a
 transaction becomes, its price, repeats and order, and the DynamoDB calls each message costs."""
 
+import base64
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connections.sessions.items import NO_START, UNKNOWN_CARD, SessionItem
 from connections.stations.dialects import V16_VERSION, V201_VERSION
+from functions.station_messages.app import handler as station_messages_handler
+from tests.support.api import FakeLambdaContext
 from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import given_organization
 from tests.support.stations import (
+    OCPP,
     Station,
     given_auto_member,
     given_card,
@@ -221,3 +227,34 @@ def test_each_transaction_message_costs_at_most_three_dynamodb_calls_beside_the_
         "stranger meter": [*station_read, "GetItem", "PutItem"],
         "stranger stop": [*station_read, "BatchGetItem", "BatchGetItem", "PutItem"],
     }
+
+
+def broken(station: Station, action: str, payload: dict) -> str:
+    """A CALL that breaks its schema, sent as a faulty charger would (Station.call checks what it sends)."""
+    unique_id = uuid.uuid4().hex
+    OCPP.station_calls[unique_id] = action  # the service's answer is still checked against the version's
+    raw = json.dumps([2, unique_id, action, payload]).encode()
+    event = {"station_id": station.station_id, "frame": base64.b64encode(raw).decode()}
+    station_messages_handler(event, FakeLambdaContext())
+    return unique_id
+
+
+def test_a_transaction_message_the_service_cannot_read_is_refused_and_nothing_recorded(depot):
+    station, station_201 = depot("CP-1"), depot("CP-2", V201_VERSION)
+    missing = broken(station, "StopTransaction", {"transactionId": 5, "timestamp": iso(datetime.now(UTC))})
+    wrong = broken(
+        station_201,
+        "TransactionEvent",
+        {
+            "eventType": "Began",
+            "timestamp": "yesterday",
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "tx-1"},
+        },
+    )
+    (refused,), (refused_201,) = station.take(), station_201.take()
+    assert refused[:3] == [4, missing, "FormationViolation"] and "meterStop" in refused[3]
+    assert refused_201[:3] == [4, wrong, "FormatViolation"] and "Began" in refused_201[3]
+    assert list(SessionItem.query("STATION#CP-1", SessionItem.sk.startswith("SESSION#"))) == []
+    assert list(SessionItem.query("STATION#CP-2", SessionItem.sk.startswith("SESSION#"))) == []

@@ -86,6 +86,20 @@ def readings(meter_values: Iterable[dict]) -> tuple[tuple[datetime, int], ...]:
     return tuple(sorted(found))
 
 
+class Unreadable(ValueError):
+    """A transaction message missing what its schema requires, or with a value of the wrong type."""
+
+
+def report(version: str, action: str, payload: dict) -> Report | None:
+    """A transaction message of an OCPP version ("1.6", "2.0.1") as a Report (None: about no
+    transaction), or Unreadable, saying what is wrong: the service does not validate what chargers send
+    against the schemas (stations/ocpp.py), so a malformed message fails here, before anything is written."""
+    try:
+        return report_16(action, payload) if version == "1.6" else report_201(payload)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
+        raise Unreadable(f"{action} cannot be read: {type(error).__name__} {error}"[:200]) from None
+
+
 def report_16(action: str, payload: dict) -> Report | None:
     """A 1.6 transaction message as a Report (None: not about a transaction, such as MeterValues without
     a transactionId)."""

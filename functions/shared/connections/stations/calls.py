@@ -34,20 +34,28 @@ def answer(station: StationItem, frame: ocpp.Frame) -> list:
             return ocpp.result(frame.unique_id, {})
         case "Authorize":
             return _with_card(station, words, frame)
-        case "StartTransaction" if v16:
-            return _with_card(station, words, frame, recording.report_16(frame.action, frame.payload))
-        case "MeterValues" if v16:
-            if (report := recording.report_16(frame.action, frame.payload)) is not None:
-                recording.record(station, report, None, why=False)
-            return ocpp.result(frame.unique_id, {})
-        case "StopTransaction" if v16:
-            report = recording.report_16(frame.action, frame.payload)
-            return _with_card(station, words, frame, report, optional=True)
+        case "StartTransaction" | "MeterValues" | "StopTransaction" if v16:
+            return _transaction(station, words, frame)
         case "TransactionEvent" if not v16:
-            return _with_card(station, words, frame, recording.report_201(frame.payload), optional=True)
+            return _transaction(station, words, frame)
         case "DataTransfer" if v16:
             return ocpp.result(frame.unique_id, {"status": "UnknownVendorId"})  # we know no vendor's data
     return ocpp.error(frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service")
+
+
+def _transaction(station: StationItem, words: Dialect, frame: ocpp.Frame) -> list:
+    """A transaction message, recorded (sessions.recording) and answered; one the service cannot read is
+    refused with the version's format error, and nothing is recorded."""
+    try:
+        report = recording.report(words.version, frame.action or "", frame.payload)
+    except recording.Unreadable as error:
+        return ocpp.error(frame.unique_id, words.format_error, str(error))
+    if report is None:  # MeterValues outside a transaction: nothing to record
+        return ocpp.result(frame.unique_id, {})
+    if frame.action == "MeterValues":
+        recording.record(station, report, None, why=False)
+        return ocpp.result(frame.unique_id, {})
+    return _with_card(station, words, frame, report, optional=frame.action != "StartTransaction")
 
 
 def _with_card(
