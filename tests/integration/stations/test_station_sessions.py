@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connections.platform.table import Item
 from connections.sessions.items import NO_START, UNKNOWN_CARD, SessionItem
 from connections.stations.dialects import V16_VERSION, V201_VERSION
 from functions.station_messages.app import handler as station_messages_handler
@@ -107,6 +108,9 @@ def test_a_16_member_and_stranger_pay_their_groups_prices_exact_to_the_cent(depo
     # 7.5 kWh x 0.45 + 1.5 h x 1.20 = 5.175 -> 5.18
     assert (theirs.driver_id, theirs.group_connection_id, theirs.cost) == ("stranger", None, "5.18")
     assert theirs.authorized_by == "online"  # not on the list: the service answered
+    # and a driver's sessions are apart from what the map and the access check read of the driver
+    assert [type(i).__name__ for i in Item.gsi1.query("DRIVER#member")] == ["CardItem", "MembershipItem"]
+    assert [i.transaction_id for i in Item.gsi1.query("DRIVER#member#SESSIONS")] == [mine.transaction_id]
 
 
 def test_a_16_start_sent_twice_gets_the_same_transaction_id_and_one_session(depot):

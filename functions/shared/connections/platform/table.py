@@ -19,8 +19,6 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
                                                            gsi3 INFLIGHT / <answer due>#<id>        (**)
                                                            gsi5 STALE / <org>#<id>           (*******)
     transactions   pk STATION#<id>     sk TRANSACTIONS     (a 1.6 station's last transactionId)
-    session        pk STATION#<id>     sk SESSION#<tx>     gsi1 DRIVER#<driver> / SESSION#<started>#<id>#<tx>
-                                                           gsi2 ORG#<org>#SESSIONS / SESSION#<started>#...
     session start  pk STATION#<id>     sk START#<connector>#<idTag>#<timestamp>#<meterStart>
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
@@ -31,6 +29,8 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
     codes sent     pk CODESSENT#<email> sk CODESSENT       (deleted by TTL on `expires`)
     suppression    pk SUPPRESSED#<email> sk SUPPRESSED
+    session        pk STATION#<id>     sk SESSION#<tx>     gsi1 DRIVER#<driver>#SESSIONS / SESSION#<started>#…
+                                                           gsi2 ORG#<org>#SESSIONS / SESSION#<started>#…
     station        (on the map)                            gsi4 GEO#<geohash[:4]> / <geohash>#<id>  (******)
 
     (*) only while the connection is public and enabled: a sparse index is the browse list.

@@ -12,8 +12,8 @@ What the reading side may rely on (written by sessions.recording, docs/decisions
 - `cost`, `everyone_cost`: decimal strings in `currency` ("0" when free), set when the session ended and
   is priced; None otherwise (a stop for a start never seen, without a card). The discount given is
   everyone_cost - cost (None everyone_cost: members only, no discount to speak of).
-- `driver_id`: the card's driver when registered (gsi1 DRIVER#<driver>, newest first); every session is
-  on gsi2 ORG#<org>#SESSIONS, newest first, by `started_at` ("0" for a session without a start).
+- `driver_id`: the card's driver when registered (gsi1 DRIVER#<driver>#SESSIONS, newest first); every
+  session is on gsi2 ORG#<org>#SESSIONS, newest first, by `started_at` ("0" for one without a start).
 - `authorized_by`: one of AUTHORIZED_BY; `flags`: UNKNOWN_CARD, NO_START.
 """
 
@@ -86,7 +86,10 @@ class SessionItem(Item, discriminator="session"):
         # Newest first for the driver and the organization: both sort by when the session started.
         when = self.started_at.isoformat() if self.started_at else "0"
         order = f"SESSION#{when}#{self.station_id}#{self.transaction_id}"
-        self.gsi1pk, self.gsi1sk = (f"DRIVER#{self.driver_id}", order) if self.driver_id else (None, None)
+        # A partition of their own, apart from DRIVER#<driver>: that one (memberships and cards) is read
+        # whole by the access check, the map and the allow lists, which must not read every session too.
+        driver = f"DRIVER#{self.driver_id}#SESSIONS"
+        self.gsi1pk, self.gsi1sk = (driver, order) if self.driver_id else (None, None)
         self.gsi2pk, self.gsi2sk = f"ORG#{self.organization_id}#SESSIONS", order
 
 
