@@ -7,7 +7,8 @@ checks, capacity: 1.6 `LocalAuthListMaxLength` and `SendLocalListMaxLength`, 2.0
 `Entries`, `ItemsPerMessage` and `BytesPerMessage`) and GetLocalListVersion; the package answers anything
 else `NotImplemented`, and a CALL that breaks its schema a CALLERROR. It sends BootNotification when it
 starts (again after Pending, after the answer's interval), Heartbeat at the accepted interval, Authorize for
-a card that is not on its list, and, when told, a transaction's start and stop.
+a card that is not on its list, and, when told, a transaction's start, meter values and stop (queued while
+offline, sent in order when back online, as OCPP chargers do).
 
 `would_accept` says whether a card would be accepted now; on the local-only MQTT topic
 `_local/stations/<chargerId>/ask` a charger answers the same question for `make check-card`
