@@ -7,7 +7,8 @@ checks, capacity: 1.6 `LocalAuthListMaxLength` and `SendLocalListMaxLength`, 2.0
 `Entries`, `ItemsPerMessage` and `BytesPerMessage`) and GetLocalListVersion; the package answers anything
 else `NotImplemented`, and a CALL that breaks its schema a CALLERROR. It sends BootNotification when it
 starts (again after Pending, after the answer's interval), Heartbeat at the accepted interval, Authorize for
-a card that is not on its list, and, when told, a transaction's start and stop.
+a card that is not on its list, and, when told, a transaction's start, meter values and stop (queued while
+offline, sent in order when back online, as OCPP chargers do).
 
 `would_accept` says whether a card would be accepted now; on the local-only MQTT topic
 `_local/stations/<chargerId>/ask` a charger answers the same question for `make check-card`
@@ -20,6 +21,7 @@ Run one against a running `make run`: `python -m infra.local.chargers CP-1 [--oc
 import argparse
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -306,6 +308,9 @@ class Charger:
         self.closed: tuple[int | None, str | None] | None = (
             None  # (code, reason) the endpoint last closed with
         )
+        # Transaction messages made while offline, sent in order once back online (OCPP queues them): the
+        # request, and for a 1.6 message the transaction whose id its start's answer gives.
+        self.queued: list[tuple[object, dict]] = []
         self._lose_next_answer = False
         self._lock = threading.Lock()  # the list, between the loop and the threads that read it
         self._loop = asyncio.new_event_loop()
@@ -360,9 +365,12 @@ class Charger:
     def go_offline(self) -> None:
         self._run(self._disconnect())
 
-    def go_online(self) -> None:
-        """Back from an outage: connect again (a charger that kept running does not boot)."""
+    def go_online(self) -> list[dict]:
+        """Back from an outage: connect again (a charger that kept running does not boot), then send the
+        transaction messages queued meanwhile, in order; their answers (camelCase)."""
         self._run(self._connect(boot=False))
+        queued, self.queued = self.queued, []
+        return [self._send(request, transaction) for request, transaction in queued]
 
     def lose_next_answer(self) -> None:
         """The next CALLRESULT or CALLERROR this charger sends never arrives (it is kept in `frames` as
@@ -420,39 +428,64 @@ class Charger:
         with self._lock:
             return self.list.entry(token)
 
-    def start_transaction(self, token: str, connector_id: int = 1, meter_start: int = 0) -> dict:
-        """Start charging for token: 1.6 StartTransaction, 2.0.1 TransactionEvent Started. The answer, as
-        the central system sent it (camelCase)."""
+    def start_transaction(
+        self, token: str, connector_id: int = 1, meter_start: int = 0, timestamp: str | None = None
+    ) -> dict:
+        """Start charging for token: 1.6 StartTransaction, 2.0.1 TransactionEvent Started (with the meter's
+        reading). The answer, as the central system sent it (camelCase); {} while offline, the message
+        queued until go_online."""
+        stamp = timestamp or _now()
         if self.ocpp_version == "1.6":
+            self.transaction = {"transactionId": None, "idTag": token}
             request = v16.call.StartTransaction(
-                connector_id=connector_id, id_tag=token, meter_start=meter_start, timestamp=_now()
+                connector_id=connector_id, id_tag=token, meter_start=meter_start, timestamp=stamp
             )
-            result = self._run(self._call(request))
-            self.transaction = {"transactionId": result.transaction_id, "idTag": token}
-            return _as_sent({"id_tag_info": result.id_tag_info, "transaction_id": result.transaction_id})
+            return self._send_or_queue(request)
         self.transaction = {"transactionId": str(uuid.uuid4()), "idToken": self._id_token(token), "seqNo": 0}
-        return self._transaction_event("Started", "Authorized", connector_id)
+        return self._transaction_event("Started", "Authorized", connector_id, meter_start, stamp)
 
-    def stop_transaction(self, meter_stop: int = 1000, reason: str = "Local") -> dict:
+    def meter_values(self, wh: int, connector_id: int = 1, timestamp: str | None = None) -> dict:
+        """The running transaction's energy register: 1.6 MeterValues, 2.0.1 TransactionEvent Updated."""
+        if self.transaction is None:
+            raise RuntimeError("no transaction is running")
+        stamp = timestamp or _now()
+        if self.ocpp_version == "1.6":
+            request = v16.call.MeterValues(
+                connector_id=connector_id,
+                transaction_id=self.transaction["transactionId"],
+                meter_value=[{"timestamp": stamp, "sampled_value": [{"value": str(wh)}]}],
+            )
+            return self._send_or_queue(request)
+        return self._transaction_event("Updated", "MeterValuePeriodic", connector_id, wh, stamp)
+
+    def stop_transaction(
+        self, meter_stop: int = 1000, reason: str = "Local", timestamp: str | None = None
+    ) -> dict:
         """Stop the running transaction: 1.6 StopTransaction, 2.0.1 TransactionEvent Ended."""
         if self.transaction is None:
             raise RuntimeError("no transaction is running")
+        stamp = timestamp or _now()
         if self.ocpp_version == "1.6":
             request = v16.call.StopTransaction(
                 meter_stop=meter_stop,
-                timestamp=_now(),
+                timestamp=stamp,
                 transaction_id=self.transaction["transactionId"],
                 reason=reason,
             )
-            result = self._run(self._call(request))
-            self.transaction = None
-            return _as_sent({"id_tag_info": result.id_tag_info} if result.id_tag_info else {})
-        answer = self._transaction_event("Ended", "StopAuthorized", 1, stopped_reason=reason)
+            answer = self._send_or_queue(request)
+        else:
+            answer = self._transaction_event(
+                "Ended", "StopAuthorized", 1, meter_stop, stamp, stopped_reason=reason
+            )
         self.transaction = None
         return answer
 
+    def send(self, request) -> dict:
+        """Any request of the charger's version, as is (a test's repeats and reorderings): the answer."""
+        return self._send(request, {})
+
     def _transaction_event(
-        self, event: str, trigger: str, evse: int, stopped_reason: str | None = None
+        self, event: str, trigger: str, evse: int, wh: int, stamp: str, stopped_reason: str | None = None
     ) -> dict:
         assert self.transaction is not None
         info = {"transaction_id": self.transaction["transactionId"]}
@@ -460,16 +493,35 @@ class Charger:
             info["stopped_reason"] = stopped_reason
         request = v201.call.TransactionEvent(
             event_type=event,
-            timestamp=_now(),
+            timestamp=stamp,
             trigger_reason=trigger,
             seq_no=self.transaction["seqNo"],
             transaction_info=info,
             id_token=self.transaction["idToken"],
             evse={"id": evse, "connector_id": 1},
+            meter_value=[{"timestamp": stamp, "sampled_value": [{"value": wh}]}],
+            offline=not self.online or None,
         )
         self.transaction["seqNo"] += 1
+        return self._send_or_queue(request)
+
+    def _send_or_queue(self, request) -> dict:
+        if not self.online:
+            self.queued.append((request, self.transaction or {}))
+            return {}
+        return self._send(request, self.transaction or {})
+
+    def _send(self, request, transaction: dict) -> dict:
+        """Send a request; a 1.6 message queued before its start's answer names the id that answer gave."""
+        if (
+            isinstance(request, v16.call.MeterValues | v16.call.StopTransaction)
+            and request.transaction_id is None
+        ):
+            request = dataclasses.replace(request, transaction_id=transaction["transactionId"])
         result = self._run(self._call(request))
-        return _as_sent({"id_token_info": result.id_token_info} if result.id_token_info else {})
+        if isinstance(request, v16.call.StartTransaction):
+            transaction["transactionId"] = result.transaction_id
+        return _as_sent({k: v for k, v in dataclasses.asdict(result).items() if v is not None})
 
     def _authorize_request(self, token: str):
         if self.ocpp_version == "1.6":

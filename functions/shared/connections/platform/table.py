@@ -18,6 +18,8 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
                                                            gsi2 POLICY#<policy> / STATION#<id>
                                                            gsi3 INFLIGHT / <answer due>#<id>        (**)
                                                            gsi5 STALE / <org>#<id>           (*******)
+    transactions   pk STATION#<id>     sk TRANSACTIONS     (a 1.6 station's last transactionId)
+    session start  pk STATION#<id>     sk START#<connector>#<idTag>#<timestamp>#<meterStart>
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>

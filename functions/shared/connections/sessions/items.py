@@ -1,5 +1,21 @@
 """A charging session as stored: one item per transaction a station reported, keyed by the station and the
-transaction's id (the 1.6 id this service gave, docs/decisions/0028, or the 2.0.1 charger's own)."""
+transaction's id (the 1.6 id this service gave, docs/decisions/0028, or the 2.0.1 charger's own).
+
+What the reading side may rely on (written by sessions.recording, docs/decisions/0039 and 0040):
+- A session's id for the API: f"{station_id}~{transaction_id}" (`session_id`); `~` is in neither.
+- `status`: "active" until an end is reported, then "ended" (and it stays so).
+- `started_at`: the charger's time of the start; None while no start was reported (then `flags` holds
+  NO_START once the end came). `ended_at`: the end's time, set with status "ended".
+- `energy_wh`: the last reading (or the stop's) minus the start's, in Wh; 0 until both are known.
+- `price`, `everyone_price`, `currency`, `group_connection_id`, `group_name`, `priced_at`: fixed at the
+  start (or at the end for a session whose start never came). `price` None with `priced_at` set: free.
+- `cost`, `everyone_cost`: decimal strings in `currency` ("0" when free), set when the session ended and
+  is priced; None otherwise (a stop for a start never seen, without a card). The discount given is
+  everyone_cost - cost (None everyone_cost: members only, no discount to speak of).
+- `driver_id`: the card's driver when registered (gsi1 DRIVER#<driver>#SESSIONS, newest first); every
+  session is on gsi2 ORG#<org>#SESSIONS, newest first, by `started_at` ("0" for one without a start).
+- `authorized_by`: one of AUTHORIZED_BY; `flags`: UNKNOWN_CARD, NO_START.
+"""
 
 from pynamodb.attributes import (
     MapAttribute,
@@ -47,6 +63,7 @@ class SessionItem(Item, discriminator="session"):
     meter_last_at = UTCDateTimeAttribute(null=True)
     energy_wh = NumberAttribute(default=0)
     stop_reason = UnicodeAttribute(null=True)
+    charging_state = UnicodeAttribute(null=True)  # 2.0.1 chargingState, the latest reported
     seq_nos = integers(default=list)  # 2.0.1 TransactionEvent seqNo already applied
     # The group whose price applied: a connection of the driver's, or None for everyone else's rule.
     group_connection_id = UnicodeAttribute(null=True)
@@ -57,6 +74,7 @@ class SessionItem(Item, discriminator="session"):
     everyone_cost = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     flags = strings(default=list)
+    priced_at = UTCDateTimeAttribute(null=True)  # when `price` was fixed (None: not yet, so no cost)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -73,3 +91,17 @@ class SessionItem(Item, discriminator="session"):
         driver = f"DRIVER#{self.driver_id}#SESSIONS"
         self.gsi1pk, self.gsi1sk = (driver, order) if self.driver_id else (None, None)
         self.gsi2pk, self.gsi2sk = f"ORG#{self.organization_id}#SESSIONS", order
+
+
+class StartItem(Item, discriminator="session_start"):
+    """A 1.6 StartTransaction as its content says it (connector, idTag, timestamp, meterStart), and the
+    transactionId it was given: the same start sent again gets the same id (docs/decisions/0039)."""
+
+    station_id = UnicodeAttribute()
+    transaction_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(
+        station_id: str, connector_id: int, id_tag: str, timestamp: str, meter_start: int
+    ) -> Key["StartItem"]:
+        return Key(f"STATION#{station_id}", f"START#{connector_id}#{id_tag}#{timestamp}#{meter_start}")

@@ -4,7 +4,7 @@ the admins' preview, online Authorize, the approval email and the delivery count
 the HTTP layer); online Authorize for chargers of either OCPP version, with the access check's words."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import overload
 from zoneinfo import ZoneInfo
@@ -120,40 +120,103 @@ class Online:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class Admission:
+    """Online Authorize's answer and what it was decided from, for a session's record and price."""
+
+    online: Online
+    card: CardItem | None
+    listed: bool  # the card is on the station's list, Accepted and unexpired
+    rules: Rules | None  # None: the station has no policy, usable by every driver with a card
+    who: Driver | None  # the card's driver in the policy's connections; None when not read
+    names: dict[str, ConnectionName]  # of the policy's connections, when `who` was read
+    found: Found  # the items of the keys `also`
+
+
 def authorize(station: StationItem, id_tag: str, at: datetime, *, why: bool) -> Online:
-    """Online Authorize, one decision for both OCPP versions: a card the station's list holds as Accepted
-    (and not expired) is accepted as the list says; any other card gets the decision the access check gives
-    its driver (hours of use at the station's local time, everyone else's rule), and with `why` its
-    sentence. An acceptance holds until the driver's hours end, so that a charger caching it does not
-    accept the card after them."""
+    """Online Authorize, one decision for both OCPP versions (admit)."""
+    return admit(station, id_tag, at, why=why).online
+
+
+def admit(
+    station: StationItem,
+    id_tag: str,
+    at: datetime,
+    *,
+    why: bool,
+    also: Iterable[Key] = (),
+    driver_needed: bool = False,
+) -> Admission:
+    """Online Authorize: a card the station's list holds as Accepted (and not expired) is accepted as the
+    list says; any other card gets the decision the access check gives its driver (hours of use at the
+    station's local time, everyone else's rule), and with `why` its sentence. An acceptance holds until the
+    driver's hours end, so that a charger caching it does not accept the card after them.
+
+    Two calls at most: the card, policy, list entry and the items of `also` (read consistently), then the
+    driver's memberships in the policy's connections with those connections' names (also for a listed
+    card when `driver_needed`, as a session's price needs them)."""
     id_tag = id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
-    keys: list[Key] = [CardItem.key(id_tag)]
+    also = list(also)
+    keys: list[Key] = [CardItem.key(id_tag), *also]
     if station.policy_id:
         keys += [PolicyItem.key(station.policy_id), AllowEntryItem.key(station.policy_id, id_tag)]
-    found = batch_get(keys)
+    found = batch_get(keys, consistent=bool(also))
+    extra = Found(i for k in also if (i := found.get(k)) is not None)
     entry = found.get(AllowEntryItem.key(station.policy_id, id_tag)) if station.policy_id else None
-    if (
+    listed = (
         entry is not None
         and entry.status == TagStatus.ACCEPTED
         and not (entry.expires_at and entry.expires_at <= at)
-    ):
-        return Online("Accepted", entry.expires_at)
+    )
     card = found.get(CardItem.key(id_tag))
-    if card is None:
-        return Online("Unknown", message=explain(Decision(Reason.NO_CARD, local_time(station, at)), {}))
-    if not station.policy_id:
-        return Online("Accepted")  # usable by every driver with a registered card
-    policy = found.get(PolicyItem.key(station.policy_id))
+    policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
     # A policy that cannot be found lets nobody in (as Policies.rules hides its stations).
-    rules = rules_of(policy) if policy else Rules((), visible_to=frozenset())
-    who = driver(card.driver_id, at)
+    rules = (rules_of(policy) if policy else Rules((), visible_to=frozenset())) if station.policy_id else None
+
+    def admission(online: Online, who: Driver | None = None, names: dict | None = None) -> Admission:
+        return Admission(online, card, listed, rules, who, names or {}, extra)
+
+    listed_answer = Online("Accepted", entry.expires_at if entry else None)
+    if listed and not (driver_needed and card):
+        return admission(listed_answer)
+    if card is None:
+        refused = Online("Unknown", message=explain(Decision(Reason.NO_CARD, local_time(station, at)), {}))
+        return admission(listed_answer if listed else refused)
+    who, names = _driver_in(rules, card.driver_id, at)
+    if listed:
+        return admission(listed_answer, who, names)
+    if rules is None:
+        return admission(Online("Accepted"), who, names)  # usable by every driver with a registered card
     verdict = decision(station, rules, who, at)
     if verdict.allowed:
-        return Online("Accepted", verdict.until)
+        return admission(Online("Accepted", verdict.until), who, names)
     if not why:
-        return Online(verdict.ocpp)
+        return admission(Online(verdict.ocpp), who, names)
     # A driver who may not see the station is not told the names of the connections it is reserved for.
-    return Online(verdict.ocpp, message=words(policy if visible(rules, who.active) else None, verdict))
+    told = names if visible(rules, who.active) else {}
+    return admission(Online(verdict.ocpp, message=explain(verdict, told)), who, names)
+
+
+def with_driver(admission: Admission, at: datetime) -> Admission:
+    """The admission with its card's driver read, if it was not (a listed card): one call."""
+    if admission.who is not None or admission.card is None:
+        return admission
+    who, names = _driver_in(admission.rules, admission.card.driver_id, at)
+    return replace(admission, who=who, names=names)
+
+
+def _driver_in(rules: Rules | None, driver_id: str, at: datetime) -> tuple[Driver, dict[str, ConnectionName]]:
+    """The driver (who has a card) as the policy sees them: their memberships of its connections, read by
+    key with those connections' names in one call (none without a policy)."""
+    own = sorted(set(rules.connection_ids) | set(rules.visible_to or ())) if rules else []
+    if not own:
+        return Driver({}, has_card=True), {}
+    found = batch_get([MembershipItem.key(c, driver_id) for c in own] + [ConnectionItem.key(c) for c in own])
+    names = {
+        c.connection_id: ConnectionName(c.name, c.organization_name, c.public and c.enabled)
+        for c in found.of(ConnectionItem)
+    }
+    return Driver({**driver_of(found.of(MembershipItem), at).memberships}, has_card=True), names
 
 
 def words(policy: PolicyItem | None, verdict: Decision) -> str:

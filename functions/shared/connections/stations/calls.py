@@ -1,23 +1,22 @@
 """Answering the calls a charger makes, as its central system, in the words of its OCPP version
 (dialects.py); delivery.py sends its lists and reads the answers to them.
 
-Sessions are not recorded here (a later issue): a charger is answered as the specification requires, so
-that it can operate. Online authorization, in Authorize and in the session calls that carry a card, is the
-one decision of access.authorize."""
-
-from pynamodb.expressions.update import Action
+A transaction message is recorded as a session (sessions.recording) and answered as the specification
+requires. Online authorization, in Authorize and in the session calls that carry a card, is the one
+decision of access.authorize."""
 
 from connections.platform.table import now
+from connections.sessions import recording
 from connections.stations import access, ocpp
 from connections.stations.dialects import V16_VERSION, V201_VERSION, Dialect, dialect, iso
-from connections.stations.items import StationItem, TransactionsItem
+from connections.stations.items import StationItem
 
 # How often a charger sends Heartbeat once accepted, and retries its boot while Pending (seconds).
 HEARTBEAT_INTERVAL = 300
 PENDING_INTERVAL = 60
 # Reports answered with an empty CALLRESULT, as each version's specification requires.
 ANSWERED_EMPTY = {
-    V16_VERSION: {"StatusNotification", "MeterValues"},
+    V16_VERSION: {"StatusNotification"},
     V201_VERSION: {"StatusNotification", "NotifyEvent"},
 }
 
@@ -35,35 +34,59 @@ def answer(station: StationItem, frame: ocpp.Frame) -> list:
             return ocpp.result(frame.unique_id, {})
         case "Authorize":
             return _with_card(station, words, frame)
-        case "StartTransaction" if v16:
-            return _with_card(station, words, frame, start=True)
-        case "StopTransaction" if v16:
-            return _with_card(station, words, frame, optional=True)
+        case "StartTransaction" | "MeterValues" | "StopTransaction" if v16:
+            return _transaction(station, words, frame)
         case "TransactionEvent" if not v16:
-            return _with_card(station, words, frame, optional=True)
+            return _transaction(station, words, frame)
         case "DataTransfer" if v16:
             return ocpp.result(frame.unique_id, {"status": "UnknownVendorId"})  # we know no vendor's data
     return ocpp.error(frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service")
 
 
-def _with_card(
-    station: StationItem, words: Dialect, frame: ocpp.Frame, *, optional: bool = False, start: bool = False
-) -> list:
-    """The answer to a call that names a card: the online decision on it (`optional`: {} without a card),
-    and for a 1.6 StartTransaction (`start`) a new transactionId."""
-    if optional and words.card_field not in frame.payload:
+def _transaction(station: StationItem, words: Dialect, frame: ocpp.Frame) -> list:
+    """A transaction message, recorded (sessions.recording) and answered; one the service cannot read is
+    refused with the version's format error, and nothing is recorded."""
+    try:
+        report = recording.report(words.version, frame.action or "", frame.payload)
+    except recording.Unreadable as error:
+        return ocpp.error(frame.unique_id, words.format_error, str(error))
+    if report is None:  # MeterValues outside a transaction: nothing to record
         return ocpp.result(frame.unique_id, {})
-    card = words.card_of(frame.payload)
-    if card is None:
+    if frame.action == "MeterValues":
+        recording.record(station, report, None, why=False)
+        return ocpp.result(frame.unique_id, {})
+    return _with_card(station, words, frame, report, optional=frame.action != "StartTransaction")
+
+
+def _with_card(
+    station: StationItem,
+    words: Dialect,
+    frame: ocpp.Frame,
+    report: recording.Report | None = None,
+    *,
+    optional: bool = False,
+) -> list:
+    """The answer to a call that names a card (`optional`: {} without a card): the online decision on it,
+    and for a transaction message (`report`) its recording; a 1.6 StartTransaction is answered its
+    transactionId."""
+    card = words.card_of(frame.payload) if words.card_field in frame.payload else None
+    if card is None and (not optional or words.card_field in frame.payload):
         return ocpp.error(
             frame.unique_id, words.format_error, f"the card's id must be 1 to {words.id_max} characters"
         )
-    online = access.authorize(station, card, now(), why=words.says_why)
+    if report is None:
+        assert card is not None
+        online: access.Online | None = access.authorize(station, card, now(), why=words.says_why)
+    else:
+        recorded = recording.record(station, report, card, why=words.says_why)
+        online = recorded.online
+    if online is None:
+        return ocpp.result(frame.unique_id, {})
     answer: dict[str, object] = {
         words.info_field: words.id_token_info(online.status, online.until, online.message)
     }
-    if start:
-        answer["transactionId"] = _transaction_id(station)
+    if report is not None and report.transaction_id is None:
+        answer["transactionId"] = int(recorded.transaction_id)
     return ocpp.result(frame.unique_id, answer)
 
 
@@ -75,15 +98,3 @@ def pending(frame: ocpp.Frame) -> list:
 
 def _boot(status: str, interval: int) -> dict:
     return {"status": status, "currentTime": iso(now()), "interval": interval}
-
-
-def _transaction_id(station: StationItem) -> int:
-    """A new transactionId, unique for the station (docs/decisions/0028): the last one given it, plus one."""
-    counter = TransactionsItem(*TransactionsItem.key(station.station_id))
-    actions: list[Action] = [
-        TransactionsItem.last.add(1),
-        TransactionsItem.station_id.set(station.station_id),
-        TransactionsItem.kind.set(TransactionsItem),
-    ]
-    counter.update(actions=actions)
-    return int(counter.last)

@@ -193,7 +193,17 @@ def latest(times: Iterable[datetime | None]) -> datetime | None:
 
 def best(prices: Iterable[Price | None]) -> Price | None:
     """The cheapest of the prices given (for the reference session); None when none is set."""
-    return min((p for p in prices if p is not None), key=lambda p: p.reference_cost, default=None)
+    return cheapest((None, p) for p in prices)[1]
+
+
+def cheapest[G](priced: Iterable[tuple[G, Price | None]]) -> tuple[G | None, Price | None]:
+    """The group with the cheapest price (for the reference session) and that price, the first of equals;
+    (None, None) when no group has a price. The map's price and a session's are this one choice."""
+    return min(
+        ((group, p) for group, p in priced if p is not None),
+        key=lambda found: found[1].reference_cost,
+        default=(None, None),
+    )
 
 
 # --- A policy's rules
@@ -308,6 +318,7 @@ class Decision:
     opens_at: datetime | None = None  # closed now: when the driver's first group opens
     opening_group: str | None = None  # closed now: EVERYONE, or the connection that opens first
     until: datetime | None = None  # allowed: when the driver's open groups close (None: they do not)
+    group: str | None = None  # whose price `price` is: a connection's id or EVERYONE (None: no price)
 
     @property
     def allowed(self) -> bool:
@@ -339,14 +350,12 @@ def decide(
     groups = [(c, rules.group(c)) for c in active]
     if rules.everyone is not None:
         groups.append((EVERYONE, rules.everyone))
-    open_groups = [g for _, g in groups if is_open(g.hours, local)]
+    open_groups = [(name, g) for name, g in groups if is_open(g.hours, local)]
     if open_groups:
-        closing = [closes_at(g.hours, local) for g in open_groups]
+        closing = [closes_at(g.hours, local) for _, g in open_groups]
+        group, price = cheapest((name, g.price) for name, g in open_groups)
         return Decision(
-            Reason.ALLOWED if has_card else Reason.NO_CARD,
-            local,
-            best(g.price for g in open_groups),
-            until=latest(closing),
+            Reason.ALLOWED if has_card else Reason.NO_CARD, local, price, until=latest(closing), group=group
         )
     if groups:
         first, name = min(
