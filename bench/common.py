@@ -44,6 +44,25 @@ def moto(counted: bool = False):
         server.stop()
 
 
+def add_latency(ms: float) -> None:
+    """A DynamoDB-like latency (the benches' `--latency-ms`): every DynamoDB call waits `ms` more, since
+    moto answers in its own time, which says nothing of DynamoDB's. It wraps the one method every botocore
+    client calls (as tests/support/counting.py does), so clients made before are slowed too; the wait
+    releases the GIL, as a network round-trip does, so calls from threads overlap theirs."""
+    if ms <= 0:
+        return
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def slowed(client, operation: str, params: dict):
+        if client.meta.service_model.service_name == "dynamodb":
+            time.sleep(ms / 1000)
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = slowed
+
+
 def api(handler, method: str, path: str, expect: int = 200, **kwargs) -> dict:
     """A request through an API handler (payload 2.0, as tests/support/api.py builds it), that must answer
     `expect`; Powertools' metrics output kept off the report."""
