@@ -2,6 +2,8 @@
 each part is a ContinuationItem whose stream record starts it, reaches or recomputes a bounded number, and
 writes the next; a retried batch redoes its own part only. Here the parts are made small."""
 
+from datetime import UTC, datetime, timedelta
+
 from botocore.exceptions import EndpointConnectionError
 
 from connections.stations import allow_entries, delivery, iot
@@ -9,13 +11,16 @@ from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import DRIVER
 from tests.support.stations import (
     as_station_admin,
+    backdate_in_flight,
     entries_of,
     given_auto_member,
     given_depot,
     given_open_connection,
     given_synced_station,
     list_payload,
+    run_sweep,
     statuses,
+    stored_station,
 )
 
 STATIONS, PER_PART = 5, 2
@@ -100,3 +105,21 @@ def test_a_policy_edit_recomputes_its_members_a_part_per_invocation(sync, monkey
     }
     assert max(recomputed) <= PER_PART
     assert len(recomputed) >= (1 + STATIONS) // PER_PART
+
+
+def test_requests_in_flight_are_spread_over_shards_the_sweep_reads_all_of(sync):
+    # Given a policy's stations in sync
+    organization, connection, policy = given_depot()
+    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(8)]
+
+    # When a change is sent to each, and none answers in time
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    assert [len(s.take()) for s in stations] == [1] * 8
+    for station in stations:
+        backdate_in_flight(station.station_id, datetime.now(UTC) - timedelta(minutes=5))
+
+    # Then the requests in flight are on more than one partition of the sweep's index, and it resends all
+    partitions = {stored_station(s.station_id).gsi3pk for s in stations}
+    assert len(partitions) > 1 and all(p.startswith(f"{delivery.INFLIGHT}#") for p in partitions)
+    assert run_sweep()["resent"] == 8

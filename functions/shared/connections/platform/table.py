@@ -16,7 +16,7 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     unlock         pk CONN#<conn>      sk UNLOCKS#<policy> (which policies a connection unlocks)
     station        pk STATION#<id>     sk STATION          gsi1 ORG#<org> / STATION#<id>
                                                            gsi2 POLICY#<policy> / STATION#<id>
-                                                           gsi3 INFLIGHT / <answer due>#<id>        (**)
+                                                           gsi3 INFLIGHT#<0-9> / <answer due>#<id>  (**)
                                                            gsi5 STALE / <org>#<id>           (*******)
     card           pk CARD#<idTag>     sk CARD             gsi1 DRIVER#<driver> / CARD#<idTag>
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)

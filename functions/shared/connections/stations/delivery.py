@@ -10,6 +10,7 @@ answered in time (`resend_unanswered`) and the list a station keeps refusing (`r
 
 import json
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -60,7 +61,23 @@ def answer_due(sent_at: datetime, tries: int) -> datetime:
 
 
 # The sweep's index (gsi3) partitions: requests awaiting an answer, and stations to try again after refusals.
-INFLIGHT, RETRY = "INFLIGHT", "RETRY"
+# Each is split in SHARDS partitions by station (decision 0043): a fan-out to a city's 10,000 stations
+# writes 10,000 entries in seconds, with ever later due times, which one partition (1,000 WCU) cannot take.
+INFLIGHT, RETRY, SHARDS = "INFLIGHT", "RETRY", 10
+
+
+def shard(partition: str, station_id: str) -> str:
+    """The station's shard of the sweep's `partition` (a stable hash: the same station, the same shard)."""
+    return f"{partition}#{zlib.crc32(station_id.encode()) % SHARDS}"
+
+
+def _due(partition: str, before: datetime) -> Iterator[StationItem]:
+    """The stations of every shard of `partition` due before `before`, RESENDS_PER_SWEEP in all at most;
+    and of the partition itself, which stations in flight before the shards (decision 0043) are still on."""
+    for name in [partition, *(f"{partition}#{n}" for n in range(SHARDS))]:
+        yield from StationItem.gsi3.query(
+            name, StationItem.gsi3sk < _awaiting(before, ""), limit=RESENDS_PER_SWEEP // SHARDS
+        )
 
 
 def _awaiting(due: datetime, station_id: str) -> str:
@@ -246,7 +263,7 @@ def _claim(
         StationItem.in_flight_sent_at.set(at),
         StationItem.in_flight_config.set(int(station.config_version)),
         StationItem.in_flight_resends.set(0),
-        StationItem.gsi3pk.set(INFLIGHT),
+        StationItem.gsi3pk.set(shard(INFLIGHT, station.station_id)),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
         *_stale(station, at),
         *also,
@@ -317,7 +334,7 @@ def _release(station: StationItem, unique_id: str, actions: list, retry_at: date
         clear += [StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()]
     else:
         clear += [
-            StationItem.gsi3pk.set(RETRY),
+            StationItem.gsi3pk.set(shard(RETRY, station.station_id)),
             StationItem.gsi3sk.set(_awaiting(retry_at, station.station_id)),
         ]
     try:
@@ -626,10 +643,7 @@ def resend_unanswered(done: Delivery) -> int:
     for the answer to that one."""
     at = now()
     count = 0
-    overdue = StationItem.gsi3.query(
-        INFLIGHT, StationItem.gsi3sk < _awaiting(at, ""), limit=RESENDS_PER_SWEEP
-    )
-    for station in overdue:
+    for station in _due(INFLIGHT, at):
         frame = json.loads(station.in_flight_frame)
         unique_id, again = ocpp.call(frame[2], frame[3])
         resends = int(station.in_flight_resends or 0) + 1
@@ -655,16 +669,14 @@ def retry_refused(done: Delivery) -> int:
     """Send its whole list again to every station that refused it too often in a row and is due for
     another try (`_refused` set when)."""
     count, reader = 0, EntryReader()
-    for station in StationItem.gsi3.query(
-        RETRY, StationItem.gsi3sk < _awaiting(now(), ""), limit=RESENDS_PER_SWEEP
-    ):
+    for station in _due(RETRY, now()):
         if send_next_list(station, policy_seq(station.policy_id), reader, done):
             count += 1
             continue
         try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule
             station.update(
                 actions=[StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()],
-                condition=StationItem.gsi3pk == RETRY,
+                condition=StationItem.gsi3pk == shard(RETRY, station.station_id),
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
