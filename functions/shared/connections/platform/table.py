@@ -123,6 +123,9 @@ class Item(Model):
     class Meta:
         table_name = settings().table_name
         region = settings().region
+        # Connections kept for reuse: as many as the station fan-out's threads (delivery.FAN_OUT), else
+        # each call beyond botocore's default 10 opens and discards a connection (TLS each time).
+        max_pool_connections = 32
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
