@@ -152,5 +152,5 @@ openapi: $(STAMP)
 
 .PHONY: bench
 bench: $(STAMP)
-	@failed=0; for b in dynamodb_calls approval_cost import_time local_stack station_latency station_fanout station_burst notify_emails station_map ocpp201_full sessions; do \
+	@failed=0; for b in dynamodb_calls approval_cost import_time local_stack station_latency station_fanout station_burst large_customers notify_emails station_map ocpp201_full sessions; do \
 		echo "== bench/$$b.py"; $(PY) bench/$$b.py || failed=1; done; exit $$failed

@@ -44,6 +44,46 @@ def moto(counted: bool = False):
         server.stop()
 
 
+def add_latency(ms: float) -> None:
+    """A DynamoDB-like latency (the benches' `--latency-ms`): every DynamoDB call waits `ms` more, since
+    moto answers in its own time, which says nothing of DynamoDB's. It wraps the one method every botocore
+    client calls (as tests/support/counting.py does), so clients made before are slowed too; the wait
+    releases the GIL, as a network round-trip does, so calls from threads overlap theirs."""
+    if ms <= 0:
+        return
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def slowed(client, operation: str, params: dict):
+        if client.meta.service_model.service_name == "dynamodb":
+            time.sleep(ms / 1000)
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = slowed
+
+
+def moto_busy() -> list[float]:
+    """A running total of the seconds moto spends answering DynamoDB requests, which it does one at a
+    time (decision 0009; the time its lock is held): when a bench's wall time is close to it, the time is
+    moto's, not the service's."""
+    from infra.local import moto_dynamodb
+
+    busy, lock = [0.0], moto_dynamodb._one_at_a_time
+
+    class Timed:
+        def __enter__(self):
+            lock.acquire()
+            self.began = time.perf_counter()
+
+        def __exit__(self, *_):
+            busy[0] += time.perf_counter() - self.began
+            lock.release()
+
+    moto_dynamodb._one_at_a_time = Timed()  # type: ignore[assignment]
+    return busy
+
+
 def api(handler, method: str, path: str, expect: int = 200, **kwargs) -> dict:
     """A request through an API handler (payload 2.0, as tests/support/api.py builds it), that must answer
     `expect`; Powertools' metrics output kept off the report."""

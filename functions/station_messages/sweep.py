@@ -16,6 +16,6 @@ def handler(event: dict, context) -> dict:
     done.report()
     if resent or retried:
         logger.info("tried stations again", extra={"resent": resent, "retried": retried})
-    stale_stations = len(stale.stale_stations())
+    stale_stations = stale.stale_count()
     metrics.add_metric(name="StaleStations", unit=MetricUnit.Count, value=stale_stations)
     return {"resent": resent, "retried": retried, "stale": stale_stations}

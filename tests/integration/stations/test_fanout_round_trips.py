@@ -69,3 +69,42 @@ def test_one_approval_sends_each_synced_station_one_small_differential_in_few_ro
     assert answer_calls <= ANSWER_CALLS * STATIONS
     assert [len(payload) <= FRAME_BYTES for _, payload in sent] == [True] * STATIONS
     assert sync.drain().passed == 0  # the answers' records pass no filter: no invocation with nothing to do
+
+
+BUSY_STATIONS, BURST = 12, 8
+# At most this many DynamoDB calls per stream record when a burst reaches a policy whose stations all have
+# a request in flight (bench/station_burst.py --shape one-policy), and per station reached.
+CALLS_PER_RECORD, CALLS_PER_STATION = 3, 2
+
+
+def test_a_burst_over_stations_in_flight_reads_them_in_batches_not_one_by_one(sync, dynamodb):
+    # Given a policy whose stations are in sync, then each has a message in flight it has not answered
+    organization = given_organization()
+    connection = given_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    stations = [
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(BUSY_STATIONS)
+    ]
+    given_card("first", "TAG-FIRST")
+    given_pending(connection, "first")
+    assert decide(connection, "first", "approve").status == 200
+    sync.drain()
+    assert [len(station.take()) for station in stations] == [1] * BUSY_STATIONS
+    drivers = [f"burst-{n}" for n in range(BURST)]
+    for driver in drivers:
+        given_card(driver, f"TAG-{driver.upper()}")
+        given_pending(connection, driver)
+    sync.drain()
+
+    # When a burst of approvals reaches the sync function in one batch
+    for driver in drivers:
+        assert decide(connection, driver, "approve").status == 200
+    dynamodb.reset()
+    drained = sync.drain()
+
+    # Then nothing is sent (each station's answer brings it the rest), and the stations are read in batches
+    assert drained.passed == BURST
+    assert [station.take() for station in stations] == [[]] * BUSY_STATIONS
+    assert dynamodb.operations().count("GetItem") == 0, dynamodb.operations()
+    assert len(dynamodb.calls) <= CALLS_PER_RECORD * BURST, dynamodb.operations()
+    assert len(dynamodb.calls) <= CALLS_PER_STATION * BUSY_STATIONS, dynamodb.operations()

@@ -509,7 +509,7 @@ def test_a_station_that_keeps_refusing_is_not_sent_full_lists_forever(sync):
 
     # Then the service stopped after MAX_REFUSALS Fulls in a row, leaving the next try to the sweep
     assert [f[3]["updateType"] for f in sent] == ["Full"] * delivery.MAX_REFUSALS
-    assert stored_station("CP-1").gsi3pk == delivery.RETRY
+    assert stored_station("CP-1").gsi3pk == delivery.shard(delivery.RETRY, "CP-1")
 
 
 def test_a_station_moved_to_another_policy_while_a_request_is_in_flight_gets_the_new_list(sync):

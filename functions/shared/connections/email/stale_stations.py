@@ -3,8 +3,8 @@ stations have been out of sync for more than stations.stale.STALE_AFTER, the lis
 what each answered last. Only an organization's own stations are listed to its own admins, so a hidden
 station's name reaches nobody else."""
 
-from collections import defaultdict
 from datetime import datetime
+from itertools import groupby
 
 from connections.email import ses
 from connections.email.dispatch import when
@@ -19,13 +19,13 @@ STALE_STATIONS = "stale_stations"  # the email's templates
 
 
 def send_stale_station_digests(lambda_context=None) -> dict[str, int]:
-    """Each organization with stale stations: one email to each of its admins, once per day."""
-    by_organization: dict[str, list[StationItem]] = defaultdict(list)
-    for station in stale.stale_stations():
-        by_organization[station.organization_id].append(station)
+    """Each organization with stale stations: one email to each of its admins, once per day. The index
+    gives them by organization, a page at a time: one organization's are held at once, not all."""
     day = now().date().isoformat()
-    emails = 0
-    for organization_id, stations in by_organization.items():
+    emails = organizations = 0
+    for organization_id, of_one in groupby(stale.stale_stations(), key=lambda s: s.organization_id):
+        stations = list(of_one)
+        organizations += 1
         email = render(
             STALE_STATIONS,
             organization=stations[0].organization_name or organization_id,
@@ -40,7 +40,7 @@ def send_stale_station_digests(lambda_context=None) -> dict[str, int]:
 
             ses.once(f"{STALE_STATIONS}#{organization_id}#{admin.email}#{day}", work, lambda_context)
             emails += 1
-    return {"organizations": len(by_organization), "emails": emails}
+    return {"organizations": organizations, "emails": emails}
 
 
 def _admins(organization_id: str) -> list[AdminItem]:

@@ -16,7 +16,7 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     unlock         pk CONN#<conn>      sk UNLOCKS#<policy> (which policies a connection unlocks)
     station        pk STATION#<id>     sk STATION          gsi1 ORG#<org> / STATION#<id>
                                                            gsi2 POLICY#<policy> / STATION#<id>
-                                                           gsi3 INFLIGHT / <answer due>#<id>        (**)
+                                                           gsi3 INFLIGHT#<0-9> / <answer due>#<id>  (**)
                                                            gsi5 STALE / <org>#<id>           (*******)
     transactions   pk STATION#<id>     sk TRANSACTIONS     (a 1.6 station's last transactionId)
     session start  pk STATION#<id>     sk START#<connector>#<idTag>#<timestamp>#<meterStart>
@@ -24,6 +24,7 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
     allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
+    continuation   pk CONTINUE#<policy> sk <work>#<run>#<part> (the next part of large work; TTL `expires`)
     admin alert    pk CONN#<conn>      sk ALERT#<email>    gsi3 DIGEST / <window ends>#<conn>#<email>  (****)
     reminder       pk CONN#<conn>      sk REMIND#<driver>  gsi3 REMIND / <remind at>#<conn>#<driver>   (*****)
     verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)
@@ -126,6 +127,9 @@ class Item(Model):
     class Meta:
         table_name = settings().table_name
         region = settings().region
+        # Connections kept for reuse: as many as the station fan-out's threads (delivery.FAN_OUT), else
+        # each call beyond botocore's default 10 opens and discards a connection (TLS each time).
+        max_pool_connections = 32
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

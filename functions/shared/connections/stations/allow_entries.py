@@ -21,6 +21,7 @@ from connections.stations.items import (
     AllowEntryItem,
     AllowListItem,
     CardItem,
+    ContinuationItem,
     PolicyItem,
     StationItem,
     UnlockItem,
@@ -36,6 +37,19 @@ class Changes:
     # (policy, tag) -> access, driver, the card's type (one entry serves stations of either OCPP version)
     entries: dict[tuple[str, str], tuple[Access, str, str]] = field(default_factory=dict)
     full: set[str] = field(default_factory=set)
+    # connection -> the policies it unlocks, read once per batch: a burst of approvals to one connection
+    # shares the read
+    unlocks: dict[str, list[UnlockItem]] = field(default_factory=dict)
+    # Work that continues in the next invocation (written by `apply`), and parts of fan-outs to continue
+    # now (by delivery.send_next_lists)
+    parts: list[ContinuationItem] = field(default_factory=list)
+    fan_outs: list[ContinuationItem] = field(default_factory=list)
+
+    def unlocked_by(self, connection_id: str) -> list[UnlockItem]:
+        if connection_id not in self.unlocks:
+            query = UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#"))
+            self.unlocks[connection_id] = list(query)
+        return self.unlocks[connection_id]
 
 
 def image(record: dict, which: str) -> Item | None:
@@ -62,6 +76,11 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
         before = of_kind(PolicyItem, old)
         if before is None or list_terms(before) != list_terms(new):
             _policy(changes, new, before, now)
+    elif isinstance(new, ContinuationItem):
+        if new.work == ContinuationItem.MEMBERS:
+            _members_part(changes, new, now)
+        else:
+            changes.fan_outs.append(new)
     elif isinstance(new, StationItem):
         # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
         # an empty Full clears what it held), given other capabilities, or refused an update, unless it
@@ -92,7 +111,7 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
     if connections is None:
         connections = {c for c, m in memberships if m.effective_status(now) is Status.ACTIVE}
     for connection_id in connections:
-        for unlock in UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#")):
+        for unlock in changes.unlocked_by(connection_id):
             verdict = access(
                 memberships,
                 unlock.connection_ids,
@@ -104,27 +123,72 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
                 changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id, token_type)
 
 
+# Drivers whose entries one invocation recomputes after a policy's edit; the rest are a ContinuationItem's
+# (decision 0042). A query per driver, 16 at a time: about half a second at DynamoDB's latency, and the
+# entries of a part written in 31 transactions (bench/station_fanout.py --members).
+MEMBERS_PER_PART = 1_000
+
+
 def _policy(changes: Changes, new: PolicyItem, old: PolicyItem | None, now: datetime) -> None:
-    """A policy's connections changed: recompute the entry of every driver it may concern."""
-    pk, _ = AllowEntryItem.key(new.policy_id, "")
-    drivers = {e.driver_id for e in AllowEntryItem.query(pk, AllowEntryItem.sk.startswith("TAG#"))}
-    for connection_id in set(new.connection_ids) | set(old.connection_ids if old else []):
-        for member in MembershipItem.gsi2.query(MembershipItem.status_key(connection_id, Status.ACTIVE)):
-            drivers.add(member.driver_id)
-    _, limited, everyone = list_terms(new)
+    """A policy's connections changed: recompute the entry of every driver it may concern (those with an
+    entry, then the active members of its connections, before and after), a part at a time."""
+    sources = sorted(set(new.connection_ids) | set(old.connection_ids if old else []))
+    run = new.updated_at.isoformat()
+    first = ContinuationItem.next(new.policy_id, ContinuationItem.MEMBERS, run, 0, sources=sources)
+    _members_part(changes, first, now, new)
+
+
+def _members_part(
+    changes: Changes, part: ContinuationItem, now: datetime, policy: PolicyItem | None = None
+) -> None:
+    """Recompute the entries of the next MEMBERS_PER_PART drivers of `part`; the part after it, if any
+    remain, goes in `changes.parts`. Only a part's drivers are held at once."""
+    if policy is None:
+        policy = batch_get([PolicyItem.key(part.policy_id)], consistent=True).get(
+            PolicyItem.key(part.policy_id)
+        )
+        if policy is None:
+            return  # the policy is gone: its list is read by no station
+    sources, source, after = list(part.sources or []), int(part.source), part.after
+    drivers: set[str] = set()
+    while len(drivers) < MEMBERS_PER_PART and source <= len(sources):
+        wanted = MEMBERS_PER_PART - len(drivers)
+        if source == 0:  # every driver with an entry: one may lose access
+            pk, _ = AllowEntryItem.key(policy.policy_id, "")
+            query = AllowEntryItem.query(
+                pk, AllowEntryItem.sk.startswith("TAG#"), limit=wanted, last_evaluated_key=after
+            )
+            drivers.update(e.driver_id for e in query)
+        else:
+            key = MembershipItem.status_key(sources[source - 1], Status.ACTIVE)
+            query = MembershipItem.gsi2.query(key, limit=wanted, last_evaluated_key=after)
+            drivers.update(m.driver_id for m in query)
+        after = query.last_evaluated_key
+        if not after:
+            source += 1
+    _recompute(changes, policy, sorted(drivers), now)
+    if source <= len(sources):
+        more = {"sources": sources, "source": source, "after": after}
+        changes.parts.append(
+            ContinuationItem.next(part.policy_id, part.work, part.run, int(part.part) + 1, **more)
+        )
+
+
+def _recompute(changes: Changes, policy: PolicyItem, drivers: list[str], now: datetime) -> None:
+    _, limited, everyone = list_terms(policy)
 
     def recompute(driver_id: str) -> tuple[str, Access, list[tuple[str, str]]]:
         items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
         memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
         cards = [(i.id_tag, i.id_token_type) for i in items if isinstance(i, CardItem)]
-        verdict = access(memberships, new.connection_ids, now, limited=limited, everyone=everyone)
+        verdict = access(memberships, policy.connection_ids, now, limited=limited, everyone=everyone)
         return driver_id, verdict, cards
 
-    # One query per driver: a policy of thousands of drivers reads them 16 at a time.
+    # One query per driver, 16 at a time.
     with ThreadPoolExecutor(max_workers=16) as pool:
-        for driver_id, verdict, cards in pool.map(recompute, sorted(drivers)):
+        for driver_id, verdict, cards in pool.map(recompute, drivers):
             for tag, token_type in cards:
-                changes.entries[(new.policy_id, tag)] = (verdict, driver_id, token_type)
+                changes.entries[(policy.policy_id, tag)] = (verdict, driver_id, token_type)
 
 
 def apply(changes: Changes) -> dict[str, int]:
@@ -138,6 +202,10 @@ def apply(changes: Changes) -> dict[str, int]:
     for policy_id, wanted in by_policy.items():
         for start in range(0, len(wanted), _PER_TRANSACTION):
             sequences[policy_id] = _write(policy_id, wanted[start : start + _PER_TRANSACTION])
+    for part in changes.parts:
+        # After this part's entries: the next part starts once they are written. The same key and content
+        # when a retried batch writes it again (DynamoDB then makes no new stream record).
+        part.save()
     return sequences
 
 

@@ -10,7 +10,8 @@ answered in time (`resend_unanswered`) and the list a station keeps refusing (`r
 
 import json
 import threading
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from connections.platform.table import batch_get, now
 from connections.platform.telemetry import metrics
 from connections.stations import calls, iot, ocpp
 from connections.stations.dialects import dialect
-from connections.stations.items import AllowChangeItem, AllowListItem, StationItem
+from connections.stations.items import AllowChangeItem, AllowListItem, ContinuationItem, StationItem
 from connections.stations.local_list import (
     DEFAULT_CARD_TYPE,
     MAX_REFUSALS,
@@ -60,7 +61,23 @@ def answer_due(sent_at: datetime, tries: int) -> datetime:
 
 
 # The sweep's index (gsi3) partitions: requests awaiting an answer, and stations to try again after refusals.
-INFLIGHT, RETRY = "INFLIGHT", "RETRY"
+# Each is split in SHARDS partitions by station (decision 0043): a fan-out to a city's 10,000 stations
+# writes 10,000 entries in seconds, with ever later due times, which one partition (1,000 WCU) cannot take.
+INFLIGHT, RETRY, SHARDS = "INFLIGHT", "RETRY", 10
+
+
+def shard(partition: str, station_id: str) -> str:
+    """The station's shard of the sweep's `partition` (a stable hash: the same station, the same shard)."""
+    return f"{partition}#{zlib.crc32(station_id.encode()) % SHARDS}"
+
+
+def _due(partition: str, before: datetime) -> Iterator[StationItem]:
+    """The stations of every shard of `partition` due before `before`, RESENDS_PER_SWEEP in all at most;
+    and of the partition itself, which stations in flight before the shards (decision 0043) are still on."""
+    for name in [partition, *(f"{partition}#{n}" for n in range(SHARDS))]:
+        yield from StationItem.gsi3.query(
+            name, StationItem.gsi3sk < _awaiting(before, ""), limit=RESENDS_PER_SWEEP // SHARDS
+        )
 
 
 def _awaiting(due: datetime, station_id: str) -> str:
@@ -246,7 +263,7 @@ def _claim(
         StationItem.in_flight_sent_at.set(at),
         StationItem.in_flight_config.set(int(station.config_version)),
         StationItem.in_flight_resends.set(0),
-        StationItem.gsi3pk.set(INFLIGHT),
+        StationItem.gsi3pk.set(shard(INFLIGHT, station.station_id)),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
         *_stale(station, at),
         *also,
@@ -317,7 +334,7 @@ def _release(station: StationItem, unique_id: str, actions: list, retry_at: date
         clear += [StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()]
     else:
         clear += [
-            StationItem.gsi3pk.set(RETRY),
+            StationItem.gsi3pk.set(shard(RETRY, station.station_id)),
             StationItem.gsi3sk.set(_awaiting(retry_at, station.station_id)),
         ]
     try:
@@ -345,42 +362,112 @@ def _commit(state: StationList) -> list:
 
 
 # Deliveries to the stations of a policy run this many at a time: each is a conditional write and a
-# publish, a few milliseconds of waiting each, so a thousand stations take a second rather than twenty.
-FAN_OUT = 16
+# publish, a few milliseconds of waiting each, so 10,000 stations take about 2 s of DynamoDB's latency
+# rather than a minute (as many pooled connections: platform.table.Item.Meta.max_pool_connections).
+FAN_OUT = 32
+# Stations are read and reached a page at a time: a BatchGetItem's 100 keys. Only a page is held at once.
+PAGE = 100
+# Stations of a policy reached by one invocation: the rest are a ContinuationItem's, reached by the next
+# (decision 0042). At DynamoDB's latency 2,000 stations take about a second (bench/station_fanout.py), well
+# within the function's timeout, and a retried batch sends again to these 2,000 at most.
+STATIONS_PER_PART = 2_000
 
 
-def send_next_lists(sequences: dict[str, int], full: set[str]) -> Delivery:
+def send_next_lists(
+    sequences: dict[str, int], full: set[str], continued: Sequence[ContinuationItem] = ()
+) -> Delivery:
     """After a batch's entries are written: every station of a changed policy gets its next list message
-    (send_next_list, at most one each), and every station in `full` gets its whole list again."""
+    (send_next_list, at most one each), and every station in `full` gets its whole list again; `continued`:
+    parts of earlier fan-outs, each reaching its next stations. Beyond STATIONS_PER_PART stations a policy's
+    fan-out continues in the next invocation."""
     done, reader = Delivery(), EntryReader()
-    # (station, its item when the index gave it, its policy's sequence or, for a Full, every sequence)
-    jobs: list[tuple[str, StationItem | None, int | dict[str, int]]] = []
-    for station_id in sorted(full):
-        jobs.append((station_id, None, sequences))
-    for policy_id, seq in sorted(sequences.items()):
-        for station in StationItem.gsi2.query(StationItem.policy_key(policy_id)):
-            if station.station_id not in full:
-                jobs.append((station.station_id, station, seq))
-    if not jobs:
+    if not sequences and not full and not continued:
         return done
     iot.warm()  # boto3 creates clients unsafely from several threads: create it here first
+    with ThreadPoolExecutor(max_workers=FAN_OUT) as pool:
+        waiting = sorted(full)
+        for start in range(0, len(waiting), PAGE):
+            # Waiting for its whole list: the item itself, read consistently, with every sequence.
+            found = batch_get([StationItem.key(s) for s in waiting[start : start + PAGE]], consistent=True)
+            _reach(pool, [(s, sequences) for s in found.of(StationItem)], reader, done)
+        for policy_id, seq in sorted(sequences.items()):
+            _fan_out(
+                pool, ContinuationItem.next(policy_id, STATIONS, str(seq), 0, seq=seq), full, reader, done
+            )
+        for part in continued:
+            _fan_out(pool, part, full, reader, done)
+    return done
 
-    def one(job) -> None:
-        station_id, station, seq = job
-        if station is None or station.in_flight_id:
-            # Waiting for its whole list, or the index may lag behind an answer that just freed the
-            # station: read the item itself.
-            station = StationItem.get(*StationItem.key(station_id), consistent_read=True)
+
+STATIONS = ContinuationItem.STATIONS
+
+
+def _fan_out(
+    pool: ThreadPoolExecutor, part: ContinuationItem, full: set[str], reader: "EntryReader", done: Delivery
+) -> None:
+    """One part of a policy's fan-out: its next STATIONS_PER_PART stations, a page at a time; the part
+    after it written for the next invocation, if stations remain."""
+    seq = int(part.seq or 0)
+    stations = StationItem.gsi2.query(
+        StationItem.policy_key(part.policy_id),
+        limit=STATIONS_PER_PART,
+        page_size=min(PAGE, STATIONS_PER_PART),
+        last_evaluated_key=part.after,
+    )
+    for page in _pages(s for s in stations if s.station_id not in full):
+        _reach(pool, [(s, seq) for s in _fresh(page)], reader, done)
+    if stations.last_evaluated_key:
+        after = stations.last_evaluated_key
+        ContinuationItem.next(
+            part.policy_id, STATIONS, part.run, int(part.part) + 1, seq=seq, after=after
+        ).save()
+
+
+def _pages(stations: Iterable[StationItem]) -> Iterator[list[StationItem]]:
+    page: list[StationItem] = []
+    for station in stations:
+        page.append(station)
+        if len(page) == PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _fresh(page: list[StationItem]) -> list[StationItem]:
+    """The page as the index gave it, but the stations it shows with a request in flight read again, in
+    one BatchGetItem: the index may lag behind an answer that just freed one, which must not miss this
+    change. One gone meanwhile, or moved to another policy (its own change brings it its list), is left."""
+    busy = [s.station_id for s in page if s.in_flight_id]
+    if not busy:
+        return page
+    again = {
+        s.station_id: s
+        for s in batch_get([StationItem.key(s) for s in busy], consistent=True).of(StationItem)
+    }
+    fresh = [again.get(s.station_id) if s.in_flight_id else s for s in page]
+    return [f for f, s in zip(fresh, page, strict=True) if f is not None and f.policy_id == s.policy_id]
+
+
+def _reach(
+    pool: ThreadPoolExecutor,
+    jobs: list[tuple[StationItem, int | dict[str, int]]],
+    reader: "EntryReader",
+    done: Delivery,
+) -> None:
+    """One page of stations, each sent its next message (`seq`: its policy's sequence or, for a Full,
+    every sequence the batch knows), FAN_OUT at a time."""
+
+    def one(job: tuple[StationItem, int | dict[str, int]]) -> None:
+        station, seq = job
         if isinstance(seq, dict):
             seq = seq.get(station.policy_id) or policy_seq(station.policy_id)
         send_next_list(station, seq, reader, done)
 
-    with ThreadPoolExecutor(max_workers=min(FAN_OUT, len(jobs))) as pool:
-        failures = [f.exception() for f in [pool.submit(one, job) for job in jobs]]
+    failures = [f.exception() for f in [pool.submit(one, job) for job in jobs]]
     for failure in failures:
         if failure is not None:
             raise failure  # the batch is retried; what was sent is in flight and will not be sent twice
-    return done
 
 
 def policy_seq(policy_id: str | None) -> int:
@@ -557,10 +644,7 @@ def resend_unanswered(done: Delivery) -> int:
     for the answer to that one."""
     at = now()
     count = 0
-    overdue = StationItem.gsi3.query(
-        INFLIGHT, StationItem.gsi3sk < _awaiting(at, ""), limit=RESENDS_PER_SWEEP
-    )
-    for station in overdue:
+    for station in _due(INFLIGHT, at):
         frame = json.loads(station.in_flight_frame)
         unique_id, again = ocpp.call(frame[2], frame[3])
         resends = int(station.in_flight_resends or 0) + 1
@@ -586,16 +670,14 @@ def retry_refused(done: Delivery) -> int:
     """Send its whole list again to every station that refused it too often in a row and is due for
     another try (`_refused` set when)."""
     count, reader = 0, EntryReader()
-    for station in StationItem.gsi3.query(
-        RETRY, StationItem.gsi3sk < _awaiting(now(), ""), limit=RESENDS_PER_SWEEP
-    ):
+    for station in _due(RETRY, now()):
         if send_next_list(station, policy_seq(station.policy_id), reader, done):
             count += 1
             continue
         try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule
             station.update(
                 actions=[StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()],
-                condition=StationItem.gsi3pk == RETRY,
+                condition=StationItem.gsi3pk == shard(RETRY, station.station_id),
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

@@ -4,11 +4,13 @@ platform.table)."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -57,6 +59,45 @@ class UnlockItem(Item, discriminator="unlock"):
     @staticmethod
     def key(connection_id: str, policy_id: str) -> Key["UnlockItem"]:
         return Key(f"CONN#{connection_id}", f"UNLOCKS#{policy_id}")
+
+
+class ContinuationItem(Item, discriminator="continuation"):
+    """The next part of work too large for one invocation (decision 0042): reaching the next page of a
+    policy's stations (STATIONS), or recomputing the entries of its next members after an edit (MEMBERS).
+    Its stream record starts the part in the sync function; each part is idempotent and its key is the
+    same when a retried batch writes it again, so a retry redoes its own part only. Gone by TTL in a day."""
+
+    STATIONS, MEMBERS = "stations", "members"
+
+    policy_id = UnicodeAttribute()
+    work = UnicodeAttribute()
+    run = UnicodeAttribute()  # what started it: the sequence sent (STATIONS), the edit's time (MEMBERS)
+    part = NumberAttribute()
+    seq = NumberAttribute(null=True)  # STATIONS: the policy's sequence the stations are brought to
+    # MEMBERS: where the drivers to recompute are read from: the policy's entries (source 0), then the
+    # active members of each of these connections (1...); `after` the last key read there
+    sources = strings(null=True)
+    source = NumberAttribute(default=0)
+    after = JSONAttribute(null=True)
+    expires = TTLAttribute()
+
+    @staticmethod
+    def key(policy_id: str, work: str, run: str, part: int) -> Key["ContinuationItem"]:
+        return Key(f"CONTINUE#{policy_id}", f"{work}#{run}#{part:06d}")
+
+    @classmethod
+    def next(cls, policy_id: str, work: str, run: str, part: int, **fields) -> "ContinuationItem":
+        """Part `part` of a run, kept a day (time enough for every retry)."""
+        expires = datetime.now(UTC) + timedelta(days=1)
+        return cls(
+            *cls.key(policy_id, work, run, part),
+            policy_id=policy_id,
+            work=work,
+            run=run,
+            part=part,
+            expires=expires,
+            **fields,
+        )
 
 
 class StationItem(Item, discriminator="station"):

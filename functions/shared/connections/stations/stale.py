@@ -2,6 +2,7 @@
 answer) for more than STALE_AFTER since `stale_since` (decision 0030). Read from a sparse index that holds
 only the stations stale now, so that neither a count nor a report reads every station."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from connections.platform.table import now
@@ -16,15 +17,32 @@ def _cutoff() -> datetime:
     return now() - STALE_AFTER
 
 
-def stale_stations(organization_id: str | None = None) -> list[StationItem]:
-    """Every station stale for more than STALE_AFTER (of one organization, or of all), by organization."""
+# Stale stations are read this many at a time: a city's thousands are never held at once.
+PAGE = 100
+
+
+def stale_stations(organization_id: str | None = None) -> Iterator[StationItem]:
+    """Every station stale for more than STALE_AFTER (of one organization, or of all), by organization: the
+    index's order, read a page at a time as the caller goes on."""
     prefix = StationItem.stale_key(organization_id) if organization_id else ""
-    return list(
+    return iter(
         StationItem.gsi5.query(
             StationItem.STALE,
             StationItem.gsi5sk.startswith(prefix) if prefix else None,
             filter_condition=StationItem.stale_since < _cutoff(),
+            page_size=PAGE,
         )
+    )
+
+
+def stale_count(organization_id: str | None = None) -> int:
+    """How many stations (of the organization, or of all) are stale for more than STALE_AFTER: a count
+    query of the stations stale now, which returns no items."""
+    prefix = StationItem.stale_key(organization_id) if organization_id else ""
+    return StationItem.gsi5.count(
+        StationItem.STALE,
+        StationItem.gsi5sk.startswith(prefix) if prefix else None,
+        filter_condition=StationItem.stale_since < _cutoff(),
     )
 
 
@@ -32,12 +50,13 @@ def out_of_sync_counts(organization_id: str) -> tuple[int, int]:
     """How many of the organization's stations are out of sync now, and how many of those for more than
     STALE_AFTER: one query of its stations in the index, reading only when each became stale."""
     cutoff = _cutoff()
-    since = [
-        station.stale_since
-        for station in StationItem.gsi5.query(
-            StationItem.STALE,
-            StationItem.gsi5sk.startswith(StationItem.stale_key(organization_id)),
-            attributes_to_get=["stale_since"],
-        )
-    ]
-    return len(since), sum(1 for at in since if at is not None and at < cutoff)
+    out_of_sync = stale = 0
+    for station in StationItem.gsi5.query(
+        StationItem.STALE,
+        StationItem.gsi5sk.startswith(StationItem.stale_key(organization_id)),
+        attributes_to_get=["stale_since"],
+        page_size=PAGE,
+    ):
+        out_of_sync += 1
+        stale += station.stale_since is not None and station.stale_since < cutoff
+    return out_of_sync, stale

@@ -1,0 +1,125 @@
+"""Work that grows with a policy's stations or members is done in parts, one per invocation (decision 0042):
+each part is a ContinuationItem whose stream record starts it, reaches or recomputes a bounded number, and
+writes the next; a retried batch redoes its own part only. Here the parts are made small."""
+
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import EndpointConnectionError
+
+from connections.stations import allow_entries, delivery, iot
+from tests.support.counting import DynamoDBCalls
+from tests.support.memberships import DRIVER
+from tests.support.stations import (
+    as_station_admin,
+    backdate_in_flight,
+    entries_of,
+    given_auto_member,
+    given_depot,
+    given_open_connection,
+    given_synced_station,
+    list_payload,
+    run_sweep,
+    statuses,
+    stored_station,
+)
+
+STATIONS, PER_PART = 5, 2
+
+
+def failed(answer: dict) -> list[str]:
+    return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
+
+
+def test_a_change_reaches_a_policys_stations_a_part_per_invocation_and_a_retry_redoes_its_part(
+    sync, monkeypatch
+):
+    # Given a policy whose stations are in sync, reached PER_PART stations per invocation
+    organization, connection, policy = given_depot()
+    stations = [
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
+    ]
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", PER_PART)
+
+    # When a driver joins, and the stream's first batch is delivered
+    given_auto_member(connection, DRIVER, "TAG-1")
+    first = sync.deliver(sync.wanted(sync.new_records()))
+
+    # Then the first part's stations get the change, and the rest wait for the next part
+    assert failed(first) == []
+    assert [len(s.take()) for s in stations] == [1, 1, 0, 0, 0]
+
+    # When publishing to the second part's second station fails
+    publish = iot.publish
+
+    def failing(station_id: str, frame: list) -> int:
+        if station_id == "CP-3":
+            raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
+        return publish(station_id, frame)
+
+    monkeypatch.setattr(iot, "publish", failing)
+    second = sync.wanted(sync.new_records())
+    assert failed(sync.deliver(second)) != []
+
+    # Then Lambda's retry reads that part's stations only, and the next part reaches the rest
+    monkeypatch.setattr(iot, "publish", publish)
+    dynamodb = DynamoDBCalls().install()
+    try:
+        assert failed(sync.deliver(second)) == []
+        assert dynamodb.items_read(index="gsi2") <= PER_PART
+    finally:
+        dynamodb.uninstall()
+    sync.drain()
+    frames = [s.take() for s in stations]
+    assert [len(f) for f in frames] == [0, 0, 1, 1, 1]
+    assert [statuses(list_payload(f[0])[2]) for f in frames[2:]] == [{"TAG-1": "Accepted"}] * 3
+
+
+def test_a_policy_edit_recomputes_its_members_a_part_per_invocation(sync, monkeypatch):
+    # Given a policy, and another connection with members the policy does not yet unlock
+    organization, connection, policy = given_depot({"ada-driver": "TAG-A"})
+    others = given_open_connection(organization, "Visitors")
+    for n in range(STATIONS):
+        given_auto_member(others, f"visitor-{n}", f"TAG-V{n}")
+    sync.drain()
+    monkeypatch.setattr(allow_entries, "MEMBERS_PER_PART", PER_PART)
+    recomputed: list[int] = []
+    recompute = allow_entries._recompute
+
+    def counted(changes, policy, drivers, now) -> None:
+        recomputed.append(len(drivers))
+        recompute(changes, policy, drivers, now)
+
+    monkeypatch.setattr(allow_entries, "_recompute", counted)
+
+    # When an admin adds that connection to the policy
+    path = f"/organizations/{organization}/policies/{policy['policy_id']}"
+    both = [connection["connection_id"], others["connection_id"]]
+    assert as_station_admin("PATCH", path, body={"connection_ids": both}).status == 200
+    sync.drain()
+
+    # Then every member's card is on the list, recomputed PER_PART drivers per invocation
+    entries = entries_of(policy["policy_id"])
+    assert {tag: status for tag, (status, _) in entries.items()} == {
+        "TAG-A": "Accepted",
+        **{f"TAG-V{n}": "Accepted" for n in range(STATIONS)},
+    }
+    assert max(recomputed) <= PER_PART
+    assert len(recomputed) >= (1 + STATIONS) // PER_PART
+
+
+def test_requests_in_flight_are_spread_over_shards_the_sweep_reads_all_of(sync):
+    # Given a policy's stations in sync
+    organization, connection, policy = given_depot()
+    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(8)]
+
+    # When a change is sent to each, and none answers in time
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    assert [len(s.take()) for s in stations] == [1] * 8
+    for station in stations:
+        backdate_in_flight(station.station_id, datetime.now(UTC) - timedelta(minutes=5))
+
+    # Then the requests in flight are on more than one partition of the sweep's index, and it resends all
+    partitions = {stored_station(s.station_id).gsi3pk for s in stations}
+    assert len(partitions) > 1 and all(p.startswith(f"{delivery.INFLIGHT}#") for p in partitions)
+    assert run_sweep()["resent"] == 8
