@@ -30,6 +30,7 @@ from tests.support.aws import TABLES
 from tests.support.built import code, layer_paths, new_trace, runtime_env
 from tests.support.events import bounce, http_event, sns_event
 from tests.support.memberships import ADA, given_active, given_connection, given_organization, sub_of
+from tests.support.sessions import given_session
 from tests.support.stations import OCPP, given_card, given_policy, given_station
 
 SHARED_TABLES = True  # one world, made once (`world`), that every function is invoked against
@@ -72,7 +73,8 @@ with open({report_path!r}, "w") as out:
 @pytest.fixture(scope="module")
 def world(shared_tables) -> dict:
     """An organization with a connection whose members charge at hours, a station of it in its own time
-    zone, its admin a member with a card; and the table's stream records that all of it made."""
+    zone, its admin a member with a card who charged there once; and the table's stream records that all
+    of it made."""
     organization = given_organization()
     connection = given_connection(organization)
     # Members may charge at hours, which a station's list cannot hold: Authorize answers them online, in
@@ -92,6 +94,7 @@ def world(shared_tables) -> dict:
     )
     given_card(MEMBER, CARD)
     given_active(connection, MEMBER)
+    session = given_session(organization, STATION, driver_id=MEMBER)
     return {
         "params": {
             "organization_id": organization,
@@ -100,6 +103,7 @@ def world(shared_tables) -> dict:
             "station_id": STATION,
             "driver_id": MEMBER,
             "code": connection["code"],
+            "session_id": session,
         },
         "station": station,
         "records": _stream_records(),
