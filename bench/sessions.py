@@ -12,8 +12,9 @@
     .venv/bin/python bench/sessions.py    (about 6 minutes, moto-bound)
 
 The drivers are members whose cards are not on the stations' lists (the online path: their memberships
-are read for the decision). Exit 1 when a transaction message costs more than 4 calls (the station's read,
-which every message makes, and 3 to record it) or the sessions do not come out as expected."""
+are read for the decision). Exit 1 when a transaction message costs more than 4 calls (the station's read
+with the session the message names, which every message makes, and 3 to record it) or the sessions do not
+come out as expected."""
 
 import base64
 import contextlib
@@ -165,7 +166,7 @@ def main() -> int:
         setup()
         messages = Messages()
         rows = calls_per_message(messages)
-        print("DynamoDB calls per message (the first, GetItem, reads the station: every message does)")
+        print("DynamoDB calls per message (the first, BatchGetItem, reads the station and the session named)")
         table([("OCPP", "message", "kind", "calls", "operations"), *rows], indent="  ")
         worst = max(r[3] for r in rows if r[2] == "records")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from connections.memberships.state_machine import Status
-from connections.sessions import pricing
+from connections.sessions import pricing, recording
 from connections.sessions.items import NO_START, UNKNOWN_CARD, SessionItem
 from connections.sessions.recording import END, START, UPDATE, Card, Report, merge, report_16, report_201
 from connections.stations.policy import Group, Price, Rules, Window
@@ -135,6 +135,40 @@ def test_16_messages_read_as_reports_with_energy_in_wh():
     assert (meter.event, meter.transaction_id, meter.readings) == (UPDATE, "7", ((at(30), 1500),))
     assert no_transaction is None
     assert (stop.event, stop.meter_stop_wh, stop.stop_reason, stop.id_tag) == (END, 2100, "Local", None)
+
+
+@pytest.mark.parametrize(
+    ("version", "action", "payload"),
+    [
+        ("1.6", "MeterValues", {"connectorId": 1, "transactionId": 7, "meterValue": []}),
+        ("1.6", "StopTransaction", {"transactionId": 7, "meterStop": 5, "timestamp": "2026-03-02T09:00:00Z"}),
+        (
+            "2.0.1",
+            "TransactionEvent",
+            {
+                "eventType": "Updated",
+                "timestamp": "2026-03-02T09:00:00Z",
+                "triggerReason": "MeterValuePeriodic",
+                "seqNo": 1,
+                "transactionInfo": {"transactionId": "tx-1"},
+            },
+        ),
+        (
+            "1.6",
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "T1", "meterStart": 0, "timestamp": "2026-03-02T09:00:00Z"},
+        ),
+        ("1.6", "MeterValues", {"connectorId": 1, "meterValue": []}),  # outside a transaction
+    ],
+)
+def test_the_transaction_a_message_names_before_its_version_is_known_is_the_one_its_report_reads(
+    version, action, payload
+):
+    # The session read with the station's item (calls.reads) is the one the message is recorded in
+    read = recording.report(version, action, payload)
+    named = recording.named_transaction
+    assert named(action, payload) == (read.transaction_id if read else None)
+    assert named("Heartbeat", {}) is None and named(action, "not a payload") is None
 
 
 def test_201_events_read_as_reports_with_the_unit_of_measure_and_multiplier():

@@ -190,8 +190,13 @@ class Key[T: Item](NamedTuple):
 class Found:
     """What batch_get found, by key; missing items are absent."""
 
-    def __init__(self, items: Iterable[Item] = ()) -> None:
+    def __init__(self, items: Iterable[Item] = (), asked: Iterable[Key] = ()) -> None:
         self._items = {(item.pk, item.sk): item for item in items}
+        self._asked = frozenset(asked)
+
+    def read(self, key: Key) -> bool:
+        """Whether the key was read, its item found or not (absent from a batch_get that did not ask)."""
+        return key in self._asked
 
     def get[T: Item](self, key: Key[T]) -> T | None:
         # A key's prefixes name one kind (the key table above), so the item stored under it is that kind.
@@ -218,7 +223,8 @@ def of_kind[T: Item](kind: type[T], item: Item | None) -> T | None:
 
 def batch_get(keys: Iterable[Key], consistent: bool = False) -> Found:
     """Several items of any kind in one round-trip, by key."""
-    return Found(Item.batch_get(list(dict.fromkeys(keys)), consistent_read=consistent or None))
+    keys = list(dict.fromkeys(keys))
+    return Found(Item.batch_get(keys, consistent_read=consistent or None), keys)
 
 
 # Pagination cursors are DynamoDB's LastEvaluatedKey, opaque to clients. A cursor is accepted only for the

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from connections.platform.table import Key, batch_get, now, transaction
+from connections.platform.table import Found, Key, batch_get, now, transaction
 from connections.sessions import pricing
 from connections.sessions.items import NO_START, UNKNOWN_CARD, SessionItem, SessionPrice, StartItem
 from connections.stations import access
@@ -88,6 +88,21 @@ def readings(meter_values: Iterable[dict]) -> tuple[tuple[datetime, int], ...]:
 
 class Unreadable(ValueError):
     """A transaction message missing what its schema requires, or with a value of the wrong type."""
+
+
+def named_transaction(action: str | None, payload: object) -> str | None:
+    """The transactionId a message names, looked for where either version puts it (its station, which
+    says its version, is read in the same call as the session: calls.reads), or None."""
+    if not isinstance(payload, dict):
+        return None
+    if action in ("MeterValues", "StopTransaction"):  # 1.6 (2.0.1's MeterValues names none)
+        named = payload.get("transactionId")
+    elif action == "TransactionEvent":  # 2.0.1
+        info = payload.get("transactionInfo")
+        named = info.get("transactionId") if isinstance(info, dict) else None
+    else:
+        return None
+    return str(named) if isinstance(named, int | str) else None
 
 
 def report(version: str, action: str, payload: dict) -> Report | None:
@@ -267,24 +282,20 @@ class Recorded:
     transaction_id: str
 
 
-def record(station: StationItem, report: Report, card_id: str | None, *, why: bool) -> Recorded:
-    """Record a transaction message and answer about its card: one read of the session with the card's
-    (access.admit), the driver's memberships when a price is fixed or the decision needs them, one
-    conditional write."""
+def record(station: StationItem, report: Report, card_id: str | None, read: Found, *, why: bool) -> Recorded:
+    """Record a transaction message and answer about its card: the session, read with the station's item
+    (`read`, calls.reads), the card's items (access.admit), the driver's memberships when a price is fixed
+    or the decision needs them, one conditional write."""
     arrived = now()
     if report.transaction_id is None:
         return _start_16(station, report, card_id, why, arrived)
     key = SessionItem.key(station.station_id, report.transaction_id)
+    stored = read.get(key) if read.read(key) else _read(key)
     admission = None
     if card_id is not None:
-        admission = access.admit(
-            station, card_id, arrived, why=why, also=[key], driver_needed=report.event == START
-        )
-        stored = admission.found.get(key)
+        admission = access.admit(station, card_id, arrived, why=why, driver_needed=report.event == START)
         if report.event == END and (stored is None or stored.priced_at is None):
             admission = access.with_driver(admission, arrived)  # a start never seen: priced at its end
-    else:
-        stored = _read(key)
     for _ in range(TRIES):
         session = stored or _new(station, report.transaction_id)
         if not merge(session, report, _card(station, report, admission, arrived)):

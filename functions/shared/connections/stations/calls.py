@@ -5,8 +5,9 @@ A transaction message is recorded as a session (sessions.recording) and answered
 requires. Online authorization, in Authorize and in the session calls that carry a card, is the one
 decision of access.authorize."""
 
-from connections.platform.table import now
+from connections.platform.table import Found, Key, now
 from connections.sessions import recording
+from connections.sessions.items import SessionItem
 from connections.stations import access, ocpp
 from connections.stations.dialects import V16_VERSION, V201_VERSION, Dialect, dialect, iso
 from connections.stations.items import StationItem
@@ -21,8 +22,16 @@ ANSWERED_EMPTY = {
 }
 
 
-def answer(station: StationItem, frame: ocpp.Frame) -> list:
-    """The answer to a call a charger made: a CALLRESULT, or a CALLERROR for what is not handled."""
+def reads(station_id: str, frame: ocpp.Frame) -> list[Key]:
+    """The items a charger's message needs beside its station's, read in the same call (delivery.py): the
+    session a transaction message names (docs/decisions/0039)."""
+    named = recording.named_transaction(frame.action, frame.payload) if frame.kind == ocpp.CALL else None
+    return [SessionItem.key(station_id, named)] if named is not None else []
+
+
+def answer(station: StationItem, frame: ocpp.Frame, read: Found) -> list:
+    """The answer to a call a charger made (`read`: the items of `reads`): a CALLRESULT, or a CALLERROR
+    for what is not handled."""
     words = dialect(station.ocpp_version)
     v16 = words.version == V16_VERSION
     match frame.action:
@@ -33,17 +42,17 @@ def answer(station: StationItem, frame: ocpp.Frame) -> list:
         case action if action in ANSWERED_EMPTY[words.version]:
             return ocpp.result(frame.unique_id, {})
         case "Authorize":
-            return _with_card(station, words, frame)
+            return _with_card(station, words, frame, read)
         case "StartTransaction" | "MeterValues" | "StopTransaction" if v16:
-            return _transaction(station, words, frame)
+            return _transaction(station, words, frame, read)
         case "TransactionEvent" if not v16:
-            return _transaction(station, words, frame)
+            return _transaction(station, words, frame, read)
         case "DataTransfer" if v16:
             return ocpp.result(frame.unique_id, {"status": "UnknownVendorId"})  # we know no vendor's data
     return ocpp.error(frame.unique_id, "NotImplemented", f"{frame.action} is not handled by this service")
 
 
-def _transaction(station: StationItem, words: Dialect, frame: ocpp.Frame) -> list:
+def _transaction(station: StationItem, words: Dialect, frame: ocpp.Frame, read: Found) -> list:
     """A transaction message, recorded (sessions.recording) and answered; one the service cannot read is
     refused with the version's format error, and nothing is recorded."""
     try:
@@ -53,15 +62,16 @@ def _transaction(station: StationItem, words: Dialect, frame: ocpp.Frame) -> lis
     if report is None:  # MeterValues outside a transaction: nothing to record
         return ocpp.result(frame.unique_id, {})
     if frame.action == "MeterValues":
-        recording.record(station, report, None, why=False)
+        recording.record(station, report, None, read, why=False)
         return ocpp.result(frame.unique_id, {})
-    return _with_card(station, words, frame, report, optional=frame.action != "StartTransaction")
+    return _with_card(station, words, frame, read, report, optional=frame.action != "StartTransaction")
 
 
 def _with_card(
     station: StationItem,
     words: Dialect,
     frame: ocpp.Frame,
+    read: Found,
     report: recording.Report | None = None,
     *,
     optional: bool = False,
@@ -78,7 +88,7 @@ def _with_card(
         assert card is not None
         online: access.Online | None = access.authorize(station, card, now(), why=words.says_why)
     else:
-        recorded = recording.record(station, report, card, why=words.says_why)
+        recorded = recording.record(station, report, card, read, why=words.says_why)
         online = recorded.online
     if online is None:
         return ocpp.result(frame.unique_id, {})
