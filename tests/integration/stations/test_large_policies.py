@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import EndpointConnectionError
 
 from connections.stations import allow_entries, delivery, iot
+from connections.stations.items import ContinuationItem
 from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import DRIVER
 from tests.support.stations import (
@@ -123,3 +124,21 @@ def test_requests_in_flight_are_spread_over_shards_the_sweep_reads_all_of(sync):
     partitions = {stored_station(s.station_id).gsi3pk for s in stations}
     assert len(partitions) > 1 and all(p.startswith(f"{delivery.INFLIGHT}#") for p in partitions)
     assert run_sweep()["resent"] == 8
+
+
+def test_a_part_written_again_by_a_retried_batch_is_not_started_twice(monkeypatch):
+    part = ContinuationItem.next("P-RETRY", ContinuationItem.STATIONS, "7", 1, seq=7)
+    part.start()
+    first = ContinuationItem.get(part.pk, part.sk)
+
+    # A retry a minute later makes the same part with a later expiry: writing it would be a MODIFY, whose
+    # stream record would start the part (and every part after it) a second time
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    monkeypatch.setattr(
+        "connections.stations.items.datetime", type("D", (), {"now": staticmethod(lambda tz: later)})
+    )
+    again = ContinuationItem.next("P-RETRY", ContinuationItem.STATIONS, "7", 1, seq=7)
+    assert again.expires != first.expires
+    again.start()
+
+    assert ContinuationItem.get(part.pk, part.sk).expires == first.expires

@@ -203,9 +203,8 @@ def apply(changes: Changes) -> dict[str, int]:
         for start in range(0, len(wanted), _PER_TRANSACTION):
             sequences[policy_id] = _write(policy_id, wanted[start : start + _PER_TRANSACTION])
     for part in changes.parts:
-        # After this part's entries: the next part starts once they are written. The same key and content
-        # when a retried batch writes it again (DynamoDB then makes no new stream record).
-        part.save()
+        # After this part's entries: the next part starts once they are written, once only.
+        part.start()
     return sequences
 
 

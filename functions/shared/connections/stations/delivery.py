@@ -420,7 +420,7 @@ def _fan_out(
         after = stations.last_evaluated_key
         ContinuationItem.next(
             part.policy_id, STATIONS, part.run, int(part.part) + 1, seq=seq, after=after
-        ).save()
+        ).start()
 
 
 def _pages(stations: Iterable[StationItem]) -> Iterator[list[StationItem]]:
@@ -679,7 +679,8 @@ def retry_refused(done: Delivery) -> int:
         try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule
             station.update(
                 actions=[StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()],
-                condition=StationItem.gsi3pk == shard(RETRY, station.station_id),
+                # the partition it was found in: the sharded one, or the one before sharding
+                condition=StationItem.gsi3pk == station.gsi3pk,
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.exceptions import PutError
 
 from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
@@ -65,7 +66,8 @@ class ContinuationItem(Item, discriminator="continuation"):
     """The next part of work too large for one invocation (decision 0042): reaching the next page of a
     policy's stations (STATIONS), or recomputing the entries of its next members after an edit (MEMBERS).
     Its stream record starts the part in the sync function; each part is idempotent and its key is the
-    same when a retried batch writes it again, so a retry redoes its own part only. Gone by TTL in a day."""
+    same when a retried batch writes it again and the first write wins (`start`), so a retry redoes its own
+    part only. Gone by TTL in a day."""
 
     STATIONS, MEMBERS = "stations", "members"
 
@@ -98,6 +100,15 @@ class ContinuationItem(Item, discriminator="continuation"):
             expires=expires,
             **fields,
         )
+
+    def start(self) -> None:
+        """Written once: a retried batch that writes the part again changes nothing (its `expires` would
+        differ), so DynamoDB makes no second stream record and the part does not run twice."""
+        try:
+            self.save(condition=ContinuationItem.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
 
 class StationItem(Item, discriminator="station"):
