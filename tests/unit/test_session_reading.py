@@ -134,3 +134,13 @@ def test_a_receipt_names_the_parts_of_the_price_and_says_free():
     assert (values["duration"], values["energy"], values["cost"]) == ("59 min", "0.007 kWh", "Free")
     assert values["prices"] == ["1.50 EUR per hour"]
     assert receipts.duration(timedelta(hours=2, minutes=5)) == "2 h 5 min"
+
+
+def test_a_session_whose_start_never_came_is_indexed_at_its_end_so_periods_find_it():
+    ended = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    item = SessionItem(
+        station_id="ST-1", organization_id="O", transaction_id="7", driver_id="d", ended_at=ended
+    )
+    item.index()
+    assert item.gsi2sk == f"SESSION#{ended.isoformat()}#ST-1#7"
+    assert item.gsi1sk == item.gsi2sk

@@ -10,7 +10,17 @@ import pytest
 from connections.memberships.state_machine import Status
 from connections.sessions import pricing, recording
 from connections.sessions.items import NO_START, UNKNOWN_CARD, SessionItem
-from connections.sessions.recording import END, START, UPDATE, Card, Report, merge, report_16, report_201
+from connections.sessions.recording import (
+    END,
+    START,
+    UPDATE,
+    Card,
+    Report,
+    Unreadable,
+    merge,
+    report_16,
+    report_201,
+)
 from connections.stations.policy import Group, Price, Rules, Window
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
@@ -57,6 +67,21 @@ def test_a_session_ending_before_it_started_by_the_chargers_clock_lasts_no_time(
 
 
 # --- The price that applies: the map's decision
+
+
+def test_a_session_let_in_while_closed_is_priced_at_the_drivers_best_group_and_says_whose():
+    staff = "conn-staff"
+    evenings = (Window(frozenset(range(7)), 18 * 60, 22 * 60),)
+    rules = Rules(
+        (staff,),
+        {staff: Group(hours=evenings, price=Price("EUR", per_kwh=Decimal("0.10")))},
+        everyone=Group(hours=evenings, price=Price("EUR", per_kwh=Decimal("0.45"))),
+    )
+    morning = pricing.applied(rules, {staff: Status.ACTIVE}, {staff: "Staff"}, T0)  # 08:00: all closed
+
+    assert (morning.group_connection_id, morning.group_name) == (staff, "Staff")
+    assert morning.price == Price("EUR", per_kwh=Decimal("0.10"))
+    assert morning.everyone == Price("EUR", per_kwh=Decimal("0.45"))
 
 
 def test_the_price_is_the_best_of_the_drivers_open_groups_or_everyones_as_on_the_map():
@@ -342,3 +367,30 @@ def test_a_free_session_costs_zero():
     merge(item, Report("tx", START, T0, id_tag="T1", meter_start_wh=0), free)
     merge(item, Report("tx", END, at(60), meter_stop_wh=7000), None)
     assert (item.cost, item.everyone_cost, item.price, item.authorized_by) == ("0", None, None, "local_list")
+
+
+def test_a_chargers_time_is_kept_in_utc_and_one_without_an_offset_is_unreadable():
+    event = {
+        "eventType": "Started",
+        "timestamp": "2026-03-02T10:00:00+02:00",
+        "triggerReason": "Authorized",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": "tx-1"},
+    }
+    at = report_201(event).at
+    assert (at, at.tzinfo) == (T0, UTC)  # 08:00 UTC, as every stored time and index key
+    with pytest.raises(Unreadable):
+        recording.report("2.0.1", "TransactionEvent", {**event, "timestamp": "2026-03-02T10:00:00"})
+
+
+@pytest.mark.parametrize("transaction_id", [42, "", "x" * 37])
+def test_a_201_transaction_id_other_than_a_short_string_is_unreadable(transaction_id):
+    event = {
+        "eventType": "Started",
+        "timestamp": "2026-03-02T08:00:00Z",
+        "triggerReason": "Authorized",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": transaction_id},
+    }
+    with pytest.raises(Unreadable):
+        recording.report("2.0.1", "TransactionEvent", event)

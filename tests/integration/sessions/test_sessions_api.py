@@ -189,6 +189,14 @@ def test_the_csv_export_is_bounded_to_a_month(fleet):
     assert missing.status == 422
 
 
+def test_a_period_given_with_and_without_an_offset_is_read_in_utc(fleet):
+    naive_to = (T0 + 10 * DAY).replace(tzinfo=None).isoformat()
+    answer = csv_export(fleet["org"], **{"from": T0.isoformat(), "to": naive_to})
+    assert answer.status == 200, answer.body
+    backwards = csv_export(fleet["org"], **{"from": naive_to, "to": T0.isoformat()})
+    assert backwards.status == 422 and "from" in backwards.body["fields"]
+
+
 # --- Totals
 
 

@@ -83,8 +83,10 @@ class SessionItem(Item, discriminator="session"):
         return Key(f"STATION#{station_id}", f"SESSION#{transaction_id}")
 
     def index(self) -> None:
-        # Newest first for the driver and the organization: both sort by when the session started.
-        when = self.started_at.isoformat() if self.started_at else "0"
+        # Newest first for the driver and the organization: both sort by when the session started, or
+        # ended while its start is unknown (so it still falls in the periods that exports and totals read).
+        at = self.started_at or self.ended_at
+        when = at.isoformat() if at else "0"
         order = f"SESSION#{when}#{self.station_id}#{self.transaction_id}"
         # A partition of their own, apart from DRIVER#<driver>: that one (memberships and cards) is read
         # whole by the access check, the map and the allow lists, which must not read every session too.

@@ -109,12 +109,14 @@ def _org_query(
 ):
     """The organization's sessions newest first, started in [from, to), of a station and a connection's
     price (EVERYONE: everyone else's)."""
+    started_from = _utc(started_from) if started_from else None
+    started_to = _utc(started_to) if started_to else None
     if started_from and started_to and started_from >= started_to:
         raise InvalidInput("'from' must be before 'to'.", fields={"from": "after to"})
-    low = f"SESSION#{_utc(started_from).isoformat()}" if started_from else "SESSION#"
+    low = f"SESSION#{started_from.isoformat()}" if started_from else "SESSION#"
     # The sort key goes on after the time ("#station#transaction"), so a session started at `to` sorts
     # after this bound: `to` is excluded.
-    high = f"SESSION#{_utc(started_to).isoformat()}" if started_to else "SESSION$"
+    high = f"SESSION#{started_to.isoformat()}" if started_to else "SESSION$"
     condition: Condition | None = None
     if station_id:
         condition = SessionItem.station_id == station_id
@@ -170,7 +172,7 @@ def org_session(caller: Caller, organization_id: str, session_id: str) -> views.
 
 
 def _span(started_from: datetime, started_to: datetime) -> None:
-    if started_to - started_from > MAX_SPAN:
+    if _utc(started_to) - _utc(started_from) > MAX_SPAN:  # one with an offset, one without: both UTC
         raise InvalidInput(
             f"Ask for at most {MAX_SPAN.days} days at a time, e.g. one month.", fields={"to": "too far from"}
         )

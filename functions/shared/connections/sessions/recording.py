@@ -11,7 +11,7 @@ reads the item again and merges again. At most 3 DynamoDB calls a message (docs/
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -55,7 +55,21 @@ class Report:
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """A charger's time in UTC, as every stored time and index key is; OCPP requires an offset."""
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone offset")
+    return at.astimezone(UTC)
+
+
+# A 2.0.1 transactionId is the charger's own string (at most 36 characters, as the schema says).
+TRANSACTION_ID_MAX = 36
+
+
+def _transaction_id(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= TRANSACTION_ID_MAX:
+        raise ValueError(f"transactionId must be a string of 1 to {TRANSACTION_ID_MAX} characters")
+    return value
 
 
 def _wh(sampled: dict) -> int | None:
@@ -102,7 +116,8 @@ def named_transaction(action: str | None, payload: object) -> str | None:
         named = info.get("transactionId") if isinstance(info, dict) else None
     else:
         return None
-    return str(named) if isinstance(named, int | str) else None
+    named = str(named) if isinstance(named, int | str) else None
+    return named if named and len(named) <= TRANSACTION_ID_MAX else None
 
 
 def report(version: str, action: str, payload: dict) -> Report | None:
@@ -157,7 +172,7 @@ def report_201(payload: dict) -> Report:
     event = {"Started": START, "Updated": UPDATE, "Ended": END}[payload["eventType"]]
     found = readings(payload.get("meterValue", []))
     return Report(
-        info["transactionId"],
+        _transaction_id(info["transactionId"]),
         event,
         _time(payload["timestamp"]),
         connector_id=evse.get("connectorId"),
@@ -307,6 +322,8 @@ def record(station: StationItem, report: Report, card_id: str | None, read: Foun
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
         stored = _read(key)
+    else:  # lost every race: the message fails (and the charger sends it again), never dropped unsaid
+        raise RuntimeError(f"{station.station_id}: session {report.transaction_id} kept changing")
     return Recorded(admission.online if admission else None, report.transaction_id)
 
 

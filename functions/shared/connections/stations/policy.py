@@ -358,6 +358,9 @@ def decide(
             Reason.ALLOWED if has_card else Reason.NO_CARD, local, price, until=latest(closing), group=group
         )
     if groups:
+        # Closed to the driver now; the price shown is still the driver's best, and says whose it is (a
+        # session the charger lets in anyway, offline or from its list, is priced by it).
+        group, price = cheapest((name, g.price) for name, g in groups)
         first, name = min(
             ((at, name) for name, g in groups if (at := opens_at(g.hours, local)) is not None),
             default=(None, None),
@@ -365,10 +368,11 @@ def decide(
         return Decision(
             Reason.CLOSED_NOW,
             local,
-            best(g.price for _, g in groups),
+            price,
             tuple(active),
             opens_at=first,
             opening_group=name,
+            group=group,
         )
     for status, reason in (
         (Status.PENDING, Reason.REQUEST_PENDING),
