@@ -112,6 +112,17 @@ def test_the_app_client_signs_in_with_the_code_flow_and_no_secret():
     assert domain["Domain"] == {"Ref": "HostedUiDomainPrefix"}
 
 
+def test_people_are_sent_back_only_to_the_origin_the_api_answers():
+    client = template.resources("AWS::Cognito::UserPoolClient")["UserPoolClient"]["Properties"]
+    (back,) = client["CallbackURLs"]
+    assert client["LogoutURLs"] == [back]
+    given, own_domain, cloudfront = back["Fn::If"]
+    origin_given, own_origin, cloudfront_origin = CONSOLE_ORIGIN["Fn::If"]
+    assert given == origin_given
+    assert own_domain == {"Fn::Sub": "${ConsoleUrl}/"} and own_origin == {"Ref": "ConsoleUrl"}
+    assert cloudfront == {"Fn::Sub": cloudfront_origin["Fn::Sub"] + "/"}
+
+
 def test_every_function_that_sends_email_gets_the_console_url():
     functions = template.resources("AWS::Serverless::Function")
     senders = {n for n, f in functions.items() if "SENDER_ADDRESS" in _variables(f)}
