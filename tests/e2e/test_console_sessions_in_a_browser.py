@@ -8,6 +8,7 @@ for a driver before and after joining the connection, and for a stranger's card.
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -106,6 +107,50 @@ def test_a_driver_reads_their_sessions_from_the_main_navigation(stack, browser, 
     expect(rows.nth(1)).to_contain_text("Everyone's price: 0.45 EUR per kWh")
     expect(rows.nth(1)).to_contain_text("4.50 EUR")
     checked(page, "driver-sessions")
+    page.context.close()
+
+
+def test_a_driver_turns_pages_and_a_double_press_turns_one(stack, browser, fleet):
+    """With pages of one session (the API's `limit`, added to the console's calls), the driver turns to the
+    older page and back with the keyboard; Enter pressed twice while the older page loads turns one page."""
+    page = signed_in(browser, stack.base, fleet["driver"])
+    held, holding = [], [False]  # calls kept waiting while holding, to press again during the load
+
+    def one_a_page(route) -> None:
+        url = urlsplit(route.request.url)
+        query = urlencode([*parse_qsl(url.query), ("limit", "1")])
+        held.append((route, urlunsplit(url._replace(query=query))))
+        if not holding[0]:
+            release()
+
+    def release() -> None:
+        while held:
+            route, url = held.pop(0)
+            route.continue_(url=url)
+
+    page.route("**/me/sessions*", one_a_page)
+    tab_to(page, "My sessions")
+    page.keyboard.press("Enter")
+    rows = page.locator("table.sessions tbody tr")
+    expect(rows).to_have_count(1, timeout=WAIT_MS)
+    expect(rows.nth(0)).to_contain_text("Depot bay 2")
+
+    tab_to(page, "Older sessions")
+    holding[0] = True
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    for _ in range(WAIT_MS // 50):  # until the older page's call is held (waiting lets Playwright route it)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    holding[0] = False
+    release()
+    expect(rows.nth(0)).to_contain_text("Depot bay 1", timeout=WAIT_MS)
+
+    tab_to(page, "Newer sessions")
+    page.keyboard.press("Enter")
+    expect(rows.nth(0)).to_contain_text("Depot bay 2", timeout=WAIT_MS)
+    expect(rows).to_have_count(1)
     page.context.close()
 
 
