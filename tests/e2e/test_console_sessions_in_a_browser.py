@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from infra.local.chargers import Charger
 from tests.e2e.conftest import wait_for
-from tests.support.browser import WAIT_MS, checked, ok, sign_in, tab_to, unique
+from tests.support.browser import READER, WAIT_MS, checked, ok, sign_in, tab_to, unique, worded
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +86,9 @@ def fleet(stack):
 
 
 def signed_in(browser, base: str, sub: str):
-    page = browser.new_context(bypass_csp=True, accept_downloads=True).new_page()  # axe-core is injected
+    page = browser.new_context(
+        bypass_csp=True, accept_downloads=True, **READER
+    ).new_page()  # axe-core is injected
     sign_in(page, base, sub)
     return page
 
@@ -102,6 +104,9 @@ def test_a_driver_reads_their_sessions_from_the_main_navigation(stack, browser, 
     expect(rows.nth(0)).to_contain_text("12.345 kWh")
     expect(rows.nth(0)).to_contain_text("Night shift's price: 0.50 EUR per session + 0.20 EUR per kWh")
     expect(rows.nth(0)).to_contain_text("2.97 EUR")
+    group = fleet["sessions"][1]  # the organization's, newest first: the stranger's, then the driver's two
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text(worded(group["started_at"]))
+    expect(rows.nth(0).locator("td").nth(2)).to_have_text(worded(group["ended_at"]))
     expect(rows.nth(1)).to_contain_text("Depot bay 1")
     expect(rows.nth(1)).to_contain_text("10.000 kWh")
     expect(rows.nth(1)).to_contain_text("Everyone's price: 0.45 EUR per kWh")
