@@ -7,8 +7,9 @@ chargers.py, the `ocpp` package's ChargePoint over the stack's WebSocket) run St
 for a driver before and after joining the connection, and for a stranger's card."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -178,6 +179,19 @@ def test_an_admin_filters_totals_and_downloads_the_sessions(stack, browser, flee
     expect(totals.nth(1)).to_contain_text("Everyone else")
     expect(totals.nth(1)).to_contain_text("5.40 EUR")
     checked(page, "admin-sessions")
+
+    # When the admin starts the period on the day the first session began on their calendar (a day after
+    # UTC's for most of it: the reader is in Auckland), the days are theirs: all three are in it
+    zone = ZoneInfo(READER["timezone_id"])
+    their_day = datetime.fromisoformat(fleet["sessions"][-1]["started_at"]).astimezone(zone).date()
+    page.get_by_label("Started from").fill(their_day.isoformat())
+    tab_to(page, "Show sessions")
+    with page.expect_request(lambda request: "/sessions?" in request.url) as asked:
+        page.keyboard.press("Enter")
+    (since,) = parse_qs(urlsplit(asked.value.url).query)["from"]
+    assert datetime.fromisoformat(since) == datetime.combine(their_day, time(), zone), since
+    expect(rows).to_have_count(3, timeout=WAIT_MS)
+    expect(totals).to_have_count(2, timeout=WAIT_MS)
 
     # When the admin keeps only the connection's price, with the keyboard
     tab_to(page, "Price that applied")
