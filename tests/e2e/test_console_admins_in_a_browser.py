@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from infra.template import ROOT
-from tests.support.browser import WAIT_MS, checked, ok, sign_in, tab_to, unique
+from tests.support.browser import READER, WAIT_MS, checked, ok, sign_in, tab_to, unique, worded
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,9 @@ def status_of(stack, driver: str, place: dict) -> str:
 
 def signed_in(browser, base: str, sub: str):
     """A page in a browser context of its own (its own session), signed in as `sub`."""
-    page = browser.new_context(bypass_csp=True).new_page()  # bypass_csp: axe-core is injected inline
+    page = browser.new_context(
+        bypass_csp=True, **READER
+    ).new_page()  # bypass_csp: axe-core is injected inline
     sign_in(page, base, sub)
     return page
 
@@ -251,7 +253,10 @@ def test_an_admin_removes_a_member_and_manages_the_admins(stack, browser):
     page.goto(f"{stack.base}/#{place['path']}/members")
     listed = page.locator(f"[data-driver='{member}']")
     expect(listed).to_contain_text(f"{member}@example.com", timeout=WAIT_MS)
-    expect(listed).to_contain_text("Member since")
+    (shown,) = ok(
+        stack.call("GET", f"/organizations/{place['org']}/connections/{place['cid']}/members", user=admin)
+    )["items"]
+    expect(listed).to_contain_text(f"Member since {worded(shown['decided_at'])}")
     checked(page, "admin-members")
     page.once("dialog", lambda dialog: dialog.accept())
     tab_to(page, f"Remove {member}@example.com")
@@ -262,7 +267,8 @@ def test_an_admin_removes_a_member_and_manages_the_admins(stack, browser):
     # When the admin adds another admin by address, with the keyboard
     page.goto(f"{stack.base}/#/organizations/{place['org']}/admins")
     mine = page.locator(f"[data-admin='{admin}@example.com']")
-    expect(mine).to_be_visible(timeout=WAIT_MS)
+    (me,) = ok(stack.call("GET", f"/organizations/{place['org']}/admins", user=admin))
+    expect(mine).to_contain_text(f"Added by {me['added_by']} on {worded(me['added_at'])}", timeout=WAIT_MS)
     other = f"{unique('nina')}@example.com"
     tab_to(page, "Their sign-in email address")
     page.keyboard.type(other)

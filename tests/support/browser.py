@@ -4,7 +4,9 @@ browser tests (the drivers' and the admins') share."""
 
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -24,6 +26,9 @@ SCREENSHOTS = ROOT / ".local" / "screenshots"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 BUILT = ROOT / "web" / "dist"
 WAIT_MS = 20_000  # for a page to show what the stack answered, on a loaded machine
+# A browser context's locale and time zone: neither the default en-US nor UTC, so that a date worded in a
+# fixed locale or zone (not the browser's) reads differently from `worded`'s.
+READER = {"locale": "en-GB", "timezone_id": "Pacific/Auckland"}
 
 
 def launch(playwright):
@@ -83,6 +88,14 @@ def sign_in(page, base: str, sub: str) -> None:
     page.get_by_label("User name").fill(sub)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible(timeout=WAIT_MS)
+
+
+def worded(at: str) -> str:
+    """The moment `at` (ISO 8601) as the console words every date and time (web/src/dates.ts: Intl's medium
+    date and short time) for READER: "7 Dec 2026, 05:29"."""
+    moment = datetime.fromisoformat(at).astimezone(ZoneInfo(READER["timezone_id"]))
+    month = "Sept" if moment.month == 9 else f"{moment:%b}"  # the CLDR's British abbreviation
+    return f"{moment.day} {month} {moment:%Y, %H:%M}"
 
 
 def unique(name: str) -> str:

@@ -1,12 +1,6 @@
 // How a charging session reads on a page, shared by the driver's and the admins' sessions pages.
 import type { ChargingSession } from "./api";
 
-const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-export function when(at: string | null | undefined): string {
-  return at ? TIME.format(new Date(at)) : "—";
-}
-
 export function priceWords(s: ChargingSession): string {
   const group = s.group_name ? `${s.group_name}'s price` : "Everyone's price";
   const p = s.price;

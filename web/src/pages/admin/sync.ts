@@ -1,10 +1,8 @@
 // A station's sync state in an admin's words, for the stations list and a station's page alike.
 import type { SyncStatus } from "../../api";
+import { when } from "../../dates";
 
 export type SyncWords = { state: "in-sync" | "sending" | "failing" | "stale" | "online-only"; label: string; detail: string };
-
-export const when = (iso: string | null | undefined) =>
-  iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "";
 
 export function syncWords(sync: SyncStatus): SyncWords {
   if (sync.online_only)
