@@ -12,9 +12,10 @@
     .venv/bin/python bench/sessions.py    (about 6 minutes, moto-bound)
 
 The drivers are members whose cards are not on the stations' lists (the online path: their memberships
-are read for the decision). Exit 1 when a transaction message costs more than 4 calls (the station's read
-with the session the message names, which every message makes, and 3 to record it) or the sessions do not
-come out as expected."""
+are read for the decision). Exit 1 when a transaction message costs more than 3 calls (the station's read
+with the session and card the message names, the policy with the driver's memberships, the write) or the
+sessions do not come out as expected. One more row: an Authorize at a station whose copy of its policy's
+connections is missing (a station registered before the copy was kept, docs/decisions/0044)."""
 
 import base64
 import contextlib
@@ -33,6 +34,7 @@ from common import DYNAMODB, invoke, moto, ops, table
 
 ORG, CONN, POLICY = "ORG-S", "CONN-S", "POL-S"
 CHARGERS, METER_VALUES = 100, 1_000
+STALE = CHARGERS + 1  # the station without its copy of the policy's connections
 RULES = {
     "members": {CONN: {"price": {"currency": "EUR", "per_kwh": "0.25", "session_fee": "0.50"}}},
     "everyone": {"price": {"currency": "EUR", "per_kwh": "0.45"}},
@@ -52,8 +54,11 @@ def setup() -> None:
     ]
     for n in range(CHARGERS + 1):  # 1 to CHARGERS speak 1.6, 0 2.0.1
         version = "2.0.1" if n == 0 else "1.6"
-        items.append(seed.synced_station(ORG, station(n), POLICY, ocpp_version=version))
+        items.append(
+            seed.synced_station(ORG, station(n), POLICY, ocpp_version=version, policy_connections=[CONN])
+        )
         items += [seed.card(f"driver-{n}", card(n)), seed.membership(ORG, CONN, f"driver-{n}")]
+    items.append(seed.synced_station(ORG, station(STALE), POLICY))  # without the copy
     seed.write(items)
 
 
@@ -135,6 +140,11 @@ def calls_per_message(messages: Messages) -> list[tuple]:
             "meterValue": [{"timestamp": moment, "sampledValue": [{"value": wh}]}],
         }
 
+    _, calls = messages.counted(station(STALE), "Authorize", {"idTag": card(1)})
+    row("1.6", "Authorize (no copy of the policy's connections)", calls, False)
+    _, calls = messages.counted(station(STALE), "Authorize", {"idTag": card(1)})
+    row("1.6", "Authorize (the copy corrected)", calls, False)
+
     _, calls = messages.counted(cp201, "Heartbeat", {})
     row("2.0.1", "Heartbeat", calls, False)
     for kind, seq, wh in (("Started", 0, 0), ("Updated", 1, 500), ("Ended", 2, 1000)):
@@ -166,7 +176,10 @@ def main() -> int:
         setup()
         messages = Messages()
         rows = calls_per_message(messages)
-        print("DynamoDB calls per message (the first, BatchGetItem, reads the station and the session named)")
+        print(
+            "DynamoDB calls per message (the first, BatchGetItem, reads the station with the session and card"
+            " named)"
+        )
         table([("OCPP", "message", "kind", "calls", "operations"), *rows], indent="  ")
         worst = max(r[3] for r in rows if r[2] == "records")
 
@@ -224,7 +237,7 @@ def main() -> int:
 
         latest = SessionItem.get(*SessionItem.key(station(2), str(tids[2])), consistent_read=True)
         expected = 100 * 2 * (METER_VALUES // CHARGERS) + 2
-        ok = worst <= 4 and latest.meter_last_wh == expected and latest.status == "active"
+        ok = worst <= 3 and latest.meter_last_wh == expected and latest.status == "active"
         print(
             f"\nSession of {station(2)}: last reading {latest.meter_last_wh} Wh (expected {expected}),"
             f" {latest.status}"

@@ -21,6 +21,7 @@ from connections.sessions.recording import (
     report_16,
     report_201,
 )
+from connections.stations import calls, ocpp
 from connections.stations.policy import Group, Price, Rules, Window
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
@@ -194,6 +195,33 @@ def test_the_transaction_a_message_names_before_its_version_is_known_is_the_one_
     named = recording.named_transaction
     assert named(action, payload) == (read.transaction_id if read else None)
     assert named("Heartbeat", {}) is None and named(action, "not a payload") is None
+
+
+def test_a_message_reads_its_card_and_a_starts_earlier_self_and_counter_with_its_station():
+    # What admit and a 1.6 start look up is read in the message's first call (calls.reads), whatever the
+    # version: the card (upper case, as stored), the start item and counter
+    def reads(action: str, payload: object) -> list[tuple[str, str]]:
+        return [(k.pk, k.sk) for k in calls.reads("CP-1", ocpp.Frame(ocpp.CALL, "u1", action, payload))]
+
+    start = {"connectorId": 1, "idTag": "tag-1", "meterStart": 5, "timestamp": "2026-03-02T08:00:00Z"}
+    assert reads("StartTransaction", start) == [
+        ("CARD#TAG-1", "CARD"),
+        ("STATION#CP-1", "START#1#tag-1#2026-03-02T08:00:00+00:00#5"),
+        ("STATION#CP-1", "TRANSACTIONS"),
+    ]
+    assert reads("StopTransaction", {"transactionId": 7, "idTag": "TAG-1"}) == [
+        ("STATION#CP-1", "SESSION#7"),
+        ("CARD#TAG-1", "CARD"),
+    ]
+    event = {"transactionInfo": {"transactionId": "tx"}, "idToken": {"idToken": "A" * 36, "type": "ISO14443"}}
+    assert reads("TransactionEvent", event) == [("STATION#CP-1", "SESSION#tx"), (f"CARD#{'A' * 36}", "CARD")]
+    assert reads("Authorize", {"idToken": {"idToken": "tag-2", "type": "ISO14443"}}) == [
+        ("CARD#TAG-2", "CARD")
+    ]
+    # nothing for a card too long for either version, a start that cannot be read, or chatter
+    assert reads("Authorize", {"idTag": "A" * 37}) == []
+    assert reads("StartTransaction", {**start, "timestamp": "yesterday"}) == [("CARD#TAG-1", "CARD")]
+    assert reads("Heartbeat", {}) == reads("DataTransfer", {"idTag": "TAG-1"}) == []
 
 
 def test_201_events_read_as_reports_with_the_unit_of_measure_and_multiplier():

@@ -11,6 +11,7 @@ import pytest
 from connections.platform.table import Item
 from connections.sessions.items import NO_START, UNKNOWN_CARD, SessionItem
 from connections.stations.dialects import V16_VERSION, V201_VERSION
+from connections.stations.items import StationItem
 from functions.station_messages.app import handler as station_messages_handler
 from tests.support.api import FakeLambdaContext
 from tests.support.counting import DynamoDBCalls
@@ -18,6 +19,7 @@ from tests.support.memberships import given_organization
 from tests.support.stations import (
     OCPP,
     Station,
+    as_station_admin,
     given_auto_member,
     given_card,
     given_open_connection,
@@ -55,6 +57,7 @@ def depot(sync):
         return made
 
     station.connection = connection  # type: ignore[attr-defined]
+    station.organization = organization  # type: ignore[attr-defined]
     return station
 
 
@@ -196,42 +199,121 @@ def counted():
     calls.uninstall()
 
 
-def test_each_transaction_message_costs_at_most_three_dynamodb_calls_beside_the_station_read(depot, counted):
-    # Given a member (whose card is on the station's list) and a stranger (whose is not)
-    station = depot("CP-1")
+def test_each_transaction_message_of_either_version_costs_at_most_three_dynamodb_calls(depot, counted):
+    # Given a member (whose card is on the stations' lists) and a stranger (whose is not), at a 1.6 and a
+    # 2.0.1 station
+    station, station_201 = depot("CP-1"), depot("CP-2", V201_VERSION)
     begin = datetime.now(UTC).replace(microsecond=0)
     calls: dict[str, list[str]] = {}
 
-    def sent(name: str, action: str, payload: dict) -> None:
+    def sent(name: str, at: Station, action: str, payload: dict) -> None:
         counted.reset()
-        station.call(action, payload)
+        at.call(action, payload)
         calls[name] = counted.operations()
-        station.take()
+        at.take()
 
-    # When each sends a session's messages
+    # When each authorizes and sends a session's messages in either version
     for who, tag in (("member", "TAG-M"), ("stranger", "TAG-S")):
+        sent(f"{who} authorize", station, "Authorize", {"idTag": tag})
         counted.reset()
         tid = start_16(station, tag, begin)["transactionId"]
         calls[f"{who} start"] = counted.operations()
         meter = [{"timestamp": iso(begin), "sampledValue": [{"value": "10"}]}]
-        sent(f"{who} meter", "MeterValues", {"connectorId": 1, "transactionId": tid, "meterValue": meter})
+        sent(
+            f"{who} meter",
+            station,
+            "MeterValues",
+            {"connectorId": 1, "transactionId": tid, "meterValue": meter},
+        )
         stop = {"transactionId": tid, "meterStop": 20, "timestamp": iso(begin), "idTag": tag}
-        sent(f"{who} stop", "StopTransaction", stop)
+        sent(f"{who} stop", station, "StopTransaction", stop)
+        for seq, kind in enumerate(("Started", "Updated", "Ended")):
+            event = {
+                "eventType": kind,
+                "timestamp": iso(begin + timedelta(minutes=seq)),
+                "triggerReason": "MeterValuePeriodic",
+                "seqNo": seq,
+                "transactionInfo": {"transactionId": f"tx-{who}"},
+                "idToken": {"idToken": tag, "type": "ISO14443"},
+                "evse": {"id": 1, "connectorId": 1},
+            }
+            sent(f"{who} 2.0.1 {kind}", station_201, "TransactionEvent", event)
+
+    # Then the station's item with what the message names (its session, its card, a start's earlier self
+    # and the station's counter), the card's policy with its list entry and the driver's memberships of
+    # the policy's connections, one write; a meter reading only writes its session
+    read, write, transact = "BatchGetItem", "PutItem", "TransactWriteItems"
+    each = {
+        "authorize": [read, read],
+        "start": [read, read, transact],
+        "meter": [read, write],
+        "stop": [read, read, write],
+        "2.0.1 Started": [read, read, write],
+        "2.0.1 Updated": [read, read, write],
+        "2.0.1 Ended": [read, read, write],
+    }
+    assert calls == {f"{who} {what}": ops for who in ("member", "stranger") for what, ops in each.items()}
+
+
+def test_a_station_whose_copy_of_its_policys_connections_is_stale_still_prices_the_drivers_group(
+    depot, counted
+):
+    # Given a station, and then its policy given a second connection whose members pay nothing, joined by
+    # the stranger: the station's copy of its policy's connections lacks it
+    station = depot("CP-1")
+    organization = depot.organization
+    free = given_open_connection(organization, name="Friends")
+    given_auto_member(free, "stranger")
+    policy_id = StationItem.get(*StationItem.key("CP-1")).policy_id
+    members = {
+        depot.connection["connection_id"]: MEMBERS,
+        free["connection_id"]: {"price": {"currency": "EUR"}},
+    }
+    edited = as_station_admin(
+        "PATCH",
+        f"/organizations/{organization}/policies/{policy_id}",
+        body={"connection_ids": list(members), "members": members},
+    )
+    assert edited.status == 200, edited.body
+    begin = datetime.now(UTC).replace(microsecond=0)
+
+    # When the stranger starts a session, and then another
+    counted.reset()
+    first = start_16(station, "TAG-S", begin)
+    stale = counted.operations()
+    counted.reset()
+    second = start_16(station, "TAG-S", begin + timedelta(minutes=1), connector=2)
+    fresh = counted.operations()
+
+    # Then both are the free group's, the first at the cost of reading the missing membership and
+    # correcting the copy, the next in 3 calls again
+    for answer in (first, second):
+        item = session("CP-1", answer["transactionId"])
+        assert answer["idTagInfo"]["status"] == "Accepted"
+        assert (item.group_connection_id, item.group_name, item.price.per_kwh) == (
+            free["connection_id"],
+            "Friends",
+            "0",
+        )
+    assert stale == ["BatchGetItem", "BatchGetItem", "BatchGetItem", "UpdateItem", "TransactWriteItems"]
+    assert fresh == ["BatchGetItem", "BatchGetItem", "TransactWriteItems"]
+
+
+def test_a_16_transaction_id_this_service_never_issued_does_not_block_later_starts(depot):
+    # Given a charger moved from another system that reports a session this service never numbered
+    station = depot("CP-1")
+    begin = datetime.now(UTC).replace(microsecond=0)
+    meter = [{"timestamp": iso(begin), "sampledValue": [{"value": "700"}]}]
+    station.call("MeterValues", {"connectorId": 1, "transactionId": 2, "meterValue": meter})
     station.take()
 
-    # Then the station's item (read for every message it sends, with the session the message names) and at
-    # most 3 more: the card's items in one batch (a start's with its start and counter), the driver's
-    # memberships (for a start's price, or a card the list does not hold), one write; a meter reading only
-    # writes its session
-    with_station = ["BatchGetItem"]
-    assert calls == {
-        "member start": [*with_station, "BatchGetItem", "BatchGetItem", "TransactWriteItems"],
-        "member meter": [*with_station, "PutItem"],
-        "member stop": [*with_station, "BatchGetItem", "PutItem"],
-        "stranger start": [*with_station, "BatchGetItem", "BatchGetItem", "TransactWriteItems"],
-        "stranger meter": [*with_station, "PutItem"],
-        "stranger stop": [*with_station, "BatchGetItem", "BatchGetItem", "PutItem"],
-    }
+    # When sessions start until the station's counter reaches that number
+    ids = [start_16(station, "TAG-M", begin + timedelta(seconds=n))["transactionId"] for n in range(3)]
+
+    # Then each start gets a number of its own, past the one taken, and the reported session is kept
+    assert ids == [1, 3, 4]
+    reported = session("CP-1", 2)
+    assert (reported.started_at, reported.meter_last_wh, reported.id_tag) == (None, 700, None)
 
 
 def broken(station: Station, action: str, payload: dict) -> str:

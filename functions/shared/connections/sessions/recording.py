@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import count
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
@@ -298,19 +299,16 @@ class Recorded:
 
 
 def record(station: StationItem, report: Report, card_id: str | None, read: Found, *, why: bool) -> Recorded:
-    """Record a transaction message and answer about its card: the session, read with the station's item
-    (`read`, calls.reads), the card's items (access.admit), the driver's memberships when a price is fixed
-    or the decision needs them, one conditional write."""
+    """Record a transaction message and answer about its card: the session and the card, read with the
+    station's item (`read`, calls.reads), the policy with the driver's memberships (access.admit), one
+    conditional write."""
     arrived = now()
+    admission = access.admit(station, card_id, arrived, read, why=why) if card_id is not None else None
     if report.transaction_id is None:
-        return _start_16(station, report, card_id, why, arrived)
+        assert admission is not None  # a 1.6 StartTransaction carries its card
+        return _start_16(station, report, admission, read, arrived)
     key = SessionItem.key(station.station_id, report.transaction_id)
     stored = read.get(key) if read.read(key) else _read(key)
-    admission = None
-    if card_id is not None:
-        admission = access.admit(station, card_id, arrived, why=why, driver_needed=report.event == START)
-        if report.event == END and (stored is None or stored.priced_at is None):
-            admission = access.with_driver(admission, arrived)  # a start never seen: priced at its end
     for _ in range(TRIES):
         session = stored or _new(station, report.transaction_id)
         if not merge(session, report, _card(station, report, admission, arrived)):
@@ -327,27 +325,47 @@ def record(station: StationItem, report: Report, card_id: str | None, read: Foun
     return Recorded(admission.online if admission else None, report.transaction_id)
 
 
+# After a start found its number taken, the sessions of this many numbers from it are read with the
+# counter again, to skip those taken in one go.
+AHEAD = 50
+
+
+def start_keys(station_id: str, payload: dict) -> list[Key]:
+    """What a 1.6 StartTransaction reads with its station (calls.reads): the same start seen before, and
+    the station's counter; none for one that cannot be read (it is refused)."""
+    try:
+        started = report_16("StartTransaction", payload)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
+        return []
+    assert started is not None
+    return [_start_key(station_id, started), TransactionsItem.key(station_id)]
+
+
+def _start_key(station_id: str, report: Report) -> Key[StartItem]:
+    assert report.connector_id is not None and report.id_tag is not None and report.meter_start_wh is not None
+    return StartItem.key(
+        station_id, report.connector_id, report.id_tag, report.at.isoformat(), report.meter_start_wh
+    )
+
+
 def _start_16(
-    station: StationItem, report: Report, card_id: str | None, why: bool, arrived: datetime
+    station: StationItem, report: Report, admission: Admission, read: Found, arrived: datetime
 ) -> Recorded:
     """A 1.6 StartTransaction: the id of the same start seen before, or the station's next one given in
-    the transaction that writes the session (docs/decisions/0039: 3 calls, the same id for a repeat)."""
-    assert card_id is not None and report.connector_id is not None and report.meter_start_wh is not None
-    stamp = report.at.isoformat()
-    start_key = StartItem.key(station.station_id, report.connector_id, card_id, stamp, report.meter_start_wh)
-    counter_key = TransactionsItem.key(station.station_id)
-    admission = access.admit(
-        station, card_id, arrived, why=why, also=[start_key, counter_key], driver_needed=True
-    )
-    found = admission.found
+    the transaction that writes the session (docs/decisions/0039: the same id for a repeat). A number
+    already taken by a session this service never numbered (a charger moved from another system reports
+    its own) is skipped, so that starts never collide with it."""
+    station_id = station.station_id
+    start_key, counter_key = _start_key(station_id, report), TransactionsItem.key(station_id)
+    found = read
     for _ in range(TRIES):
         known = found.get(start_key)
         if known is not None:
             return Recorded(admission.online, known.transaction_id)
         counter = found.get(counter_key)
         last = int(counter.last) if counter else 0
-        transaction_id = str(last + 1)
-        session = _new(station, transaction_id)
+        number = next(n for n in count(last + 1) if SessionItem.key(station_id, str(n)) not in found)
+        session = _new(station, str(number))
         merge(session, report, _card(station, report, admission, arrived))
         counted = TransactionsItem(*counter_key)
         try:
@@ -355,8 +373,8 @@ def _start_16(
                 write.update(
                     counted,
                     actions=[
-                        TransactionsItem.last.set(last + 1),
-                        TransactionsItem.station_id.set(station.station_id),
+                        TransactionsItem.last.set(number),
+                        TransactionsItem.station_id.set(station_id),
                         TransactionsItem.kind.set(TransactionsItem),
                     ],
                     condition=(TransactionsItem.last == last)
@@ -364,15 +382,17 @@ def _start_16(
                     else TransactionsItem.pk.does_not_exist(),
                 )
                 write.save(
-                    StartItem(*start_key, station_id=station.station_id, transaction_id=transaction_id),
+                    StartItem(*start_key, station_id=station_id, transaction_id=str(number)),
                     condition=StartItem.pk.does_not_exist(),
                 )
                 write.save(_stamp(session), condition=SessionItem.pk.does_not_exist())
-            return Recorded(admission.online, transaction_id)
+            return Recorded(admission.online, str(number))
         except TransactWriteError:
-            # Another start took the number, or this start arrived twice at once: read both again.
-            found = batch_get([start_key, counter_key], consistent=True)
-    raise RuntimeError(f"{station.station_id}: no transactionId after {TRIES} tries")
+            # Another start took the number, this start arrived twice at once, or a session holds the number:
+            # read them again, with the sessions of the numbers from it.
+            ahead = [SessionItem.key(station_id, str(number + n)) for n in range(AHEAD)]
+            found = batch_get([start_key, counter_key, *ahead], consistent=True)
+    raise RuntimeError(f"{station_id}: no transactionId after {TRIES} tries")
 
 
 def _card(

@@ -4,10 +4,12 @@ the admins' preview, online Authorize, the approval email and the delivery count
 the HTTP layer); online Authorize for chargers of either OCPP version, with the access check's words."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import overload
 from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import UpdateError
 
 from connections.memberships.changes import state
 from connections.memberships.items import ConnectionItem, MembershipItem
@@ -127,96 +129,124 @@ class Admission:
     online: Online
     card: CardItem | None
     listed: bool  # the card is on the station's list, Accepted and unexpired
-    rules: Rules | None  # None: the station has no policy, usable by every driver with a card
-    who: Driver | None  # the card's driver in the policy's connections; None when not read
-    names: dict[str, ConnectionName]  # of the policy's connections, when `who` was read
-    found: Found  # the items of the keys `also`
+    rules: Rules | None  # None: the station has no policy, usable by every driver with a registered card
+    who: Driver | None  # the card's driver in the policy's connections; None without a card
+    names: dict[str, ConnectionName]  # of the policy's connections the driver is in
 
 
-def authorize(station: StationItem, id_tag: str, at: datetime, *, why: bool) -> Online:
+def card_key(id_tag: str) -> Key[CardItem]:
+    """The card of an idTag a charger sent: idTags are case-insensitive, cards are stored upper case."""
+    return CardItem.key(id_tag.upper())
+
+
+def authorize(station: StationItem, id_tag: str, at: datetime, read: Found, *, why: bool) -> Online:
     """Online Authorize, one decision for both OCPP versions (admit)."""
-    return admit(station, id_tag, at, why=why).online
+    return admit(station, id_tag, at, read, why=why).online
 
 
-def admit(
-    station: StationItem,
-    id_tag: str,
-    at: datetime,
-    *,
-    why: bool,
-    also: Iterable[Key] = (),
-    driver_needed: bool = False,
-) -> Admission:
+def admit(station: StationItem, id_tag: str, at: datetime, read: Found, *, why: bool) -> Admission:
     """Online Authorize: a card the station's list holds as Accepted (and not expired) is accepted as the
     list says; any other card gets the decision the access check gives its driver (hours of use at the
     station's local time, everyone else's rule), and with `why` its sentence. An acceptance holds until the
     driver's hours end, so that a charger caching it does not accept the card after them.
 
-    Two calls at most: the card, policy, list entry and the items of `also` (read consistently), then the
-    driver's memberships in the policy's connections with those connections' names (also for a listed
-    card when `driver_needed`, as a session's price needs them)."""
-    id_tag = id_tag.upper()  # idTags are case-insensitive; cards are stored upper case
-    also = list(also)
-    keys: list[Key] = [CardItem.key(id_tag), *also]
-    if station.policy_id:
-        keys += [PolicyItem.key(station.policy_id), AllowEntryItem.key(station.policy_id, id_tag)]
-    found = batch_get(keys, consistent=bool(also))
-    extra = Found(i for k in also if (i := found.get(k)) is not None)
-    entry = found.get(AllowEntryItem.key(station.policy_id, id_tag)) if station.policy_id else None
+    The card is among `read`, the items read with the station (calls.reads); with a policy, one more call
+    (_at_policy) reads the rest: a charger's message costs two calls before it writes."""
+    id_tag = id_tag.upper()
+    card = read.get(card_key(id_tag))
+    entry, rules, who, names = (
+        _at_policy(station, id_tag, card, at)
+        if station.policy_id
+        else (None, None, Driver({}, has_card=True) if card else None, {})
+    )
     listed = (
         entry is not None
         and entry.status == TagStatus.ACCEPTED
         and not (entry.expires_at and entry.expires_at <= at)
     )
-    card = found.get(CardItem.key(id_tag))
-    policy = found.get(PolicyItem.key(station.policy_id)) if station.policy_id else None
-    # A policy that cannot be found lets nobody in (as Policies.rules hides its stations).
-    rules = (rules_of(policy) if policy else Rules((), visible_to=frozenset())) if station.policy_id else None
 
-    def admission(online: Online, who: Driver | None = None, names: dict | None = None) -> Admission:
-        return Admission(online, card, listed, rules, who, names or {}, extra)
+    def admission(online: Online) -> Admission:
+        return Admission(online, card, listed, rules, who, names)
 
-    listed_answer = Online("Accepted", entry.expires_at if entry else None)
-    if listed and not (driver_needed and card):
-        return admission(listed_answer)
-    if card is None:
-        refused = Online("Unknown", message=explain(Decision(Reason.NO_CARD, local_time(station, at)), {}))
-        return admission(listed_answer if listed else refused)
-    who, names = _driver_in(rules, card.driver_id, at)
     if listed:
-        return admission(listed_answer, who, names)
+        return admission(Online("Accepted", entry.expires_at if entry else None))
+    if who is None:  # no card: the station's list alone could have let it in
+        return admission(
+            Online("Unknown", message=explain(Decision(Reason.NO_CARD, local_time(station, at)), {}))
+        )
     if rules is None:
-        return admission(Online("Accepted"), who, names)  # usable by every driver with a registered card
+        return admission(Online("Accepted"))  # usable by every driver with a registered card
     verdict = decision(station, rules, who, at)
     if verdict.allowed:
-        return admission(Online("Accepted", verdict.until), who, names)
+        return admission(Online("Accepted", verdict.until))
     if not why:
-        return admission(Online(verdict.ocpp), who, names)
+        return admission(Online(verdict.ocpp))
     # A driver who may not see the station is not told the names of the connections it is reserved for.
     told = names if visible(rules, who.active) else {}
-    return admission(Online(verdict.ocpp, message=explain(verdict, told)), who, names)
+    return admission(Online(verdict.ocpp, message=explain(verdict, told)))
 
 
-def with_driver(admission: Admission, at: datetime) -> Admission:
-    """The admission with its card's driver read, if it was not (a listed card): one call."""
-    if admission.who is not None or admission.card is None:
-        return admission
-    who, names = _driver_in(admission.rules, admission.card.driver_id, at)
-    return replace(admission, who=who, names=names)
-
-
-def _driver_in(rules: Rules | None, driver_id: str, at: datetime) -> tuple[Driver, dict[str, ConnectionName]]:
-    """The driver (who has a card) as the policy sees them: their memberships of its connections, read by
-    key with those connections' names in one call (none without a policy)."""
-    own = sorted(set(rules.connection_ids) | set(rules.visible_to or ())) if rules else []
-    if not own:
-        return Driver({}, has_card=True), {}
-    found = batch_get([MembershipItem.key(c, driver_id) for c in own] + [ConnectionItem.key(c) for c in own])
+def _at_policy(
+    station: StationItem, id_tag: str, card: CardItem | None, at: datetime
+) -> tuple[AllowEntryItem | None, Rules, Driver | None, dict[str, ConnectionName]]:
+    """The card's entry on the station's list, the policy's rules, and the card's driver as the policy sees
+    them (their memberships of PolicyItem.deciding, with those connections' names), in one call: the
+    memberships are keyed by the station's copy of the policy's connections (policy_connections), read
+    with the policy. The copy is a hint: what the policy holds decides; connections the copy lacks cost one
+    more read, and a copy that differs is corrected (docs/decisions/0044)."""
+    policy_id = station.policy_id
+    assert policy_id is not None
+    copy = list(station.policy_connections or [])
+    driver_id = card.driver_id if card else None
+    policy_key, entry_key = PolicyItem.key(policy_id), AllowEntryItem.key(policy_id, id_tag)
+    found = [batch_get([policy_key, entry_key, *_deciding_keys(copy, driver_id)])]
+    policy = found[0].get(policy_key)
+    # A policy that cannot be found lets nobody in (as Policies.rules hides its stations).
+    rules = rules_of(policy) if policy else Rules((), visible_to=frozenset())
+    deciding = policy.deciding() if policy else []
+    missing = [c for c in deciding if c not in copy]
+    if missing and driver_id is not None:
+        found.append(batch_get(_deciding_keys(missing, driver_id)))
+    if policy is not None and deciding != sorted(copy):
+        _correct_copy(station, deciding)
+    if driver_id is None:
+        return found[0].get(entry_key), rules, None, {}
     names = {
         c.connection_id: ConnectionName(c.name, c.organization_name, c.public and c.enabled)
-        for c in found.of(ConnectionItem)
+        for f in found
+        for c in f.of(ConnectionItem)
+        if c.connection_id in deciding
     }
-    return Driver({**driver_of(found.of(MembershipItem), at).memberships}, has_card=True), names
+    memberships = [m for f in found for m in f.of(MembershipItem) if m.connection_id in deciding]
+    return (
+        found[0].get(entry_key),
+        rules,
+        Driver(driver_of(memberships, at).memberships, has_card=True),
+        names,
+    )
+
+
+def _deciding_keys(connection_ids: list[str], driver_id: str | None) -> list[Key]:
+    """The driver's memberships of these connections, and their names (none without a driver)."""
+    if driver_id is None:
+        return []
+    return [MembershipItem.key(c, driver_id) for c in connection_ids] + [
+        ConnectionItem.key(c) for c in connection_ids
+    ]
+
+
+def _correct_copy(station: StationItem, deciding: list[str]) -> None:
+    """The station's copy of its policy's connections made what the policy holds, unless an admin gave the
+    station another policy meanwhile (that change wrote its copy). Only this attribute is written: the
+    delivery's writes, conditional on the request in flight, are not disturbed."""
+    try:
+        StationItem(*StationItem.key(station.station_id)).update(
+            actions=[StationItem.policy_connections.set(deciding)],
+            condition=StationItem.policy_id == station.policy_id,
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def words(policy: PolicyItem | None, verdict: Decision) -> str:

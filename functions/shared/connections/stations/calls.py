@@ -9,7 +9,7 @@ from connections.platform.table import Found, Key, now
 from connections.sessions import recording
 from connections.sessions.items import SessionItem
 from connections.stations import access, ocpp
-from connections.stations.dialects import V16_VERSION, V201_VERSION, Dialect, dialect, iso
+from connections.stations.dialects import V16, V16_VERSION, V201, V201_VERSION, Dialect, dialect, iso
 from connections.stations.items import StationItem
 
 # How often a charger sends Heartbeat once accepted, and retries its boot while Pending (seconds).
@@ -22,11 +22,27 @@ ANSWERED_EMPTY = {
 }
 
 
+# The calls that carry a card, whose item is read with the station's.
+CARRYING = {"Authorize", "StartTransaction", "StopTransaction", "TransactionEvent"}
+
+
 def reads(station_id: str, frame: ocpp.Frame) -> list[Key]:
     """The items a charger's message needs beside its station's, read in the same call (delivery.py): the
-    session a transaction message names (docs/decisions/0039)."""
-    named = recording.named_transaction(frame.action, frame.payload) if frame.kind == ocpp.CALL else None
-    return [SessionItem.key(station_id, named)] if named is not None else []
+    session a transaction message names, the card a call carries, and a 1.6 StartTransaction's earlier
+    self with the station's counter (docs/decisions/0039, 0044). The station, which says the version, is
+    not read yet: each is looked for where either version puts it."""
+    if frame.kind != ocpp.CALL or not isinstance(frame.payload, dict):
+        return []
+    keys: list[Key] = []
+    named = recording.named_transaction(frame.action, frame.payload)
+    if named is not None:
+        keys.append(SessionItem.key(station_id, named))
+    card = (V16.card_of(frame.payload) or V201.card_of(frame.payload)) if frame.action in CARRYING else None
+    if card is not None:
+        keys.append(access.card_key(card))
+    if frame.action == "StartTransaction":
+        keys += recording.start_keys(station_id, frame.payload)
+    return keys
 
 
 def answer(station: StationItem, frame: ocpp.Frame, read: Found) -> list:
@@ -86,7 +102,7 @@ def _with_card(
         )
     if report is None:
         assert card is not None
-        online: access.Online | None = access.authorize(station, card, now(), why=words.says_why)
+        online: access.Online | None = access.authorize(station, card, now(), read, why=words.says_why)
     else:
         recorded = recording.record(station, report, card, read, why=words.says_why)
         online = recorded.online

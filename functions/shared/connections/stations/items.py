@@ -45,6 +45,11 @@ class PolicyItem(Item, discriminator="policy"):
     def index(self) -> None:
         self.gsi1pk, self.gsi1sk = f"ORG#{self.organization_id}", f"POLICY#{self.policy_id}"
 
+    def deciding(self) -> list[str]:
+        """The connections whose memberships decide a driver's access and price at its stations: its
+        connections, and those whose members see its stations."""
+        return sorted({*self.connection_ids, *(self.visible_to or ())})
+
 
 class UnlockItem(Item, discriminator="unlock"):
     """A connection unlocks a policy; carries the policy's connections so that one query of a connection
@@ -118,6 +123,10 @@ class StationItem(Item, discriminator="station"):
     latitude = NumberAttribute(null=True)
     longitude = NumberAttribute(null=True)
     policy_id = UnicodeAttribute(null=True)  # none: usable by every driver with a registered card
+    # A copy of its policy's PolicyItem.deciding(), so that a charger's message reads the driver's
+    # memberships with the policy rather than after it (docs/decisions/0044). A hint, never trusted: what
+    # the policy holds decides, and a message that finds the copy stale corrects it (stations.access).
+    policy_connections = strings(null=True)
     local_list_supported = BooleanAttribute(default=True)
     local_auth_list_max_length = NumberAttribute(null=True)
     send_local_list_max_length = NumberAttribute(default=25)

@@ -197,8 +197,7 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
         OrganizationItem.key(organization_id),
         *(AllowListItem.keys(new.policy_id) if new.policy_id else []),
     )
-    if new.policy_id:
-        _policy_of(found, organization_id, new.policy_id)
+    policy = _policy_of(found, organization_id, new.policy_id) if new.policy_id else None
     if iot.owner(new.station_id) != organization_id:
         # Whoever registers a charger decides who may charge there and receives its messages: only the
         # organization it was provisioned for may (an unknown charger and another's answer alike).
@@ -216,6 +215,7 @@ def register_station(caller: Caller, organization_id: str, new: views.NewStation
         latitude=new.latitude,
         longitude=new.longitude,
         policy_id=new.policy_id,
+        policy_connections=policy.deciding() if policy else None,
         local_list_supported=new.local_list_supported,
         local_auth_list_max_length=new.local_auth_list_max_length,
         send_local_list_max_length=new.send_local_list_max_length,
@@ -255,8 +255,7 @@ def update_station(
     found = as_admin(caller, organization_id, *keys)
     station = _station_of(found, organization_id, station_id)
     policy_id = None if changes.usable_by_everyone else (changes.policy_id or station.policy_id)
-    if changes.policy_id:
-        _policy_of(found, organization_id, changes.policy_id)
+    policy = _policy_of(found, organization_id, changes.policy_id) if changes.policy_id else None
     given = changes.model_dump(exclude_unset=True, exclude={"policy_id", "usable_by_everyone"})
     actions = [getattr(StationItem, k).set(v) for k, v in given.items() if v is not None]
     capabilities = {
@@ -276,6 +275,9 @@ def update_station(
     if policy_id != station.policy_id:
         actions += [
             StationItem.policy_id.set(policy_id) if policy_id else StationItem.policy_id.remove(),
+            StationItem.policy_connections.set(policy.deciding())
+            if policy
+            else StationItem.policy_connections.remove(),
             StationItem.gsi2pk.set(StationItem.policy_key(policy_id)),
         ]
     actions += _place_actions(station, given)
