@@ -33,12 +33,15 @@ def mqtt_port():
 
 
 @pytest.fixture(scope="module")
-def endpoint(mqtt_port):
+def presence() -> list:
+    """The lifecycle events the endpoint published: (topic, body)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def endpoint(mqtt_port, presence):
     """The OCPP endpoint on that broker, for which every charger id is provisioned."""
-    broker_events: list = []
-    gateway = OcppGateway(
-        free_port(), mqtt_port, lambda _id: True, lambda *event: broker_events.append(event)
-    )
+    gateway = OcppGateway(free_port(), mqtt_port, lambda _id: True, lambda *event: presence.append(event))
     gateway.start()
     yield gateway.url
     gateway.stop()
@@ -357,15 +360,28 @@ def test_a_reboot_keeps_the_list_and_boots_again(connect):
     assert service.list_version() == 4
 
 
-def test_a_reconnect_without_reboot_keeps_the_list_and_sends_no_boot_notification(connect):
+def connected(presence: list, station_id: str, times: int) -> bool:
+    """Whether the endpoint announced `times` connections of this charger: only then is its `<id>/out`
+    subscribed, so that a CALL the service publishes reaches it (a reconnect sends no frame to wait for)."""
+    deadline = time.monotonic() + 5
+    topic = f"$aws/events/presence/connected/{station_id}"
+    while sum(t == topic for t, _ in list(presence)) < times:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_reconnect_without_reboot_keeps_the_list_and_sends_no_boot_notification(connect, presence):
     station, service = connect()
     assert service.send_local_list(4, "Full", [entry("AAA1")]) == "Accepted"
     station.reconnect()
+    assert connected(presence, station.station_id, 2)
     assert service.list_version() == 4
     assert len(service.station_calls("BootNotification")) == 1 and station.snapshot()["boots"] == 1
 
 
-def test_an_offline_charger_decides_from_its_list_alone_until_it_is_back(connect):
+def test_an_offline_charger_decides_from_its_list_alone_until_it_is_back(connect, presence):
     station, service = connect(authorize={"GOOD1": "Accepted"})
     assert service.send_local_list(1, "Full", [entry("AAA1")]) == "Accepted"
     station.go_offline()
@@ -373,6 +389,7 @@ def test_an_offline_charger_decides_from_its_list_alone_until_it_is_back(connect
     assert station.would_accept("AAA1") == (True, "local_list", "Accepted")
     assert station.would_accept("GOOD1") == (False, "offline", None)
     station.go_online()
+    assert connected(presence, station.station_id, 2)
     assert station.online and station.would_accept("GOOD1") == (True, "online", "Accepted")
     assert service.list_version() == 1 and len(service.station_calls("BootNotification")) == 1
 
