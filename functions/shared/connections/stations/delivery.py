@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -77,11 +78,16 @@ def shard(partition: str, station_id: str) -> str:
 
 def _due(partition: str, before: datetime) -> Iterator[StationItem]:
     """The stations of every shard of `partition` due before `before`, RESENDS_PER_SWEEP in all at most;
-    and of the partition itself, which stations in flight before the shards (decision 0043) are still on."""
-    for name in [partition, *(f"{partition}#{n}" for n in range(SHARDS))]:
-        yield from StationItem.gsi3.query(
-            name, StationItem.gsi3sk < _awaiting(before, ""), limit=RESENDS_PER_SWEEP // SHARDS
-        )
+    and of the partition itself, which stations in flight before the shards (decision 0043) are still on.
+    Each partition gives at most its share, rounded up, so that none waits for the others to empty."""
+    partitions = [partition, *(f"{partition}#{n}" for n in range(SHARDS))]
+    share = -(-RESENDS_PER_SWEEP // len(partitions))
+    due = (
+        station
+        for name in partitions
+        for station in StationItem.gsi3.query(name, StationItem.gsi3sk < _awaiting(before, ""), limit=share)
+    )
+    return islice(due, RESENDS_PER_SWEEP)
 
 
 def _awaiting(due: datetime, station_id: str) -> str:
