@@ -2,9 +2,11 @@
 each part is a ContinuationItem whose stream record starts it, reaches or recomputes a bounded number, and
 writes the next; a retried batch redoes its own part only. Here the parts are made small."""
 
+import os
 import zlib
 from datetime import UTC, datetime, timedelta
 
+import boto3
 from botocore.exceptions import EndpointConnectionError
 
 from connections.stations import allow_entries, delivery, iot
@@ -167,3 +169,20 @@ def test_a_part_written_again_by_a_retried_batch_is_not_started_twice(monkeypatc
 
     assert ContinuationItem.get(part.pk, part.sk).expires == first.expires
 
+
+def test_a_part_is_named_by_its_key_alone():
+    part = ContinuationItem.next("P-KEY", ContinuationItem.MEMBERS, "2026-12-06T16:40:00+00:00", 3, source=1)
+    part.start()
+
+    stored = boto3.client("dynamodb").get_item(
+        TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": part.pk}, "sk": {"S": part.sk}}
+    )
+    read = ContinuationItem.get(part.pk, part.sk)
+
+    assert {"policy_id", "work", "run", "part"}.isdisjoint(stored["Item"])
+    assert (read.policy_id, read.work, read.run, read.part) == (
+        "P-KEY",
+        ContinuationItem.MEMBERS,
+        "2026-12-06T16:40:00+00:00",
+        3,
+    )
