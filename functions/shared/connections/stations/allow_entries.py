@@ -9,6 +9,7 @@ the entries that differ, each stamped with the next sequence number of its polic
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -242,29 +243,19 @@ class _Chunk:
             condition=AllowListItem.pk.does_not_exist() if self.first else AllowListItem.seq == seen,
         )
         for seq, (tag, verdict, driver_id, token_type, current) in enumerate(self.changed, start=seen + 1):
-            entry = AllowEntryItem(
-                *AllowEntryItem.key(policy_id, tag),
-                policy_id=policy_id,
-                id_tag=tag,
-                driver_id=driver_id,
-                status=verdict.status,
-                expires_at=verdict.expires_at,
-                seq=seq,
-                id_token_type=token_type,
-            )
+            # The entry and its change item say the same, the entry also whose card it is.
+            said: dict[str, Any] = {
+                "policy_id": policy_id,
+                "id_tag": tag,
+                "status": verdict.status,
+                "expires_at": verdict.expires_at,
+                "seq": seq,
+                "id_token_type": token_type,
+            }
+            entry = AllowEntryItem(*AllowEntryItem.key(policy_id, tag), driver_id=driver_id, **said)
             entry.index()
             write.save(entry)
-            write.save(
-                AllowChangeItem(
-                    *AllowChangeItem.key(policy_id, seq),
-                    policy_id=policy_id,
-                    id_tag=tag,
-                    status=verdict.status,
-                    expires_at=verdict.expires_at,
-                    seq=seq,
-                    id_token_type=token_type,
-                )
-            )
+            write.save(AllowChangeItem(*AllowChangeItem.key(policy_id, seq), **said))
             if current is not None:
                 write.delete(AllowChangeItem(*AllowChangeItem.key(policy_id, int(current.seq))))
 
