@@ -344,7 +344,7 @@ def _stale(station: StationItem, at: datetime) -> list[Action]:
 
 # What an answer changes on a station: its attributes' new values by name, None to remove one. Values rather
 # than update actions, so that the item in hand is changed too when the write is a transaction, which
-# returns no item (`_release`).
+# returns no item (`_Answer.release`).
 Changes = dict[str, Any]
 
 
@@ -540,10 +540,10 @@ class _Answer:
 
     def __init__(self, station: StationItem, unique_id: str, read: Found) -> None:
         self.station, self.unique_id = station, unique_id
-        policy_id = station.policy_id
-        named = policy_id is not None and _policy_named(unique_id) == policy_id
-        self.seq = AllowListItem.sequence(read, policy_id) if named and policy_id else None
-        self._unchanged = AllowListItem.unchanged(read, policy_id) if named and policy_id else None
+        # the policy whose list was read with the item: the station's, named by the message id
+        self._read_policy = station.policy_id if _policy_named(unique_id) == station.policy_id else None
+        self.seq = AllowListItem.sequence(read, self._read_policy) if self._read_policy else None
+        self._unchanged = AllowListItem.unchanged(read, self._read_policy) if self._read_policy else None
 
     def release(self, changes: Changes, retry_at: datetime | None = None) -> bool:
         """Nothing in flight any more (with `changes`). With the sequence read, in one transaction with the
@@ -552,13 +552,13 @@ class _Answer:
         written (a transaction returns no item). Without the sequence, or when the check fails, released
         alone, and the sequence read after (`go_on`)."""
         station = self.station
-        if self._unchanged is not None and station.policy_id is not None:
+        if self._read_policy and self._unchanged is not None:
             written = _released(station, changes, retry_at)
             try:
                 with transaction() as write:
                     in_flight = StationItem.in_flight_id == self.unique_id
                     write.update(station, _actions(written), condition=in_flight)
-                    list_key = AllowListItem.key(station.policy_id)
+                    list_key = AllowListItem.key(self._read_policy)
                     write.condition_check(AllowListItem, *list_key, condition=self._unchanged)
             except TransactWriteError as error:
                 reasons = [reason.code if reason else None for reason in error.cancellation_reasons or []]
