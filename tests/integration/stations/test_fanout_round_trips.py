@@ -18,9 +18,10 @@ from tests.support.stations import (
 
 MEMBERS, STATIONS = 5, 3
 # The limits, in DynamoDB calls (as measured; the same at 10,000 members): the approval; the sync function,
-# all its invocations, 6 and 1 per station (its claim); each station's answer.
-APPROVE_CALLS, SYNC_CALLS, ANSWER_CALLS = 2, 6 + STATIONS, 3
-FRAME_BYTES = 181  # the Differential with one card, as published
+# all its invocations, 6 and 1 per station (its claim); each station's answer: its item read with its
+# policy's sequence, then its release (decision 0046).
+APPROVE_CALLS, SYNC_CALLS, ANSWER_CALLS = 2, 6 + STATIONS, 2
+FRAME_BYTES = 185  # the Differential with one card, as published (a 36-character message id: decision 0046)
 
 
 @pytest.fixture
@@ -108,3 +109,39 @@ def test_a_burst_over_stations_in_flight_reads_them_in_batches_not_one_by_one(sy
     assert dynamodb.operations().count("GetItem") == 0, dynamodb.operations()
     assert len(dynamodb.calls) <= CALLS_PER_RECORD * BURST, dynamodb.operations()
     assert len(dynamodb.calls) <= CALLS_PER_STATION * BUSY_STATIONS, dynamodb.operations()
+
+
+TENANTS = 8
+# At most this many DynamoDB calls per stream record when a burst reaches many policies, a station each
+# (bench/station_burst.py --shape tenants): the driver's and the connection's queries, the policy's
+# stations and changes, the station's claim; the policies' lists read and written together, a call or two
+# for the whole batch.
+CALLS_PER_TENANT, CALLS_PER_BATCH = 5, 2
+
+
+def test_a_burst_over_many_policies_reads_and_writes_their_lists_together(sync, dynamodb):
+    # Given tenants, each a connection, a policy over it with a station in sync, and a driver asking to join
+    organization = given_organization()
+    tenants = []
+    for n in range(TENANTS):
+        connection = given_connection(organization)
+        policy = given_policy(organization, [connection["connection_id"]], name=f"Site {n}")
+        station = given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"])
+        given_card(f"tenant-{n}", f"TAG-T{n}")
+        given_pending(connection, f"tenant-{n}")
+        tenants.append((connection, station))
+    sync.drain()
+
+    # When every driver is approved and the burst reaches the sync function in one batch
+    for n, (connection, _) in enumerate(tenants):
+        assert decide(connection, f"tenant-{n}", "approve").status == 200
+    dynamodb.reset()
+    drained = sync.drain()
+
+    # Then each station gets its driver's card, in few calls
+    assert drained.passed == TENANTS
+    frames = [station.take_one("SendLocalList") for _, station in tenants]
+    assert [statuses(list_payload(f)[2]) for f in frames] == [
+        {f"TAG-T{n}": "Accepted"} for n in range(TENANTS)
+    ]
+    assert len(dynamodb.calls) <= CALLS_PER_TENANT * TENANTS + CALLS_PER_BATCH, dynamodb.operations()

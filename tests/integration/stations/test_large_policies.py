@@ -2,12 +2,15 @@
 each part is a ContinuationItem whose stream record starts it, reaches or recomputes a bounded number, and
 writes the next; a retried batch redoes its own part only. Here the parts are made small."""
 
+import os
+import zlib
 from datetime import UTC, datetime, timedelta
 
+import boto3
 from botocore.exceptions import EndpointConnectionError
 
 from connections.stations import allow_entries, delivery, iot
-from connections.stations.items import ContinuationItem
+from connections.stations.items import ContinuationItem, StationItem
 from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import DRIVER
 from tests.support.stations import (
@@ -126,6 +129,29 @@ def test_requests_in_flight_are_spread_over_shards_the_sweep_reads_all_of(sync):
     assert run_sweep()["resent"] == 8
 
 
+def test_the_sweep_resends_at_most_its_share_a_minute_from_every_shard(sync, monkeypatch):
+    # Given requests in flight unanswered on every shard of the sweep's index, and on the partition from
+    # before sharding (decision 0043), more than the sweep resends a minute
+    monkeypatch.setattr(delivery, "RESENDS_PER_SWEEP", delivery.SHARDS)
+    organization, connection, policy = given_depot()
+    one_a_shard = {zlib.crc32(f"CP-{n}".encode()) % delivery.SHARDS: f"CP-{n}" for n in range(100)}
+    ids = [*sorted(one_a_shard.values()), "CP-OLD"]
+    assert len(ids) == delivery.SHARDS + 1
+    stations = [given_synced_station(sync, organization, s, policy["policy_id"]) for s in ids]
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    assert [len(s.take()) for s in stations] == [1] * len(ids)
+    stored_station("CP-OLD").update(actions=[StationItem.gsi3pk.set(delivery.INFLIGHT)])
+    for station_id in ids:
+        backdate_in_flight(station_id, datetime.now(UTC) - timedelta(minutes=5))
+
+    # When the sweep runs, twice
+    first, second = run_sweep()["resent"], run_sweep()["resent"]
+
+    # Then it resends RESENDS_PER_SWEEP the first time, the rest the second (the first ones now due later)
+    assert (first, second) == (delivery.SHARDS, 1)
+
+
 def test_a_part_written_again_by_a_retried_batch_is_not_started_twice(monkeypatch):
     part = ContinuationItem.next("P-RETRY", ContinuationItem.STATIONS, "7", 1, seq=7)
     part.start()
@@ -142,3 +168,21 @@ def test_a_part_written_again_by_a_retried_batch_is_not_started_twice(monkeypatc
     again.start()
 
     assert ContinuationItem.get(part.pk, part.sk).expires == first.expires
+
+
+def test_a_part_is_named_by_its_key_alone():
+    part = ContinuationItem.next("P-KEY", ContinuationItem.MEMBERS, "2026-12-06T16:40:00+00:00", 3, source=1)
+    part.start()
+
+    stored = boto3.client("dynamodb").get_item(
+        TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": part.pk}, "sk": {"S": part.sk}}
+    )
+    read = ContinuationItem.get(part.pk, part.sk)
+
+    assert {"policy_id", "work", "run", "part"}.isdisjoint(stored["Item"])
+    assert (read.policy_id, read.work, read.run, read.part) == (
+        "P-KEY",
+        ContinuationItem.MEMBERS,
+        "2026-12-06T16:40:00+00:00",
+        3,
+    )

@@ -342,6 +342,39 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     assert run_sweep()["resent"] == 0
 
 
+def test_a_change_written_while_a_station_answers_reaches_it_after_that_answer(sync, monkeypatch):
+    # Given a synced station with a Differential in flight
+    organization, connection, policy = given_depot()
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    first = station.take_one("SendLocalList")
+
+    # When another driver joins, and its change reaches the sync function, just after the station's answer
+    # was read with the policy's list (decision 0046) and before the station is released: the fan-out
+    # finds the station in flight and leaves the change to the answer
+    read = delivery.batch_get
+    joined: list[list] = []
+
+    def then_a_change(keys, consistent=False):
+        found = read(keys, consistent)
+        if not joined:
+            joined.append([])
+            given_auto_member(connection, "driver-2", "TAG-2")
+            sync.drain()
+            joined[0] = station.take()
+        return found
+
+    monkeypatch.setattr(delivery, "batch_get", then_a_change)
+    station.accept(first)
+
+    # Then the fan-out sent nothing, and the answer sends the station the change all the same
+    assert joined == [[]]
+    station.accept(station.take_one("SendLocalList"))
+    assert station.statuses() == {"TAG-1": "Accepted", "TAG-2": "Accepted"}
+    assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
 class Clock:
     """The delivery's clock (what it stamps, and what the sweep compares due times with), moved by hand."""
 

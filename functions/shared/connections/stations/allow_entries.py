@@ -9,13 +9,15 @@ the entries that differ, each stamped with the next sequence number of its polic
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from connections.memberships.changes import state
 from connections.memberships.items import MembershipItem
 from connections.memberships.state_machine import Status
-from connections.platform.table import Item, batch_get, of_kind, transaction
+from connections.platform.table import Found, Item, batch_get, of_kind, transaction
 from connections.stations.items import (
     AllowChangeItem,
     AllowEntryItem,
@@ -198,10 +200,7 @@ def apply(changes: Changes) -> dict[str, int]:
     by_policy: dict[str, list[Wanted]] = {}
     for (policy_id, tag), (verdict, driver_id, token_type) in sorted(changes.entries.items()):
         by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id, token_type))
-    sequences: dict[str, int] = {}
-    for policy_id, wanted in by_policy.items():
-        for start in range(0, len(wanted), _PER_TRANSACTION):
-            sequences[policy_id] = _write(policy_id, wanted[start : start + _PER_TRANSACTION])
+    sequences = _write(by_policy)
     for part in changes.parts:
         # After this part's entries: the next part starts once they are written, once only.
         part.start()
@@ -213,65 +212,128 @@ def apply(changes: Changes) -> dict[str, int]:
 # exist, and two writers of one policy never interleave their numbers (the later one reads again and
 # retries). Every writer of a policy's entries raises its sequence, so an unchanged sequence also means
 # unchanged entries. None of these items is of a kind the sync function's stream filter takes.
-_PER_TRANSACTION = 33  # 3 items an entry (entry, new change, old change) + the sequence: DynamoDB's 100
+# The policies of a batch are read together (BatchGetItem) and written together: a transaction holds the
+# next changes of several policies, each conditioned on its own sequence, up to DynamoDB's 100 items.
+_PER_TRANSACTION = 33  # a policy's changes in one transaction: 3 items each (entry, new change, old change)
+_ITEMS = 100  # in a transaction, DynamoDB's most
+_TRIES = 10  # transactions refused to a policy (another batch wrote its list) before the batch is retried
 
 
 Wanted = tuple[str, Access, str, str]  # idTag, access, driver, the card's type
+Changed = tuple[str, Access, str, str, AllowEntryItem | None]  # ... and the entry stored, if any
 
 
-def _write(policy_id: str, wanted: list[Wanted]) -> int:
-    keys = [*AllowListItem.keys(policy_id), *(AllowEntryItem.key(policy_id, w[0]) for w in wanted)]
-    for _ in range(10):
-        stored = batch_get(keys, consistent=True)
-        if PolicyItem.key(policy_id) not in stored:
-            return 0  # no such policy: no station reads its list
-        first = AllowListItem.key(policy_id) not in stored  # the list's first write creates its item
-        seen = AllowListItem.sequence(stored, policy_id)
-        changed = [
-            (tag, verdict, driver_id, token_type, stored.get(AllowEntryItem.key(policy_id, tag)))
-            for tag, verdict, driver_id, token_type in wanted
-            if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict, token_type)
+@dataclass
+class _Chunk:
+    """Changes of one policy's list written in one transaction: the sequence they follow, and whether they
+    are the list's first (which creates its item)."""
+
+    policy_id: str
+    seen: int
+    first: bool
+    changed: list[Changed]
+
+    def items(self) -> int:
+        return 1 + sum(2 if current is None else 3 for *_, current in self.changed)
+
+    def write(self, write: TransactWrite) -> None:
+        policy_id, seen = self.policy_id, self.seen
+        write.save(
+            AllowListItem(*AllowListItem.key(policy_id), policy_id=policy_id, seq=seen + len(self.changed)),
+            condition=AllowListItem.pk.does_not_exist() if self.first else AllowListItem.seq == seen,
+        )
+        for seq, (tag, verdict, driver_id, token_type, current) in enumerate(self.changed, start=seen + 1):
+            # The entry and its change item say the same, the entry also whose card it is.
+            said: dict[str, Any] = {
+                "policy_id": policy_id,
+                "id_tag": tag,
+                "status": verdict.status,
+                "expires_at": verdict.expires_at,
+                "seq": seq,
+                "id_token_type": token_type,
+            }
+            entry = AllowEntryItem(*AllowEntryItem.key(policy_id, tag), driver_id=driver_id, **said)
+            entry.index()
+            write.save(entry)
+            write.save(AllowChangeItem(*AllowChangeItem.key(policy_id, seq), **said))
+            if current is not None:
+                write.delete(AllowChangeItem(*AllowChangeItem.key(policy_id, int(current.seq))))
+
+
+def _write(wanted: dict[str, list[Wanted]]) -> dict[str, int]:
+    """Write what differs of every policy's `wanted` entries; the sequence of each. The policies of a
+    transaction refused (a list written meanwhile by another batch) are read and written again."""
+    sequences: dict[str, int] = {}
+    refused = dict.fromkeys(wanted, 0)
+    left = wanted
+    while left:
+        keys = [
+            key
+            for policy_id, of_policy in left.items()
+            for key in (
+                *AllowListItem.keys(policy_id),
+                *(AllowEntryItem.key(policy_id, w[0]) for w in of_policy),
+            )
         ]
-        if not changed:
-            return seen
-        try:
-            with transaction() as write:
-                write.save(
-                    AllowListItem(
-                        *AllowListItem.key(policy_id), policy_id=policy_id, seq=seen + len(changed)
-                    ),
-                    condition=AllowListItem.pk.does_not_exist() if first else AllowListItem.seq == seen,
-                )
-                for seq, (tag, verdict, driver_id, token_type, current) in enumerate(changed, start=seen + 1):
-                    entry = AllowEntryItem(
-                        *AllowEntryItem.key(policy_id, tag),
-                        policy_id=policy_id,
-                        id_tag=tag,
-                        driver_id=driver_id,
-                        status=verdict.status,
-                        expires_at=verdict.expires_at,
-                        seq=seq,
-                        id_token_type=token_type,
-                    )
-                    entry.index()
-                    write.save(entry)
-                    write.save(
-                        AllowChangeItem(
-                            *AllowChangeItem.key(policy_id, seq),
-                            policy_id=policy_id,
-                            id_tag=tag,
-                            status=verdict.status,
-                            expires_at=verdict.expires_at,
-                            seq=seq,
-                            id_token_type=token_type,
+        stored = batch_get(keys, consistent=True)
+        queue = {p: _chunks(p, w, stored, sequences) for p, w in left.items() if PolicyItem.key(p) in stored}
+        sequences.update((p, 0) for p in left if p not in queue)  # no such policy: no station reads its list
+        left = {}
+        while queue := {p: chunks for p, chunks in queue.items() if chunks}:
+            batch = _packed(queue)
+            if _written(batch):
+                for chunk in batch:
+                    sequences[chunk.policy_id] = chunk.seen + len(chunk.changed)
+                    queue[chunk.policy_id].pop(0)
+            else:
+                for chunk in batch:
+                    policy_id = chunk.policy_id
+                    refused[policy_id] += 1
+                    if refused[policy_id] == _TRIES:
+                        raise RuntimeError(
+                            f"the allow list of policy {policy_id} kept changing; the batch is retried"
                         )
-                    )
-                    if current is not None:
-                        write.delete(AllowChangeItem(*AllowChangeItem.key(policy_id, int(current.seq))))
-            return seen + len(changed)
-        except TransactWriteError:
-            continue  # another batch wrote this policy's list meanwhile: read again, take the next numbers
-    raise RuntimeError(f"the allow list of policy {policy_id} kept changing; the batch will be retried")
+                    left[policy_id] = wanted[policy_id]
+                    del queue[policy_id]
+    return sequences
+
+
+def _chunks(policy_id: str, wanted: list[Wanted], stored: Found, sequences: dict[str, int]) -> list[_Chunk]:
+    """The policy's entries that differ from `stored`, in transactions' worth that follow one another; its
+    sequence as read goes in `sequences` (what it stays when nothing differs)."""
+    seen = sequences[policy_id] = AllowListItem.sequence(stored, policy_id)
+    first = AllowListItem.key(policy_id) not in stored
+    changed = [
+        (tag, verdict, driver_id, token_type, stored.get(AllowEntryItem.key(policy_id, tag)))
+        for tag, verdict, driver_id, token_type in wanted
+        if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict, token_type)
+    ]
+    chunks = []
+    for start in range(0, len(changed), _PER_TRANSACTION):
+        chunks.append(
+            _Chunk(policy_id, seen, first and start == 0, changed[start : start + _PER_TRANSACTION])
+        )
+        seen += len(chunks[-1].changed)
+    return chunks
+
+
+def _packed(queue: dict[str, list[_Chunk]]) -> list[_Chunk]:
+    """The next chunk of as many policies as fit in one transaction (a policy's first always does)."""
+    batch: list[_Chunk] = []
+    for chunks in queue.values():
+        if sum(c.items() for c in batch) + chunks[0].items() <= _ITEMS:
+            batch.append(chunks[0])
+    return batch
+
+
+def _written(batch: list[_Chunk]) -> bool:
+    try:
+        with transaction() as write:
+            for chunk in batch:
+                chunk.write(write)
+    except TransactWriteError:
+        return False
+    return True
 
 
 def _differs(current: AllowEntryItem | None, verdict: Access, token_type: str) -> bool:

@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
 
 from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
@@ -76,10 +77,8 @@ class ContinuationItem(Item, discriminator="continuation"):
 
     STATIONS, MEMBERS = "stations", "members"
 
-    policy_id = UnicodeAttribute()
-    work = UnicodeAttribute()
-    run = UnicodeAttribute()  # what started it: the sequence sent (STATIONS), the edit's time (MEMBERS)
-    part = NumberAttribute()
+    # Its policy, work, run (what started it: the sequence sent for STATIONS, the edit's time for MEMBERS)
+    # and part are its key's (`key`), stored there only.
     seq = NumberAttribute(null=True)  # STATIONS: the policy's sequence the stations are brought to
     # MEMBERS: where the drivers to recompute are read from: the policy's entries (source 0), then the
     # active members of each of these connections (1...); `after` the last key read there
@@ -92,19 +91,27 @@ class ContinuationItem(Item, discriminator="continuation"):
     def key(policy_id: str, work: str, run: str, part: int) -> Key["ContinuationItem"]:
         return Key(f"CONTINUE#{policy_id}", f"{work}#{run}#{part:06d}")
 
+    @property
+    def policy_id(self) -> str:
+        return self.pk.removeprefix("CONTINUE#")
+
+    @property
+    def work(self) -> str:
+        return self.sk.split("#", 1)[0]
+
+    @property
+    def run(self) -> str:
+        return self.sk.split("#", 1)[1].rsplit("#", 1)[0]
+
+    @property
+    def part(self) -> int:
+        return int(self.sk.rsplit("#", 1)[1])
+
     @classmethod
     def next(cls, policy_id: str, work: str, run: str, part: int, **fields) -> "ContinuationItem":
         """Part `part` of a run, kept a day (time enough for every retry)."""
         expires = datetime.now(UTC) + timedelta(days=1)
-        return cls(
-            *cls.key(policy_id, work, run, part),
-            policy_id=policy_id,
-            work=work,
-            run=run,
-            part=part,
-            expires=expires,
-            **fields,
-        )
+        return cls(*cls.key(policy_id, work, run, part), expires=expires, **fields)
 
     def start(self) -> None:
         """Written once: a retried batch that writes the part again changes nothing (its `expires` would
@@ -257,6 +264,12 @@ class AllowListItem(Item, discriminator="allow_list"):
             return int(head.seq)
         policy = found.get(PolicyItem.key(policy_id))
         return int(policy.seq or 0) if policy is not None else 0
+
+    @staticmethod
+    def unchanged(found: Found, policy_id: str) -> Condition:
+        """A transaction's check that the list's sequence is still the one `sequence` read from `found`."""
+        head = found.get(AllowListItem.key(policy_id))
+        return AllowListItem.seq == head.seq if head is not None else AllowListItem.pk.does_not_exist()
 
 
 class AllowEntryItem(Item, discriminator="allow_entry"):

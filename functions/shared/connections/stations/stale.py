@@ -21,29 +21,20 @@ def _cutoff() -> datetime:
 PAGE = 100
 
 
-def stale_stations(organization_id: str | None = None) -> Iterator[StationItem]:
-    """Every station stale for more than STALE_AFTER (of one organization, or of all), by organization: the
-    index's order, read a page at a time as the caller goes on."""
-    prefix = StationItem.stale_key(organization_id) if organization_id else ""
+def stale_stations() -> Iterator[StationItem]:
+    """Every station stale for more than STALE_AFTER, by organization: the index's order, read a page at a
+    time as the caller goes on."""
     return iter(
         StationItem.gsi5.query(
-            StationItem.STALE,
-            StationItem.gsi5sk.startswith(prefix) if prefix else None,
-            filter_condition=StationItem.stale_since < _cutoff(),
-            page_size=PAGE,
+            StationItem.STALE, filter_condition=StationItem.stale_since < _cutoff(), page_size=PAGE
         )
     )
 
 
-def stale_count(organization_id: str | None = None) -> int:
-    """How many stations (of the organization, or of all) are stale for more than STALE_AFTER: a count
-    query of the stations stale now, which returns no items."""
-    prefix = StationItem.stale_key(organization_id) if organization_id else ""
-    return StationItem.gsi5.count(
-        StationItem.STALE,
-        StationItem.gsi5sk.startswith(prefix) if prefix else None,
-        filter_condition=StationItem.stale_since < _cutoff(),
-    )
+def stale_count() -> int:
+    """How many stations are stale for more than STALE_AFTER: a count query of the stations stale now, which
+    returns no items. An organization's own count is `out_of_sync_counts`'."""
+    return StationItem.gsi5.count(StationItem.STALE, filter_condition=StationItem.stale_since < _cutoff())
 
 
 def out_of_sync_counts(organization_id: str) -> tuple[int, int]:
