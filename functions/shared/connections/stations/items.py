@@ -63,11 +63,12 @@ class UnlockItem(Item, discriminator="unlock"):
 
 
 class ContinuationItem(Item, discriminator="continuation"):
-    """The next part of work too large for one invocation (decision 0042): reaching the next page of a
+    """The next part of work too large for one invocation (decisions 0042, 0045): reaching a range of a
     policy's stations (STATIONS), or recomputing the entries of its next members after an edit (MEMBERS).
     Its stream record starts the part in the sync function; each part is idempotent and its key is the
     same when a retried batch writes it again and the first write wins (`start`), so a retry redoes its own
-    part only. Gone by TTL in a day."""
+    part only. Each part has its own partition key: the stream's lanes (ParallelizationFactor) keep order
+    only within a key, so the parts of one fan-out run side by side. Gone by TTL in a day."""
 
     STATIONS, MEMBERS = "stations", "members"
 
@@ -81,11 +82,12 @@ class ContinuationItem(Item, discriminator="continuation"):
     sources = strings(null=True)
     source = NumberAttribute(default=0)
     after = JSONAttribute(null=True)
+    until = UnicodeAttribute(null=True)  # STATIONS: the part's last station (gsi2sk); none: to the end
     expires = TTLAttribute()
 
     @staticmethod
     def key(policy_id: str, work: str, run: str, part: int) -> Key["ContinuationItem"]:
-        return Key(f"CONTINUE#{policy_id}", f"{work}#{run}#{part:06d}")
+        return Key(f"CONTINUE#{policy_id}#{work}#{run}#{part:06d}", "CONTINUE")
 
     @classmethod
     def next(cls, policy_id: str, work: str, run: str, part: int, **fields) -> "ContinuationItem":
