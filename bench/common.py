@@ -68,7 +68,7 @@ class OwnTime:
         from botocore.client import BaseClient
 
         (server,) = SERVER
-        self.moto, self.moto_cpu, self.requests = 0.0, 0.0, 0
+        self.moto, self.requests = 0.0, 0
         self._answering, self._since = 0, 0.0  # requests moto is answering, and since when
         self._lock = threading.Lock()
         self.dynamodb_ms, self.publish_ms = dynamodb_ms, publish_ms
@@ -79,11 +79,9 @@ class OwnTime:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(body)
             self._moto_answers(+1)
-            cpu = time.thread_time()
             try:
                 return list(application(environ, start_response))  # the whole body, in moto's time
             finally:
-                self.moto_cpu += time.thread_time() - cpu
                 self._moto_answers(-1)
 
         server._server.app = timed
@@ -109,10 +107,6 @@ class OwnTime:
                 self.moto += at - self._since
                 self.requests += 1
             self._answering += step
-
-    def own_cpu(self) -> float:
-        """The CPU seconds of this process but moto's: a measure the machine's load does not inflate."""
-        return time.process_time() - self.moto_cpu
 
     def now(self) -> float:
         with self._lock:

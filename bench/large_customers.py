@@ -21,9 +21,7 @@ previous round wrote) run one after another in a lane and the lanes side by side
 Streams publishes a record within about a second: 1 s, a figure for the usual case, seconds at worst; a
 retried batch waits a hop too). Conservative: a round lasts until its slowest lane's last invocation ends.
 
-own s: the invocations' own time, summed; own CPU s: their CPU (the process's but moto's), which the
-machine's load does not inflate as it does the times; moto's s: the time moto spent answering (taken
-out); wall s: this run's wall time, moto's included.
+moto's s: the time moto spent answering (taken out); wall s: this run's wall time, moto's included.
 Members: the time, invocations, the longest, and tracemalloc's peak of one invocation (the memory the
 function's work allocates; target well under 512 MB); tracemalloc slows the members' invocations.
 """
@@ -68,14 +66,13 @@ class Sync:
         common.fresh_counts()
         if self.traced:
             tracemalloc.start()
-        began, moto, cpu = self.clock.now(), self.clock.moto, self.clock.own_cpu()
+        began, moto = self.clock.now(), self.clock.moto
         answer = invoke(self.handler, event)
         peak = tracemalloc.get_traced_memory()[1] if self.traced else 0
         tracemalloc.stop()
         self.runs.append(
             SimpleNamespace(
                 seconds=self.clock.now() - began,
-                cpu=self.clock.own_cpu() - cpu,
                 moto=self.clock.moto - moto,
                 lane=self.replayer.lane(event["Records"][0]),
                 peak=peak,
@@ -162,7 +159,7 @@ def main() -> int:
 
         sync = Sync(endpoint, clock, traced=False)
         rows = [("a change to a policy of", "to the last publish s", "x baseline", "rounds", "invocations")]
-        rows[0] += ("lanes", "longest s", "own s", "own CPU s", "moto's s", "wall s", "calls", "publishes")
+        rows[0] += ("lanes", "longest s", "own s", "moto's s", "wall s", "calls", "publishes")
         figures = []
         for n, size in enumerate(sizes):
             path = f"/organizations/{org}/connections/conn-{n}/requests/driver-{n}/approve"
@@ -176,7 +173,6 @@ def main() -> int:
                 (f"{size:,} stations", f"{figures[-1]:.2f}", f"{figures[-1] / figures[0]:.1f}", len(rounds))
                 + (len(runs), max(len({r.lane for r in found}) for found in rounds))
                 + (f"{max(r.seconds for r in runs):.2f}", f"{sum(r.seconds for r in runs):.1f}")
-                + (f"{sum(r.cpu for r in runs):.1f}",)
                 + (f"{sum(r.moto for r in runs):.1f}", f"{wall:.1f}", sum(r.calls for r in runs))
                 + (sum(r.publishes for r in runs),)
             )
