@@ -6,6 +6,7 @@ Not a benchmark itself; each bench imports it first (it puts the repository on s
 import contextlib
 import io
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -23,6 +24,7 @@ REGION = "us-east-1"
 DYNAMODB = DynamoDBCalls()
 PUBLISHED: list[tuple[str, int, list]] = []  # (station, bytes, frame), once count_publishes() ran
 REFUSED: list[str] = []  # DynamoDB calls answered with an error (a retry inside the counts), whole run
+SERVER: list = []  # moto's server, while `moto()` runs (OwnTime times its answers)
 
 
 @contextlib.contextmanager
@@ -38,50 +40,82 @@ def moto(counted: bool = False):
     server, endpoint = start_moto_for_functions()
     if counted:
         DYNAMODB.install()
+    SERVER[:] = [server]
     try:
         yield endpoint
     finally:
+        SERVER.clear()
         server.stop()
 
 
-def add_latency(ms: float) -> None:
-    """A DynamoDB-like latency (the benches' `--latency-ms`): every DynamoDB call waits `ms` more, since
-    moto answers in its own time, which says nothing of DynamoDB's. It wraps the one method every botocore
-    client calls (as tests/support/counting.py does), so clients made before are slowed too; the wait
-    releases the GIL, as a network round-trip does, so calls from threads overlap theirs."""
-    if ms <= 0:
-        return
-    from botocore.client import BaseClient
+class OwnTime:
+    """What production would see of the functions' time, without moto's (decision 0045): wall time with
+    every moment moto spends answering a request taken out, and a modelled latency waited on every call.
 
-    original = BaseClient._make_api_call
+    moto answers in threads of this process (its server), DynamoDB one request at a time and the index
+    queries by scanning the table: its own time grows with the table and says nothing of DynamoDB's. Each
+    request's time inside moto's WSGI application (request body to response body) is added to `moto`, and
+    `now()` is the wall clock minus it, frozen while moto answers. The GIL's switch interval is raised for
+    the run, so that moto, once it answers, runs to its end before any function thread resumes: the
+    functions' own CPU (botocore, pynamodb, frames, HTTP to the endpoint) is never hidden inside moto's
+    time, and it runs one thread at a time, as on one vCPU. A latency is waited on this clock
+    (`wait`), so moto's time does not shorten it: every DynamoDB call waits `dynamodb_ms`, every IoT publish
+    `publish_ms`, releasing the GIL as a network round-trip does, so calls from threads overlap theirs.
+    What is left out: the server's reading of a request's headers (counted as the functions', a few
+    microseconds), and other processes of the machine (its load is printed beside the figures)."""
 
-    def slowed(client, operation: str, params: dict):
-        if client.meta.service_model.service_name == "dynamodb":
-            time.sleep(ms / 1000)
-        return original(client, operation, params)
+    def __init__(self, dynamodb_ms: float, publish_ms: float) -> None:
+        from botocore.client import BaseClient
 
-    BaseClient._make_api_call = slowed
+        (server,) = SERVER
+        self.moto, self.requests = 0.0, 0
+        self._answering, self._since = 0, 0.0  # requests moto is answering, and since when
+        self._lock = threading.Lock()
+        self.dynamodb_ms, self.publish_ms = dynamodb_ms, publish_ms
+        application = server._server.app
 
+        def timed(environ, start_response):
+            # The request's body is read first, outside moto's time: reading a socket lets other threads run.
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            self._moto_answers(+1)
+            try:
+                return list(application(environ, start_response))  # the whole body, in moto's time
+            finally:
+                self._moto_answers(-1)
 
-def moto_busy() -> list[float]:
-    """A running total of the seconds moto spends answering DynamoDB requests, which it does one at a
-    time (decision 0009; the time its lock is held): when a bench's wall time is close to it, the time is
-    moto's, not the service's."""
-    from infra.local import moto_dynamodb
+        server._server.app = timed
+        sys.setswitchinterval(1.0)  # moto runs to its answer's end (see above); the default is 5 ms
+        latencies = {"dynamodb": dynamodb_ms / 1000, "iot-data": publish_ms / 1000}
+        original = BaseClient._make_api_call
 
-    busy, lock = [0.0], moto_dynamodb._one_at_a_time
+        def waited(client, operation: str, params: dict):
+            self.wait(latencies.get(client.meta.service_model.service_name, 0.0))
+            return original(client, operation, params)
 
-    class Timed:
-        def __enter__(self):
-            lock.acquire()
-            self.began = time.perf_counter()
+        # The one method every botocore client calls (as tests/support/counting.py wraps it): clients
+        # made before are slowed too.
+        BaseClient._make_api_call = waited
 
-        def __exit__(self, *_):
-            busy[0] += time.perf_counter() - self.began
-            lock.release()
+    def _moto_answers(self, step: int) -> None:
+        """moto's time: while at least one request is being answered (they seldom overlap, see above)."""
+        with self._lock:
+            at = time.perf_counter()
+            if step > 0 and not self._answering:
+                self._since = at
+            elif step < 0 and self._answering == 1:
+                self.moto += at - self._since
+                self.requests += 1
+            self._answering += step
 
-    moto_dynamodb._one_at_a_time = Timed()  # type: ignore[assignment]
-    return busy
+    def now(self) -> float:
+        with self._lock:
+            return (self._since if self._answering else time.perf_counter()) - self.moto
+
+    def wait(self, seconds: float) -> None:
+        until = self.now() + seconds
+        while (left := until - self.now()) > 0:
+            time.sleep(left)
 
 
 def api(handler, method: str, path: str, expect: int = 200, **kwargs) -> dict:

@@ -1,7 +1,9 @@
 """The table's DynamoDB stream replayed to each stream-triggered function of template.yaml the way Lambda's
 event source mapping does: records in Lambda's shape, the mapping's FilterCriteria applied (records that
 match no filter are skipped, as Lambda drops them), batches of its BatchSize, and with
-ReportBatchItemFailures a batch retried from its first failed record.
+ReportBatchItemFailures a batch retried from its first failed record. With a ParallelizationFactor, Lambda
+spreads a shard's records over that many concurrent batches by partition key, each key's records in order:
+the batches here are made the same way (`lane`), and delivered one lane after the other.
 
 One `Replayer` serves everyone: the tests and the benches call it synchronously (`drain`: until no new
 record passes the filter); the local stack's `Pump` runs it in a thread, polling every 250 ms, where a
@@ -11,6 +13,7 @@ MaximumRetryAttempts, the records are parked in the on-failure queue and the sha
 
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +40,7 @@ class Mapping:
     bisect: bool = False
     partial_failures: bool = False
     filter_criteria: dict | None = None
+    parallelization: int = 1
 
 
 def mappings() -> list[Mapping]:
@@ -59,6 +63,7 @@ def mappings() -> list[Mapping]:
                     bisect=bool(spec.get("BisectBatchOnFunctionError", False)),
                     partial_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
                     filter_criteria=spec.get("FilterCriteria"),
+                    parallelization=int(spec.get("ParallelizationFactor", 1)),
                 )
             )
     return found
@@ -170,9 +175,16 @@ class Replayer:
     def wanted(self, records: list[dict]) -> list[dict]:
         return [r for r in records if matches_any(self.mapping.filter_criteria, r)]
 
+    def lane(self, record: dict) -> int:
+        """Which of the mapping's concurrent batches takes the record: by its partition key (`pk`), as
+        Lambda keeps a key's records in order. Lambda's own hash is not documented; any stable one will do."""
+        return zlib.crc32(record["dynamodb"]["Keys"]["pk"]["S"].encode()) % self.mapping.parallelization
+
     def batches(self, records: list[dict]) -> list[list[dict]]:
-        size = self.mapping.batch_size
-        return [records[start : start + size] for start in range(0, len(records), size)]
+        size, lanes = self.mapping.batch_size, dict[int, list[dict]]()
+        for record in records:
+            lanes.setdefault(self.lane(record), []).append(record)
+        return [lane[start : start + size] for lane in lanes.values() for start in range(0, len(lane), size)]
 
     def deliver(self, batch: list[dict]):
         """One invocation with `batch`; the function's answer."""
@@ -197,8 +209,14 @@ class Replayer:
         records = self.stream.read()
         wanted = self.wanted(records)
         for batch in self.batches(wanted):
-            answer = self.deliver(batch)
-            assert not self.retry_from(batch, answer), f"{self.mapping.function} failed: {answer}"
+            # Records reported failed are delivered again, as Lambda does, up to MaximumRetryAttempts
+            # times: a function may leave records for the next invocation (a bounded number of parts each).
+            for _ in range(self.mapping.max_retries + 1):
+                answer = self.deliver(batch)
+                batch = self.retry_from(batch, answer)
+                if not batch:
+                    break
+            assert not batch, f"{self.mapping.function} failed: {answer}"
         return Drained(len(records), len(wanted))
 
     def drain(self, rounds: int = 20) -> Drained:

@@ -34,10 +34,18 @@ def failed(answer: dict) -> list[str]:
     return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
 
 
-def test_a_change_reaches_a_policys_stations_a_part_per_invocation_and_a_retry_redoes_its_part(
+def keys(records: list[dict]) -> list[str]:
+    return [r["dynamodb"]["Keys"]["pk"]["S"] for r in records]
+
+
+def sequence_numbers(records: list[dict]) -> list[str]:
+    return [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+def test_a_large_policys_change_is_split_at_once_into_parts_run_side_by_side_a_retry_redoing_its_part(
     sync, monkeypatch
 ):
-    # Given a policy whose stations are in sync, reached PER_PART stations per invocation
+    # Given a policy whose stations are in sync, reached PER_PART stations per part
     organization, connection, policy = given_depot()
     stations = [
         given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
@@ -48,11 +56,16 @@ def test_a_change_reaches_a_policys_stations_a_part_per_invocation_and_a_retry_r
     given_auto_member(connection, DRIVER, "TAG-1")
     first = sync.deliver(sync.wanted(sync.new_records()))
 
-    # Then the first part's stations get the change, and the rest wait for the next part
+    # Then no station is reached yet: the change's invocation writes every part at once, each under its own
+    # partition key, so that the stream's lanes (ParallelizationFactor) run them side by side
     assert failed(first) == []
-    assert [len(s.take()) for s in stations] == [1, 1, 0, 0, 0]
+    assert [len(s.take()) for s in stations] == [0] * STATIONS
+    parts = sorted(sync.wanted(sync.new_records()), key=lambda r: keys([r]))  # written at once: any order
+    assert len(parts) == 3 and len(set(keys(parts))) == 3
 
-    # When publishing to the second part's second station fails
+    # When the parts are delivered last first (lanes keep no order between them), and publishing to the
+    # second part's second station fails
+    assert failed(sync.deliver(parts[2:])) == []
     publish = iot.publish
 
     def failing(station_id: str, frame: list) -> int:
@@ -61,21 +74,63 @@ def test_a_change_reaches_a_policys_stations_a_part_per_invocation_and_a_retry_r
         return publish(station_id, frame)
 
     monkeypatch.setattr(iot, "publish", failing)
-    second = sync.wanted(sync.new_records())
-    assert failed(sync.deliver(second)) != []
+    assert failed(sync.deliver(parts[1:2])) != []
 
-    # Then Lambda's retry reads that part's stations only, and the next part reaches the rest
+    # Then Lambda's retry reads that part's stations only
     monkeypatch.setattr(iot, "publish", publish)
     dynamodb = DynamoDBCalls().install()
     try:
-        assert failed(sync.deliver(second)) == []
+        assert failed(sync.deliver(parts[1:2])) == []
         assert dynamodb.items_read(index="gsi2") <= PER_PART
     finally:
         dynamodb.uninstall()
+    assert failed(sync.deliver(parts[:1])) == []
+
+    # And every station got the change once
     sync.drain()
     frames = [s.take() for s in stations]
-    assert [len(f) for f in frames] == [0, 0, 1, 1, 1]
-    assert [statuses(list_payload(f[0])[2]) for f in frames[2:]] == [{"TAG-1": "Accepted"}] * 3
+    assert [len(f) for f in frames] == [1] * STATIONS
+    assert [statuses(list_payload(f[0])[2]) for f in frames] == [{"TAG-1": "Accepted"}] * STATIONS
+
+
+def test_a_policy_of_one_part_is_reached_by_the_changes_own_invocation(sync, monkeypatch):
+    organization, connection, policy = given_depot()
+    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(2)]
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 2)
+
+    given_auto_member(connection, DRIVER, "TAG-1")
+    assert failed(sync.deliver(sync.wanted(sync.new_records()))) == []
+
+    assert [len(s.take()) for s in stations] == [1, 1]
+    assert sync.wanted(sync.new_records()) == []  # no part written, not even an empty one after the last
+
+
+def test_an_invocation_reaches_a_bounded_number_of_parts_and_leaves_the_rest_to_the_next(sync, monkeypatch):
+    # Given a policy split into parts of one station, and an invocation that may reach two of them
+    organization, connection, policy = given_depot()
+    stations = [
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
+    ]
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 1)
+    monkeypatch.setattr(delivery, "PARTS_PER_INVOCATION", 2)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.deliver(sync.wanted(sync.new_records()))
+    parts = sorted(sync.wanted(sync.new_records()), key=lambda r: keys([r]))
+    assert len(parts) == STATIONS
+
+    # When one batch brings every part (BatchSize 100 would)
+    answer = sync.deliver(parts)
+
+    # Then two are reached, and the rest reported as failed, for Lambda to deliver again
+    assert sum(len(s.take()) for s in stations) == 2
+    assert failed(answer) == sequence_numbers(parts[2:])
+
+    # And each delivery again reaches two more, until every station has the change
+    again = sync.retry_from(parts, answer)
+    answer = sync.deliver(again)
+    assert failed(answer) == sequence_numbers(parts[4:])
+    assert failed(sync.deliver(sync.retry_from(again, answer))) == []
+    assert sum(len(s.take()) for s in stations) == STATIONS - 2
 
 
 def test_a_policy_edit_recomputes_its_members_a_part_per_invocation(sync, monkeypatch):

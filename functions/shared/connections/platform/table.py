@@ -24,7 +24,7 @@ Every key of the design is built here and nowhere else; docs/access-patterns.md 
     allow list     pk POLICY#<policy>  sk LIST             (the list's sequence)
     allow entry    pk POLICY#<policy>  sk TAG#<idTag>      gsi2 TAG#<idTag> / POLICY#<policy>
     allow change   pk POLICYSEQ#<policy> sk <seq, 12 digits>   (the latest change of each idTag, by sequence)
-    continuation   pk CONTINUE#<policy> sk <work>#<run>#<part> (the next part of large work; TTL `expires`)
+    continuation   pk CONTINUE#<policy>#<work>#<run>#<part> sk CONTINUE (a part of large work; TTL `expires`)
     admin alert    pk CONN#<conn>      sk ALERT#<email>    gsi3 DIGEST / <window ends>#<conn>#<email>  (****)
     reminder       pk CONN#<conn>      sk REMIND#<driver>  gsi3 REMIND / <remind at>#<conn>#<driver>   (*****)
     verification   pk CONN#<conn>      sk VERIFY#<driver>  (deleted by TTL on `expires`)

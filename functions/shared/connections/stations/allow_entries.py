@@ -18,6 +18,7 @@ from connections.memberships.changes import state
 from connections.memberships.items import MembershipItem
 from connections.memberships.state_machine import Status
 from connections.platform.table import Found, Item, batch_get, of_kind, transaction
+from connections.stations import delivery
 from connections.stations.items import (
     AllowChangeItem,
     AllowEntryItem,
@@ -30,6 +31,10 @@ from connections.stations.items import (
 )
 from connections.stations.local_list import DEFAULT_CARD_TYPE, MAX_REFUSALS, Access, TagStatus, access
 from connections.stations.policy import Rules
+
+
+class PartLeftForLater(Exception):
+    """A part of a fan-out beyond what one invocation reaches (delivery.PARTS_PER_INVOCATION)."""
 
 
 @dataclass
@@ -81,8 +86,13 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
     elif isinstance(new, ContinuationItem):
         if new.work == ContinuationItem.MEMBERS:
             _members_part(changes, new, now)
-        else:
+        elif len(changes.fan_outs) < delivery.PARTS_PER_INVOCATION:
             changes.fan_outs.append(new)
+        else:
+            # Reported failed (Powertools' partial batch response): Lambda delivers it again next.
+            raise PartLeftForLater(
+                f"{new.pk}: {delivery.PARTS_PER_INVOCATION} parts in this invocation already"
+            )
     elif isinstance(new, StationItem):
         # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
         # an empty Full clears what it held), given other capabilities, or refused an update, unless it

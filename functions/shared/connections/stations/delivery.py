@@ -10,12 +10,13 @@ answered in time (`resend_unanswered`) and the list a station keeps refusing (`r
 
 import base64
 import json
+import math
 import secrets
 import threading
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import islice
@@ -421,12 +422,19 @@ def _commit(state: StationList) -> Changes:
 # publish, a few milliseconds of waiting each, so 10,000 stations take about 2 s of DynamoDB's latency
 # rather than a minute (as many pooled connections: platform.table.Item.Meta.max_pool_connections).
 FAN_OUT = 32
-# Stations are read and reached a page at a time: a BatchGetItem's 100 keys. Only a page is held at once.
+# Stations are read and reached a page at a time: a BatchGetItem's 100 keys. Only a page is held at once,
+# and the one before it while its deliveries finish.
 PAGE = 100
-# Stations of a policy reached by one invocation: the rest are a ContinuationItem's, reached by the next
-# (decision 0042). At DynamoDB's latency 2,000 stations take about a second (bench/station_fanout.py), well
-# within the function's timeout, and a retried batch sends again to these 2,000 at most.
-STATIONS_PER_PART = 2_000
+# A policy of more stations than a part is split by the change's invocation into parts of this many, each
+# a ContinuationItem the stream carries to its own invocation, side by side (decision 0045): a part takes
+# about a second at DynamoDB's latency (bench/large_customers.py), and a retried batch redoes its own.
+STATIONS_PER_PART = 500
+# At most this many parts: a larger policy has larger parts. 40 parts in the stream's 10 lanes leave a lane
+# a few of them, which its invocations take PARTS_PER_INVOCATION at a time within MaximumRetryAttempts.
+MAX_PARTS = 40
+# Parts one invocation reaches; a batch's other parts are reported failed, for Lambda to deliver again
+# (BatchSize 100 could hand one invocation every part of a lane, and outlast the timeout).
+PARTS_PER_INVOCATION = 4
 
 
 def send_next_lists(
@@ -434,49 +442,83 @@ def send_next_lists(
 ) -> Delivery:
     """After a batch's entries are written: every station of a changed policy gets its next list message
     (send_next_list, at most one each), and every station in `full` gets its whole list again; `continued`:
-    parts of earlier fan-outs, each reaching its next stations. Beyond STATIONS_PER_PART stations a policy's
-    fan-out continues in the next invocation."""
+    parts of earlier fan-outs, each reaching its stations. A policy of more than STATIONS_PER_PART stations
+    is split into parts, each written for an invocation of its own."""
     done, reader = Delivery(), EntryReader()
     if not sequences and not full and not continued:
         return done
     iot.warm()  # boto3 creates clients unsafely from several threads: create it here first
     with ThreadPoolExecutor(max_workers=FAN_OUT) as pool:
-        waiting = sorted(full)
-        for start in range(0, len(waiting), PAGE):
-            # Waiting for its whole list: the item itself, read consistently, with every sequence.
-            found = batch_get([StationItem.key(s) for s in waiting[start : start + PAGE]], consistent=True)
-            _reach(pool, [(s, sequences) for s in found.of(StationItem)], reader, done)
+        _reach(pool, _waiting(sorted(full), sequences), reader, done)
         for policy_id, seq in sorted(sequences.items()):
-            _fan_out(
-                pool, ContinuationItem.next(policy_id, STATIONS, str(seq), 0, seq=seq), full, reader, done
-            )
+            parts = _split(policy_id, seq)
+            if len(parts) == 1:
+                _fan_out(pool, parts[0], full, reader, done)
+            else:
+                _raise_first([pool.submit(part.start) for part in parts])
         for part in continued:
             _fan_out(pool, part, full, reader, done)
     return done
 
 
 STATIONS = ContinuationItem.STATIONS
+Job = tuple[StationItem, int | dict[str, int]]  # a station, and the sequence(s) it is brought to
+
+
+def _waiting(station_ids: list[str], sequences: dict[str, int]) -> Iterator[list[Job]]:
+    """Stations waiting for their whole list, a page at a time: the items themselves, read consistently,
+    each with every sequence."""
+    for start in range(0, len(station_ids), PAGE):
+        found = batch_get([StationItem.key(s) for s in station_ids[start : start + PAGE]], consistent=True)
+        yield [(s, sequences) for s in found.of(StationItem)]
+
+
+def _split(policy_id: str, seq: int) -> list[ContinuationItem]:
+    """The policy's stations in parts of STATIONS_PER_PART (more if there would be over MAX_PARTS), each
+    after the last station of the one before. The boundaries are counted, not read: a Query of Select COUNT
+    returns no item, just where it stopped (at its Limit, or at 1 MB of items read)."""
+    starts: list[dict | None] = [None]  # each part's exclusive start: where the part before stopped
+    counted, after = 0, None
+    while True:
+        page = StationItem._get_connection().query(
+            StationItem.policy_key(policy_id),
+            index_name=StationItem.gsi2.Meta.index_name,
+            select="COUNT",
+            limit=STATIONS_PER_PART - counted,
+            exclusive_start_key=after,
+        )
+        counted, after = counted + page["Count"], page.get("LastEvaluatedKey")
+        if not after:
+            break
+        if counted == STATIONS_PER_PART:
+            starts.append(after)
+            counted = 0
+    if counted == 0 and len(starts) > 1:
+        starts.pop()  # DynamoDB stops at a Limit even when no station follows: no empty part after the last
+    starts = starts[:: math.ceil(len(starts) / MAX_PARTS)]  # over MAX_PARTS: every other one, or fewer
+    ends = [start["gsi2sk"]["S"] for start in starts[1:] if start is not None] + [None]
+    return [
+        ContinuationItem.next(policy_id, STATIONS, str(seq), n, seq=seq, after=start, until=end)
+        for n, (start, end) in enumerate(zip(starts, ends, strict=True))
+    ]
 
 
 def _fan_out(
     pool: ThreadPoolExecutor, part: ContinuationItem, full: set[str], reader: "EntryReader", done: Delivery
 ) -> None:
-    """One part of a policy's fan-out: its next STATIONS_PER_PART stations, a page at a time; the part
-    after it written for the next invocation, if stations remain."""
+    """One part of a policy's fan-out: its stations, after `part.after` up to `part.until`, a page at a
+    time (a station waiting for its whole list is sent it already)."""
     seq = int(part.seq or 0)
     stations = StationItem.gsi2.query(
         StationItem.policy_key(part.policy_id),
-        limit=STATIONS_PER_PART,
-        page_size=min(PAGE, STATIONS_PER_PART),
+        StationItem.gsi2sk <= part.until if part.until else None,
+        page_size=PAGE,
         last_evaluated_key=part.after,
     )
-    for page in _pages(s for s in stations if s.station_id not in full):
-        _reach(pool, [(s, seq) for s in _fresh(page)], reader, done)
-    if stations.last_evaluated_key:
-        after = stations.last_evaluated_key
-        ContinuationItem.next(
-            part.policy_id, STATIONS, part.run, int(part.part) + 1, seq=seq, after=after
-        ).start()
+    pages = (
+        [(s, seq) for s in _fresh(page)] for page in _pages(s for s in stations if s.station_id not in full)
+    )
+    _reach(pool, pages, reader, done)
 
 
 def _pages(stations: Iterable[StationItem]) -> Iterator[list[StationItem]]:
@@ -506,21 +548,28 @@ def _fresh(page: list[StationItem]) -> list[StationItem]:
 
 
 def _reach(
-    pool: ThreadPoolExecutor,
-    jobs: list[tuple[StationItem, int | dict[str, int]]],
-    reader: "EntryReader",
-    done: Delivery,
+    pool: ThreadPoolExecutor, pages: Iterable[Sequence[Job]], reader: "EntryReader", done: Delivery
 ) -> None:
-    """One page of stations, each sent its next message (`seq`: its policy's sequence or, for a Full,
-    every sequence the batch knows), FAN_OUT at a time."""
+    """Pages of stations, each sent its next message (`seq`: its policy's sequence or, for a Full, every
+    sequence the batch knows), FAN_OUT at a time. A page's deliveries overlap the reading of the next (the
+    waits for DynamoDB and IoT under the CPU's work), so two pages are held at most."""
 
-    def one(job: tuple[StationItem, int | dict[str, int]]) -> None:
+    def one(job: Job) -> None:
         station, seq = job
         if isinstance(seq, dict):
             seq = seq.get(station.policy_id) or policy_seq(station.policy_id)
         send_next_list(station, seq, reader, done)
 
-    failures = [f.exception() for f in [pool.submit(one, job) for job in jobs]]
+    before: list[Future] = []
+    for page in pages:
+        submitted = [pool.submit(one, job) for job in page]
+        _raise_first(before)
+        before = submitted
+    _raise_first(before)
+
+
+def _raise_first(futures: list[Future]) -> None:
+    failures = [f.exception() for f in futures]
     for failure in failures:
         if failure is not None:
             raise failure  # the batch is retried; what was sent is in flight and will not be sent twice

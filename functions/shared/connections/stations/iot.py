@@ -14,8 +14,10 @@ OWNER_ATTRIBUTE = "organization_id"
 @cache
 def _client():
     import boto3  # only the functions that talk to stations pay for it
+    from botocore.config import Config
 
-    return boto3.client("iot-data")
+    # A connection kept for each of a fan-out's threads (delivery.FAN_OUT), as the table's clients do.
+    return boto3.client("iot-data", config=Config(max_pool_connections=32))
 
 
 def warm() -> None:

@@ -69,11 +69,12 @@ class UnlockItem(Item, discriminator="unlock"):
 
 
 class ContinuationItem(Item, discriminator="continuation"):
-    """The next part of work too large for one invocation (decision 0042): reaching the next page of a
+    """The next part of work too large for one invocation (decisions 0042, 0045): reaching a range of a
     policy's stations (STATIONS), or recomputing the entries of its next members after an edit (MEMBERS).
     Its stream record starts the part in the sync function; each part is idempotent and its key is the
     same when a retried batch writes it again and the first write wins (`start`), so a retry redoes its own
-    part only. Gone by TTL in a day."""
+    part only. Each part has its own partition key: the stream's lanes (ParallelizationFactor) keep order
+    only within a key, so the parts of one fan-out run side by side. Gone by TTL in a day."""
 
     STATIONS, MEMBERS = "stations", "members"
 
@@ -85,27 +86,34 @@ class ContinuationItem(Item, discriminator="continuation"):
     sources = strings(null=True)
     source = NumberAttribute(default=0)
     after = JSONAttribute(null=True)
+    until = UnicodeAttribute(null=True)  # STATIONS: the part's last station (gsi2sk); none: to the end
     expires = TTLAttribute()
 
     @staticmethod
     def key(policy_id: str, work: str, run: str, part: int) -> Key["ContinuationItem"]:
-        return Key(f"CONTINUE#{policy_id}", f"{work}#{run}#{part:06d}")
+        return Key(f"CONTINUE#{policy_id}#{work}#{run}#{part:06d}", "CONTINUE")
+
+    def _named(self) -> tuple[str, str, str, str]:
+        """policy, work, run, part: the key's parts (a run may hold any character but none of the others)."""
+        policy_id, work, rest = self.pk.removeprefix("CONTINUE#").split("#", 2)
+        run, part = rest.rsplit("#", 1)
+        return policy_id, work, run, part
 
     @property
     def policy_id(self) -> str:
-        return self.pk.removeprefix("CONTINUE#")
+        return self._named()[0]
 
     @property
     def work(self) -> str:
-        return self.sk.split("#", 1)[0]
+        return self._named()[1]
 
     @property
     def run(self) -> str:
-        return self.sk.split("#", 1)[1].rsplit("#", 1)[0]
+        return self._named()[2]
 
     @property
     def part(self) -> int:
-        return int(self.sk.rsplit("#", 1)[1])
+        return int(self._named()[3])
 
     @classmethod
     def next(cls, policy_id: str, work: str, run: str, part: int, **fields) -> "ContinuationItem":

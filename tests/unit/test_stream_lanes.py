@@ -1,0 +1,41 @@
+"""The local stream replay makes the batches Lambda makes with a ParallelizationFactor (decision 0045):
+records spread over lanes by partition key, each key's records in order, and every record in one batch."""
+
+from infra.local.streams import Mapping, Replayer, mapping_of
+
+
+def record(pk: str, n: int) -> dict:
+    return {"dynamodb": {"Keys": {"pk": {"S": pk}}, "SequenceNumber": str(n)}}
+
+
+def replayer(parallelization: int, batch_size: int = 100) -> Replayer:
+    mapping = Mapping("F", "T", batch_size=batch_size, parallelization=parallelization)
+    return Replayer(mapping, stream=None, invoke=lambda event: None)  # type: ignore[arg-type]
+
+
+def test_records_are_spread_over_lanes_by_partition_key_each_keys_in_order():
+    records = [record(f"CONTINUE#P#{n % 20}", n) for n in range(60)]
+    lanes = replayer(10)
+    batches = lanes.batches(records)
+
+    assert sorted(r["dynamodb"]["SequenceNumber"] for b in batches for r in b) == sorted(
+        r["dynamodb"]["SequenceNumber"] for r in records
+    )
+    assert len(batches) > 1
+    for batch in batches:
+        assert len({lanes.lane(r) for r in batch}) == 1
+    for key in {r["dynamodb"]["Keys"]["pk"]["S"] for r in records}:
+        (batch,) = [b for b in batches if any(r["dynamodb"]["Keys"]["pk"]["S"] == key for r in b)]
+        numbers = [
+            int(r["dynamodb"]["SequenceNumber"]) for r in batch if r["dynamodb"]["Keys"]["pk"]["S"] == key
+        ]
+        assert numbers == sorted(numbers)
+
+
+def test_without_a_parallelization_factor_the_batches_keep_the_streams_order():
+    records = [record(f"K{n % 7}", n) for n in range(250)]
+    assert replayer(1).batches(records) == [records[:100], records[100:200], records[200:]]
+
+
+def test_the_station_sync_mapping_runs_ten_lanes():
+    assert mapping_of("StationSyncFunction").parallelization == 10
