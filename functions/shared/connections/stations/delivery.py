@@ -8,26 +8,22 @@ in the next message, sent when the station answers (`answer_frame`). The sweep s
 answered in time (`resend_unanswered`) and the list a station keeps refusing (`retry_refused`).
 """
 
-import base64
 import json
 import math
-import secrets
 import threading
-import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from connections.platform.table import Found, batch_get, now, transaction
+from connections.platform.table import Found, batch_get, now
 from connections.platform.telemetry import metrics
 from connections.stations import calls, iot, ocpp
 from connections.stations.dialects import dialect
@@ -199,42 +195,7 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
 
 def _frame(station: StationItem, send: Send) -> tuple[str, list]:
     """The SendLocalList CALL in the words of the station's OCPP version."""
-    return _call(station, "SendLocalList", dialect(station.ocpp_version).send_local_list(send))
-
-
-def _call(station: StationItem, action: str, payload: dict) -> tuple[str, list]:
-    """A request to the station, under a message id that names its policy (`_message_id`)."""
-    return ocpp.call(action, payload, _message_id(station.policy_id))
-
-
-# A message id is at most 36 characters (OCPP-J): 27 bytes in URL-safe base64, the policy id's 16 and as
-# many random ones as fit (11: 88 bits, for telling a late answer from the awaited one).
-_NAMED_ID_BYTES, _POLICY_BYTES = 27, 16
-
-
-def _message_id(policy_id: str | None) -> str | None:
-    """A new message id naming the station's policy, so that the answer reads the policy's list sequence
-    with the station's item, in one call (`answer_frame`, decision 0046). None (a random id, the answer then
-    reading the sequence after the station) without a policy or for one not named by a uuid's hex digits,
-    as the service makes them (data seeded by hand)."""
-    try:
-        named = uuid.UUID(hex=policy_id or "")
-    except ValueError:
-        return None
-    if named.hex != policy_id:
-        return None
-    return base64.urlsafe_b64encode(
-        named.bytes + secrets.token_bytes(_NAMED_ID_BYTES - _POLICY_BYTES)
-    ).decode()
-
-
-def _policy_named(unique_id: str) -> str | None:
-    """The policy a message id of ours names (`_message_id`), if it is one."""
-    try:
-        raw = base64.urlsafe_b64decode(unique_id) if len(unique_id) == 36 else b""
-    except ValueError:  # not base64 (binascii.Error)
-        return None
-    return uuid.UUID(bytes=raw[:_POLICY_BYTES]).hex if len(raw) == _NAMED_ID_BYTES else None
+    return ocpp.call("SendLocalList", dialect(station.ocpp_version).send_local_list(send))
 
 
 def _fitted(station: StationItem, policy_seq: int, reader: EntryReader) -> Send | TooLarge | None:
@@ -343,30 +304,16 @@ def _stale(station: StationItem, at: datetime) -> list[Action]:
     ]
 
 
-# What an answer changes on a station: its attributes' new values by name, None to remove one. Values rather
-# than update actions, so that the item in hand is changed too when the write is a transaction, which
-# returns no item (`_Answer.release`).
-Changes = dict[str, Any]
+def _not_stale() -> list[Action]:
+    return [StationItem.stale_since.remove(), StationItem.gsi5pk.remove(), StationItem.gsi5sk.remove()]
 
 
-def _actions(changes: Changes) -> list[Action]:
-    attributes = StationItem.get_attributes()
-    return [
-        attributes[name].set(value) if value is not None else attributes[name].remove()
-        for name, value in changes.items()
-    ]
-
-
-def _not_stale() -> Changes:
-    return dict.fromkeys(["stale_since", "gsi5pk", "gsi5sk"])
-
-
-def _seen_through(state: StationList) -> Changes:
+def _seen_through(state: StationList) -> list[Action]:
     """The station confirmed its list (it accepted a message, or reported the version it acknowledged
     last), and no Full is left to finish: it is no longer stale. If it still lacks changes, the message
     that brings them marks it stale again, from now (decision 0030)."""
     if state.needs_full or state.full_below is not None:
-        return {}
+        return []
     return _not_stale()
 
 
@@ -375,19 +322,30 @@ def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) 
         done.published(iot.publish(station.station_id, frame))
     except Exception:
         # Nothing reached the station: free it, so that the retried batch sends the same changes again.
-        _release(station, unique_id, {})
+        _release(station, unique_id, [])
         raise
 
 
-def _release(
-    station: StationItem, unique_id: str, changes: Changes, retry_at: datetime | None = None
-) -> bool:
-    """Nothing in flight any more (with `changes`); `retry_at`: the sweep tries the station again then."""
+def _release(station: StationItem, unique_id: str, actions: list, retry_at: datetime | None = None) -> bool:
+    """Nothing in flight any more (with `actions`); `retry_at`: the sweep tries the station again then."""
+    clear: list[Action] = [
+        StationItem.in_flight_id.remove(),
+        StationItem.in_flight_action.remove(),
+        StationItem.in_flight_frame.remove(),
+        StationItem.in_flight_then.remove(),
+        StationItem.in_flight_sent_at.remove(),
+        StationItem.in_flight_config.remove(),
+        StationItem.in_flight_resends.remove(),
+    ]
+    if retry_at is None:
+        clear += [StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()]
+    else:
+        clear += [
+            StationItem.gsi3pk.set(shard(RETRY, station.station_id)),
+            StationItem.gsi3sk.set(_awaiting(retry_at, station.station_id)),
+        ]
     try:
-        station.update(  # the item is read back whole
-            actions=_actions(_released(station, changes, retry_at)),
-            condition=StationItem.in_flight_id == unique_id,
-        )
+        station.update(actions=actions + clear, condition=StationItem.in_flight_id == unique_id)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False  # a stale or repeated answer: somebody already moved on
@@ -395,27 +353,19 @@ def _release(
     return True
 
 
-def _released(station: StationItem, changes: Changes, retry_at: datetime | None) -> Changes:
-    in_flight = ["id", "action", "frame", "then", "sent_at", "config", "resends"]
-    return {
-        **changes,
-        **dict.fromkeys(f"in_flight_{name}" for name in in_flight),
-        "gsi3pk": shard(RETRY, station.station_id) if retry_at else None,
-        "gsi3sk": _awaiting(retry_at, station.station_id) if retry_at else None,
-    }
-
-
-def _commit(state: StationList) -> Changes:
-    return {
-        "list_version": state.version,
-        "held_seq": state.held_seq,
-        "held_count": state.held_count,
-        "needs_full": state.needs_full,
-        "full_below": state.full_below,
-        "full_sent": state.full_sent,
-        "held_floor": state.floor,
-        "acked_at": now(),
-    }
+def _commit(state: StationList) -> list:
+    return [
+        StationItem.list_version.set(state.version),
+        StationItem.held_seq.set(state.held_seq),
+        StationItem.held_count.set(state.held_count),
+        StationItem.needs_full.set(state.needs_full),
+        StationItem.full_below.set(state.full_below)
+        if state.full_below is not None
+        else StationItem.full_below.remove(),
+        StationItem.full_sent.set(state.full_sent),
+        StationItem.held_floor.set(state.floor),
+        StationItem.acked_at.set(now()),
+    ]
 
 
 # Deliveries to the stations of a policy run this many at a time: each is a conditional write and a
@@ -582,49 +532,9 @@ def policy_seq(policy_id: str | None) -> int:
     return AllowListItem.sequence(batch_get(AllowListItem.keys(policy_id), consistent=True), policy_id)
 
 
-class _Answer:
-    """A station's answer to our request in flight: the station's item, and the policy's list sequence when
-    the message id named the station's policy (`_message_id`) and it was read with the item (decision
-    0046). The station is released (`release`), then sent its next message (`go_on`)."""
-
-    def __init__(self, station: StationItem, unique_id: str, read: Found) -> None:
-        self.station, self.unique_id = station, unique_id
-        # the policy whose list was read with the item: the station's, named by the message id
-        self._read_policy = station.policy_id if _policy_named(unique_id) == station.policy_id else None
-        self.seq = AllowListItem.sequence(read, self._read_policy) if self._read_policy else None
-        self._unchanged = AllowListItem.unchanged(read, self._read_policy) if self._read_policy else None
-
-    def release(self, changes: Changes, retry_at: datetime | None = None) -> bool:
-        """Nothing in flight any more (with `changes`). With the sequence read, in one transaction with the
-        check that it is still the list's: a change written after the read, whose fan-out found the station
-        in flight and left it to this answer, would otherwise be missed. The item in hand is changed as
-        written (a transaction returns no item). Without the sequence, or when the check fails, released
-        alone, and the sequence read after (`go_on`)."""
-        station = self.station
-        if self._read_policy and self._unchanged is not None:
-            written = _released(station, changes, retry_at)
-            try:
-                with transaction() as write:
-                    in_flight = StationItem.in_flight_id == self.unique_id
-                    write.update(station, _actions(written), condition=in_flight)
-                    list_key = AllowListItem.key(self._read_policy)
-                    write.condition_check(AllowListItem, *list_key, condition=self._unchanged)
-            except TransactWriteError as error:
-                reasons = [reason.code if reason else None for reason in error.cancellation_reasons or []]
-                # PynamoDB sends a transaction's checks before its updates: the list's reason, the station's.
-                if reasons[1:] == ["ConditionalCheckFailed"]:
-                    return False  # a stale or repeated answer: somebody already moved on
-                self.seq = None  # the list changed meanwhile (or is changing): as without the sequence
-            else:
-                for name, value in written.items():
-                    setattr(station, name, value)
-                return True
-        return _release(station, self.unique_id, changes, retry_at)
-
-    def go_on(self, done: Delivery) -> None:
-        """The station's next message, planned from the item as released."""
-        seq = self.seq if self.seq is not None else policy_seq(self.station.policy_id)
-        send_next_list(self.station, seq, EntryReader(), done)
+def _continue(station: StationItem, done: Delivery) -> None:
+    """The station's next message, after `_release` (whose update returned the whole item as it is now)."""
+    send_next_list(station, policy_seq(station.policy_id), EntryReader(), done)
 
 
 # --- What stations send (on <stationId>/in, routed here by the IoT rule)
@@ -636,14 +546,9 @@ def answer_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
     frame = ocpp.parse(raw)
     if frame is None:
         return
-    # What the call needs (calls.reads), or the answer (the list of the policy our message id names), is
-    # read with the station's item: one call less a message.
-    key, named = StationItem.key(station_id), _policy_named(frame.unique_id)
-    if frame.kind == ocpp.CALL:
-        also = calls.reads(station_id, frame)
-    else:
-        also = AllowListItem.keys(named) if named else []
-    read = batch_get([key, *also], consistent=True)
+    # What the call needs (calls.reads) is read with the station's item: one call less a message.
+    key = StationItem.key(station_id)
+    read = batch_get([key, *calls.reads(station_id, frame)], consistent=True)
     station = read.get(key)
     if station is None:
         # Provisioned for an organization that has not registered it yet: to retry its boot later.
@@ -653,32 +558,32 @@ def answer_frame(station_id: str, raw: str | bytes, done: Delivery) -> None:
     if frame.kind == ocpp.CALL:
         _on_call(station, frame, read, done)
     elif frame.unique_id == station.in_flight_id:
-        _on_answer(_Answer(station, frame.unique_id, read), frame, done)
+        _on_answer(station, frame, done)
 
 
-def _on_answer(answer: _Answer, frame: ocpp.Frame, done: Delivery) -> None:
-    station, payload = answer.station, frame.payload or {}
+def _on_answer(station: StationItem, frame: ocpp.Frame, done: Delivery) -> None:
+    uid, payload = frame.unique_id, frame.payload or {}
     if frame.kind == ocpp.CALL_ERROR:
         if frame.error_code in ("NotImplemented", "NotSupported"):
-            answer.release(_no_local_list())
+            _release(station, uid, _no_local_list())
         else:
             described = f"{frame.error_code}: {payload}" if isinstance(payload, str) and payload else None
-            _refused(answer, (described or frame.error_code or "")[:REFUSAL_TEXT], done)
+            _refused(station, uid, (described or frame.error_code or "")[:REFUSAL_TEXT], done)
         return
     if station.in_flight_action == "GetLocalListVersion":
         reported = dialect(station.ocpp_version).list_version(payload)
         if reported == -1:
-            answer.release(_no_local_list())
+            _release(station, uid, _no_local_list())
             return
         # Asked after a reconnection: the version it acknowledged last means it holds what we think, and
         # gets what it missed; another (a message it took whose answer was lost) gets a Full. Asked after a
         # boot, needs_full is already set (_on_call): the version proves nothing then.
         missed = reported != int(station.list_version)
-        confirmed = {"needs_full": True} if missed else _seen_through(list_state(station))
-        stale_since = station.stale_since  # the release changes the item
-        if answer.release(confirmed):
-            _acknowledged(stale_since, confirmed if not missed else {})
-            answer.go_on(done)
+        confirmed = [StationItem.needs_full.set(True)] if missed else _seen_through(list_state(station))
+        stale_since = station.stale_since  # _release reads the item back
+        if _release(station, uid, confirmed):
+            _acknowledged(stale_since, confirmed if not missed else [])
+            _continue(station, done)
         return
     status = payload.get("status")
     if status == "Accepted":
@@ -686,22 +591,22 @@ def _on_answer(answer: _Answer, frame: ocpp.Frame, done: Delivery) -> None:
         if int(station.config_version) != int(station.in_flight_config or 0):
             # An admin moved the station to another policy or changed its capabilities meanwhile: it took
             # the old list's update, but still needs the whole new one.
-            changes: Changes = {"list_version": then.version, "acked_at": now()}
-            seen_through: Changes = {}
+            actions = [StationItem.list_version.set(then.version), StationItem.acked_at.set(now())]
+            seen_through = []
         else:
             seen_through = _seen_through(then)
-            changes = {**_commit(then), **seen_through}
-        stale_since = station.stale_since  # the release changes the item
-        if answer.release({**changes, **_recovered()}):
+            actions = _commit(then) + seen_through
+        stale_since = station.stale_since  # _release reads the item back
+        if _release(station, uid, actions + _recovered()):
             _acknowledged(stale_since, seen_through)
-            answer.go_on(done)
+            _continue(station, done)
     elif status == "NotSupported":
-        answer.release(_no_local_list())
+        _release(station, uid, _no_local_list())
     else:  # Failed, VersionMismatch
-        _refused(answer, str(status)[:REFUSAL_TEXT], done)
+        _refused(station, uid, str(status)[:REFUSAL_TEXT], done)
 
 
-def _acknowledged(stale_since: datetime | None, seen_through: Changes) -> None:
+def _acknowledged(stale_since: datetime | None, seen_through: Sequence[Action]) -> None:
     """The station confirmed its list up to date (`seen_through` cleared its staleness): the time since the
     first change it lacked was sent (stale_since, decision 0030), for the dashboard. The stream's delay
     before that sending is the stream consumer's IteratorAge."""
@@ -714,29 +619,32 @@ def _acknowledged(stale_since: datetime | None, seen_through: Changes) -> None:
 REFUSAL_TEXT = 200
 
 
-def _refused(answer: _Answer, text: str, done: Delivery) -> None:
+def _refused(station: StationItem, unique_id: str, answer: str, done: Delivery) -> None:
     """The station's list is not what we thought: send a Full at once, and if it keeps refusing, let the
     sweep try again later and later (`answer_due`) rather than loop with it, until it accepts one."""
-    station = answer.station
     failures, at = int(station.failures) + 1, now()
-    changes = {
-        "needs_full": True,
-        "failures": failures,
-        "last_refusal": text,
-        "failing_since": station.failing_since or at,
-    }
+    actions = [
+        StationItem.needs_full.set(True),
+        StationItem.failures.set(failures),
+        StationItem.last_refusal.set(answer),
+        StationItem.failing_since.set(station.failing_since or at),
+    ]
     retry_at = answer_due(at, failures - MAX_REFUSALS) if failures >= MAX_REFUSALS else None
-    if answer.release(changes, retry_at) and retry_at is None:
-        answer.go_on(done)
+    if _release(station, unique_id, actions, retry_at) and retry_at is None:
+        _continue(station, done)
 
 
-def _recovered() -> Changes:
+def _recovered() -> list:
     """The station took a message (or has no list to take): it is not failing."""
-    return {"failures": 0, "failing_since": None, "last_refusal": None}
+    return [
+        StationItem.failures.set(0),
+        StationItem.failing_since.remove(),
+        StationItem.last_refusal.remove(),
+    ]
 
 
-def _no_local_list() -> Changes:
-    return {"local_list_supported": False, **_recovered(), **_not_stale()}
+def _no_local_list() -> list:
+    return [StationItem.local_list_supported.set(False), *_recovered(), *_not_stale()]
 
 
 def _on_call(station: StationItem, frame: ocpp.Frame, read: Found, done: Delivery) -> None:
@@ -756,7 +664,7 @@ def _on_call(station: StationItem, frame: ocpp.Frame, read: Found, done: Deliver
 
 
 def _ask_list_version(station: StationItem, done: Delivery, when: Condition, also: Sequence[Action]) -> None:
-    unique_id, question = _call(station, "GetLocalListVersion", {})
+    unique_id, question = ocpp.call("GetLocalListVersion", {})
     if _claim(station, unique_id, question, None, when=when, also=also):
         _publish(station, unique_id, question, done)
 
@@ -795,7 +703,7 @@ def resend_unanswered(done: Delivery) -> int:
     count = 0
     for station in _due(INFLIGHT, at):
         frame = json.loads(station.in_flight_frame)
-        unique_id, again = _call(station, frame[2], frame[3])
+        unique_id, again = ocpp.call(frame[2], frame[3])
         resends = int(station.in_flight_resends or 0) + 1
         try:
             station.update(

@@ -15,7 +15,6 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import PutError
-from pynamodb.expressions.condition import Condition
 
 from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
@@ -272,12 +271,6 @@ class AllowListItem(Item, discriminator="allow_list"):
             return int(head.seq)
         policy = found.get(PolicyItem.key(policy_id))
         return int(policy.seq or 0) if policy is not None else 0
-
-    @staticmethod
-    def unchanged(found: Found, policy_id: str) -> Condition:
-        """A transaction's check that the list's sequence is still the one `sequence` read from `found`."""
-        head = found.get(AllowListItem.key(policy_id))
-        return AllowListItem.seq == head.seq if head is not None else AllowListItem.pk.does_not_exist()
 
 
 class AllowEntryItem(Item, discriminator="allow_entry"):

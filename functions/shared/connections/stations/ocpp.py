@@ -11,9 +11,8 @@ from typing import Any
 CALL, CALL_RESULT, CALL_ERROR = 2, 3, 4
 
 
-def call(action: str, payload: dict, unique_id: str | None = None) -> tuple[str, list]:
-    """A CALL, under `unique_id` (at most 36 characters, OCPP-J's bound) or a new random one."""
-    unique_id = unique_id or uuid.uuid4().hex
+def call(action: str, payload: dict) -> tuple[str, list]:
+    unique_id = uuid.uuid4().hex
     return unique_id, [CALL, unique_id, action, payload]
 
 
