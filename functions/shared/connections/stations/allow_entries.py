@@ -33,10 +33,6 @@ from connections.stations.local_list import DEFAULT_CARD_TYPE, MAX_REFUSALS, Acc
 from connections.stations.policy import Rules
 
 
-class PartLeftForLater(Exception):
-    """A part of a fan-out beyond what one invocation reaches (delivery.PARTS_PER_INVOCATION)."""
-
-
 @dataclass
 class Changes:
     """What one stream batch changes: entries to set, and stations that need their whole list again."""
@@ -89,10 +85,7 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
         elif len(changes.fan_outs) < delivery.PARTS_PER_INVOCATION:
             changes.fan_outs.append(new)
         else:
-            # Reported failed (Powertools' partial batch response): Lambda delivers it again next.
-            raise PartLeftForLater(
-                f"{new.pk}: {delivery.PARTS_PER_INVOCATION} parts in this invocation already"
-            )
+            new.put_off()
     elif isinstance(new, StationItem):
         # Waiting for its whole list with nothing in flight: new, moved to another policy (or to none:
         # an empty Full clears what it held), given other capabilities, or refused an update, unless it

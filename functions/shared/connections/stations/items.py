@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
@@ -86,6 +86,7 @@ class ContinuationItem(Item, discriminator="continuation"):
     source = NumberAttribute(default=0)
     after = JSONAttribute(null=True)
     until = UnicodeAttribute(null=True)  # STATIONS: the part's last station (gsi2sk); none: to the end
+    put_off_times = NumberAttribute(default=0)  # by invocations that had reached as many parts as they may
     expires = TTLAttribute()
 
     @staticmethod
@@ -93,7 +94,12 @@ class ContinuationItem(Item, discriminator="continuation"):
         return Key(f"CONTINUE#{policy_id}#{work}#{run}#{part:06d}", "CONTINUE")
 
     def _named(self) -> tuple[str, str, str, str]:
-        """policy, work, run, part: the key's parts (a run may hold any character but none of the others)."""
+        """policy, work, run, part: the key's parts (a run may hold any character but none of the others).
+        A part written before decision 0045 keeps work, run and part in its sort key."""
+        if self.sk != "CONTINUE":
+            work, rest = self.sk.split("#", 1)
+            run, part = rest.rsplit("#", 1)
+            return self.pk.removeprefix("CONTINUE#"), work, run, part
         policy_id, work, rest = self.pk.removeprefix("CONTINUE#").split("#", 2)
         run, part = rest.rsplit("#", 1)
         return policy_id, work, run, part
@@ -119,6 +125,19 @@ class ContinuationItem(Item, discriminator="continuation"):
         """Part `part` of a run, kept a day (time enough for every retry)."""
         expires = datetime.now(UTC) + timedelta(days=1)
         return cls(*cls.key(policy_id, work, run, part), expires=expires, **fields)
+
+    def put_off(self) -> None:
+        """Left to a later invocation: written again, so the stream brings it anew. Not reported failed, as
+        each delivery again would count against the mapping's MaximumRetryAttempts and a shard with many
+        parts would end in the failure queue. A retried batch that puts it off twice runs it twice, which
+        its idempotence allows. One gone by TTL is left gone (an update would write it anew, keys only)."""
+        try:
+            self.update(
+                actions=[ContinuationItem.put_off_times.add(1)], condition=ContinuationItem.pk.exists()
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def start(self) -> None:
         """Written once: a retried batch that writes the part again changes nothing (its `expires` would
