@@ -340,8 +340,14 @@ def test_a_transaction_message_the_service_cannot_read_is_refused_and_nothing_re
             "transactionInfo": {"transactionId": "tx-1"},
         },
     )
-    (refused,), (refused_201,) = station.take(), station_201.take()
+    null_card = broken(
+        station,
+        "StartTransaction",
+        {"connectorId": 1, "idTag": None, "meterStart": 0, "timestamp": iso(datetime.now(UTC))},
+    )
+    (refused, refused_null), (refused_201,) = station.take(), station_201.take()
     assert refused[:3] == [4, missing, "FormationViolation"] and "meterStop" in refused[3]
+    assert refused_null[:3] == [4, null_card, "FormationViolation"]
     assert refused_201[:3] == [4, wrong, "FormatViolation"] and "Began" in refused_201[3]
     assert list(SessionItem.query("STATION#CP-1", SessionItem.sk.startswith("SESSION#"))) == []
     assert list(SessionItem.query("STATION#CP-2", SessionItem.sk.startswith("SESSION#"))) == []

@@ -337,7 +337,8 @@ def start_keys(station_id: str, payload: dict) -> list[Key]:
         started = report_16("StartTransaction", payload)
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
         return []
-    assert started is not None
+    if started is None or None in (started.connector_id, started.id_tag, started.meter_start_wh):
+        return []  # a field null: the message is refused when it is answered
     return [_start_key(station_id, started), TransactionsItem.key(station_id)]
 
 
