@@ -21,6 +21,9 @@ from connections.stations.items import StationItem
 # One export or totals covers at most this span of start times: an admin's month, read in a few queries
 # within the function's time; a longer period is asked for month by month.
 MAX_SPAN = timedelta(days=31)
+# The console asks for whole days of the admin's calendar: a month with the clocks going back is an hour
+# longer than its days.
+CLOCK_CHANGE = timedelta(hours=1)
 MAX_EXPORT_ROWS = 10_000  # beyond, narrow the period or the filters
 EVERYONE = "everyone"  # the connection filter's value for sessions at everyone else's price
 
@@ -172,7 +175,8 @@ def org_session(caller: Caller, organization_id: str, session_id: str) -> views.
 
 
 def _span(started_from: datetime, started_to: datetime) -> None:
-    if _utc(started_to) - _utc(started_from) > MAX_SPAN:  # one with an offset, one without: both UTC
+    # one with an offset, one without: both UTC
+    if _utc(started_to) - _utc(started_from) > MAX_SPAN + CLOCK_CHANGE:
         raise InvalidInput(
             f"Ask for at most {MAX_SPAN.days} days at a time, e.g. one month.", fields={"to": "too far from"}
         )
