@@ -159,6 +159,30 @@ def test_a_driver_turns_pages_and_a_double_press_turns_one(stack, browser, fleet
     page.keyboard.press("Enter")
     expect(rows.nth(0)).to_contain_text("Depot bay 2", timeout=WAIT_MS)
     expect(rows).to_have_count(1)
+
+    # A turn whose page fails to load is undone: the page shown keeps its place, and turns on as before
+    failing = [True]
+
+    def fails_once(route) -> None:
+        if failing[0]:
+            failing[0] = False
+            route.fulfill(status=500, json={"error": "internal", "message": "Something went wrong."})
+        else:
+            one_a_page(route)
+
+    page.unroute("**/me/sessions*")
+    page.route("**/me/sessions*", fails_once)
+    tab_to(page, "Older sessions")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Something went wrong.")).to_be_visible(timeout=WAIT_MS)
+    expect(rows.nth(0)).to_contain_text("Depot bay 2")
+    expect(page.get_by_role("button", name="Newer sessions")).to_have_count(0)
+    tab_to(page, "Older sessions")
+    page.keyboard.press("Enter")
+    expect(rows.nth(0)).to_contain_text("Depot bay 1", timeout=WAIT_MS)
+    tab_to(page, "Newer sessions")
+    page.keyboard.press("Enter")
+    expect(rows.nth(0)).to_contain_text("Depot bay 2", timeout=WAIT_MS)
     page.context.close()
 
 
