@@ -2,11 +2,13 @@
 each part is a ContinuationItem whose stream record starts it, reaches or recomputes a bounded number, and
 writes the next; a retried batch redoes its own part only. Here the parts are made small."""
 
+import json
 import os
 import zlib
 from datetime import UTC, datetime, timedelta
 
 import boto3
+from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 
 from connections.stations import allow_entries, delivery, iot
@@ -249,3 +251,41 @@ def test_a_part_written_before_parts_had_keys_of_their_own_is_still_read():
     # Its work, run and part were in its sort key (decision 0042): a part in the stream at a deploy
     before = ContinuationItem("CONTINUE#P-OLD", "stations#7#000002", seq=7)
     assert (before.policy_id, before.work, before.run, before.part) == ("P-OLD", "stations", "7", 2)
+
+
+def test_a_change_is_split_once_whole_even_when_its_batch_is_retried_after_the_policy_changed(
+    sync, monkeypatch
+):
+    # Given a policy of STATIONS stations in parts of PER_PART, and a change's invocation that wrote only its
+    # first part before it ended
+    organization, connection, policy = given_depot()
+    stations = [
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
+    ]
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", PER_PART)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    batch = sync.wanted(sync.new_records())
+    call = BaseClient._make_api_call
+
+    def ends_after_the_first(client, operation: str, params: dict):
+        if operation in ("PutItem", "TransactWriteItems") and "#000001" in json.dumps(params, default=str):
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", ends_after_the_first)
+    assert failed(sync.deliver(batch)) != []
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+
+    # And the first station leaves the policy before Lambda's retry (the parts' boundaries move by one)
+    first = stored_station("CP-0")
+    first.policy_id = None
+    first.index()
+    first.save()
+
+    # When the batch is delivered again, and every part it wrote
+    assert failed(sync.deliver(batch)) == []
+    sync.drain()
+
+    # Then every station still in the policy has the change: the parts are one split's, with no gap
+    reached = [any(statuses(list_payload(f)[2]).get("TAG-1") for f in s.take()) for s in stations[1:]]
+    assert reached == [True] * (STATIONS - 1)

@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from connections.platform.table import Found, batch_get, now
+from connections.platform.table import Found, batch_get, now, transaction
 from connections.platform.telemetry import metrics
 from connections.stations import calls, iot, ocpp
 from connections.stations.dialects import dialect
@@ -405,7 +405,7 @@ def send_next_lists(
             if len(parts) == 1:
                 _fan_out(pool, parts[0], full, reader, done)
             else:
-                _raise_first([pool.submit(part.start) for part in parts])
+                _start(parts)
         for part in continued:
             _fan_out(pool, part, full, reader, done)
     return done
@@ -451,6 +451,21 @@ def _split(policy_id: str, seq: int) -> list[ContinuationItem]:
         ContinuationItem.next(policy_id, STATIONS, str(seq), n, seq=seq, after=start, until=end)
         for n, (start, end) in enumerate(zip(starts, ends, strict=True))
     ]
+
+
+def _start(parts: list[ContinuationItem]) -> None:
+    """Every part of a split in one transaction (MAX_PARTS, of DynamoDB's 100 items), each on the condition
+    that it is not written yet: the first split written stands whole. Written one by one, a retried change
+    whose policy changed meanwhile mixed two splits' boundaries, and the stations between them were in no
+    part."""
+    try:
+        with transaction() as write:
+            for part in parts:
+                write.save(part, condition=ContinuationItem.pk.does_not_exist())
+    except TransactWriteError as error:
+        reasons = {reason.code if reason else None for reason in error.cancellation_reasons or []}
+        if "ConditionalCheckFailed" not in reasons:
+            raise
 
 
 def _fan_out(
