@@ -351,3 +351,12 @@ def test_a_transaction_message_the_service_cannot_read_is_refused_and_nothing_re
     assert refused_201[:3] == [4, wrong, "FormatViolation"] and "Began" in refused_201[3]
     assert list(SessionItem.query("STATION#CP-1", SessionItem.sk.startswith("SESSION#"))) == []
     assert list(SessionItem.query("STATION#CP-2", SessionItem.sk.startswith("SESSION#"))) == []
+
+
+def test_a_201_authorize_that_also_carries_a_16_card_field_is_decided_on_its_own_card(depot):
+    # The service does not check a charger's frames against the schema: a stray idTag beside the idToken
+    station = depot("CP-2", V201_VERSION)
+    token = {"idToken": "TAG-S", "type": "ISO14443"}  # registered, not on the list: decided online
+    asked = broken(station, "Authorize", {"idToken": token, "idTag": "NOBODY"})
+    (answer,) = station.take()
+    assert answer[:2] == [3, asked] and answer[2]["idTokenInfo"]["status"] == "Accepted"

@@ -154,7 +154,9 @@ def admit(station: StationItem, id_tag: str, at: datetime, read: Found, *, why: 
     The card is among `read`, the items read with the station (calls.reads); with a policy, one more call
     (_at_policy) reads the rest: a charger's message costs two calls before it writes."""
     id_tag = id_tag.upper()
-    card = read.get(card_key(id_tag))
+    key = card_key(id_tag)
+    # Read with the station (calls.reads), unless the frame carried another version's card field too
+    card = read.get(key) if read.read(key) else batch_get([key]).get(key)
     entry, rules, who, names = (
         _at_policy(station, id_tag, card, at)
         if station.policy_id
