@@ -18,6 +18,7 @@ from tests.support.stations import (
     provision,
     settle,
     station_view,
+    stored_station,
 )
 
 
@@ -400,3 +401,25 @@ def test_a_stations_sync_status_follows_its_list_until_it_is_acknowledged(sync):
     assert done["held_sequence"] == done["wanted_sequence"] == 1
     assert done["list_version"] == 1
     assert done["acknowledged_at"] is not None
+
+
+def test_a_station_keeps_a_copy_of_its_policys_connections_from_registration_and_each_move():
+    # The copy keys a charger's message's reads (decision 0044): written when the station gets a policy
+    organization = given_organization()
+    first, second = (given_connection(organization)["connection_id"] for _ in range(2))
+    one = given_policy(organization, [first])
+    both = given_policy(organization, [second, first])
+    given_station(organization, "CP-COPY", one["policy_id"])
+    assert stored_station("CP-COPY").policy_connections == [first]
+
+    moved = as_station_admin(
+        "PATCH", stations_path(organization, "/CP-COPY"), body={"policy_id": both["policy_id"]}
+    )
+    assert moved.status == 200, moved.body
+    assert stored_station("CP-COPY").policy_connections == sorted([first, second])
+
+    freed = as_station_admin(
+        "PATCH", stations_path(organization, "/CP-COPY"), body={"usable_by_everyone": True}
+    )
+    assert freed.status == 200, freed.body
+    assert not stored_station("CP-COPY").policy_connections

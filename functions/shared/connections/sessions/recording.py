@@ -355,7 +355,8 @@ def _start_16(
     """A 1.6 StartTransaction: the id of the same start seen before, or the station's next one given in
     the transaction that writes the session (docs/decisions/0039: the same id for a repeat). A number
     already taken by a session this service never numbered (a charger moved from another system reports
-    its own) is skipped, so that starts never collide with it."""
+    its own) is skipped, so that later starts are not refused. A foreign session reported only after its
+    number was given here merges into that session, as it would have before (decision 0044)."""
     station_id = station.station_id
     start_key, counter_key = _start_key(station_id, report), TransactionsItem.key(station_id)
     found = read
