@@ -116,8 +116,8 @@ TENANTS = 8
 # The limits, in DynamoDB calls, of a burst across tenants each its own policy (bench/station_burst.py
 # --shape tenants): the driver's and the connection's queries, the count of the policy's stations (a large
 # one is split: decision 0045), its stations and changes, the station's claim; the policies' lists read and
-# written together, a call or two for each invocation. The stream's lanes (ParallelizationFactor) spread a
-# batch's records by key, so a burst reaches several invocations.
+# written together, a call or two for each invocation (several, when the stream's lanes spread a batch's
+# records by key: ParallelizationFactor above 1).
 CALLS_PER_TENANT, CALLS_PER_INVOCATION = 6, 2
 
 

@@ -44,15 +44,21 @@ def sequence_numbers(records: list[dict]) -> list[str]:
     return [r["dynamodb"]["SequenceNumber"] for r in records]
 
 
-def test_a_large_policys_change_is_split_at_once_into_parts_run_side_by_side_a_retry_redoing_its_part(
-    sync, monkeypatch
-):
-    # Given a policy whose stations are in sync, reached PER_PART stations per part
+def given_parted_policy(sync, monkeypatch) -> tuple[dict, list]:
+    """A depot's connection, and its policy's STATIONS stations in sync, reached PER_PART stations a part."""
     organization, connection, policy = given_depot()
     stations = [
         given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
     ]
     monkeypatch.setattr(delivery, "STATIONS_PER_PART", PER_PART)
+    return connection, stations
+
+
+def test_a_large_policys_change_is_split_at_once_into_parts_run_side_by_side_a_retry_redoing_its_part(
+    sync, monkeypatch
+):
+    # Given a policy whose stations are in sync, reached PER_PART stations per part
+    connection, stations = given_parted_policy(sync, monkeypatch)
 
     # When a driver joins, and the stream's first batch is delivered
     given_auto_member(connection, DRIVER, "TAG-1")
@@ -258,11 +264,7 @@ def test_a_change_is_split_once_whole_even_when_its_batch_is_retried_after_the_p
 ):
     # Given a policy of STATIONS stations in parts of PER_PART, and a change's invocation that wrote only its
     # first part before it ended
-    organization, connection, policy = given_depot()
-    stations = [
-        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
-    ]
-    monkeypatch.setattr(delivery, "STATIONS_PER_PART", PER_PART)
+    connection, stations = given_parted_policy(sync, monkeypatch)
     given_auto_member(connection, DRIVER, "TAG-1")
     batch = sync.wanted(sync.new_records())
     call = BaseClient._make_api_call
