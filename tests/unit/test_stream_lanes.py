@@ -38,5 +38,5 @@ def test_without_a_parallelization_factor_the_batches_keep_the_streams_order():
 
 
 def test_the_station_sync_mapping_runs_one_lane():
-    # side by side, an entry's verdict computed before a change could be written after it (decision 0045)
+    # side by side, invocations would contend for a policy's list without a back-off (decision 0045)
     assert mapping_of("StationSyncFunction").parallelization == 1

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from connections.stations import delivery
+from connections.platform.table import now
+from connections.stations import allow_entries, delivery
 from connections.stations.items import AllowListItem, PolicyItem
 from tests.support.memberships import (
     DRIVER,
@@ -630,3 +631,22 @@ def test_a_list_whose_sequence_an_older_table_kept_on_the_policy_continues_from_
     ]
     assert policy_view(organization, policy_id)["list_sequence"] == 2
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_verdict_read_before_a_removal_is_not_written_after_the_removals_own(sync):
+    # Given a member whose card is on the policy's list
+    organization, connection, policy = given_depot({DRIVER: "TAG-1"})
+    sync.drain()
+    assert entries_of(policy["policy_id"])["TAG-1"][0] == "Accepted"
+
+    # When one invocation reads the driver while still a member (a card record, say), then another, side by
+    # side or on another shard, handles the removal and writes it, before the first writes what it read
+    late = allow_entries.Changes()
+    allow_entries._driver(late, DRIVER, now(), connections=None)
+    assert decide(connection, DRIVER, "remove").status == 200
+    sync.drain()
+    assert entries_of(policy["policy_id"])["TAG-1"][0] == "Blocked"
+    allow_entries.apply(late)
+
+    # Then the removal stands: the older verdict is not written over it
+    assert entries_of(policy["policy_id"])["TAG-1"][0] == "Blocked"

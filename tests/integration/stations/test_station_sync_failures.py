@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from connections.platform.table import now
 from connections.stations import allow_entries, delivery, iot
 from connections.stations.items import StationItem
 from connections.stations.local_list import Access, TagStatus
@@ -216,7 +217,7 @@ def test_a_delivery_planned_before_a_refusal_sends_the_full_instead_of_its_diffe
     read_before = stored_station("CP-1")
     given_auto_member(connection, "driver-b", "TAG-B")
     changes = allow_entries.Changes(
-        {(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b", "ISO14443")}
+        {(policy["policy_id"], "TAG-B"): (Access(TagStatus.ACCEPTED), "driver-b", "ISO14443", now())}
     )
     sequences = allow_entries.apply(changes)
 
@@ -255,7 +256,7 @@ def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_
             revoked.append(True)
             blocked = Access(TagStatus.BLOCKED)
             allow_entries.apply(
-                allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1", "ISO14443")})
+                allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1", "ISO14443", now())})
             )
         return found
 

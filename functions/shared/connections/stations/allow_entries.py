@@ -8,7 +8,7 @@ the entries that differ, each stamped with the next sequence number of its polic
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -37,12 +37,14 @@ from connections.stations.policy import Rules
 class Changes:
     """What one stream batch changes: entries to set, and stations that need their whole list again."""
 
-    # (policy, tag) -> access, driver, the card's type (one entry serves stations of either OCPP version)
-    entries: dict[tuple[str, str], tuple[Access, str, str]] = field(default_factory=dict)
+    # (policy, tag) -> access, driver, the card's type (one entry serves stations of either OCPP version),
+    # and when what decided the access was read (`_written_over`)
+    entries: dict[tuple[str, str], tuple[Access, str, str, datetime]] = field(default_factory=dict)
     full: set[str] = field(default_factory=set)
     # connection -> the policies it unlocks, read once per batch: a burst of approvals to one connection
     # shares the read
     unlocks: dict[str, list[UnlockItem]] = field(default_factory=dict)
+    unlocks_read: dict[str, datetime] = field(default_factory=dict)
     # Work that continues in the next invocation (written by `apply`), and parts of fan-outs to continue
     # now (by delivery.send_next_lists)
     parts: list[ContinuationItem] = field(default_factory=list)
@@ -51,6 +53,7 @@ class Changes:
     def unlocked_by(self, connection_id: str) -> list[UnlockItem]:
         if connection_id not in self.unlocks:
             query = UnlockItem.query(f"CONN#{connection_id}", UnlockItem.sk.startswith("UNLOCKS#"))
+            self.unlocks_read[connection_id] = datetime.now(UTC)
             self.unlocks[connection_id] = list(query)
         return self.unlocks[connection_id]
 
@@ -69,11 +72,13 @@ def collect(record: dict, changes: Changes, now: datetime) -> None:
     elif isinstance(item, CardItem):
         _driver(changes, item.driver_id, now, connections=None)
         if new is None:
+            gone = datetime.now(UTC)
             for entry in AllowEntryItem.gsi2.query(f"TAG#{item.id_tag}"):
                 changes.entries[(entry.policy_id, item.id_tag)] = (
                     Access(TagStatus.BLOCKED),
                     item.driver_id,
                     item.id_token_type,
+                    gone,
                 )
     elif isinstance(new, PolicyItem):
         before = of_kind(PolicyItem, old)
@@ -110,6 +115,7 @@ def _access_changed(old: MembershipItem | None, new: MembershipItem | None) -> b
 def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[str] | None) -> None:
     """The entries of the driver's cards at every policy unlocked by `connections` (by default, the
     connections the driver is an active member of)."""
+    read = datetime.now(UTC)
     items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
     cards = [(i.id_tag, i.id_token_type) for i in items if isinstance(i, CardItem)]
     memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
@@ -124,8 +130,10 @@ def _driver(changes: Changes, driver_id: str, now: datetime, connections: set[st
                 limited=unlock.limited_ids or (),
                 everyone=bool(unlock.everyone),
             )
+            # decided by the unlock and the driver as read: as of the older of the two reads
+            decided = min(read, changes.unlocks_read.get(connection_id, read))
             for tag, token_type in cards:
-                changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id, token_type)
+                changes.entries[(unlock.policy_id, tag)] = (verdict, driver_id, token_type, decided)
 
 
 # Drivers whose entries one invocation recomputes after a policy's edit; the rest are a ContinuationItem's
@@ -182,18 +190,19 @@ def _members_part(
 def _recompute(changes: Changes, policy: PolicyItem, drivers: list[str], now: datetime) -> None:
     _, limited, everyone = list_terms(policy)
 
-    def recompute(driver_id: str) -> tuple[str, Access, list[tuple[str, str]]]:
+    def recompute(driver_id: str) -> tuple[str, Access, list[tuple[str, str]], datetime]:
+        read = datetime.now(UTC)
         items = list(Item.gsi1.query(f"DRIVER#{driver_id}"))
         memberships = [(m.connection_id, state(m)) for m in items if isinstance(m, MembershipItem)]
         cards = [(i.id_tag, i.id_token_type) for i in items if isinstance(i, CardItem)]
         verdict = access(memberships, policy.connection_ids, now, limited=limited, everyone=everyone)
-        return driver_id, verdict, cards
+        return driver_id, verdict, cards, read
 
     # One query per driver, 16 at a time.
     with ThreadPoolExecutor(max_workers=16) as pool:
-        for driver_id, verdict, cards in pool.map(recompute, drivers):
+        for driver_id, verdict, cards, read in pool.map(recompute, drivers):
             for tag, token_type in cards:
-                changes.entries[(policy.policy_id, tag)] = (verdict, driver_id, token_type)
+                changes.entries[(policy.policy_id, tag)] = (verdict, driver_id, token_type, read)
 
 
 def apply(changes: Changes) -> dict[str, int]:
@@ -201,8 +210,8 @@ def apply(changes: Changes) -> dict[str, int]:
     touched, changed or not: a retried batch whose entries were written before a failed publish finds
     nothing to write, and must still deliver them."""
     by_policy: dict[str, list[Wanted]] = {}
-    for (policy_id, tag), (verdict, driver_id, token_type) in sorted(changes.entries.items()):
-        by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id, token_type))
+    for (policy_id, tag), (verdict, driver_id, token_type, decided) in sorted(changes.entries.items()):
+        by_policy.setdefault(policy_id, []).append((tag, verdict, driver_id, token_type, decided))
     sequences = _write(by_policy)
     for part in changes.parts:
         # After this part's entries: the next part starts once they are written, once only.
@@ -222,8 +231,8 @@ _ITEMS = 100  # in a transaction, DynamoDB's most
 _TRIES = 10  # transactions refused to a policy (another batch wrote its list) before the batch is retried
 
 
-Wanted = tuple[str, Access, str, str]  # idTag, access, driver, the card's type
-Changed = tuple[str, Access, str, str, AllowEntryItem | None]  # ... and the entry stored, if any
+Wanted = tuple[str, Access, str, str, datetime]  # idTag, access, driver, the card's type, when decided
+Changed = tuple[str, Access, str, str, datetime, AllowEntryItem | None]  # ... and the entry stored, if any
 
 
 @dataclass
@@ -245,7 +254,9 @@ class _Chunk:
             AllowListItem(*AllowListItem.key(policy_id), policy_id=policy_id, seq=seen + len(self.changed)),
             condition=AllowListItem.pk.does_not_exist() if self.first else AllowListItem.seq == seen,
         )
-        for seq, (tag, verdict, driver_id, token_type, current) in enumerate(self.changed, start=seen + 1):
+        for seq, (tag, verdict, driver_id, token_type, decided, current) in enumerate(
+            self.changed, start=seen + 1
+        ):
             # The entry and its change item say the same, the entry also whose card it is.
             said: dict[str, Any] = {
                 "policy_id": policy_id,
@@ -255,7 +266,9 @@ class _Chunk:
                 "seq": seq,
                 "id_token_type": token_type,
             }
-            entry = AllowEntryItem(*AllowEntryItem.key(policy_id, tag), driver_id=driver_id, **said)
+            entry = AllowEntryItem(
+                *AllowEntryItem.key(policy_id, tag), driver_id=driver_id, decided_at=decided, **said
+            )
             entry.index()
             write.save(entry)
             write.save(AllowChangeItem(*AllowChangeItem.key(policy_id, seq), **said))
@@ -307,9 +320,10 @@ def _chunks(policy_id: str, wanted: list[Wanted], stored: Found, sequences: dict
     seen = sequences[policy_id] = AllowListItem.sequence(stored, policy_id)
     first = AllowListItem.key(policy_id) not in stored
     changed = [
-        (tag, verdict, driver_id, token_type, stored.get(AllowEntryItem.key(policy_id, tag)))
-        for tag, verdict, driver_id, token_type in wanted
-        if _differs(stored.get(AllowEntryItem.key(policy_id, tag)), verdict, token_type)
+        (tag, verdict, driver_id, token_type, decided, current)
+        for tag, verdict, driver_id, token_type, decided in wanted
+        if _differs(current := stored.get(AllowEntryItem.key(policy_id, tag)), verdict, token_type)
+        and not _written_over(current, decided)
     ]
     chunks = []
     for start in range(0, len(changed), _PER_TRANSACTION):
@@ -337,6 +351,17 @@ def _written(batch: list[_Chunk]) -> bool:
     except TransactWriteError:
         return False
     return True
+
+
+def _written_over(current: AllowEntryItem | None, decided: datetime) -> bool:
+    """Whether the stored entry was decided from what was read after this verdict's reads: then this one is
+    older and is not written. Batches run side by side (a table's shards, a mapping's lanes): one that read
+    a driver before a removal could otherwise write Accepted over the removal's Blocked, and nothing would
+    correct it. Writes between this read of the entry and the write raise the list's sequence, which the
+    transaction is conditioned on, so they are read again. Lambda's clocks are synchronised to within
+    milliseconds; gsi1 reads are eventually consistent, so a read that lags the index by that much is not
+    told apart."""
+    return current is not None and current.decided_at is not None and current.decided_at > decided
 
 
 def _differs(current: AllowEntryItem | None, verdict: Access, token_type: str) -> bool:

@@ -302,6 +302,8 @@ class AllowEntryItem(Item, discriminator="allow_entry"):
     expires_at = UTCDateTimeAttribute(null=True)
     seq = NumberAttribute()
     id_token_type = UnicodeAttribute(null=True)  # the card's (None: written before types, an ISO14443)
+    # When what decided it was read (allow_entries._written_over; None: written before this was kept)
+    decided_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(policy_id: str, id_tag: str) -> Key["AllowEntryItem"]:
