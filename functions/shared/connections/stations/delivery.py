@@ -376,14 +376,14 @@ FAN_OUT = 32
 # and the one before it while its deliveries finish.
 PAGE = 100
 # A policy of more stations than a part is split by the change's invocation into parts of this many, each
-# a ContinuationItem the stream carries to its own invocation, side by side (decision 0045): a part takes
-# about a second at DynamoDB's latency (bench/large_customers.py), and a retried batch redoes its own.
+# a ContinuationItem the stream carries to an invocation (decision 0045): a part takes about 1.7 s of one
+# core (bench/large_customers.py), and a retried batch redoes its own.
 STATIONS_PER_PART = 500
-# At most this many parts: a larger policy has larger parts. 40 parts in the stream's 10 lanes leave a lane
-# a few of them, which its invocations take PARTS_PER_INVOCATION at a time within MaximumRetryAttempts.
+# At most this many parts, all written in one transaction (DynamoDB's most is 100 items): a larger policy
+# has larger parts.
 MAX_PARTS = 40
-# Parts one invocation reaches; a batch's other parts are reported failed, for Lambda to deliver again
-# (BatchSize 100 could hand one invocation every part of a lane, and outlast the timeout).
+# Parts one invocation reaches; a batch's other parts are put off (ContinuationItem.put_off) to a later
+# one (BatchSize 100 could hand one invocation every part, and outlast the timeout).
 PARTS_PER_INVOCATION = 4
 
 
