@@ -167,6 +167,9 @@ class Replayer:
     stream: StreamReader
     invoke: Callable[[dict], object]
     delivered: list[list[dict]] | None = None  # every batch in order, kept when given a list (the tests')
+    # Records delivered again after the function reported them failed (or failed the batch): a function
+    # that fails once and passes on the retry passes the drain too, so the tests check this is 0.
+    redelivered: int = 0
 
     def new_records(self) -> list[dict]:
         """The records written since the last read that the mapping's filters let through."""
@@ -216,6 +219,7 @@ class Replayer:
                 batch = self.retry_from(batch, answer)
                 if not batch:
                     break
+                self.redelivered += len(batch)
             assert not batch, f"{self.mapping.function} failed: {answer}"
         return Drained(len(records), len(wanted))
 

@@ -40,3 +40,31 @@ def test_without_a_parallelization_factor_the_batches_keep_the_streams_order():
 def test_the_station_sync_mapping_runs_one_lane():
     # side by side, invocations would contend for a policy's list without a back-off (decision 0045)
     assert mapping_of("StationSyncFunction").parallelization == 1
+
+
+class OneRead:
+    """A stream whose records are read once."""
+
+    def __init__(self, records: list[dict]) -> None:
+        self.records = records
+
+    def read(self) -> list[dict]:
+        records, self.records = self.records, []
+        return records
+
+
+def test_records_a_function_fails_once_are_delivered_again_and_counted():
+    # Given a function that fails its batch's second record the first time only
+    records = [record("K", n) for n in range(3)]
+    answers = [{"batchItemFailures": [{"itemIdentifier": "1"}]}, {"batchItemFailures": []}]
+    delivered: list[list[dict]] = []
+    mapping = Mapping("F", "T", partial_failures=True)
+    lanes = Replayer(mapping, OneRead(records), lambda event: answers.pop(0), delivered=delivered)  # type: ignore[arg-type]
+
+    # When the stream is drained
+    drained = lanes.drain()
+
+    # Then the drain passes, as Lambda's retry does, but the records delivered again are counted
+    assert drained.passed == 3
+    assert delivered == [records, records[1:]]
+    assert lanes.redelivered == 2

@@ -1,9 +1,12 @@
 """Fixtures of the email tests: a fresh outbox and the stream to the notify function for each test."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from infra.local.streams import Replayer
 from tests.support.mail import clear_outbox, notify_stream
+from tests.support.streams import none_redelivered
 
 
 @pytest.fixture(autouse=True)
@@ -13,9 +16,12 @@ def _empty_outbox():
 
 
 @pytest.fixture
-def notify(tables) -> Replayer:
-    """The table's stream, delivered to the NotifyFunction by hand (`notify.drain()`)."""
-    return notify_stream()
+def notify(tables, request) -> Iterator[Replayer]:
+    """The table's stream, delivered to the NotifyFunction by hand (`notify.drain()`); no batch failed and
+    passed on its retry, unless the test says so."""
+    replayer = notify_stream()
+    yield replayer
+    none_redelivered(replayer, request)
 
 
 @pytest.fixture
