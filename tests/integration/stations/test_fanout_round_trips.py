@@ -4,6 +4,7 @@ card alone, and the DynamoDB calls stay within limits that grow with the station
 
 import pytest
 
+from connections.stations import delivery
 from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import DRIVER, decide, given_connection, given_organization, given_pending
 from tests.support.stations import (
@@ -115,6 +116,36 @@ def test_a_burst_over_stations_in_flight_reads_them_in_batches_not_one_by_one(sy
     besides_marks = len(operations) - BUSY_STATIONS
     assert besides_marks <= CALLS_PER_RECORD * BURST, operations
     assert besides_marks <= CALLS_PER_STATION * BUSY_STATIONS, operations
+
+
+def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(sync, dynamodb, monkeypatch):
+    # Given a policy of parts (decision 0045) whose stations each have a message in flight, and two drivers
+    # asking to join
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 2)
+    organization = given_organization()
+    connection = given_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(4)]
+    given_card("first", "TAG-FIRST")
+    given_pending(connection, "first")
+    assert decide(connection, "first", "approve").status == 200
+    sync.drain()
+    assert [len(station.take()) for station in stations] == [1] * len(stations)
+    for driver in ("second", "third"):
+        given_card(driver, f"TAG-{driver.upper()}")
+        given_pending(connection, driver)
+    sync.drain()
+
+    # When both are approved, the second before the parts of the first's fan-out run
+    dynamodb.reset()
+    assert decide(connection, "second", "approve").status == 200
+    sync.replay_new()
+    assert decide(connection, "third", "approve").status == 200
+    sync.drain()
+
+    # Then the first fan-out to find each station marks it with both changes, and the second writes nothing
+    assert [station.take() for station in stations] == [[]] * len(stations)
+    assert dynamodb.operations().count("UpdateItem") == len(stations), dynamodb.operations()
 
 
 TENANTS = 8

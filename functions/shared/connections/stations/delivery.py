@@ -129,11 +129,20 @@ def list_state(station: StationItem) -> StationList:
 
 class EntryReader:
     """Reads policy entries for `need`, once per policy and question within a batch (stations that share
-    a policy and a state share the read)."""
+    a policy and a state share the read), and a policy's sequence once for the marks (`latest`)."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, Need], list[Entry]] = {}
+        self._latest: dict[str, int] = {}
         self._lock = threading.Lock()  # deliveries run in threads: one read per question, not one each
+
+    def latest(self, policy_id: str) -> int:
+        """The policy's sequence as this batch first needs it, read once: what a station found in flight is
+        marked with (`_mark`), whatever the sequence of the change at hand."""
+        with self._lock:
+            if policy_id not in self._latest:
+                self._latest[policy_id] = policy_seq(policy_id)
+            return self._latest[policy_id]
 
     def __call__(self, policy_id: str | None, wanted: Need) -> list[Entry]:
         if not policy_id:
@@ -178,7 +187,7 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
         if not station.policy_id and not station.needs_full:
             return False
         if station.in_flight_id:
-            if _mark(station, policy_seq):
+            if _mark(station, policy_seq, reader):
                 return False
         else:
             send = _fitted(station, policy_seq, reader)
@@ -229,7 +238,7 @@ def _as_marked(station: StationItem) -> Condition:
     )
 
 
-def _mark(station: StationItem, seq: int) -> bool:
+def _mark(station: StationItem, seq: int, reader: EntryReader) -> bool:
     """A change up to `seq` found the station with a message in flight: raise its mark, so that the release
     of that message, which returns the item, tells its answer to send the change (one write here saves every
     answer a read of the policy's sequence; decision 0046). Whether it is marked; False: the station moved
@@ -237,6 +246,9 @@ def _mark(station: StationItem, seq: int) -> bool:
     owed = _owed(station)
     if not station.policy_id or (owed is not None and owed >= seq):
         return True  # the answer continues to `seq` already
+    # Raised to the policy's sequence, not the change's: the fan-outs of changes written before it (a burst's
+    # other batches, a large policy's later parts) then find the station marked already, and write nothing.
+    seq = max(seq, reader.latest(station.policy_id))
     try:
         # Returning nothing: a station's whole item (about 3 KB) parsed for each would be the fan-out's CPU.
         StationItem._get_connection().update_item(
