@@ -4,6 +4,7 @@ card alone, and the DynamoDB calls stay within limits that grow with the station
 
 import pytest
 
+from connections.stations import delivery
 from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import DRIVER, decide, given_connection, given_organization, given_pending
 from tests.support.stations import (
@@ -19,9 +20,9 @@ from tests.support.stations import (
 MEMBERS, STATIONS = 5, 3
 # The limits, in DynamoDB calls (as measured; the same at 10,000 members): the approval; the sync function,
 # all its invocations, 7 (one counts the policy's stations, to split a large one: decision 0045) and 1 per
-# station (its claim); each station's answer: its item, its release, its policy's sequence (decision 0046,
-# withdrawn: a transaction on the policy's list item is a point of conflict for thousands of answers).
-APPROVE_CALLS, SYNC_CALLS, ANSWER_CALLS = 2, 7 + STATIONS, 3
+# station (its claim); each station's answer: its item, and its release, which returns what its policy's
+# list must still bring it (the mark its claim left: decision 0046).
+APPROVE_CALLS, SYNC_CALLS, ANSWER_CALLS = 2, 7 + STATIONS, 2
 FRAME_BYTES = 181  # the Differential with one card, as published
 
 
@@ -75,7 +76,8 @@ def test_one_approval_sends_each_synced_station_one_small_differential_in_few_ro
 
 BUSY_STATIONS, BURST = 12, 8
 # At most this many DynamoDB calls per stream record when a burst reaches a policy whose stations all have
-# a request in flight (bench/station_burst.py --shape one-policy), and per station reached.
+# a request in flight (bench/station_burst.py --shape one-policy), and per station reached, beside the one
+# write that marks each station (what its answer must still send: decision 0046).
 CALLS_PER_RECORD, CALLS_PER_STATION = 3, 2
 
 
@@ -104,12 +106,46 @@ def test_a_burst_over_stations_in_flight_reads_them_in_batches_not_one_by_one(sy
     dynamodb.reset()
     drained = sync.drain()
 
-    # Then nothing is sent (each station's answer brings it the rest), and the stations are read in batches
+    # Then nothing is sent (each station's answer brings it the rest), the stations are read in batches, and
+    # each is marked once, for the batch: the write that spares its answer a read of the policy's sequence
+    operations = dynamodb.operations()
     assert drained.passed == BURST
     assert [station.take() for station in stations] == [[]] * BUSY_STATIONS
-    assert dynamodb.operations().count("GetItem") == 0, dynamodb.operations()
-    assert len(dynamodb.calls) <= CALLS_PER_RECORD * BURST, dynamodb.operations()
-    assert len(dynamodb.calls) <= CALLS_PER_STATION * BUSY_STATIONS, dynamodb.operations()
+    assert operations.count("GetItem") == 0, operations
+    assert operations.count("UpdateItem") == BUSY_STATIONS, operations
+    besides_marks = len(operations) - BUSY_STATIONS
+    assert besides_marks <= CALLS_PER_RECORD * BURST, operations
+    assert besides_marks <= CALLS_PER_STATION * BUSY_STATIONS, operations
+
+
+def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(sync, dynamodb, monkeypatch):
+    # Given a policy of parts (decision 0045) whose stations each have a message in flight, and two drivers
+    # asking to join
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 2)
+    organization = given_organization()
+    connection = given_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(4)]
+    given_card("first", "TAG-FIRST")
+    given_pending(connection, "first")
+    assert decide(connection, "first", "approve").status == 200
+    sync.drain()
+    assert [len(station.take()) for station in stations] == [1] * len(stations)
+    for driver in ("second", "third"):
+        given_card(driver, f"TAG-{driver.upper()}")
+        given_pending(connection, driver)
+    sync.drain()
+
+    # When both are approved, the second before the parts of the first's fan-out run
+    dynamodb.reset()
+    assert decide(connection, "second", "approve").status == 200
+    sync.replay_new()
+    assert decide(connection, "third", "approve").status == 200
+    sync.drain()
+
+    # Then the first fan-out to find each station marks it with both changes, and the second writes nothing
+    assert [station.take() for station in stations] == [[]] * len(stations)
+    assert dynamodb.operations().count("UpdateItem") == len(stations), dynamodb.operations()
 
 
 TENANTS = 8

@@ -12,6 +12,7 @@ from connections.stations import delivery
 from connections.stations.local_list import MAX_REFUSALS
 from functions.station_messages.app import handler as station_messages_handler
 from tests.support.api import FakeLambdaContext
+from tests.support.counting import DynamoDBCalls
 from tests.support.memberships import (
     DRIVER,
     decide,
@@ -22,6 +23,7 @@ from tests.support.memberships import (
 )
 from tests.support.stations import (
     Station,
+    as_station_admin,
     backdate_in_flight,
     given_auto_member,
     given_card,
@@ -34,12 +36,14 @@ from tests.support.stations import (
     metric,
     move_expiry,
     parse_time,
+    policy_seq,
     published,
     run_expiry,
     run_sweep,
     settle,
     station_view,
     statuses,
+    stored_station,
 )
 
 
@@ -342,7 +346,20 @@ def test_a_request_left_unanswered_is_sent_again_with_a_new_unique_id(sync):
     assert run_sweep()["resent"] == 0
 
 
-def test_a_change_written_while_a_station_answers_reaches_it_after_that_answer(sync, monkeypatch):
+@pytest.fixture
+def dynamodb():
+    counter = DynamoDBCalls().install()
+    yield counter
+    counter.uninstall()
+
+
+# What a station's answer costs when its policy's list changed while its message was in flight: its item,
+# its release (which returns the mark the change's fan-out left: decision 0046), then its next message: the
+# entries it lacks, and the claim. No read of the policy's sequence.
+ANSWER_THEN_NEXT = ["BatchGetItem", "UpdateItem", "Query", "UpdateItem"]
+
+
+def test_a_change_written_while_a_station_answers_reaches_it_after_that_answer(sync, monkeypatch, dynamodb):
     # Given a synced station with a Differential in flight
     organization, connection, policy = given_depot()
     station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
@@ -351,28 +368,91 @@ def test_a_change_written_while_a_station_answers_reaches_it_after_that_answer(s
     first = station.take_one("SendLocalList")
 
     # When another driver joins, and its change reaches the sync function, just after the station's answer
-    # was read with the policy's list (decision 0046) and before the station is released: the fan-out
-    # finds the station in flight and leaves the change to the answer
+    # was read and before the station is released: the fan-out finds the station in flight and marks it
     read = delivery.batch_get
     joined: list[list] = []
 
     def then_a_change(keys, consistent=False):
         found = read(keys, consistent)
         if not joined:
+            answer_so_far = len(dynamodb.calls)
             joined.append([])
             given_auto_member(connection, "driver-2", "TAG-2")
             sync.drain()
             joined[0] = station.take()
+            del dynamodb.calls[answer_so_far:]  # the change's own calls: not the answer's
         return found
 
     monkeypatch.setattr(delivery, "batch_get", then_a_change)
+    dynamodb.reset()
     station.accept(first)
 
-    # Then the fan-out sent nothing, and the answer sends the station the change all the same
+    # Then the fan-out sent nothing, and the answer sends the station the change all the same, in two calls
+    # before its next message
     assert joined == [[]]
+    assert dynamodb.operations() == ANSWER_THEN_NEXT
     station.accept(station.take_one("SendLocalList"))
     assert station.statuses() == {"TAG-1": "Accepted", "TAG-2": "Accepted"}
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
+
+
+def test_a_question_after_a_reconnection_keeps_what_the_lost_message_was_to_bring(sync, dynamodb):
+    # Given a synced station whose Differential was lost with its socket, and a change marked on it since
+    organization, connection, policy = given_depot()
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    station.take_one("SendLocalList")
+    given_auto_member(connection, "driver-2", "TAG-2")
+    sync.drain()
+    assert station.take() == []
+
+    # When it reconnects (the question of its list version takes the place of the lost message) and reports
+    # the version it had
+    (question,) = station.connected()
+    dynamodb.reset()
+    station.answer(question, {"listVersion": station.version})
+
+    # Then it is sent both changes, in two calls before that message
+    assert dynamodb.operations() == ANSWER_THEN_NEXT
+    differential = station.take_one("SendLocalList")
+    assert statuses(list_payload(differential)[2]) == {"TAG-1": "Accepted", "TAG-2": "Accepted"}
+
+
+def test_a_station_moved_to_another_policy_while_in_flight_is_not_planned_from_the_old_policys_mark(sync):
+    # Given a station in sync with a policy whose list is ahead of a second policy's, with a Differential in
+    # flight, and later changes of its policy marked on it meanwhile
+    organization, connection, policy = given_depot()
+    visitors = given_open_connection(organization, name="Visitors")
+    given_auto_member(visitors, "visitor", "TAG-V")
+    second = given_policy(organization, [visitors["connection_id"]], name="Visitors")
+    station = given_synced_station(sync, organization, "CP-1", policy["policy_id"])
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    in_flight = station.take_one("SendLocalList")
+    for n in range(2, 5):
+        given_auto_member(connection, f"driver-{n}", f"TAG-{n}")
+    sync.drain()
+    assert station.take() == []
+    assert policy_seq(policy["policy_id"]) > policy_seq(second["policy_id"])
+
+    # When the admin moves it to the second policy, and then it accepts the first policy's Differential
+    moved = as_station_admin(
+        "PATCH", f"/organizations/{organization}/stations/CP-1", body={"policy_id": second["policy_id"]}
+    )
+    assert moved.status == 200
+    sync.drain()
+    station.accept(in_flight)
+
+    # Then it is sent the second policy's list, and what must still reach it is counted in that policy's
+    # sequence, not in the first's
+    full = station.take_one("SendLocalList")
+    assert list_payload(full)[0] == "Full"
+    held = stored_station("CP-1")
+    assert (held.pending_policy, held.pending_seq) == (second["policy_id"], policy_seq(second["policy_id"]))
+    station.accept(full)
+    settle(sync, station)
+    assert station.statuses() == {"TAG-V": "Accepted"}
 
 
 class Clock:

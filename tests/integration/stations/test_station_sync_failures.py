@@ -247,22 +247,25 @@ def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_
     sync.drain()
 
     # When its answer is being handled, a listed member's revocation is written just after the changes
-    # for its next message were read (another sync invocation, at the same moment)
+    # for its next message were read (another sync invocation, at the same moment, which then reaches the
+    # policy's stations)
     read_entries, revoked = delivery.EntryReader._read, []
 
     def revoked_meanwhile(policy_id, wanted):
         found = read_entries(policy_id, wanted)
         if not revoked:
-            revoked.append(True)
             blocked = Access(TagStatus.BLOCKED)
-            allow_entries.apply(
-                allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1", "ISO14443", now())})
+            revoked.append(
+                allow_entries.apply(
+                    allow_entries.Changes({(policy_id, "TAG-1"): (blocked, "driver-1", "ISO14443", now())})
+                )
             )
         return found
 
     monkeypatch.setattr(delivery.EntryReader, "_read", staticmethod(revoked_meanwhile))
     station.accept(in_flight)
     monkeypatch.undo()
+    delivery.send_next_lists(revoked[0], set())
 
     # Then what it is sent fits in it (`accept` checks), and it ends with the five latest changes
     settle(sync, station)

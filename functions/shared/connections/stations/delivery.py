@@ -4,7 +4,8 @@ station's version (dialects.py).
 OCPP-J allows one outstanding request per station. The request in flight is recorded on the station item
 by a conditional write (it succeeds only when nothing is in flight and the station's list is as planned),
 so concurrent deliveries never send two; changes that arrive meanwhile wait in the policy's entries and go
-in the next message, sent when the station answers (`answer_frame`). The sweep sends again a request not
+in the next message, sent when the station answers (`answer_frame`). The station's mark tells that answer
+how far its policy's list has gone (`_mark`, decision 0046). The sweep sends again a request not
 answered in time (`resend_unanswered`) and the list a station keeps refusing (`retry_refused`).
 """
 
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.constants import NONE
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -127,11 +129,20 @@ def list_state(station: StationItem) -> StationList:
 
 class EntryReader:
     """Reads policy entries for `need`, once per policy and question within a batch (stations that share
-    a policy and a state share the read)."""
+    a policy and a state share the read), and a policy's sequence once for the marks (`latest`)."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, Need], list[Entry]] = {}
+        self._latest: dict[str, int] = {}
         self._lock = threading.Lock()  # deliveries run in threads: one read per question, not one each
+
+    def latest(self, policy_id: str) -> int:
+        """The policy's sequence as this batch first needs it, read once: what a station found in flight is
+        marked with (`_mark`), whatever the sequence of the change at hand."""
+        with self._lock:
+            if policy_id not in self._latest:
+                self._latest[policy_id] = policy_seq(policy_id)
+            return self._latest[policy_id]
 
     def __call__(self, policy_id: str | None, wanted: Need) -> list[Entry]:
         if not policy_id:
@@ -170,27 +181,89 @@ class EntryReader:
 
 def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
     """Send the station its next list message (a Full or a Differential, as local_list.message plans it),
-    unless one is in flight or it has nothing to receive; whether it was sent."""
+    unless it has nothing to receive; whether it was sent. A station with a message in flight is marked
+    instead: that message's answer sends what follows, up to `policy_seq` (`_mark`)."""
     for _ in range(3):
-        if station.in_flight_id or (not station.policy_id and not station.needs_full):
-            return False  # a message in flight: the station's answer sends what follows, this change included
-        send = _fitted(station, policy_seq, reader)
-        if isinstance(send, TooLarge):
-            _too_large(station, send)
+        if not station.policy_id and not station.needs_full:
             return False
-        if send is None:
-            return False
-        unique_id, frame = _frame(station, send)
-        if _claim(station, unique_id, frame, send.then):
-            _publish(station, unique_id, frame, done)
-            return True
-        # Planned from a station that has moved on (an answer or a refusal came in, or an index lagged):
-        # plan again from what it holds now, unless another message is in flight or it changed policy.
+        if station.in_flight_id:
+            if _mark(station, policy_seq, reader):
+                return False
+        else:
+            send = _fitted(station, policy_seq, reader)
+            if isinstance(send, TooLarge):
+                _too_large(station, send)
+                return False
+            if send is None:
+                return False
+            unique_id, frame = _frame(station, send)
+            if _claim(station, unique_id, frame, send.then, also=_stamp(station, policy_seq)):
+                _publish(station, unique_id, frame, done)
+                return True
+        # The station moved on since it was read (an answer, a refusal or another delivery came in, or an
+        # index lagged): read it again, then claim it if it is free or mark it if a message is in flight,
+        # unless it changed policy.
         fresh = StationItem.get(*StationItem.key(station.station_id), consistent_read=True)
         if fresh.policy_id != station.policy_id:
             return False  # the station's own change brings it its new list
         station = fresh
     return False
+
+
+def _owed(station: StationItem) -> int | None:
+    """How far the station's policy's list must reach it, as its mark says (None: no mark of its policy, as
+    for a station claimed before marks were kept or moved to another policy since)."""
+    if station.pending_seq is None or station.pending_policy != station.policy_id:
+        return None
+    return int(station.pending_seq)
+
+
+def _stamp(station: StationItem, seq: int) -> list[Action]:
+    """A claim's mark: the message is planned from `seq`, and its answer continues to it at least."""
+    if not station.policy_id:
+        return []  # usable by everyone: a list that never changes
+    owed = _owed(station)
+    return [
+        StationItem.pending_policy.set(station.policy_id),
+        StationItem.pending_seq.set(seq if owed is None else max(seq, owed)),
+    ]
+
+
+def _as_marked(station: StationItem) -> Condition:
+    """The station's mark as it was read: a write planned from it does not lower one raised since."""
+    if station.pending_seq is None:
+        return StationItem.pending_seq.does_not_exist()
+    return (StationItem.pending_policy == station.pending_policy) & (
+        StationItem.pending_seq == station.pending_seq
+    )
+
+
+def _mark(station: StationItem, seq: int, reader: EntryReader) -> bool:
+    """A change up to `seq` found the station with a message in flight: raise its mark, so that the release
+    of that message, which returns the item, tells its answer to send the change (one write here saves every
+    answer a read of the policy's sequence; decision 0046). Whether it is marked; False: the station moved
+    on since it was read (answered, sent again, or moved to another policy), to be read again."""
+    owed = _owed(station)
+    if not station.policy_id or (owed is not None and owed >= seq):
+        return True  # the answer continues to `seq` already
+    # Raised to the policy's sequence, not the change's: the fan-outs of changes written before it (a burst's
+    # other batches, a large policy's later parts) then find the station marked already, and write nothing.
+    seq = max(seq, reader.latest(station.policy_id))
+    try:
+        # Returning nothing: a station's whole item (about 3 KB) parsed for each would be the fan-out's CPU.
+        StationItem._get_connection().update_item(
+            *StationItem.key(station.station_id),
+            actions=[StationItem.pending_policy.set(station.policy_id), StationItem.pending_seq.set(seq)],
+            condition=(StationItem.in_flight_id == station.in_flight_id)
+            & (StationItem.policy_id == station.policy_id)
+            & _as_marked(station),
+            return_values=NONE,
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _frame(station: StationItem, send: Send) -> tuple[str, list]:
@@ -279,11 +352,13 @@ def _claim(
         condition = when
     else:
         # The station as it was read and planned from: nothing in flight, no message acknowledged and no
-        # refusal since (a refusal sets needs_full; a message planned before it must not erase that).
+        # refusal since (a refusal sets needs_full; a message planned before it must not erase that), its
+        # mark not raised since.
         condition = (
             StationItem.in_flight_id.does_not_exist()
             & (StationItem.list_version == station.list_version)
             & (StationItem.needs_full == station.needs_full)
+            & _as_marked(station)
         )
     try:
         station.update(actions=actions, condition=condition)
@@ -548,8 +623,11 @@ def policy_seq(policy_id: str | None) -> int:
 
 
 def _continue(station: StationItem, done: Delivery) -> None:
-    """The station's next message, after `_release` (whose update returned the whole item as it is now)."""
-    send_next_list(station, policy_seq(station.policy_id), EntryReader(), done)
+    """The station's next message, after `_release`, whose update returned the whole item as it is now:
+    with its mark, raised by every change that found the message in flight, the mark tells how far to go.
+    Without a mark of its policy the policy's sequence is read: one call more."""
+    owed = _owed(station)
+    send_next_list(station, policy_seq(station.policy_id) if owed is None else owed, EntryReader(), done)
 
 
 # --- What stations send (on <stationId>/in, routed here by the IoT rule)
