@@ -179,11 +179,16 @@ class EntryReader:
         ]
 
 
+# Reads of a station that moved on before `send_next_list` gives up: each is an answer, a claim or a move
+# written between its read and its write, within milliseconds.
+_TRIES = 5
+
+
 def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, done: Delivery) -> bool:
     """Send the station its next list message (a Full or a Differential, as local_list.message plans it),
     unless it has nothing to receive; whether it was sent. A station with a message in flight is marked
     instead: that message's answer sends what follows, up to `policy_seq` (`_mark`)."""
-    for _ in range(3):
+    for _ in range(_TRIES):
         if not station.policy_id and not station.needs_full:
             return False
         if station.in_flight_id:
@@ -207,7 +212,9 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
         if fresh.policy_id != station.policy_id:
             return False  # the station's own change brings it its new list
         station = fresh
-    return False
+    # Neither claimed nor marked, the change would be left to nobody: fail, and the batch (or the answer) is
+    # delivered again, rather than lose it quietly.
+    raise RuntimeError(f"station {station.station_id} kept changing while a change was delivered to it")
 
 
 def _owed(station: StationItem) -> int | None:
@@ -254,9 +261,15 @@ def _mark(station: StationItem, seq: int, reader: EntryReader) -> bool:
         StationItem._get_connection().update_item(
             *StationItem.key(station.station_id),
             actions=[StationItem.pending_policy.set(station.policy_id), StationItem.pending_seq.set(seq)],
+            # Not "the mark as read": a lower mark written meanwhile (a fan-out of an older change) must not
+            # fail this one, or a run of them could outlast the tries; a higher one makes it needless.
             condition=(StationItem.in_flight_id == station.in_flight_id)
             & (StationItem.policy_id == station.policy_id)
-            & _as_marked(station),
+            & (
+                StationItem.pending_seq.does_not_exist()
+                | (StationItem.pending_policy != station.policy_id)
+                | (StationItem.pending_seq < seq)
+            ),
             return_values=NONE,
         )
     except UpdateError as error:
