@@ -73,6 +73,30 @@ def test_one_approval_sends_each_synced_station_one_small_differential_in_few_ro
     assert sync.drain().passed == 0  # the answers' records pass no filter: no invocation with nothing to do
 
 
+def test_a_fan_outs_claims_ask_for_no_item_back(sync, dynamodb):
+    # Given a policy's stations in sync, and a driver asking to join
+    organization = given_organization()
+    connection = given_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    stations = [
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
+    ]
+    given_card(DRIVER, "TAG-NEW")
+    given_pending(connection, DRIVER)
+    settle(sync, *stations)
+
+    # When the driver is approved and the change reaches every station
+    assert decide(connection, DRIVER, "approve").status == 200
+    dynamodb.reset()
+    sync.drain()
+
+    # Then each station's claim is one update that asks for nothing back: the station item it would return
+    # (several KB) is parsed for nothing, the largest share of a fan-out's CPU (decision 0045)
+    claims = [c for c in dynamodb.calls if c.operation == "UpdateItem"]
+    assert [len(s.take()) for s in stations] == [1] * STATIONS
+    assert [c.returns_item for c in claims] == [False] * STATIONS
+
+
 BUSY_STATIONS, BURST = 12, 8
 # At most this many DynamoDB calls per stream record when a burst reaches a policy whose stations all have
 # a request in flight (bench/station_burst.py --shape one-policy), and per station reached.

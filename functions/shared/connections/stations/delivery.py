@@ -286,7 +286,7 @@ def _claim(
             & (StationItem.needs_full == station.needs_full)
         )
     try:
-        station.update(actions=actions, condition=condition)
+        station.update_returning_nothing(actions, condition)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False  # another delivery got there first; the station's answer continues from it
