@@ -375,16 +375,19 @@ FAN_OUT = 32
 # Stations are read and reached a page at a time: a BatchGetItem's 100 keys. Only a page is held at once,
 # and the one before it while its deliveries finish.
 PAGE = 100
-# A policy of more stations than a part is split by the change's invocation into parts of this many, each
-# a ContinuationItem the stream carries to an invocation (decision 0045): a part takes about 1.7 s of one
-# core (bench/large_customers.py), and a retried batch redoes its own.
-STATIONS_PER_PART = 500
+# A policy of more stations than a part is split by the change's invocation into parts of this many (a
+# page), each a ContinuationItem the stream carries to an invocation (decision 0045), a retried batch
+# redoing its own. Small parts, many of them, spread the work evenly over the stream's ten lanes: Lambda
+# gives each lane the parts whose keys hash to it, and the busiest lane decides when the last station is
+# reached (with 20 parts the busiest had 2.5 times the mean; with 100, about 1.5).
+STATIONS_PER_PART = 100
 # At most this many parts, all written in one transaction (DynamoDB's most is 100 items): a larger policy
 # has larger parts.
-MAX_PARTS = 40
-# Parts one invocation reaches; a batch's other parts are put off (ContinuationItem.put_off) to a later
-# one (BatchSize 100 could hand one invocation every part, and outlast the timeout).
-PARTS_PER_INVOCATION = 4
+MAX_PARTS = 100
+# Parts one invocation reaches, twice a lane's even share of MAX_PARTS: 2,000 stations for a city's 10,000
+# (about 5 s of one vCPU; 20,000 for 100,000, about 50 s, within the 120 s timeout). A batch's other parts
+# are put off (ContinuationItem.put_off) to a later one, a hop of the stream later.
+PARTS_PER_INVOCATION = 20
 
 
 def send_next_lists(
