@@ -6,7 +6,7 @@ record's image), so duplicated, retried or reordered records give the same answe
 the entries that differ, each stamped with the next sequence number of its policy.
 """
 
-import random
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -323,7 +323,10 @@ def _write(wanted: dict[str, list[Wanted]]) -> dict[str, int]:
                 left[policy_id] = wanted[policy_id]
                 del queue[policy_id]
         if left:
-            time.sleep(random.uniform(0, min(_BACKOFF_MOST, _BACKOFF * 2 ** max(refused[p] for p in left))))
+            # secrets' numbers, not random's: random's state would be the same in every environment restored
+            # from a SnapStart snapshot, and so would the jitter
+            most = min(_BACKOFF_MOST, _BACKOFF * 2 ** max(refused[p] for p in left))
+            time.sleep(secrets.SystemRandom().uniform(0, most))
     return sequences
 
 
