@@ -24,6 +24,7 @@ class Call:
     items_read: int = 0  # a Query's or Scan's items read (ScannedCount), a BatchGetItem's items found
     seconds: float = 0.0  # from asking to the parsed answer
     error: str | None = None  # the error DynamoDB answered with (ConditionalCheckFailedException, ...)
+    returns_item: bool = False  # a write that asked for the item back (ReturnValues), to be parsed
 
     @property
     def index_query(self) -> bool:
@@ -67,6 +68,7 @@ class DynamoDBCalls:
             if client.meta.service_model.service_name != "dynamodb":
                 return original(client, operation, params)
             call = Call(operation, _tables(params), params.get("IndexName"))
+            call.returns_item = params.get("ReturnValues", "NONE") != "NONE"
             calls.append(call)
             began = time.perf_counter()
             try:

@@ -1,6 +1,7 @@
 """The local stream replay makes the batches Lambda makes with a ParallelizationFactor (decision 0045):
 records spread over lanes by partition key, each key's records in order, and every record in one batch."""
 
+from connections.stations import delivery
 from infra.local.streams import Mapping, Replayer, mapping_of
 
 
@@ -37,9 +38,14 @@ def test_without_a_parallelization_factor_the_batches_keep_the_streams_order():
     assert replayer(1).batches(records) == [records[:100], records[100:200], records[200:]]
 
 
-def test_the_station_sync_mapping_runs_one_lane():
-    # side by side, invocations would contend for a policy's list without a back-off (decision 0045)
-    assert mapping_of("StationSyncFunction").parallelization == 1
+def test_the_station_sync_mapping_runs_ten_lanes_each_reaching_its_share_of_a_large_policys_parts():
+    # Each lane takes the parts whose keys hash to it; Lambda's hash is its own, so a lane may get twice its
+    # even share of a split's parts: one invocation reaches that many, as a part put off waits for another
+    # hop of the stream (about a second). A split is written in one transaction: DynamoDB's most, 100 items.
+    lanes = mapping_of("StationSyncFunction").parallelization
+    assert lanes == 10
+    assert delivery.PARTS_PER_INVOCATION >= 2 * delivery.MAX_PARTS / lanes
+    assert delivery.MAX_PARTS <= 100
 
 
 class OneRead:

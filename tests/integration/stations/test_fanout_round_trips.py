@@ -57,6 +57,7 @@ def test_one_approval_sends_each_synced_station_one_small_differential_in_few_ro
     dynamodb.reset()
     sync.drain()
     sync_calls = len(dynamodb.calls)
+    claims = [c.returns_item for c in dynamodb.calls if c.operation == "UpdateItem"]
     sent = published()[sent_before:]
     frames = [station.take_one("SendLocalList") for station in stations]
     dynamodb.reset()
@@ -69,6 +70,9 @@ def test_one_approval_sends_each_synced_station_one_small_differential_in_few_ro
     assert [statuses(list_payload(f)[2]) for f in frames] == [{"TAG-NEW": "Accepted"}] * STATIONS
     assert approve_calls <= APPROVE_CALLS
     assert sync_calls <= SYNC_CALLS
+    # each claim asks for no item back: parsing the station item it returned was the largest share of a
+    # fan-out's CPU (decision 0045)
+    assert claims == [False] * STATIONS
     assert answer_calls <= ANSWER_CALLS * STATIONS
     assert [len(payload) <= FRAME_BYTES for _, payload in sent] == [True] * STATIONS
     assert sync.drain().passed == 0  # the answers' records pass no filter: no invocation with nothing to do
@@ -136,7 +140,9 @@ def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(syn
         given_pending(connection, driver)
     sync.drain()
 
-    # When both are approved, the second before the parts of the first's fan-out run
+    # When both are approved, the second before the parts of the first's fan-out run (in the batch that
+    # brings them, as one lane of the stream gives it: with ten, the third's approval may come after them)
+    monkeypatch.setattr(sync.mapping, "parallelization", 1)
     dynamodb.reset()
     assert decide(connection, "second", "approve").status == 200
     sync.replay_new()
@@ -145,6 +151,35 @@ def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(syn
 
     # Then the first fan-out to find each station marks it with both changes, and the second writes nothing
     assert [station.take() for station in stations] == [[]] * len(stations)
+    assert dynamodb.operations().count("UpdateItem") == len(stations), dynamodb.operations()
+
+
+def test_parts_of_an_older_change_claim_stations_past_the_newer_changes(sync, dynamodb, monkeypatch):
+    # Given a policy of parts (decision 0045) whose stations are in sync, and two drivers asking to join
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 2)
+    organization = given_organization()
+    connection = given_connection(organization)
+    policy = given_policy(organization, [connection["connection_id"]])
+    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(4)]
+    for driver in ("first", "second"):
+        given_card(driver, f"TAG-{driver.upper()}")
+        given_pending(connection, driver)
+    sync.drain()
+
+    # When both are approved, the second before the parts of the first's fan-out run (one lane, as above)
+    monkeypatch.setattr(sync.mapping, "parallelization", 1)
+    dynamodb.reset()
+    assert decide(connection, "first", "approve").status == 200
+    sync.replay_new()
+    assert decide(connection, "second", "approve").status == 200
+    sync.drain()
+
+    # Then the first's parts send each station both cards, stamped past the second change, whose parts then
+    # find every station covered: a claim each, no mark
+    frames = [station.take_one("SendLocalList") for station in stations]
+    assert [statuses(list_payload(f)[2]) for f in frames] == [
+        {"TAG-FIRST": "Accepted", "TAG-SECOND": "Accepted"}
+    ] * len(stations)
     assert dynamodb.operations().count("UpdateItem") == len(stations), dynamodb.operations()
 
 

@@ -291,3 +291,24 @@ def test_a_change_is_split_once_whole_even_when_its_batch_is_retried_after_the_p
     # Then every station still in the policy has the change: the parts are one split's, with no gap
     reached = [any(statuses(list_payload(f)[2]).get("TAG-1") for f in s.take()) for s in stations[1:]]
     assert reached == [True] * (STATIONS - 1)
+
+
+def test_a_split_reads_its_parts_boundaries_in_one_query_a_megabyte_not_one_a_part(sync, monkeypatch):
+    # Given a policy of STATIONS stations, a part each
+    organization, connection, policy = given_depot()
+    for n in range(STATIONS):
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"])
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 1)
+
+    # When a driver joins and the change's invocation splits the policy
+    given_auto_member(connection, DRIVER, "TAG-1")
+    dynamodb = DynamoDBCalls().install()
+    try:
+        assert failed(sync.deliver(sync.wanted(sync.new_records()))) == []
+    finally:
+        dynamodb.uninstall()
+
+    # Then the stations' keys are read in one query (DynamoDB pages 1 MB of items read: about 330
+    # stations of 3 KB), and every part is written
+    assert [c.operation for c in dynamodb.calls if c.index == "gsi2"] == ["Query"]
+    assert len(sync.wanted(sync.new_records())) == STATIONS

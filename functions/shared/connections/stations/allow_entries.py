@@ -6,6 +6,8 @@ record's image), so duplicated, retried or reordered records give the same answe
 the entries that differ, each stamped with the next sequence number of its policy.
 """
 
+import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -229,6 +231,10 @@ def apply(changes: Changes) -> dict[str, int]:
 _PER_TRANSACTION = 33  # a policy's changes in one transaction: 3 items each (entry, new change, old change)
 _ITEMS = 100  # in a transaction, DynamoDB's most
 _TRIES = 10  # transactions refused to a policy (another batch wrote its list) before the batch is retried
+# A policy refused waits before it is read again, a random time up to _BACKOFF doubled with each of its
+# refusals, at most _BACKOFF_MOST ("full jitter"): invocations side by side (the stream's lanes) that write
+# one policy's list would otherwise read and collide again at once, in step. At most 0.74 s in all.
+_BACKOFF, _BACKOFF_MOST = 0.01, 0.1
 
 
 Wanted = tuple[str, Access, str, str, datetime]  # idTag, access, driver, the card's type, when decided
@@ -247,6 +253,9 @@ class _Chunk:
 
     def items(self) -> int:
         return 1 + sum(2 if current is None else 3 for *_, current in self.changed)
+
+    def deletes(self) -> int:
+        return sum(1 for *_, current in self.changed if current is not None)
 
     def write(self, write: TransactWrite) -> None:
         policy_id, seen = self.policy_id, self.seen
@@ -277,8 +286,9 @@ class _Chunk:
 
 
 def _write(wanted: dict[str, list[Wanted]]) -> dict[str, int]:
-    """Write what differs of every policy's `wanted` entries; the sequence of each. The policies of a
-    transaction refused (a list written meanwhile by another batch) are read and written again."""
+    """Write what differs of every policy's `wanted` entries; the sequence of each. A policy refused in a
+    transaction (its list written meanwhile by another batch) is read and written again after a short wait;
+    the other policies of that transaction are written again as planned."""
     sequences: dict[str, int] = {}
     refused = dict.fromkeys(wanted, 0)
     left = wanted
@@ -297,21 +307,48 @@ def _write(wanted: dict[str, list[Wanted]]) -> dict[str, int]:
         left = {}
         while queue := {p: chunks for p, chunks in queue.items() if chunks}:
             batch = _packed(queue)
-            if _written(batch):
-                for chunk in batch:
-                    sequences[chunk.policy_id] = chunk.seen + len(chunk.changed)
-                    queue[chunk.policy_id].pop(0)
-            else:
-                for chunk in batch:
-                    policy_id = chunk.policy_id
-                    refused[policy_id] += 1
-                    if refused[policy_id] == _TRIES:
-                        raise RuntimeError(
-                            f"the allow list of policy {policy_id} kept changing; the batch is retried"
-                        )
-                    left[policy_id] = wanted[policy_id]
-                    del queue[policy_id]
+            blamed = _refused(batch)
+            for chunk in batch:
+                policy_id = chunk.policy_id
+                if policy_id not in blamed:  # written, or else still valid: tried again as it is
+                    if not blamed:
+                        sequences[policy_id] = chunk.seen + len(chunk.changed)
+                        queue[policy_id].pop(0)
+                    continue
+                refused[policy_id] += 1
+                if refused[policy_id] == _TRIES:
+                    raise RuntimeError(
+                        f"the allow list of policy {policy_id} kept changing; the batch is retried"
+                    )
+                left[policy_id] = wanted[policy_id]
+                del queue[policy_id]
+        if left:
+            # secrets' numbers, not random's: random's state would be the same in every environment restored
+            # from a SnapStart snapshot, and so would the jitter
+            most = min(_BACKOFF_MOST, _BACKOFF * 2 ** max(refused[p] for p in left))
+            time.sleep(secrets.SystemRandom().uniform(0, most))
     return sequences
+
+
+def _refused(batch: list[_Chunk]) -> set[str]:
+    """Write the chunks in one transaction; the policies refused (none when it is written). The transaction's
+    cancellation reasons name its items, in the order PyNamoDB sends them (every delete, then every put:
+    pynamodb.connection.base.Connection.transact_write_items); without them, every policy is refused. A
+    policy told apart wrongly costs refusals, never a wrong write: each chunk's own condition holds."""
+    try:
+        with transaction() as write:
+            for chunk in batch:
+                chunk.write(write)
+    except TransactWriteError as error:
+        owners = [c.policy_id for c in batch for _ in range(c.deletes())]
+        owners += [c.policy_id for c in batch for _ in range(c.items() - c.deletes())]
+        reasons = error.cancellation_reasons
+        named = len(reasons) == len(owners)
+        blamed = (
+            {o for o, reason in zip(owners, reasons, strict=True) if reason is not None} if named else set()
+        )
+        return blamed or {c.policy_id for c in batch}
+    return set()
 
 
 def _chunks(policy_id: str, wanted: list[Wanted], stored: Found, sequences: dict[str, int]) -> list[_Chunk]:
@@ -341,16 +378,6 @@ def _packed(queue: dict[str, list[_Chunk]]) -> list[_Chunk]:
         if sum(c.items() for c in batch) + chunks[0].items() <= _ITEMS:
             batch.append(chunks[0])
     return batch
-
-
-def _written(batch: list[_Chunk]) -> bool:
-    try:
-        with transaction() as write:
-            for chunk in batch:
-                chunk.write(write)
-    except TransactWriteError:
-        return False
-    return True
 
 
 def _written_over(current: AllowEntryItem | None, decided: datetime) -> bool:

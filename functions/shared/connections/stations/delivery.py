@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.constants import NONE
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -258,19 +257,17 @@ def _mark(station: StationItem, seq: int, reader: EntryReader) -> bool:
     seq = max(seq, reader.latest(station.policy_id))
     try:
         # Returning nothing: a station's whole item (about 3 KB) parsed for each would be the fan-out's CPU.
-        StationItem._get_connection().update_item(
-            *StationItem.key(station.station_id),
-            actions=[StationItem.pending_policy.set(station.policy_id), StationItem.pending_seq.set(seq)],
+        station.update_returning_nothing(
+            [StationItem.pending_policy.set(station.policy_id), StationItem.pending_seq.set(seq)],
             # Not "the mark as read": a lower mark written meanwhile (a fan-out of an older change) must not
             # fail this one, or a run of them could outlast the tries; a higher one makes it needless.
-            condition=(StationItem.in_flight_id == station.in_flight_id)
+            (StationItem.in_flight_id == station.in_flight_id)
             & (StationItem.policy_id == station.policy_id)
             & (
                 StationItem.pending_seq.does_not_exist()
                 | (StationItem.pending_policy != station.policy_id)
                 | (StationItem.pending_seq < seq)
             ),
-            return_values=NONE,
         )
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
@@ -374,7 +371,7 @@ def _claim(
             & _as_marked(station)
         )
     try:
-        station.update(actions=actions, condition=condition)
+        station.update_returning_nothing(actions, condition)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False  # another delivery got there first; the station's answer continues from it
@@ -463,16 +460,19 @@ FAN_OUT = 32
 # Stations are read and reached a page at a time: a BatchGetItem's 100 keys. Only a page is held at once,
 # and the one before it while its deliveries finish.
 PAGE = 100
-# A policy of more stations than a part is split by the change's invocation into parts of this many, each
-# a ContinuationItem the stream carries to an invocation (decision 0045): a part takes about 1.7 s of one
-# core (bench/large_customers.py), and a retried batch redoes its own.
-STATIONS_PER_PART = 500
+# A policy of more stations than a part is split by the change's invocation into parts of this many (a
+# page), each a ContinuationItem the stream carries to an invocation (decision 0045), a retried batch
+# redoing its own. Small parts, many of them, spread the work evenly over the stream's ten lanes: Lambda
+# gives each lane the parts whose keys hash to it, and the busiest lane decides when the last station is
+# reached (with 20 parts the busiest had 2.5 times the mean; with 100, about 1.5).
+STATIONS_PER_PART = 100
 # At most this many parts, all written in one transaction (DynamoDB's most is 100 items): a larger policy
 # has larger parts.
-MAX_PARTS = 40
-# Parts one invocation reaches; a batch's other parts are put off (ContinuationItem.put_off) to a later
-# one (BatchSize 100 could hand one invocation every part, and outlast the timeout).
-PARTS_PER_INVOCATION = 4
+MAX_PARTS = 100
+# Parts one invocation reaches, twice a lane's even share of MAX_PARTS: 2,000 stations for a city's 10,000
+# (about 5 s of one vCPU; 20,000 for 100,000, about 50 s, within the 120 s timeout). A batch's other parts
+# are put off (ContinuationItem.put_off) to a later one, a hop of the stream later.
+PARTS_PER_INVOCATION = 20
 
 
 def send_next_lists(
@@ -491,11 +491,14 @@ def send_next_lists(
         for policy_id, seq in sorted(sequences.items()):
             parts = _split(policy_id, seq)
             if len(parts) == 1:
-                _fan_out(pool, parts[0], full, reader, done)
+                _fan_out(pool, parts[0], full, reader, done, seq)
             else:
                 _start(parts)
         for part in continued:
-            _fan_out(pool, part, full, reader, done)
+            # Brought to the policy's sequence now, read once a batch, not the part's own: a part of an older
+            # change then stamps its claims past the newer changes, whose parts find the stations covered and
+            # mark none (decision 0046; a burst's changes are split into parts that run side by side).
+            _fan_out(pool, part, full, reader, done, max(int(part.seq or 0), reader.latest(part.policy_id)))
     return done
 
 
@@ -513,26 +516,27 @@ def _waiting(station_ids: list[str], sequences: dict[str, int]) -> Iterator[list
 
 def _split(policy_id: str, seq: int) -> list[ContinuationItem]:
     """The policy's stations in parts of STATIONS_PER_PART (more if there would be over MAX_PARTS), each
-    after the last station of the one before. The boundaries are counted, not read: a Query of Select COUNT
-    returns no item, just where it stopped (at its Limit, or at 1 MB of items read)."""
-    starts: list[dict | None] = [None]  # each part's exclusive start: where the part before stopped
-    counted, after = 0, None
+    after the last station of the one before. The boundaries are read as keys only: DynamoDB pages a query
+    by the 1 MB of items it reads (about 330 stations of 3 KB), whatever it returns, so one call a page
+    rather than a count a part (100 for a city's 10,000, the split's whole time); only the boundaries are
+    held, not the keys."""
+    starts: list[dict | None] = [None]  # each part's exclusive start: the last station of the part before
+    counted, after, last = 0, None, None
     while True:
         page = StationItem._get_connection().query(
             StationItem.policy_key(policy_id),
             index_name=StationItem.gsi2.Meta.index_name,
-            select="COUNT",
-            limit=STATIONS_PER_PART - counted,
+            attributes_to_get=["pk", "sk", "gsi2pk", "gsi2sk"],  # an index query's start key
             exclusive_start_key=after,
         )
-        counted, after = counted + page["Count"], page.get("LastEvaluatedKey")
+        for key in page["Items"]:
+            if counted == STATIONS_PER_PART:  # a station follows a whole part: it starts the next
+                starts.append(last)
+                counted = 0
+            counted, last = counted + 1, key
+        after = page.get("LastEvaluatedKey")
         if not after:
             break
-        if counted == STATIONS_PER_PART:
-            starts.append(after)
-            counted = 0
-    if counted == 0 and len(starts) > 1:
-        starts.pop()  # DynamoDB stops at a Limit even when no station follows: no empty part after the last
     starts = starts[:: math.ceil(len(starts) / MAX_PARTS)]  # over MAX_PARTS: every other one, or fewer
     ends = [start["gsi2sk"]["S"] for start in starts[1:] if start is not None] + [None]
     return [
@@ -557,15 +561,21 @@ def _start(parts: list[ContinuationItem]) -> None:
 
 
 def _fan_out(
-    pool: ThreadPoolExecutor, part: ContinuationItem, full: set[str], reader: "EntryReader", done: Delivery
+    pool: ThreadPoolExecutor,
+    part: ContinuationItem,
+    full: set[str],
+    reader: "EntryReader",
+    done: Delivery,
+    seq: int,
 ) -> None:
     """One part of a policy's fan-out: its stations, after `part.after` up to `part.until`, a page at a
-    time (a station waiting for its whole list is sent it already)."""
-    seq = int(part.seq or 0)
+    time, each brought to `seq` (a station waiting for its whole list is sent it already)."""
     stations = StationItem.gsi2.query(
         StationItem.policy_key(part.policy_id),
         StationItem.gsi2sk <= part.until if part.until else None,
-        page_size=PAGE,
+        # A part of a page in one call: stopped at a Limit of exactly its size, DynamoDB would return where
+        # it stopped and leave an empty page to ask for.
+        page_size=PAGE + 1,
         last_evaluated_key=part.after,
     )
     pages = (

@@ -72,8 +72,8 @@ class ContinuationItem(Item, discriminator="continuation"):
     policy's stations (STATIONS), or recomputing the entries of its next members after an edit (MEMBERS).
     Its stream record starts the part in the sync function; each part is idempotent and its key is the
     same when a retried batch writes it again and the first write wins (`start`), so a retry redoes its own
-    part only. Each part has its own partition key, so that the stream's lanes (ParallelizationFactor, 1
-    for now: decision 0045) could run the parts of one fan-out side by side. Gone by TTL in a day."""
+    part only. Each part has its own partition key, so that the stream's lanes (ParallelizationFactor 10,
+    decision 0045) run the parts of one fan-out side by side. Gone by TTL in a day."""
 
     STATIONS, MEMBERS = "stations", "members"
 
