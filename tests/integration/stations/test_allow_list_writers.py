@@ -4,15 +4,19 @@ while and reads again only the policies whose items were refused, the rest of it
 as it was (decision 0045)."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from connections.platform.table import Found
 from connections.stations import allow_entries
+from connections.stations.items import AllowEntryItem
 from connections.stations.local_list import Access, TagStatus
 from tests.support.stations import entries_of, given_depot
 
+TYPE = "ISO14443"
+
 
 def wanted(tag: str) -> allow_entries.Wanted:
-    return (tag, Access(TagStatus.ACCEPTED), f"driver-{tag}", "ISO14443", datetime.now(UTC))
+    return (tag, Access(TagStatus.ACCEPTED), f"driver-{tag}", TYPE, datetime.now(UTC))
 
 
 def test_a_list_written_between_the_read_and_the_write_is_read_again_alone_after_a_short_wait(monkeypatch):
@@ -60,3 +64,34 @@ def test_writers_of_one_list_at_once_lose_nothing_and_number_every_change_once()
     entries = entries_of(policy)
     assert sorted(entries) == sorted(f"TAG-{w}-{n}" for w in range(WRITERS) for n in range(TAGS))
     assert sorted(seq for _, seq in entries.values()) == list(range(1, WRITERS * TAGS + 1))
+
+
+def test_an_entry_read_before_another_writers_transaction_and_its_list_after_is_not_written_over(monkeypatch):
+    # Given a driver Accepted until a date, decided some time ago
+    policy = given_depot().policy["policy_id"]
+    t0 = datetime.now(UTC) - timedelta(seconds=10)
+    renewed_at, removed_at = t0 + timedelta(seconds=1), t0 + timedelta(seconds=2)
+    allow_entries._write(
+        {policy: [("TAG-1", Access(TagStatus.ACCEPTED, t0 + timedelta(days=30)), "d", TYPE, t0)]}
+    )
+    read = allow_entries.batch_get
+
+    def torn(keys, consistent=False):
+        # A BatchGetItem reads item by item: the entry before another writer's transaction (a removal,
+        # decided later), the list's sequence after it
+        before = read(keys, consistent)
+        monkeypatch.setattr(allow_entries, "batch_get", read)
+        allow_entries._write({policy: [("TAG-1", Access(TagStatus.BLOCKED), "d", TYPE, removed_at)]})
+        after = read(keys, consistent)
+        rest = [after.get(key) for key in keys if not isinstance(after.get(key), AllowEntryItem)]
+        return Found([*(item for item in rest if item is not None), *before.of(AllowEntryItem)], keys)
+
+    # When a renewal decided before the removal is written from such a read
+    monkeypatch.setattr(allow_entries, "batch_get", torn)
+    renewed = Access(TagStatus.ACCEPTED, t0 + timedelta(days=365))
+    allow_entries._write({policy: [("TAG-1", renewed, "d", TYPE, renewed_at)]})
+
+    # Then the removal stands, and the list has one change for the card
+    stored = AllowEntryItem.get(*AllowEntryItem.key(policy, "TAG-1"), consistent_read=True)
+    assert stored.status == "Blocked"
+    assert list(entries_of(policy)) == ["TAG-1"]

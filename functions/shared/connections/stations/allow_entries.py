@@ -279,7 +279,15 @@ class _Chunk:
                 *AllowEntryItem.key(policy_id, tag), driver_id=driver_id, decided_at=decided, **said
             )
             entry.index()
-            write.save(entry)
+            # On the entry as it was read too, not the list's sequence alone: a BatchGetItem reads item by
+            # item, no snapshot, so the entry can be read before another writer's transaction and the list
+            # after it; planned from that entry, an older verdict would pass the list's condition.
+            write.save(
+                entry,
+                condition=AllowEntryItem.pk.does_not_exist()
+                if current is None
+                else AllowEntryItem.seq == current.seq,
+            )
             write.save(AllowChangeItem(*AllowChangeItem.key(policy_id, seq), **said))
             if current is not None:
                 write.delete(AllowChangeItem(*AllowChangeItem.key(policy_id, int(current.seq))))
