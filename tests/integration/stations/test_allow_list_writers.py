@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from connections.platform.table import Found
 from connections.stations import allow_entries
-from connections.stations.items import AllowEntryItem
+from connections.stations.items import AllowEntryItem, ContinuationItem, PolicyItem
 from connections.stations.local_list import Access, TagStatus
 from tests.support.stations import entries_of, given_depot
 
@@ -95,3 +95,40 @@ def test_an_entry_read_before_another_writers_transaction_and_its_list_after_is_
     stored = AllowEntryItem.get(*AllowEntryItem.key(policy, "TAG-1"), consistent_read=True)
     assert stored.status == "Blocked"
     assert list(entries_of(policy)) == ["TAG-1"]
+
+
+def test_a_members_part_of_an_older_edit_is_not_written_over_a_newer_edits_verdict(sync, monkeypatch):
+    # Given a member of the policy's connection, Accepted
+    depot = given_depot({"driver-1": "TAG-1"})
+    sync.drain()
+    policy_id, connection_id = depot.policy["policy_id"], depot.connection["connection_id"]
+    older = ContinuationItem.next(
+        policy_id, ContinuationItem.MEMBERS, "older-edit", 1, sources=[connection_id], source=1
+    )
+    read, newest = allow_entries.batch_get, None
+
+    def newer_edit_between(keys, consistent=False):
+        # The older edit's part reads the policy; then a newer edit removes the connection and its own
+        # part reads the driver (Blocked) and writes, before the older part reads the driver
+        found = read(keys, consistent)
+        monkeypatch.setattr(allow_entries, "batch_get", read)
+        before = PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True)
+        after = PolicyItem.get(*PolicyItem.key(policy_id), consistent_read=True)
+        after.connection_ids, after.updated_at = [], datetime.now(UTC)
+        after.save()
+        newer = allow_entries.Changes()
+        allow_entries._policy(newer, after, before, datetime.now(UTC))
+        allow_entries.apply(newer)
+        nonlocal newest
+        newest = AllowEntryItem.get(*AllowEntryItem.key(policy_id, "TAG-1"), consistent_read=True).decided_at
+        return found
+
+    # When the older edit's part runs side by side with the newer edit
+    monkeypatch.setattr(allow_entries, "batch_get", newer_edit_between)
+    changes = allow_entries.Changes()
+    allow_entries._members_part(changes, older, datetime.now(UTC))
+    allow_entries.apply(changes)
+
+    # Then the newer edit's verdict stands: the older part's is as of its policy, read before the edit
+    stored = AllowEntryItem.get(*AllowEntryItem.key(policy_id, "TAG-1"), consistent_read=True)
+    assert (stored.status, stored.decided_at) == ("Blocked", newest)

@@ -154,9 +154,9 @@ def test_a_policy_edit_recomputes_its_members_a_part_per_invocation(sync, monkey
     recomputed: list[int] = []
     recompute = allow_entries._recompute
 
-    def counted(changes, policy, drivers, now) -> None:
+    def counted(changes, policy, drivers, now, policy_read) -> None:
         recomputed.append(len(drivers))
-        recompute(changes, policy, drivers, now)
+        recompute(changes, policy, drivers, now, policy_read)
 
     monkeypatch.setattr(allow_entries, "_recompute", counted)
 

@@ -157,7 +157,12 @@ def _members_part(
     changes: Changes, part: ContinuationItem, now: datetime, policy: PolicyItem | None = None
 ) -> None:
     """Recompute the entries of the next MEMBERS_PER_PART drivers of `part`; the part after it, if any
-    remain, goes in `changes.parts`. Only a part's drivers are held at once."""
+    remain, goes in `changes.parts`. Only a part's drivers are held at once. `policy`: the stream record's
+    image, as the policy was written (at its `updated_at`); otherwise it is read here."""
+    # When the policy was as this part sees it: its verdicts are as of then at the latest, so that an edit
+    # written meanwhile, whose own part may read a driver before this one does, is not written over
+    # (`_written_over`): with the stream's lanes, this part and that edit run side by side.
+    policy_read = policy.updated_at if policy is not None else datetime.now(UTC)
     if policy is None:
         policy = batch_get([PolicyItem.key(part.policy_id)], consistent=True).get(
             PolicyItem.key(part.policy_id)
@@ -181,7 +186,7 @@ def _members_part(
         after = query.last_evaluated_key
         if not after:
             source += 1
-    _recompute(changes, policy, sorted(drivers), now)
+    _recompute(changes, policy, sorted(drivers), now, policy_read)
     if source <= len(sources):
         more = {"sources": sources, "source": source, "after": after}
         changes.parts.append(
@@ -189,7 +194,9 @@ def _members_part(
         )
 
 
-def _recompute(changes: Changes, policy: PolicyItem, drivers: list[str], now: datetime) -> None:
+def _recompute(
+    changes: Changes, policy: PolicyItem, drivers: list[str], now: datetime, policy_read: datetime
+) -> None:
     _, limited, everyone = list_terms(policy)
 
     def recompute(driver_id: str) -> tuple[str, Access, list[tuple[str, str]], datetime]:
@@ -204,7 +211,13 @@ def _recompute(changes: Changes, policy: PolicyItem, drivers: list[str], now: da
     with ThreadPoolExecutor(max_workers=16) as pool:
         for driver_id, verdict, cards, read in pool.map(recompute, drivers):
             for tag, token_type in cards:
-                changes.entries[(policy.policy_id, tag)] = (verdict, driver_id, token_type, read)
+                # decided by the policy and the driver as read: as of the older of the two reads
+                changes.entries[(policy.policy_id, tag)] = (
+                    verdict,
+                    driver_id,
+                    token_type,
+                    min(read, policy_read),
+                )
 
 
 def apply(changes: Changes) -> dict[str, int]:
