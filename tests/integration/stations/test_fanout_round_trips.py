@@ -122,14 +122,29 @@ def test_a_burst_over_stations_in_flight_reads_them_in_batches_not_one_by_one(sy
     assert besides_marks <= CALLS_PER_STATION * BUSY_STATIONS, operations
 
 
-def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(sync, dynamodb, monkeypatch):
-    # Given a policy of parts (decision 0045) whose stations each have a message in flight, and two drivers
-    # asking to join
+def given_parted_stations(sync, monkeypatch):
+    """A policy of parts (decision 0045: two stations a part) whose four stations are in sync."""
     monkeypatch.setattr(delivery, "STATIONS_PER_PART", 2)
     organization = given_organization()
     connection = given_connection(organization)
     policy = given_policy(organization, [connection["connection_id"]])
     stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(4)]
+    return connection, stations
+
+
+def approved_one_before_the_others_parts(sync, connection, older: str, newer: str) -> None:
+    """`older` approved, then `newer` before the parts of the older's fan-out run: in the batch that brings
+    them, as one lane of the stream gives it (with ten, the newer approval may come after them)."""
+    sync.mapping.parallelization = 1
+    assert decide(connection, older, "approve").status == 200
+    sync.replay_new()
+    assert decide(connection, newer, "approve").status == 200
+    sync.drain()
+
+
+def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(sync, dynamodb, monkeypatch):
+    # Given a policy of parts whose stations each have a message in flight, and two drivers asking to join
+    connection, stations = given_parted_stations(sync, monkeypatch)
     given_card("first", "TAG-FIRST")
     given_pending(connection, "first")
     assert decide(connection, "first", "approve").status == 200
@@ -140,14 +155,9 @@ def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(syn
         given_pending(connection, driver)
     sync.drain()
 
-    # When both are approved, the second before the parts of the first's fan-out run (in the batch that
-    # brings them, as one lane of the stream gives it: with ten, the third's approval may come after them)
-    monkeypatch.setattr(sync.mapping, "parallelization", 1)
+    # When both are approved, the second before the parts of the first's fan-out run
     dynamodb.reset()
-    assert decide(connection, "second", "approve").status == 200
-    sync.replay_new()
-    assert decide(connection, "third", "approve").status == 200
-    sync.drain()
+    approved_one_before_the_others_parts(sync, connection, "second", "third")
 
     # Then the first fan-out to find each station marks it with both changes, and the second writes nothing
     assert [station.take() for station in stations] == [[]] * len(stations)
@@ -155,24 +165,16 @@ def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(syn
 
 
 def test_parts_of_an_older_change_claim_stations_past_the_newer_changes(sync, dynamodb, monkeypatch):
-    # Given a policy of parts (decision 0045) whose stations are in sync, and two drivers asking to join
-    monkeypatch.setattr(delivery, "STATIONS_PER_PART", 2)
-    organization = given_organization()
-    connection = given_connection(organization)
-    policy = given_policy(organization, [connection["connection_id"]])
-    stations = [given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(4)]
+    # Given a policy of parts whose stations are in sync, and two drivers asking to join
+    connection, stations = given_parted_stations(sync, monkeypatch)
     for driver in ("first", "second"):
         given_card(driver, f"TAG-{driver.upper()}")
         given_pending(connection, driver)
     sync.drain()
 
-    # When both are approved, the second before the parts of the first's fan-out run (one lane, as above)
-    monkeypatch.setattr(sync.mapping, "parallelization", 1)
+    # When both are approved, the second before the parts of the first's fan-out run
     dynamodb.reset()
-    assert decide(connection, "first", "approve").status == 200
-    sync.replay_new()
-    assert decide(connection, "second", "approve").status == 200
-    sync.drain()
+    approved_one_before_the_others_parts(sync, connection, "first", "second")
 
     # Then the first's parts send each station both cards, stamped past the second change, whose parts then
     # find every station covered: a claim each, no mark
