@@ -14,7 +14,17 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra import template
-from infra.local import chargers, iot, moto_dynamodb, ocpp_gateway, outbox, schedules, seed, streams
+from infra.local import (
+    chargers,
+    iot,
+    lambda_api,
+    moto_dynamodb,
+    ocpp_gateway,
+    outbox,
+    schedules,
+    seed,
+    streams,
+)
 from infra.local.functions import load_functions
 from infra.local.gateway import IOT_PREFIX, Gateway
 
@@ -75,6 +85,7 @@ class Stack:
             **credentials,
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ENDPOINT_URL_IOT_DATA_PLANE": f"{self.base}{IOT_PREFIX}",
+            "AWS_ENDPOINT_URL_LAMBDA": f"{self.base}{lambda_api.PREFIX}",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -84,8 +95,12 @@ class Stack:
             "CONSOLE_URL": f"{self.base}/",
         }
         outbox.verify_sender(boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION))
+        # A function's Ref is its name here, as the gateway's Invoke API knows it.
+        names = {name: name for name in template.resources("AWS::Serverless::Function")}
         functions = load_functions(
-            {**tables, **outbox.PARAMETERS}, env, concurrency=int(os.environ.get("LAMBDA_CONCURRENCY", 2))
+            {**tables, **names, **outbox.PARAMETERS},
+            env,
+            concurrency=int(os.environ.get("LAMBDA_CONCURRENCY", 2)),
         )
         gateway = Gateway(self.port, functions, outbox.messages, lambda: self.parked, publisher)
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()

@@ -10,6 +10,7 @@ checks sign-in tokens as the JWT authorizer does, and serves a few local-only pa
     GET  /_local/people       the demo's people, for the console's local sign-in page
     POST /_local/sign-in      {sub, email} -> {token}: a local ID token, as the user pool would issue
     POST /_local/iot/topics/  the IoT data-plane publish API, delivered on the local MQTT broker
+    POST /_local/lambda/...   Lambda's Invoke API, on the functions (a function starting another)
 """
 
 import json
@@ -21,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from infra import template
-from infra.local import seed
+from infra.local import lambda_api, seed
 from infra.local.apigw import http_api_event, http_response, route_for
 from infra.local.auth import Verifier, mint
 from infra.local.functions import LocalFunction
@@ -57,6 +58,9 @@ SWAGGER_PAGE = """<!doctype html>
 
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
+    # Callers at once (a fan-out starts its parts 32 at a time; a browser opens six): with socketserver's
+    # backlog of 5, connections beyond it were dropped and tried again a second later.
+    request_queue_size = 128
 
     def __init__(self, port: int, functions: dict[str, LocalFunction], outbox, failures, publish):
         self.routes = template.routes()
@@ -195,6 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"batches": self.server.failures()})
         elif self.command == "GET" and path == "/_local/timings":
             self._json(200, {"requests": self.server.timings})
+        elif self.command == "POST" and (name := lambda_api.function_of(path)):
+            invocation_type = self.headers.get("x-amz-invocation-type")
+            self._send(*lambda_api.invoke(name, invocation_type, body, self._run, self.server.functions))
         elif self.command == "POST" and path.startswith(f"{IOT_PREFIX}/topics/"):
             topic = unquote(path[len(f"{IOT_PREFIX}/topics/") :])
             qos = 1 if "qos=1" in query else 0
@@ -203,6 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             return False
         return True
+
+    def _run(self, name: str, event: dict) -> object:
+        invocation = self.server.functions[name].invoke(event)
+        if invocation.error:
+            raise RuntimeError(invocation.error)
+        return invocation.result
 
     def __getattr__(self, name: str):
         # Every method reaches the routes, as at API Gateway: one it has no route for answers 404 like an

@@ -140,3 +140,40 @@ def test_the_outbox_shows_what_ses_accepted_with_both_parts(stack):
     assert sent[0]["to"] == ["d@example.com"]
     assert sent[0]["text"].strip() == "You are in."
     assert "<b>in</b>" in sent[0]["html"]
+
+
+def test_a_function_starts_another_through_lambdas_invoke_api(stack):
+    # boto3's Lambda client, pointed at the stack as StationSyncFunction's is (AWS_ENDPOINT_URL_LAMBDA)
+    functions = boto3.client(
+        "lambda",
+        endpoint_url=f"{stack.base}/_local/lambda",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106
+    )
+    # A part of a fan-out (a ContinuationItem as DynamoDB holds it) to a policy that has no such part
+    part = {
+        "pk": {"S": "CONTINUE#no-such-policy#stations#1#000000"},
+        "sk": {"S": "CONTINUE"},
+        "kind": {"S": "continuation"},
+        "seq": {"N": "1"},
+    }
+    payload = json.dumps({"part": part}).encode()
+
+    # An asynchronous start is queued (202); a synchronous one answers what the function returned: a part
+    # whose item is gone (done, or never written) reaches nobody
+    assert (
+        functions.invoke(FunctionName="StationFanOutFunction", InvocationType="Event", Payload=payload)[
+            "StatusCode"
+        ]
+        == 202
+    )
+    answer = functions.invoke(FunctionName="StationFanOutFunction", Payload=payload)
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {"publishes": 0}
+
+    # A function's failure is the caller's to read; a function the template lacks is not found
+    failed = functions.invoke(FunctionName="StationFanOutFunction", Payload=b'{"part": {}}')
+    assert failed["FunctionError"] == "Unhandled"
+    with pytest.raises(functions.exceptions.ResourceNotFoundException):
+        functions.invoke(FunctionName="NoSuchFunction", Payload=b"{}")
