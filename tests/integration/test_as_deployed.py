@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from ocpp.messages import MessageType
 
+from connections.stations.items import ContinuationItem
 from infra.local import outbox
 from infra.local.filters import matches_any
 from infra.local.functions import environment
@@ -257,12 +258,40 @@ def _sns(function: str, world: dict) -> tuple[dict, Check]:
     return sns_event(bounce(address)), check
 
 
+def _started(function: str, world: dict) -> tuple[dict, Check]:
+    """StationFanOutFunction, which StationSyncFunction starts (Lambda's asynchronous invoke): a part of
+    the world's policy, which it reaches and then deletes."""
+    assert function == "StationFanOutFunction", f"{function}: no event here for what starts it"
+    part = ContinuationItem.next(
+        world["params"]["policy_id"], ContinuationItem.STATIONS, "deployed", 0, seq=1
+    )
+    part.save()
+
+    def check(report: dict, runtime: Lambda) -> None:
+        assert set(report["result"]) == {"publishes"}, f"{function}: {report['result']}"
+        assert ContinuationItem.count(part.pk) == 0, f"{function} left its part"
+
+    return {"part": part.serialize()}, check
+
+
+def started_by_another(function: str) -> bool:
+    """Whether another function of the template may invoke `function` (its LambdaInvokePolicy)."""
+    return any(
+        policy.get("LambdaInvokePolicy", {}).get("FunctionName") == {"Ref": function}
+        for other in FUNCTIONS.values()
+        for policy in other["Properties"].get("Policies", [])
+        if isinstance(policy, dict)
+    )
+
+
 EVENTS = {"HttpApi": _http, "DynamoDB": _stream, "IoTRule": _iot_rule, "Schedule": _schedule, "SNS": _sns}
+EVENTS["Started"] = _started
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_each_function_runs_as_deployed_on_an_event_of_its_trigger(function, world, aws_lambda):
     triggers = {e["Type"] for e in FUNCTIONS[function]["Properties"].get("Events", {}).values()}
+    triggers |= {"Started"} if started_by_another(function) else set()
     assert triggers and triggers <= set(EVENTS), f"{function}: no event here for its trigger(s) {triggers}"
     for trigger in sorted(triggers):
         event, check = EVENTS[trigger](function, world)

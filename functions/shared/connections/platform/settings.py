@@ -52,3 +52,10 @@ def email_settings() -> EmailSettings:
         configuration_set=_required("EMAIL_CONFIGURATION_SET", "NotifyFunction"),
         console_url=os.environ.get("CONSOLE_URL") or None,
     )
+
+
+@cache
+def fan_out_function() -> str | None:
+    """The function a large policy's parts are started in at once (StationSyncFunction's
+    STATION_FAN_OUT_FUNCTION, decision 0047); none: the stream alone carries them, as before it."""
+    return os.environ.get("STATION_FAN_OUT_FUNCTION") or None

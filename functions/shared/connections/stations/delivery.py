@@ -24,7 +24,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from connections.platform.table import Found, batch_get, now, transaction
+from connections.platform import lambdas
+from connections.platform.settings import fan_out_function
+from connections.platform.table import Found, Key, batch_get, now, transaction
 from connections.platform.telemetry import metrics
 from connections.stations import calls, iot, ocpp
 from connections.stations.dialects import dialect
@@ -492,9 +494,9 @@ def send_next_lists(
             parts = _split(policy_id, seq)
             if len(parts) == 1:
                 _fan_out(pool, parts[0], full, reader, done, seq)
-            else:
-                _start(parts)
-        for part in continued:
+            elif _start(parts):
+                _dispatch(pool, parts)
+        for part in _undone(continued):
             # Brought to the policy's sequence now, read once a batch, not the part's own: a part of an older
             # change then stamps its claims past the newer changes, whose parts find the stations covered and
             # mark none (decision 0046; a burst's changes are split into parts that run side by side).
@@ -545,11 +547,11 @@ def _split(policy_id: str, seq: int) -> list[ContinuationItem]:
     ]
 
 
-def _start(parts: list[ContinuationItem]) -> None:
+def _start(parts: list[ContinuationItem]) -> bool:
     """Every part of a split in one transaction (MAX_PARTS, of DynamoDB's 100 items), each on the condition
     that it is not written yet: the first split written stands whole. Written one by one, a retried change
     whose policy changed meanwhile mixed two splits' boundaries, and the stations between them were in no
-    part."""
+    part. Whether this split was written (False: an earlier one stands)."""
     try:
         with transaction() as write:
             for part in parts:
@@ -558,6 +560,44 @@ def _start(parts: list[ContinuationItem]) -> None:
         reasons = {reason.code if reason else None for reason in error.cancellation_reasons or []}
         if "ConditionalCheckFailed" not in reasons:
             raise
+        return False
+    return True
+
+
+def _dispatch(pool: ThreadPoolExecutor, parts: list[ContinuationItem]) -> None:
+    """Every part just written started at once, each in an invocation of its own (decision 0047): a stream
+    hop sooner than its record, and not bound to the stream's ten lanes. Its item stays the durable copy:
+    one that fails to start, or fails, is reached when the stream brings its record (`_undone`)."""
+    function = fan_out_function()
+    if function is None:
+        return
+    lambdas.warm()
+    started = pool.map(lambda part: lambdas.start(function, {"part": part.serialize()}), parts)
+    metrics.add_metric(name="FanOutPartsStarted", unit=MetricUnit.Count, value=sum(started))
+
+
+def reach_part(raw: dict) -> Delivery:
+    """A part started at once (`_dispatch`): its stations reached as when the stream brings it, then the
+    part deleted, so that its stream record, a hop later, finds it done (`_undone`). A part whose change
+    is over (gone: reached by the stream, or by TTL) is left."""
+    part = ContinuationItem.from_raw_data(raw)
+    if not isinstance(part, ContinuationItem) or part.work != STATIONS:
+        raise ValueError("not a part of a fan-out to a policy's stations")
+    if not _undone([part]):
+        return Delivery()
+    done = send_next_lists({}, set(), [part])
+    part.delete()
+    return done
+
+
+def _undone(parts: Sequence[ContinuationItem]) -> list[ContinuationItem]:
+    """The parts still to do: those not deleted by the invocation started for them (`reach_part`), read in
+    one BatchGetItem. One being reached there at this very moment is reached here too, which its
+    idempotence allows (a station claimed there is found in flight and marked already here)."""
+    if not parts:
+        return []
+    found = batch_get([Key(p.pk, p.sk) for p in parts], consistent=True)
+    return [p for p in parts if Key(p.pk, p.sk) in found]
 
 
 def _fan_out(

@@ -1,0 +1,203 @@
+"""A large policy's parts are started at once, each in an invocation of StationFanOutFunction (Lambda's
+asynchronous invoke, decision 0047), and their items stay the durable copy the stream carries: whatever
+the started invocation does (done, failed, never started, or late), every station gets the change once.
+Lambda's Invoke API is real HTTP here (infra/local/lambda_api.py); it queues the events, and the test runs
+them through the function's handler when it wants to."""
+
+from collections.abc import Iterator
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from connections.platform import lambdas, settings
+from connections.stations import delivery, iot
+from connections.stations.items import ContinuationItem
+from functions.station_sync import fan_out
+from infra.local.lambda_api import LambdaServer
+from tests.support.api import FakeLambdaContext
+from tests.support.counting import DynamoDBCalls
+from tests.support.memberships import DRIVER
+from tests.support.stations import (
+    given_auto_member,
+    given_depot,
+    given_synced_station,
+    list_payload,
+    statuses,
+)
+
+STATIONS, PER_PART, FUNCTION = 5, 2, "StationFanOutFunction"
+
+
+class Started:
+    """The Invoke API: each event queued for the test to run (`run`) or drop."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    def queue(self, name: str, event: dict) -> None:
+        assert name == FUNCTION, name
+        self.events.append(event)
+
+    def run(self) -> list[dict | Exception]:
+        """Every queued event through the function's handler, one after another: what each returned, or
+        what it raised (Lambda logs it and runs the others)."""
+        events, self.events = self.events, []
+        answers: list[dict | Exception] = []
+        for event in events:
+            try:
+                answers.append(fan_out.handler(event, FakeLambdaContext()))
+            except Exception as error:  # noqa: BLE001 - what the invocation raised, for the test to check
+                answers.append(error)
+        return answers
+
+
+def _fresh_clients() -> None:
+    # Both read their environment once: the function's name, and the endpoint when the client is made.
+    settings.fan_out_function.cache_clear()
+    lambdas._client.cache_clear()
+
+
+@pytest.fixture
+def started(monkeypatch) -> Iterator[Started]:
+    """StationSyncFunction configured to start parts (STATION_FAN_OUT_FUNCTION), Lambda's Invoke API here."""
+    found = Started()
+    with LambdaServer(found.queue, {FUNCTION}, queue=False) as server:
+        monkeypatch.setenv("STATION_FAN_OUT_FUNCTION", FUNCTION)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint)
+        _fresh_clients()
+        yield found
+    _fresh_clients()
+
+
+def given_parted_policy(sync, monkeypatch, per_part: int = PER_PART):
+    organization, connection, policy = given_depot()
+    stations = [
+        given_synced_station(sync, organization, f"CP-{n}", policy["policy_id"]) for n in range(STATIONS)
+    ]
+    monkeypatch.setattr(delivery, "STATIONS_PER_PART", per_part)
+    return connection, stations
+
+
+def parts_left() -> list[ContinuationItem]:
+    return [p for p in ContinuationItem.scan() if p.work == ContinuationItem.STATIONS]
+
+
+def each_got_the_change_once(stations) -> None:
+    frames = [s.take() for s in stations]
+    assert [len(f) for f in frames] == [1] * STATIONS, frames
+    assert [statuses(list_payload(f[0])[2]) for f in frames] == [{"TAG-1": "Accepted"}] * STATIONS
+
+
+def test_the_parts_are_started_at_once_and_their_stream_records_find_them_done(sync, monkeypatch, started):
+    # Given a policy of 5 stations in sync, in parts of 2
+    connection, stations = given_parted_policy(sync, monkeypatch)
+
+    # When a driver joins and the change's record is delivered
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.deliver(sync.wanted(sync.new_records()))
+
+    # Then each of the 3 parts is started at once, once, and no station is reached by the change's own
+    # invocation
+    assert len(started.events) == 3
+    assert len({ContinuationItem.from_raw_data(e["part"]).pk for e in started.events}) == 3
+    assert [len(s.take()) for s in stations] == [0] * STATIONS
+
+    # When the started invocations run
+    answers = started.run()
+
+    # Then every station got the change once, and each part is deleted, done
+    assert sorted(a["publishes"] for a in answers) == [1, 2, 2]
+    each_got_the_change_once(stations)
+    assert parts_left() == []
+
+    # And the parts' stream records, a hop later, cost one read and reach nobody
+    dynamodb = DynamoDBCalls().install()
+    try:
+        sync.deliver(sync.wanted(sync.new_records()))
+    finally:
+        dynamodb.uninstall()
+    assert dynamodb.operations() == ["BatchGetItem"]
+    assert [len(s.take()) for s in stations] == [0] * STATIONS
+    sync.drain()
+    assert started.events == []
+
+
+def test_a_part_that_cannot_be_started_is_reached_by_its_stream_record(sync, monkeypatch, started):
+    # Given a policy in parts, and Lambda refusing to start the function (here: it does not know it)
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    monkeypatch.setenv("STATION_FAN_OUT_FUNCTION", "NoSuchFunction")
+    settings.fan_out_function.cache_clear()
+
+    # When a driver joins
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+
+    # Then nothing was started, and the stream reached every station once all the same
+    assert started.events == []
+    each_got_the_change_once(stations)
+
+
+def test_a_started_part_that_fails_is_finished_by_its_stream_record(sync, monkeypatch, started):
+    # Given a policy in parts whose changes are started at once
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.deliver(sync.wanted(sync.new_records()))
+
+    # When publishing to CP-3 fails in its started invocation (Lambda does not retry it: the stream will)
+    publish = iot.publish
+
+    def failing(station_id: str, frame: list) -> int:
+        if station_id == "CP-3":
+            raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
+        return publish(station_id, frame)
+
+    monkeypatch.setattr(iot, "publish", failing)
+    failures = [a for a in started.run() if isinstance(a, Exception)]
+    monkeypatch.setattr(iot, "publish", publish)
+    assert [type(f) for f in failures] == [EndpointConnectionError]
+
+    # Then that part is left for its stream record, which reaches CP-3; every station got the change once
+    assert len(parts_left()) == 1
+    sync.drain()
+    each_got_the_change_once(stations)
+
+
+def test_a_part_reached_by_its_stream_record_first_is_reached_once_when_its_start_comes_late(
+    sync, monkeypatch, started
+):
+    # Given a policy in parts, whose started invocations Lambda runs only after the stream's (a cold start)
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.drain()
+    each_got_the_change_once(stations)
+
+    # When they run at last
+    answers = started.run()
+
+    # Then they send nothing more: each station has its message in flight already, marked for the change
+    assert [a["publishes"] for a in answers] == [0, 0, 0]
+    assert [len(s.take()) for s in stations] == [0] * STATIONS
+    assert parts_left() == []
+
+
+def test_a_started_part_whose_change_is_over_reads_one_item_and_does_nothing(sync, monkeypatch, started):
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.deliver(sync.wanted(sync.new_records()))
+    started.run()
+    each_got_the_change_once(stations)
+    event = {"part": ContinuationItem.next("gone", ContinuationItem.STATIONS, "1", 0, seq=1).serialize()}
+
+    dynamodb = DynamoDBCalls().install()
+    try:
+        assert fan_out.handler(event, FakeLambdaContext()) == {"publishes": 0}
+    finally:
+        dynamodb.uninstall()
+    assert dynamodb.operations() == ["BatchGetItem"]
+    sync.drain()
+
+
+def test_a_started_invocation_refuses_what_is_not_a_part_of_a_fan_out():
+    members = ContinuationItem.next("p", ContinuationItem.MEMBERS, "1", 0).serialize()
+    with pytest.raises(ValueError, match="not a part of a fan-out"):
+        fan_out.handler({"part": members}, FakeLambdaContext())
