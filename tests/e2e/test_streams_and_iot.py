@@ -12,6 +12,18 @@ from tests.e2e.conftest import recorded, wait_for
 pytestmark = pytest.mark.e2e
 
 
+def local_client(service: str, endpoint: str):
+    """boto3's client for `service`, pointed at the stack as the functions' are, and otherwise unchanged."""
+    local = "local"  # the stack takes any credentials
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=local,
+        aws_secret_access_key=local,
+    )
+
+
 def _records(recorder_file):
     return [(entry["at"], r) for entry in recorded(recorder_file) for r in entry["event"].get("Records", [])]
 
@@ -95,13 +107,7 @@ def test_an_iot_data_publish_is_delivered_to_mqtt_subscribers(stack):
     subscriber.loop_start()
     wait_for(lambda: False, timeout=0.3)  # let the subscription settle
     # boto3's iot-data client, pointed at the stack as the functions are, and otherwise unchanged
-    iot = boto3.client(
-        "iot-data",
-        endpoint_url=f"{stack.base}/_local/iot",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106
-    )
+    iot = local_client("iot-data", f"{stack.base}/_local/iot")
     frame = b'[2,"1","GetLocalListVersion",{}]'
     iot.publish(topic=f"{station}/out", qos=1, payload=frame)
     assert wait_for(lambda: received, timeout=3) == [(f"{station}/out", frame)]
@@ -112,13 +118,7 @@ def test_the_outbox_shows_what_ses_accepted_with_both_parts(stack):
     # Given an email sent through the stack's SES (v2, raw MIME with a text and an HTML part)
     from email.message import EmailMessage
 
-    ses = boto3.client(
-        "sesv2",
-        endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106
-    )
+    ses = local_client("sesv2", f"http://127.0.0.1:{stack.moto_port}")
     ses.create_email_identity(EmailIdentity="noreply@connections.example")
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = (
@@ -144,13 +144,7 @@ def test_the_outbox_shows_what_ses_accepted_with_both_parts(stack):
 
 def test_a_function_starts_another_through_lambdas_invoke_api(stack):
     # boto3's Lambda client, pointed at the stack as StationSyncFunction's is (AWS_ENDPOINT_URL_LAMBDA)
-    functions = boto3.client(
-        "lambda",
-        endpoint_url=f"{stack.base}/_local/lambda",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106
-    )
+    functions = local_client("lambda", f"{stack.base}/_local/lambda")
     # A part of a fan-out (a ContinuationItem as DynamoDB holds it) to a policy that has no such part
     part = {
         "pk": {"S": "CONTINUE#no-such-policy#stations#1#000000"},

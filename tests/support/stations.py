@@ -21,6 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from botocore.exceptions import EndpointConnectionError
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -28,7 +29,7 @@ from moto.iotdata.models import iotdata_backends
 from ocpp.messages import MessageType, get_validator
 
 from connections.memberships.items import MembershipItem
-from connections.stations import delivery
+from connections.stations import delivery, iot
 from connections.stations.items import AllowChangeItem, AllowEntryItem, StationItem
 from functions.expire_memberships.app import handler as expire_handler
 from functions.manage_stations.app import handler as stations_handler
@@ -485,3 +486,15 @@ def given_synced_station(
     accepted = settle(sync, station)
     assert accepted and list_payload(accepted[0])[0] == "Full", accepted
     return station
+
+
+def publishing_fails_for(station_id: str):
+    """IoT's publish as it is now, but failing for `station_id` as an unreachable endpoint does."""
+    publish = iot.publish
+
+    def failing(to: str, frame: list) -> int:
+        if to == station_id:
+            raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
+        return publish(to, frame)
+
+    return failing

@@ -24,6 +24,7 @@ from tests.support.stations import (
     given_open_connection,
     given_synced_station,
     list_payload,
+    publishing_fails_for,
     run_sweep,
     statuses,
     stored_station,
@@ -75,13 +76,7 @@ def test_a_large_policys_change_is_split_at_once_into_parts_run_side_by_side_a_r
     # second part's second station fails
     assert failed(sync.deliver(parts[2:])) == []
     publish = iot.publish
-
-    def failing(station_id: str, frame: list) -> int:
-        if station_id == "CP-3":
-            raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
-        return publish(station_id, frame)
-
-    monkeypatch.setattr(iot, "publish", failing)
+    monkeypatch.setattr(iot, "publish", publishing_fails_for("CP-3"))
     assert failed(sync.deliver(parts[1:2])) != []
 
     # Then Lambda's retry reads that part's stations only

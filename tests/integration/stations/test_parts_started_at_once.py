@@ -22,6 +22,7 @@ from tests.support.stations import (
     given_depot,
     given_synced_station,
     list_payload,
+    publishing_fails_for,
     statuses,
 )
 
@@ -145,13 +146,7 @@ def test_a_started_part_that_fails_is_finished_by_its_stream_record(sync, monkey
 
     # When publishing to CP-3 fails in its started invocation (Lambda does not retry it: the stream will)
     publish = iot.publish
-
-    def failing(station_id: str, frame: list) -> int:
-        if station_id == "CP-3":
-            raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
-        return publish(station_id, frame)
-
-    monkeypatch.setattr(iot, "publish", failing)
+    monkeypatch.setattr(iot, "publish", publishing_fails_for("CP-3"))
     failures = [a for a in started.run() if isinstance(a, Exception)]
     monkeypatch.setattr(iot, "publish", publish)
     assert [type(f) for f in failures] == [EndpointConnectionError]
