@@ -13,6 +13,7 @@ import pytest
 
 from infra.local.chargers import Charger
 from infra.local.station_check import ask
+from infra.local.streams import StreamReader
 from infra.template import ROOT
 from tests.e2e.conftest import wait_for
 from tests.support.topics import Topics
@@ -460,3 +461,54 @@ def test_make_charger_for_a_charger_that_is_not_provisioned_says_what_to_do(stac
     output, _ = running.communicate(timeout=30)
     assert running.returncode != 0
     assert "closed the connection (1008" in output and "make provision STATION=NOT-PROVISIONED" in output
+
+
+def parts_written_and_deleted(records: list[dict], policy_id: str) -> tuple[set[str], set[str]]:
+    """The keys of the policy's fan-out parts that `records` (the table's stream) show written, and
+    deleted."""
+    prefix = f"CONTINUE#{policy_id}#stations#"
+    keyed = [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records]
+    written = {key for event, key in keyed if event == "INSERT" and key.startswith(prefix)}
+    return written, {key for event, key in keyed if event == "REMOVE" and key.startswith(prefix)}
+
+
+def test_a_large_policys_change_reaches_its_stations_through_parts_started_at_once(stack, monkeypatch):
+    # Given a policy of 101 stations, more than a part's 100: one online with its charger, the others
+    # registered but never connected (their first Full stays in flight)
+    site = new_site(stack)
+    stations = [unique("CP").upper() for _ in range(101)]
+    for station_id in stations:
+        stack.provision(station_id, site["org"])
+        register(stack, site, station_id, "1.6", {})
+    charger = Charger(stations[-1], stack.ocpp_url, ocpp_version="1.6").start()
+    try:
+        assert wait_for(lambda: charger.snapshot()["listVersion"] >= 1, timeout=15), "no first Full"
+        driver = unique("driver")
+        card = card_of(driver)
+        for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(variable, "local")  # moto takes any
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        stream = StreamReader.of_table(
+            "ConnectionsTable", endpoint_url=f"http://127.0.0.1:{stack.moto_port}", latest=True
+        )
+
+        # When a driver is approved
+        join(stack, site, driver, card)
+
+        # Then the online charger has the card (not promptly here: moto answers a part's 200 calls one at a
+        # time; bench/large_customers.py measures the time), and the change's two parts were written and each
+        # deleted by the invocation StationSyncFunction started for it (nothing else deletes a part)
+        assert wait_for(lambda: on_list(charger, card) == "Accepted", timeout=20), charger.snapshot()
+        records: list[dict] = []
+
+        def both_deleted() -> bool:
+            records.extend(stream.read())
+            written, deleted = parts_written_and_deleted(records, site["policy"]["policy_id"])
+            return len(written) == 2 and deleted == written
+
+        assert wait_for(both_deleted, timeout=10), parts_written_and_deleted(
+            records, site["policy"]["policy_id"]
+        )
+    finally:
+        charger.stop()
+    assert charger.violations() == []

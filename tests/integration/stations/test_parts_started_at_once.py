@@ -23,6 +23,7 @@ from tests.support.stations import (
     given_synced_station,
     list_payload,
     publishing_fails_for,
+    run_sweep,
     statuses,
 )
 
@@ -151,9 +152,67 @@ def test_a_started_part_that_fails_is_finished_by_its_stream_record(sync, monkey
     monkeypatch.setattr(iot, "publish", publish)
     assert [type(f) for f in failures] == [EndpointConnectionError]
 
-    # Then that part is left for its stream record, which reaches CP-3; every station got the change once
+    # Then that part is left for its stream record, and CP-3's claim stands for the sweep, which sends it:
+    # every station got the change once
     assert len(parts_left()) == 1
     sync.drain()
+    run_sweep()
+    each_got_the_change_once(stations)
+
+
+def test_a_failed_publish_while_the_stream_reaches_the_same_part_is_sent_by_the_sweep(
+    sync, monkeypatch, started
+):
+    # Given a policy in parts whose changes are started at once
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.deliver(sync.wanted(sync.new_records()))
+
+    # When the started invocation's publish to CP-3 fails just after the parts' stream records arrived, which
+    # found CP-3 claimed and left the change to that claim (found in review)
+    publish, fails = iot.publish, publishing_fails_for("CP-3")
+
+    def meanwhile(station_id: str, frame: list) -> int:
+        if station_id == "CP-3":
+            sync.deliver(sync.wanted(sync.new_records()))
+        return fails(station_id, frame)
+
+    monkeypatch.setattr(iot, "publish", meanwhile)
+    answers = started.run()
+    monkeypatch.setattr(iot, "publish", publish)
+
+    # Then the claim stands, and the sweep's next run sends it: every station got the change once
+    assert [type(a) for a in answers if isinstance(a, Exception)] == [EndpointConnectionError]
+    sync.drain()
+    assert run_sweep()["resent"] == 1
+    each_got_the_change_once(stations)
+
+
+@pytest.mark.redelivers
+def test_a_failed_publish_of_the_streams_pass_while_the_started_part_is_done_is_sent_by_the_sweep(
+    sync, monkeypatch, started
+):
+    # Given a policy in parts whose started invocations run late
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    given_auto_member(connection, DRIVER, "TAG-1")
+    sync.deliver(sync.wanted(sync.new_records()))
+
+    # When the stream's pass publishes to CP-3 and fails, just after the started invocations found CP-3
+    # claimed, left the change to that claim and deleted their parts (found in review)
+    publish, fails = iot.publish, publishing_fails_for("CP-3")
+
+    def meanwhile(station_id: str, frame: list) -> int:
+        if station_id == "CP-3":
+            started.run()
+        return fails(station_id, frame)
+
+    monkeypatch.setattr(iot, "publish", meanwhile)
+    sync.drain()  # the batch fails, and Lambda delivers it again: its parts are done now
+    monkeypatch.setattr(iot, "publish", publish)
+
+    # Then the claim stands, and the sweep's next run sends it: every station got the change once
+    assert parts_left() == []
+    assert run_sweep()["resent"] == 1
     each_got_the_change_once(stations)
 
 

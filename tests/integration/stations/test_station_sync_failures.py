@@ -21,6 +21,7 @@ from tests.support.stations import (
     given_synced_station,
     list_payload,
     policy_seq,
+    run_sweep,
     settle,
     station_view,
     statuses,
@@ -124,7 +125,7 @@ def test_a_record_that_fails_is_reported_alone_and_the_rest_of_the_batch_is_appl
     assert station.take() == []
 
 
-def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_sends_the_full(sync, publish):
+def test_a_failed_publish_fails_the_whole_batch_and_the_sweep_sends_the_full_it_claimed(sync, publish):
     # Given a policy with a member, and the record of a station just registered
     organization, connection, policy = given_depot({DRIVER: "TAG-1"})
     sync.drain()
@@ -135,18 +136,19 @@ def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_
     publish.arm()
     answer = sync.deliver(records)
 
-    # Then every record of the batch is reported, nothing reached the station and it awaits nothing
+    # Then every record of the batch is reported and nothing reached the station, whose claim stands, as
+    # for a message lost on its way (freed, it was lost to whoever found it claimed and left it a change)
     assert publish.failures == 1
     assert sorted(failed(answer)) == sorted(sequence_numbers(records))
     assert station.take() == []
-    assert stored_station("CP-1").in_flight_id is None
-    assert station_view(organization, "CP-1")["sync"]["awaiting"] is None
+    assert stored_station("CP-1").in_flight_id is not None
 
-    # When Lambda delivers the batch again
-    retried = sync.deliver(records)
+    # When Lambda delivers the batch again, then nothing more is sent while the claim stands
+    assert failed(sync.deliver(records)) == []
+    assert station.take() == []
 
-    # Then the Full goes out
-    assert failed(retried) == []
+    # When the sweep runs next (the claim is due at once), the Full goes out
+    assert run_sweep()["resent"] == 1
     full = station.take_one("SendLocalList")
     assert list_payload(full)[:2] == ("Full", 1)
     assert statuses(list_payload(full)[2]) == {"TAG-1": "Accepted"}
@@ -155,7 +157,7 @@ def test_a_failed_publish_fails_the_whole_batch_frees_the_station_and_the_retry_
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
-def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sync, publish):
+def test_a_failed_publish_of_a_differential_is_sent_by_the_sweep(sync, publish):
     # Given a synced station, and the records of a driver joining
     organization, connection, policy = given_depot()
     station = given_station(organization, "CP-1", policy["policy_id"])
@@ -167,15 +169,16 @@ def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sy
     publish.arm()
     answer = sync.deliver(records)
 
-    # Then the whole batch is reported and the station awaits nothing
+    # Then the whole batch is reported and the station's claim stands
     assert publish.failures == 1
     assert sorted(failed(answer)) == sorted(sequence_numbers(records))
     assert station.take() == []
-    assert stored_station("CP-1").in_flight_id is None
+    assert stored_station("CP-1").in_flight_id is not None
 
-    # When Lambda delivers the batch again
+    # When Lambda delivers the batch again and the sweep runs next
     assert failed(sync.deliver(records)) == []
     sync.drain()
+    run_sweep()
 
     # Then the change reaches the station
     assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}

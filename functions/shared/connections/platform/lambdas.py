@@ -13,9 +13,13 @@ def _client():
     import boto3  # only the functions that start others pay for it
     from botocore.config import Config
 
-    # One connection per thread of a fan-out (stations.delivery.FAN_OUT); a refused start is not retried
-    # here: whoever starts a function has the stream to fall back on.
-    return boto3.client("lambda", config=Config(max_pool_connections=32, retries={"max_attempts": 1}))
+    # One connection per thread of a fan-out (stations.delivery.FAN_OUT). A start refused or slow is not
+    # tried again nor waited for long: whoever starts a function has the stream to fall back on, and a
+    # stalled start would hold up the change that makes it.
+    config = Config(
+        max_pool_connections=32, retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2
+    )
+    return boto3.client("lambda", config=config)
 
 
 def warm() -> None:

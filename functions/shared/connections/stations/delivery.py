@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -408,9 +408,23 @@ def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) 
     try:
         done.published(iot.publish(station.station_id, frame))
     except Exception:
-        # Nothing reached the station: free it, so that the retried batch sends the same changes again.
-        _release(station, unique_id, [])
+        # The claim stands, as for a message lost on its way, and the sweep sends it again at its next run
+        # (due now). Freed, the station was lost to whoever had found it claimed meanwhile and left the
+        # change to this message: a started part and the stream's pass of the same part (decision 0047),
+        # or an answer's change in another lane, whose own retry did not come back to it.
+        _due_now(station, unique_id)
         raise
+
+
+def _due_now(station: StationItem, unique_id: str) -> None:
+    try:
+        station.update_returning_nothing(
+            [StationItem.gsi3sk.set(_awaiting(now(), station.station_id))],
+            StationItem.in_flight_id == unique_id,
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def _release(station: StationItem, unique_id: str, actions: list, retry_at: datetime | None = None) -> bool:
@@ -586,18 +600,25 @@ def reach_part(raw: dict) -> Delivery:
     if not _undone([part]):
         return Delivery()
     done = send_next_lists({}, set(), [part])
-    part.delete()
+    try:
+        # This write of the part only: a retried change that found its split done writes the same keys again.
+        part.delete(condition=ContinuationItem.expires == part.expires)
+    except DeleteError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
     return done
 
 
 def _undone(parts: Sequence[ContinuationItem]) -> list[ContinuationItem]:
     """The parts still to do: those not deleted by the invocation started for them (`reach_part`), read in
-    one BatchGetItem. One being reached there at this very moment is reached here too, which its
-    idempotence allows (a station claimed there is found in flight and marked already here)."""
+    one BatchGetItem (the same write of each: its `expires`, to the second). One being reached there at
+    this very moment is reached here too, which its idempotence allows: a station claimed on one side is
+    found in flight on the other, its mark covering the change, and a claim whose publish failed stands
+    for the sweep to send again (`_publish`)."""
     if not parts:
         return []
     found = batch_get([Key(p.pk, p.sk) for p in parts], consistent=True)
-    return [p for p in parts if Key(p.pk, p.sk) in found]
+    return [p for p in parts if (stored := found.get(Key(p.pk, p.sk))) and stored.expires == p.expires]
 
 
 def _fan_out(
