@@ -60,11 +60,12 @@ class OwnTime:
     functions' own CPU (botocore, pynamodb, frames, HTTP to the endpoint) is never hidden inside moto's
     time, and it runs one thread at a time, as on one vCPU. A latency is waited on this clock
     (`wait`), so moto's time does not shorten it: every DynamoDB call waits `dynamodb_ms`, every IoT publish
-    `publish_ms`, releasing the GIL as a network round-trip does, so calls from threads overlap theirs.
+    `publish_ms`, every Lambda invoke `invoke_ms` (its 202; when the function starts is the caller's to
+    model), releasing the GIL as a network round-trip does, so calls from threads overlap theirs.
     What is left out: the server's reading of a request's headers (counted as the functions', a few
     microseconds), and other processes of the machine (its load is printed beside the figures)."""
 
-    def __init__(self, dynamodb_ms: float, publish_ms: float) -> None:
+    def __init__(self, dynamodb_ms: float, publish_ms: float, invoke_ms: float = 20.0) -> None:
         from botocore.client import BaseClient
 
         (server,) = SERVER
@@ -86,11 +87,11 @@ class OwnTime:
 
         server._server.app = timed
         sys.setswitchinterval(1.0)  # moto runs to its answer's end (see above); the default is 5 ms
-        latencies = {"dynamodb": dynamodb_ms / 1000, "iot-data": publish_ms / 1000}
+        latencies = {"dynamodb": dynamodb_ms, "iot-data": publish_ms, "lambda": invoke_ms}
         original = BaseClient._make_api_call
 
         def waited(client, operation: str, params: dict):
-            self.wait(latencies.get(client.meta.service_model.service_name, 0.0))
+            self.wait(latencies.get(client.meta.service_model.service_name, 0.0) / 1000)
             return original(client, operation, params)
 
         # The one method every botocore client calls (as tests/support/counting.py wraps it): clients
@@ -107,6 +108,16 @@ class OwnTime:
                 self.moto += at - self._since
                 self.requests += 1
             self._answering += step
+
+    @contextlib.contextmanager
+    def answering(self):
+        """Time another AWS stand-in of this process spends answering (the Lambda Invoke API's), taken
+        out as moto's is."""
+        self._moto_answers(+1)
+        try:
+            yield
+        finally:
+            self._moto_answers(-1)
 
     def now(self) -> float:
         with self._lock:
