@@ -23,7 +23,8 @@ def handler(event: dict, context) -> PartialItemFailureResponse:
     with processor(records=event["Records"], handler=collect, lambda_context=context):
         processor.process()
     try:
-        done = delivery.send_next_lists(allow_entries.apply(changes), changes.full, changes.fan_outs)
+        sequences, quiet = allow_entries.apply(changes), changes.quiet(delivery.AT_ONCE_MOST_CHANGES)
+        done = delivery.send_next_lists(sequences, changes.full, changes.fan_outs, at_once=quiet)
     except Exception:  # noqa: BLE001 - any failure: the whole batch is retried
         # Writing or publishing failed part-way: report the whole batch, which Lambda retries from its first
         # record. Everything is recomputed from the table, so nothing is lost or applied twice.

@@ -255,3 +255,26 @@ def test_a_started_invocation_refuses_what_is_not_a_part_of_a_fan_out():
     members = ContinuationItem.next("p", ContinuationItem.MEMBERS, "1", 0).serialize()
     with pytest.raises(ValueError, match="not a part of a fan-out"):
         fan_out.handler({"part": members}, FakeLambdaContext())
+
+
+def test_a_burst_of_changes_to_a_policy_goes_by_the_stream_which_brings_them_together(
+    sync, monkeypatch, started
+):
+    # Given a policy in parts, and more drivers joining in one batch than a policy's quiet changes
+    connection, stations = given_parted_policy(sync, monkeypatch)
+    drivers = {f"driver-{n:02d}": f"TAG-{n:02d}" for n in range(delivery.AT_ONCE_MOST_CHANGES + 1)}
+    for driver, card in drivers.items():
+        given_auto_member(connection, driver, card)
+
+    # When their records are delivered in one batch
+    sync.deliver(sync.wanted(sync.new_records()))
+
+    # Then no part is started at once (every batch of a burst would write each station again), and the
+    # stream's pass brings every station the whole burst in one message
+    assert started.events == []
+    sync.drain()
+    frames = [s.take() for s in stations]
+    assert [len(f) for f in frames] == [1] * STATIONS
+    assert [statuses(list_payload(f[0])[2]) for f in frames] == [
+        dict.fromkeys(drivers.values(), "Accepted")
+    ] * STATIONS

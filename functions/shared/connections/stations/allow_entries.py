@@ -8,6 +8,7 @@ the entries that differ, each stamped with the next sequence number of its polic
 
 import secrets
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,11 @@ class Changes:
     # now (by delivery.send_next_lists)
     parts: list[ContinuationItem] = field(default_factory=list)
     fan_outs: list[ContinuationItem] = field(default_factory=list)
+
+    def quiet(self, most: int) -> set[str]:
+        """The policies this batch changes in at most `most` entries (the others are in a burst)."""
+        counted = Counter(policy_id for policy_id, _ in self.entries)
+        return {policy_id for policy_id, n in counted.items() if n <= most}
 
     def unlocked_by(self, connection_id: str) -> list[UnlockItem]:
         if connection_id not in self.unlocks:

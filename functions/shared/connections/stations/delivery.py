@@ -13,7 +13,7 @@ import json
 import math
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -491,13 +491,25 @@ MAX_PARTS = 100
 PARTS_PER_INVOCATION = 20
 
 
+# A policy's parts are started at once (decision 0047) when the batch changed its list in at most this many
+# entries. More is a burst (a full batch of decisions over one policy), and more batches of it are likely
+# within the stream's hop: started at once, every batch's fan-out would write each station of the policy (a
+# claim, or a mark of one in flight), where the stream's pass, coming a hop later, brings a burst's changes
+# to the stations together (its parts are brought to the policy's latest sequence, 0046).
+AT_ONCE_MOST_CHANGES = 10
+
+
 def send_next_lists(
-    sequences: dict[str, int], full: set[str], continued: Sequence[ContinuationItem] = ()
+    sequences: dict[str, int],
+    full: set[str],
+    continued: Sequence[ContinuationItem] = (),
+    at_once: Container[str] = (),
 ) -> Delivery:
     """After a batch's entries are written: every station of a changed policy gets its next list message
     (send_next_list, at most one each), and every station in `full` gets its whole list again; `continued`:
     parts of earlier fan-outs, each reaching its stations. A policy of more than STATIONS_PER_PART stations
-    is split into parts, each written for an invocation of its own."""
+    is split into parts, each written for an invocation of its own, and started at once if the policy is in
+    `at_once` (`_dispatch`)."""
     done, reader = Delivery(), EntryReader()
     if not sequences and not full and not continued:
         return done
@@ -508,7 +520,7 @@ def send_next_lists(
             parts = _split(policy_id, seq)
             if len(parts) == 1:
                 _fan_out(pool, parts[0], full, reader, done, seq)
-            elif _start(parts):
+            elif _start(parts) and policy_id in at_once:
                 _dispatch(pool, parts)
         for part in _undone(continued):
             # Brought to the policy's sequence now, read once a batch, not the part's own: a part of an older
