@@ -45,8 +45,6 @@ def invoke(
         event = json.loads(body or b"{}")
     except ValueError:
         return _error(400, "InvalidRequestContentException", "Could not parse request body into json")
-    if invocation_type == "DryRun":  # Lambda checks the caller may invoke, and runs nothing
-        return 204, b"", {}
     if invocation_type == "Event":
 
         def queued() -> None:

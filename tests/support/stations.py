@@ -488,12 +488,12 @@ def given_synced_station(
     return station
 
 
-def publishing_fails_for(station_id: str):
-    """IoT's publish as it is now, but failing for `station_id` as an unreachable endpoint does."""
+def publishing_fails_for(*station_ids: str):
+    """IoT's publish as it is now, but failing for `station_ids` as an unreachable endpoint does."""
     publish = iot.publish
 
     def failing(to: str, frame: list) -> int:
-        if to == station_id:
+        if to in station_ids:
             raise EndpointConnectionError(endpoint_url="https://data-ats.iot.us-east-1.amazonaws.com")
         return publish(to, frame)
 

@@ -21,6 +21,7 @@ from tests.support.stations import (
     given_synced_station,
     list_payload,
     policy_seq,
+    publishing_fails_for,
     run_sweep,
     settle,
     station_view,
@@ -280,3 +281,30 @@ def test_a_member_leaving_while_a_full_station_is_planned_for_is_counted_in_its_
         "TAG-5": "Accepted",
         "TAG-1": "Blocked",
     }
+
+
+@pytest.mark.redelivers
+def test_a_failed_resend_leaves_the_station_due_at_the_next_sweep_and_the_sweep_goes_on(sync, monkeypatch):
+    # Given two stations just registered whose Fulls both failed to publish: both claims stand
+    organization, connection, policy = given_depot({DRIVER: "TAG-1"})
+    sync.drain()
+    stations = {s: given_station(organization, s, policy["policy_id"]) for s in ("CP-1", "CP-2")}
+    publish = iot.publish
+    monkeypatch.setattr(iot, "publish", publishing_fails_for("CP-1", "CP-2"))
+    sync.deliver(sync.new_records())
+    monkeypatch.setattr(iot, "publish", publish)
+    assert all(stored_station(s).in_flight_id for s in stations)
+
+    # When the sweep runs while publishing to the first of them still fails (found in review: the sweep
+    # stopped there, and neither the other station nor the stale count was reached)
+    first, second = [s.station_id for s in delivery._due(delivery.INFLIGHT, delivery.now())]
+    monkeypatch.setattr(iot, "publish", publishing_fails_for(first))
+    swept = run_sweep()
+
+    # Then the other is sent its Full, the stale stations are counted, and the first is due at once
+    assert swept["resent"] == 1 and "stale" in swept
+    assert list_payload(stations[second].take_one("SendLocalList"))[0] == "Full"
+    assert stations[first].take() == []
+    monkeypatch.setattr(iot, "publish", publish)
+    assert run_sweep()["resent"] == 1
+    assert list_payload(stations[first].take_one("SendLocalList"))[0] == "Full"

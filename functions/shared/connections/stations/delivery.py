@@ -27,7 +27,7 @@ from pynamodb.expressions.update import Action
 from connections.platform import lambdas
 from connections.platform.settings import fan_out_function
 from connections.platform.table import Found, Key, batch_get, now, transaction
-from connections.platform.telemetry import metrics
+from connections.platform.telemetry import logger, metrics
 from connections.stations import calls, iot, ocpp
 from connections.stations.dialects import dialect
 from connections.stations.items import AllowChangeItem, AllowListItem, ContinuationItem, StationItem
@@ -614,7 +614,7 @@ def reach_part(raw: dict) -> Delivery:
     done = send_next_lists({}, set(), [part])
     try:
         # This write of the part only: a retried change that found its split done writes the same keys again.
-        part.delete(condition=ContinuationItem.expires == part.expires)
+        part.delete(condition=part.as_written())
     except DeleteError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
@@ -623,14 +623,14 @@ def reach_part(raw: dict) -> Delivery:
 
 def _undone(parts: Sequence[ContinuationItem]) -> list[ContinuationItem]:
     """The parts still to do: those not deleted by the invocation started for them (`reach_part`), read in
-    one BatchGetItem (the same write of each: its `expires`, to the second). One being reached there at
+    one BatchGetItem (the same write of each: `written`). One being reached there at
     this very moment is reached here too, which its idempotence allows: a station claimed on one side is
     found in flight on the other, its mark covering the change, and a claim whose publish failed stands
     for the sweep to send again (`_publish`)."""
     if not parts:
         return []
     found = batch_get([Key(p.pk, p.sk) for p in parts], consistent=True)
-    return [p for p in parts if (stored := found.get(Key(p.pk, p.sk))) and stored.expires == p.expires]
+    return [p for p in parts if (stored := found.get(Key(p.pk, p.sk))) and stored.written == p.written]
 
 
 def _fan_out(
@@ -907,9 +907,22 @@ def resend_unanswered(done: Delivery) -> int:
             )
         except UpdateError:
             continue  # answered meanwhile
-        done.published(iot.publish(station.station_id, again))
-        count += 1
+        if _published(station, unique_id, again, done):
+            count += 1
     return count
+
+
+def _published(station: StationItem, unique_id: str, frame: list, done: Delivery) -> bool:
+    """A sweep's publish: one that fails is logged and left due at the next sweep, and the sweep goes on to
+    the other stations (and to counting the stale ones) rather than stop at the first."""
+    try:
+        _publish(station, unique_id, frame, done)
+    except Exception:  # noqa: BLE001 - whatever IoT answered: this station waits for the next sweep
+        logger.exception(
+            "publish failed; sent again at the next sweep", extra={"station_id": station.station_id}
+        )
+        return False
+    return True
 
 
 def retry_refused(done: Delivery) -> int:
@@ -917,7 +930,14 @@ def retry_refused(done: Delivery) -> int:
     another try (`_refused` set when)."""
     count, reader = 0, EntryReader()
     for station in _due(RETRY, now()):
-        if send_next_list(station, policy_seq(station.policy_id), reader, done):
+        try:
+            sent = send_next_list(station, policy_seq(station.policy_id), reader, done)
+        except Exception:  # noqa: BLE001 - a claim whose publish failed stands, due at the next sweep
+            logger.exception(
+                "retry failed; tried again at the next sweep", extra={"station_id": station.station_id}
+            )
+            continue
+        if sent:
             count += 1
             continue
         try:  # nothing to send it now (no list any more, or a message went meanwhile): off the schedule

@@ -2,6 +2,7 @@
 policy's allow list with its entries and changes, and the map index's view of a station (keys:
 platform.table)."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from connections.platform.table import Found, Item, Key, strings
 from connections.stations import geo
@@ -88,6 +90,8 @@ class ContinuationItem(Item, discriminator="continuation"):
     until = UnicodeAttribute(null=True)  # STATIONS: the part's last station (gsi2sk); none: to the end
     put_off_times = NumberAttribute(default=0)  # by invocations that had reached as many parts as they may
     expires = TTLAttribute()
+    # This write of the part (decision 0047): a retried change writes the same keys again once a split is done
+    written = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(policy_id: str, work: str, run: str, part: int) -> Key["ContinuationItem"]:
@@ -124,7 +128,13 @@ class ContinuationItem(Item, discriminator="continuation"):
     def next(cls, policy_id: str, work: str, run: str, part: int, **fields) -> "ContinuationItem":
         """Part `part` of a run, kept a day (time enough for every retry)."""
         expires = datetime.now(UTC) + timedelta(days=1)
-        return cls(*cls.key(policy_id, work, run, part), expires=expires, **fields)
+        return cls(*cls.key(policy_id, work, run, part), expires=expires, written=uuid.uuid4().hex, **fields)
+
+    def as_written(self) -> Condition:
+        """The part as this write of it left it (parts written before `written`: any)."""
+        if self.written is None:
+            return ContinuationItem.written.does_not_exist()
+        return ContinuationItem.written == self.written
 
     def put_off(self) -> None:
         """Left to a later invocation: written again, so the stream brings it anew. Not reported failed, as
