@@ -126,7 +126,7 @@ def test_a_record_that_fails_is_reported_alone_and_the_rest_of_the_batch_is_appl
     assert station.take() == []
 
 
-def test_a_failed_publish_fails_the_whole_batch_and_the_sweep_sends_the_full_it_claimed(sync, publish):
+def test_a_failed_publish_fails_the_whole_batch_and_the_retry_sends_the_full_it_claimed(sync, publish):
     # Given a policy with a member, and the record of a station just registered
     organization, connection, policy = given_depot({DRIVER: "TAG-1"})
     sync.drain()
@@ -137,20 +137,17 @@ def test_a_failed_publish_fails_the_whole_batch_and_the_sweep_sends_the_full_it_
     publish.arm()
     answer = sync.deliver(records)
 
-    # Then every record of the batch is reported and nothing reached the station, whose claim stands, as
-    # for a message lost on its way (freed, it was lost to whoever found it claimed and left it a change)
+    # Then every record of the batch is reported and nothing reached the station, whose claim stands
+    # marked unsent (freed, it was lost to whoever had found it claimed and left it a change)
     assert publish.failures == 1
     assert sorted(failed(answer)) == sorted(sequence_numbers(records))
     assert station.take() == []
-    assert stored_station("CP-1").in_flight_id is not None
+    assert stored_station("CP-1").in_flight_unsent is True
 
-    # When Lambda delivers the batch again, then nothing more is sent while the claim stands
+    # When Lambda delivers the batch again, then the Full goes out, under a new message id
     assert failed(sync.deliver(records)) == []
-    assert station.take() == []
-
-    # When the sweep runs next (the claim is due at once), the Full goes out
-    assert run_sweep()["resent"] == 1
     full = station.take_one("SendLocalList")
+    assert stored_station("CP-1").in_flight_unsent is None
     assert list_payload(full)[:2] == ("Full", 1)
     assert statuses(list_payload(full)[2]) == {"TAG-1": "Accepted"}
     station.accept(full)
@@ -158,7 +155,7 @@ def test_a_failed_publish_fails_the_whole_batch_and_the_sweep_sends_the_full_it_
     assert station_view(organization, "CP-1")["sync"]["in_sync"] is True
 
 
-def test_a_failed_publish_of_a_differential_is_sent_by_the_sweep(sync, publish):
+def test_a_failed_publish_of_a_differential_is_sent_when_the_batch_is_retried(sync, publish):
     # Given a synced station, and the records of a driver joining
     organization, connection, policy = given_depot()
     station = given_station(organization, "CP-1", policy["policy_id"])
@@ -176,10 +173,9 @@ def test_a_failed_publish_of_a_differential_is_sent_by_the_sweep(sync, publish):
     assert station.take() == []
     assert stored_station("CP-1").in_flight_id is not None
 
-    # When Lambda delivers the batch again and the sweep runs next
+    # When Lambda delivers the batch again
     assert failed(sync.deliver(records)) == []
     sync.drain()
-    run_sweep()
 
     # Then the change reaches the station
     assert statuses(list_payload(station.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}

@@ -194,7 +194,10 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
             return False
         if station.in_flight_id:
             if _mark(station, policy_seq, reader):
-                return False
+                # A request whose publish failed is sent again now rather than at the sweep: a retried batch
+                # after IoT failed for many stations reaches them all at once.
+                resends = int(station.in_flight_resends or 0)
+                return bool(station.in_flight_unsent) and _send_again(station, now(), resends, done)
         else:
             send = _fitted(station, policy_seq, reader)
             if isinstance(send, TooLarge):
@@ -355,6 +358,7 @@ def _claim(
         StationItem.in_flight_sent_at.set(at),
         StationItem.in_flight_config.set(int(station.config_version)),
         StationItem.in_flight_resends.set(0),
+        StationItem.in_flight_unsent.remove(),
         StationItem.gsi3pk.set(shard(INFLIGHT, station.station_id)),
         StationItem.gsi3sk.set(_awaiting(answer_due(at, 0), station.station_id)),
         *_stale(station, at),
@@ -408,18 +412,22 @@ def _publish(station: StationItem, unique_id: str, frame: list, done: Delivery) 
     try:
         done.published(iot.publish(station.station_id, frame))
     except Exception:
-        # The claim stands, as for a message lost on its way, and the sweep sends it again at its next run
-        # (due now). Freed, the station was lost to whoever had found it claimed meanwhile and left the
-        # change to this message: a started part and the stream's pass of the same part (decision 0047),
-        # or an answer's change in another lane, whose own retry did not come back to it.
-        _due_now(station, unique_id)
+        # The claim stands, marked unsent: whoever finds it in flight next (the retried batch, a started
+        # part) sends it again at once, and else the sweep at its next run (due now). Freed, the station was
+        # lost to whoever had found it claimed meanwhile and left the change to this message: a started
+        # part and the stream's pass of the same part (decision 0047), or an answer's change in another
+        # lane, whose own retry did not come back to it.
+        _unsent(station, unique_id)
         raise
 
 
-def _due_now(station: StationItem, unique_id: str) -> None:
+def _unsent(station: StationItem, unique_id: str) -> None:
     try:
         station.update_returning_nothing(
-            [StationItem.gsi3sk.set(_awaiting(now(), station.station_id))],
+            [
+                StationItem.in_flight_unsent.set(True),
+                StationItem.gsi3sk.set(_awaiting(now(), station.station_id)),
+            ],
             StationItem.in_flight_id == unique_id,
         )
     except UpdateError as error:
@@ -437,6 +445,7 @@ def _release(station: StationItem, unique_id: str, actions: list, retry_at: date
         StationItem.in_flight_sent_at.remove(),
         StationItem.in_flight_config.remove(),
         StationItem.in_flight_resends.remove(),
+        StationItem.in_flight_unsent.remove(),
     ]
     if retry_at is None:
         clear += [StationItem.gsi3pk.remove(), StationItem.gsi3sk.remove()]
@@ -891,37 +900,41 @@ def resend_unanswered(done: Delivery) -> int:
     at = now()
     count = 0
     for station in _due(INFLIGHT, at):
-        frame = json.loads(station.in_flight_frame)
-        unique_id, again = ocpp.call(frame[2], frame[3])
-        resends = int(station.in_flight_resends or 0) + 1
+        # One never published is not one unanswered: no longer wait for it
+        resends = int(station.in_flight_resends or 0) + (0 if station.in_flight_unsent else 1)
         try:
-            station.update(
-                actions=[
-                    StationItem.in_flight_id.set(unique_id),
-                    StationItem.in_flight_frame.set(json.dumps(again)),
-                    StationItem.in_flight_sent_at.set(at),
-                    StationItem.in_flight_resends.set(resends),
-                    StationItem.gsi3sk.set(_awaiting(answer_due(at, resends), station.station_id)),
-                ],
-                condition=StationItem.in_flight_id == station.in_flight_id,
+            sent = _send_again(station, at, resends, done)
+        except Exception:  # noqa: BLE001 - whatever IoT answered: this station waits for the next sweep
+            logger.exception(
+                "publish failed; sent again at the next sweep", extra={"station_id": station.station_id}
             )
-        except UpdateError:
-            continue  # answered meanwhile
-        if _published(station, unique_id, again, done):
-            count += 1
+            continue
+        count += sent
     return count
 
 
-def _published(station: StationItem, unique_id: str, frame: list, done: Delivery) -> bool:
-    """A sweep's publish: one that fails is logged and left due at the next sweep, and the sweep goes on to
-    the other stations (and to counting the stale ones) rather than stop at the first."""
+def _send_again(station: StationItem, at: datetime, resends: int, done: Delivery) -> bool:
+    """The request in flight sent again under a new message id, its answer awaited after `resends` tries;
+    whether it was (False: answered or sent again meanwhile). Its publish failing, it stands unsent."""
+    frame = json.loads(station.in_flight_frame)
+    unique_id, again = ocpp.call(frame[2], frame[3])
     try:
-        _publish(station, unique_id, frame, done)
-    except Exception:  # noqa: BLE001 - whatever IoT answered: this station waits for the next sweep
-        logger.exception(
-            "publish failed; sent again at the next sweep", extra={"station_id": station.station_id}
+        station.update_returning_nothing(
+            [
+                StationItem.in_flight_id.set(unique_id),
+                StationItem.in_flight_frame.set(json.dumps(again)),
+                StationItem.in_flight_sent_at.set(at),
+                StationItem.in_flight_resends.set(resends),
+                StationItem.in_flight_unsent.remove(),
+                StationItem.gsi3sk.set(_awaiting(answer_due(at, resends), station.station_id)),
+            ],
+            StationItem.in_flight_id == station.in_flight_id,
         )
-        return False
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    _publish(station, unique_id, again, done)
     return True
 
 

@@ -203,6 +203,8 @@ class StationItem(Item, discriminator="station"):
     in_flight_sent_at = UTCDateTimeAttribute(null=True)
     in_flight_config = NumberAttribute(null=True)  # config_version when the request was sent
     in_flight_resends = NumberAttribute(null=True)  # times sent again unanswered (the back-off's exponent)
+    # The request's publish failed: whoever finds it in flight sends it again at once (decision 0047)
+    in_flight_unsent = BooleanAttribute(null=True)
     # The mark: the changes of policy `pending_policy` up to sequence `pending_seq` must reach the station.
     # Raised by every claim of a SendLocalList and by a fan-out that finds a request in flight, never lowered;
     # the release returns it, so an answer plans its next message without reading the policy (decision 0046).
