@@ -4,7 +4,8 @@ the started invocation does (done, failed, never started, or late), every statio
 Lambda's Invoke API is real HTTP here (infra/local/lambda_api.py); it queues the events, and the test runs
 them through the function's handler when it wants to."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -159,26 +160,38 @@ def test_a_started_part_that_fails_is_finished_by_its_stream_record(sync, monkey
     each_got_the_change_once(stations)
 
 
-def test_a_failed_publish_while_the_stream_reaches_the_same_part_is_sent_by_the_sweep(
-    sync, monkeypatch, started
-):
-    # Given a policy in parts whose changes are started at once
+@contextmanager
+def publishing_to_cp3_fails_after(monkeypatch, meanwhile: Callable[[], object]) -> Iterator[None]:
+    """Within: a publish to CP-3 lets the other side's pass run (`meanwhile`), then fails."""
+    publish, fails = iot.publish, publishing_fails_for("CP-3")
+
+    def failing(station_id: str, frame: list) -> int:
+        if station_id == "CP-3":
+            meanwhile()
+        return fails(station_id, frame)
+
+    monkeypatch.setattr(iot, "publish", failing)
+    yield
+    monkeypatch.setattr(iot, "publish", publish)
+
+
+def given_a_change_split(sync, monkeypatch) -> list:
+    """A policy in parts and a driver's change to it, split and its parts started (queued)."""
     connection, stations = given_parted_policy(sync, monkeypatch)
     given_auto_member(connection, DRIVER, "TAG-1")
     sync.deliver(sync.wanted(sync.new_records()))
+    return stations
+
+
+def test_a_failed_publish_while_the_stream_reaches_the_same_part_is_sent_by_the_sweep(
+    sync, monkeypatch, started
+):
+    stations = given_a_change_split(sync, monkeypatch)
 
     # When the started invocation's publish to CP-3 fails just after the parts' stream records arrived, which
     # found CP-3 claimed and left the change to that claim (found in review)
-    publish, fails = iot.publish, publishing_fails_for("CP-3")
-
-    def meanwhile(station_id: str, frame: list) -> int:
-        if station_id == "CP-3":
-            sync.deliver(sync.wanted(sync.new_records()))
-        return fails(station_id, frame)
-
-    monkeypatch.setattr(iot, "publish", meanwhile)
-    answers = started.run()
-    monkeypatch.setattr(iot, "publish", publish)
+    with publishing_to_cp3_fails_after(monkeypatch, lambda: sync.deliver(sync.wanted(sync.new_records()))):
+        answers = started.run()
 
     # Then the claim stands, unsent, and the sweep's next run sends it: every station got the change once
     assert [type(a) for a in answers if isinstance(a, Exception)] == [EndpointConnectionError]
@@ -191,23 +204,12 @@ def test_a_failed_publish_while_the_stream_reaches_the_same_part_is_sent_by_the_
 def test_a_failed_publish_of_the_streams_pass_while_the_started_part_is_done_is_sent_by_the_sweep(
     sync, monkeypatch, started
 ):
-    # Given a policy in parts whose started invocations run late
-    connection, stations = given_parted_policy(sync, monkeypatch)
-    given_auto_member(connection, DRIVER, "TAG-1")
-    sync.deliver(sync.wanted(sync.new_records()))
+    stations = given_a_change_split(sync, monkeypatch)
 
-    # When the stream's pass publishes to CP-3 and fails, just after the started invocations found CP-3
-    # claimed, left the change to that claim and deleted their parts (found in review)
-    publish, fails = iot.publish, publishing_fails_for("CP-3")
-
-    def meanwhile(station_id: str, frame: list) -> int:
-        if station_id == "CP-3":
-            started.run()
-        return fails(station_id, frame)
-
-    monkeypatch.setattr(iot, "publish", meanwhile)
-    sync.drain()  # the batch fails, and Lambda delivers it again: its parts are done now
-    monkeypatch.setattr(iot, "publish", publish)
+    # When the stream's pass publishes to CP-3 and fails, just after the started invocations (late) found
+    # CP-3 claimed, left the change to that claim and deleted their parts (found in review)
+    with publishing_to_cp3_fails_after(monkeypatch, started.run):
+        sync.drain()  # the batch fails, and Lambda delivers it again: its parts are done now
 
     # Then the claim stands, unsent, and the sweep's next run sends it: every station got the change once
     assert parts_left() == []
