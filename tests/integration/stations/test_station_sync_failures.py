@@ -17,6 +17,7 @@ from tests.support.stations import (
     given_auto_member,
     given_card,
     given_depot,
+    given_policy,
     given_station,
     given_synced_station,
     list_payload,
@@ -304,3 +305,34 @@ def test_a_failed_resend_leaves_the_station_due_at_the_next_sweep_and_the_sweep_
     monkeypatch.setattr(iot, "publish", publish)
     assert run_sweep()["resent"] == 1
     assert list_payload(stations[first].take_one("SendLocalList"))[0] == "Full"
+
+
+@pytest.mark.redelivers
+def test_a_station_iot_keeps_failing_for_holds_up_no_other_station_of_the_batch(sync, monkeypatch):
+    # Given two policies over one connection, a synced station on each
+    organization, connection, first = given_depot()
+    second = given_policy(organization, [connection["connection_id"]])
+    stations = {
+        first["policy_id"]: given_station(organization, "CP-A", first["policy_id"]),
+        second["policy_id"]: given_station(organization, "CP-B", second["policy_id"]),
+    }
+    settle(sync, *stations.values())
+    # IoT keeps failing for the station of the policy reached first (the batch's policies go in order)
+    failing, other = [stations[p] for p in sorted(stations)]
+
+    # When a driver joins (one batch changes both policies), and Lambda delivers the batch again
+    given_auto_member(connection, DRIVER, "TAG-1")
+    records = sync.new_records()
+    publish = iot.publish
+    monkeypatch.setattr(iot, "publish", publishing_fails_for(failing.station_id))
+    answers = [sync.deliver(records) for _ in range(2)]
+
+    # Then the retry goes on past the failing station (found in review: it failed there again, every time,
+    # and the other station was never claimed), and the other station gets the change
+    assert [bool(failed(a)) for a in answers] == [True, False]
+    assert statuses(list_payload(other.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}
+
+    # And once IoT is back, the sweep sends the failing station its request, standing unsent
+    monkeypatch.setattr(iot, "publish", publish)
+    assert run_sweep()["resent"] == 1
+    assert statuses(list_payload(failing.take_one("SendLocalList"))[2]) == {"TAG-1": "Accepted"}

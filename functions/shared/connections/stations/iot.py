@@ -16,8 +16,17 @@ def _client():
     import boto3  # only the functions that talk to stations pay for it
     from botocore.config import Config
 
-    # A connection kept for each of a fan-out's threads (delivery.FAN_OUT), as the table's clients do.
-    return boto3.client("iot-data", config=Config(max_pool_connections=32))
+    # A connection kept for each of a fan-out's threads (delivery.FAN_OUT), as the table's clients do. A
+    # publish takes tens of milliseconds: one that hangs is given up within seconds, not botocore's minute
+    # a try, so that a fan-out stays within its function's timeout; it stands unsent, and is sent again by
+    # whoever finds it next, or by the sweep (delivery._publish).
+    config = Config(
+        max_pool_connections=32,
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
+    return boto3.client("iot-data", config=config)
 
 
 def warm() -> None:
