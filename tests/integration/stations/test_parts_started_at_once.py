@@ -106,10 +106,16 @@ def test_the_parts_are_started_at_once_and_their_stream_records_find_them_done(s
     assert [len(s.take()) for s in stations] == [0] * STATIONS
 
     # When the started invocations run
-    answers = started.run()
+    dynamodb = DynamoDBCalls().install()
+    try:
+        answers = started.run()
+    finally:
+        dynamodb.uninstall()
 
-    # Then every station got the change once, and each part is deleted, done
+    # Then every station got the change once, and each part is deleted, done, having read itself once
     assert sorted(a["publishes"] for a in answers) == [1, 2, 2]
+    parts_read = [c for c in dynamodb.calls if c.operation == "BatchGetItem" and c.items_read == 1]
+    assert len(parts_read) == 3, dynamodb.operations()
     each_got_the_change_once(stations)
     assert parts_left() == []
 

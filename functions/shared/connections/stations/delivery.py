@@ -196,15 +196,8 @@ def send_next_list(station: StationItem, policy_seq: int, reader: EntryReader, d
             if _mark(station, policy_seq, reader):
                 # A request whose publish failed is sent again now rather than at the sweep: a retried batch
                 # after IoT failed for many stations reaches them all at once.
-                if not station.in_flight_unsent:
-                    return False
-                try:
-                    return _send_again(station, now(), int(station.in_flight_resends or 0), done)
-                except Exception:  # noqa: BLE001 - it stands unsent, due for the sweep; the rest goes on
-                    # Raised, a station IoT keeps failing for would fail every retry of the batch at this
-                    # point, and what comes after it would never be claimed (found in review).
-                    logger.exception("publish failed again", extra={"station_id": station.station_id})
-                    return False
+                resends = int(station.in_flight_resends or 0)
+                return bool(station.in_flight_unsent) and _send_again(station, now(), resends, done)
         else:
             send = _fitted(station, policy_seq, reader)
             if isinstance(send, TooLarge):
@@ -523,9 +516,16 @@ def send_next_lists(
 ) -> Delivery:
     """After a batch's entries are written: every station of a changed policy gets its next list message
     (send_next_list, at most one each), and every station in `full` gets its whole list again; `continued`:
-    parts of earlier fan-outs, each reaching its stations. A policy of more than STATIONS_PER_PART stations
-    is split into parts, each written for an invocation of its own, and started at once if the policy is in
-    `at_once` (`_dispatch`)."""
+    parts of earlier fan-outs, each reaching its stations unless done already (`_undone`). A policy of more
+    than STATIONS_PER_PART stations is split into parts, each written for an invocation of its own, and
+    started at once if the policy is in `at_once` (`_dispatch`)."""
+    return _deliver(sequences, full, _undone(continued), at_once)
+
+
+def _deliver(
+    sequences: dict[str, int], full: set[str], continued: Sequence[ContinuationItem], at_once: Container[str]
+) -> Delivery:
+    """send_next_lists, its `continued` parts known to be undone (a started part has read itself)."""
     done, reader = Delivery(), EntryReader()
     if not sequences and not full and not continued:
         return done
@@ -538,7 +538,7 @@ def send_next_lists(
                 _fan_out(pool, parts[0], full, reader, done, seq)
             elif _start(parts) and policy_id in at_once:
                 _dispatch(pool, parts)
-        for part in _undone(continued):
+        for part in continued:
             # Brought to the policy's sequence now, read once a batch, not the part's own: a part of an older
             # change then stamps its claims past the newer changes, whose parts find the stations covered and
             # mark none (decision 0046; a burst's changes are split into parts that run side by side).
@@ -627,7 +627,7 @@ def reach_part(raw: dict) -> Delivery:
         raise ValueError("not a part of a fan-out to a policy's stations")
     if not _undone([part]):
         return Delivery()
-    done = send_next_lists({}, set(), [part])
+    done = _deliver({}, set(), [part], ())
     try:
         # This write of the part only: a retried change that found its split done writes the same keys again.
         part.delete(condition=part.as_written())
@@ -909,20 +909,17 @@ def resend_unanswered(done: Delivery) -> int:
     for station in _due(INFLIGHT, at):
         # One never published is not one unanswered: no longer wait for it
         resends = int(station.in_flight_resends or 0) + (0 if station.in_flight_unsent else 1)
-        try:
-            sent = _send_again(station, at, resends, done)
-        except Exception:  # noqa: BLE001 - whatever IoT answered: this station waits for the next sweep
-            logger.exception(
-                "publish failed; sent again at the next sweep", extra={"station_id": station.station_id}
-            )
-            continue
-        count += sent
+        count += _send_again(station, at, resends, done)
     return count
 
 
 def _send_again(station: StationItem, at: datetime, resends: int, done: Delivery) -> bool:
     """The request in flight sent again under a new message id, its answer awaited after `resends` tries;
-    whether it was (False: answered or sent again meanwhile). Its publish failing, it stands unsent."""
+    whether it was (False: answered or sent again meanwhile, or its publish failed again). A publish that
+    fails is logged, not raised: the request stands unsent, due at the next sweep, and whoever sends it
+    again (a retried batch, the sweep) goes on to the other stations. Raised, a station IoT keeps failing
+    for failed every retry of its batch at that point, and the stations after it were never claimed, or
+    stopped the sweep there (found in review)."""
     frame = json.loads(station.in_flight_frame)
     unique_id, again = ocpp.call(frame[2], frame[3])
     try:
@@ -941,7 +938,11 @@ def _send_again(station: StationItem, at: datetime, resends: int, done: Delivery
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
-    _publish(station, unique_id, again, done)
+    try:
+        _publish(station, unique_id, again, done)
+    except Exception:  # noqa: BLE001 - whatever IoT answered: it stands unsent (above)
+        logger.exception("publish failed; sent again later", extra={"station_id": station.station_id})
+        return False
     return True
 
 
