@@ -132,6 +132,13 @@ def given_parted_stations(sync, monkeypatch):
     return connection, stations
 
 
+def asking_to_join(connection, *drivers: str) -> None:
+    """Drivers with a card each (TAG-<DRIVER>) asking to join the connection."""
+    for driver in drivers:
+        given_card(driver, f"TAG-{driver.upper()}")
+        given_pending(connection, driver)
+
+
 def approved_one_before_the_others_parts(sync, connection, older: str, newer: str) -> None:
     """`older` approved, then `newer` before the parts of the older's fan-out run: in the batch that brings
     them, as one lane of the stream gives it (with ten, the newer approval may come after them)."""
@@ -145,14 +152,11 @@ def approved_one_before_the_others_parts(sync, connection, older: str, newer: st
 def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(sync, dynamodb, monkeypatch):
     # Given a policy of parts whose stations each have a message in flight, and two drivers asking to join
     connection, stations = given_parted_stations(sync, monkeypatch)
-    given_card("first", "TAG-FIRST")
-    given_pending(connection, "first")
+    asking_to_join(connection, "first")
     assert decide(connection, "first", "approve").status == 200
     sync.drain()
     assert [len(station.take()) for station in stations] == [1] * len(stations)
-    for driver in ("second", "third"):
-        given_card(driver, f"TAG-{driver.upper()}")
-        given_pending(connection, driver)
+    asking_to_join(connection, "second", "third")
     sync.drain()
 
     # When both are approved, the second before the parts of the first's fan-out run
@@ -167,9 +171,7 @@ def test_changes_written_before_their_fan_outs_mark_a_station_in_flight_once(syn
 def test_parts_of_an_older_change_claim_stations_past_the_newer_changes(sync, dynamodb, monkeypatch):
     # Given a policy of parts whose stations are in sync, and two drivers asking to join
     connection, stations = given_parted_stations(sync, monkeypatch)
-    for driver in ("first", "second"):
-        given_card(driver, f"TAG-{driver.upper()}")
-        given_pending(connection, driver)
+    asking_to_join(connection, "first", "second")
     sync.drain()
 
     # When both are approved, the second before the parts of the first's fan-out run

@@ -4,6 +4,8 @@ The mark only rises, a mark that lands after the answer does not stand for a del
 a change to nobody. Each race is staged by running another writer inside `delivery._mark`, just before
 the mark it races."""
 
+from collections.abc import Callable
+
 from connections.platform.table import now
 from connections.stations import allow_entries, delivery
 from connections.stations.local_list import Access, TagStatus
@@ -36,6 +38,20 @@ def marked_as_read_before(policy_id: str, seq: int) -> delivery.EntryReader:
     return reader
 
 
+def fanned_out_with(monkeypatch, policy_id: str, seq: int, first: Callable) -> None:
+    """The fan-out of the policy's change up to `seq`, with `first(station, seq, reader)` run just before
+    each of its marks (the race it stages)."""
+    mark = delivery._mark
+
+    def staged(found, seq, reader):
+        first(found, seq, reader)
+        return mark(found, seq, reader)
+
+    monkeypatch.setattr(delivery, "_mark", staged)
+    delivery.send_next_lists({policy_id: seq}, set())
+    monkeypatch.setattr(delivery, "_mark", mark)
+
+
 def test_a_fan_out_racing_older_fan_outs_marks_the_station_all_the_same(sync, monkeypatch):
     # Given a station with a message in flight, and changes TAG-2..4 then TAG-5 written by invocations
     # side by side, the older ones having read the policy's sequence before TAG-5 existed
@@ -50,11 +66,8 @@ def test_a_fan_out_racing_older_fan_outs_marks_the_station_all_the_same(sync, mo
         if seq == last and racing:
             theirs = racing.pop(0)
             assert mark(stored_station("CP-1"), theirs, marked_as_read_before(policy_id, theirs))
-        return mark(found, seq, reader)
 
-    monkeypatch.setattr(delivery, "_mark", older_first)
-    delivery.send_next_lists({policy_id: last}, set())
-    monkeypatch.undo()
+    fanned_out_with(monkeypatch, policy_id, last, older_first)
 
     # Then the mark reaches TAG-5 (a lower mark written meanwhile does not fail a higher one), and the
     # station's answers bring it every change
@@ -71,18 +84,15 @@ def test_a_mark_that_lands_after_the_answer_does_not_stand_for_a_delivery(sync, 
 
     # When the change's fan-out reads the station in flight, but the station's answer is handled whole
     # (released; nothing more to send, as far as its mark said) before the fan-out's mark
-    mark, answered = delivery._mark, []
+    answered = []
 
     def answer_first(found, seq, reader):
         if not answered:
             answered.append(True)
             station.accept(in_flight)
             assert station.take() == []
-        return mark(found, seq, reader)
 
-    monkeypatch.setattr(delivery, "_mark", answer_first)
-    delivery.send_next_lists({policy_id: seq}, set())
-    monkeypatch.undo()
+    fanned_out_with(monkeypatch, policy_id, seq, answer_first)
 
     # Then the mark fails (the request it was for is gone) and the fan-out sends the change itself
     settle(sync, station)
@@ -102,11 +112,8 @@ def test_a_mark_planned_from_an_older_read_does_not_lower_one_raised_since(sync,
             raced.append(True)
             assert mark(stored_station("CP-1"), high, marked_as_read_before(policy_id, high))
             reader._latest[policy_id] = low  # read before TAG-3 was written
-        return mark(found, seq, reader)
 
-    monkeypatch.setattr(delivery, "_mark", later_first)
-    delivery.send_next_lists({policy_id: low}, set())
-    monkeypatch.undo()
+    fanned_out_with(monkeypatch, policy_id, low, later_first)
 
     # Then the mark stays at TAG-3, and the station ends with both changes
     assert stored_station("CP-1").pending_seq == high
